@@ -1,0 +1,46 @@
+# Two commands do all the set-up: `make demo` and `make test`. Both are idempotent.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# CPU machines take the local CPU build of torch; a machine with an NVIDIA driver takes the registry's build.
+TORCH_SPEC ?= $(if $(shell command -v nvidia-smi 2>/dev/null),torch,torch==2.13.0)
+EXTRAS ?= test,data,tabular,symbolic
+STAMP := $(VENV)/.basiskit-installed
+PYTEST_ARGS ?=
+export BASISKIT_PROGRESS ?= 1
+
+.PHONY: demo test test-slow test-all bench readme-table report setup clean
+
+setup: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Re-run the install only when the package metadata changes; torch only if the venv has none.
+$(STAMP): pyproject.toml | $(BIN)/python
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -e ".[$(EXTRAS)]"
+	@touch $@
+
+demo: $(STAMP)
+	$(BIN)/basiskit run tour
+
+test: $(STAMP)
+	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 -m "slow" $(PYTEST_ARGS)
+
+test-all: $(STAMP)
+	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
+
+report: $(STAMP)
+	$(BIN)/basiskit report runs
+
+# Regenerate the README's paper table from the registry and the newest runs under runs/.
+readme-table: $(STAMP)
+	$(BIN)/python tools/readme_table.py README.md runs
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,39 @@
+"""basiskit: learning functions, fields and operators with the right basis.
+
+Subpackages load on first use (``basiskit.nn``, ``basiskit.operators`` ...), so ``import basiskit``
+stays fast and optional extras are only imported by the modules that need them.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_SUBMODULES = {
+    "bases", "nn", "ops", "models", "operators", "pde", "data", "physics", "kernels", "dynamics",
+    "generative", "hebbian", "tabular", "train", "recipes", "bench", "losses", "plotting",
+    "registry", "report", "cli",
+}
+# Short names re-exported at the top level: name -> "module:attribute".
+_EXPORTS = {
+    "recipe": "basiskit.recipes.core:recipe",
+    "Claim": "basiskit.recipes.core:Claim",
+    "RunContext": "basiskit.train.context:RunContext",
+    "fit": "basiskit.train.loop:fit",
+}
+
+__all__ = sorted(_SUBMODULES | set(_EXPORTS) | {"__version__"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _EXPORTS:
+        module, attr = _EXPORTS[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'basiskit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,3 @@
+from basiskit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,86 @@
+"""Argument checks that fail early and say why: each error names the argument, what was given
+and what is allowed (with close matches for names). Every public entry point uses these."""
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+
+
+def close_matches(name: str, options: Iterable[str], n: int = 3) -> list[str]:
+    """The entries of ``options`` closest to ``name`` (case-insensitive), best first."""
+    options = list(options)
+    lower = {o.lower(): o for o in options}
+    hits = difflib.get_close_matches(name.lower(), list(lower), n=n, cutoff=0.5)
+    prefix = [o for o in options if o.lower().startswith(name.lower()) and lower[o.lower()] not in hits]
+    return [lower[h] for h in hits] + prefix[: max(0, n - len(hits))]
+
+
+def unknown_name_message(kind: str, name: str, options: Iterable[str]) -> str:
+    options = sorted(options)
+    near = close_matches(name, options)
+    hint = f"; did you mean {' or '.join(repr(m) for m in near)}?" if near else ""
+    listing = ", ".join(options) if len(options) <= 30 else ", ".join(options[:30]) + ", ..."
+    return f"unknown {kind} {name!r}{hint} (known: {listing})"
+
+
+def check_choice(arg: str, value: Any, allowed: Sequence[Any]) -> Any:
+    """Return ``value`` if it is one of ``allowed``; else ValueError naming ``arg``."""
+    if value not in allowed:
+        if isinstance(value, str):
+            raise ValueError(f"{arg}: {unknown_name_message('value', value, [str(a) for a in allowed])}")
+        raise ValueError(f"{arg} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def check_int(arg: str, value: Any, *, min_value: int | None = None, max_value: int | None = None) -> int:
+    """A whole number (bools refused) within the optional bounds."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{arg} must be an int, got {type(value).__name__} {value!r}")
+    if min_value is not None and value < min_value:
+        raise ValueError(f"{arg} must be >= {min_value}, got {value}")
+    if max_value is not None and value > max_value:
+        raise ValueError(f"{arg} must be <= {max_value}, got {value}")
+    return value
+
+
+def check_float(arg: str, value: Any, *, min_value: float | None = None, max_value: float | None = None,
+                strict_min: bool = False) -> float:
+    """A finite real number within the optional bounds (``strict_min`` makes the lower bound exclusive)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{arg} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{arg} must be finite, got {value}")
+    if min_value is not None and (value <= min_value if strict_min else value < min_value):
+        raise ValueError(f"{arg} must be {'>' if strict_min else '>='} {min_value}, got {value}")
+    if max_value is not None and value > max_value:
+        raise ValueError(f"{arg} must be <= {max_value}, got {value}")
+    return value
+
+
+def check_tensor(arg: str, x: Any, *, ndim: int | Sequence[int] | None = None, min_ndim: int | None = None,
+                 last_dim: int | None = None, floating: bool = True, finite: bool = False,
+                 nonempty: bool = False) -> torch.Tensor:
+    """Check a tensor argument's type, rank, trailing size, dtype and values; return it unchanged."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{arg} must be a torch.Tensor, got {type(x).__name__}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in allowed:
+            raise ValueError(f"{arg} must have {' or '.join(map(str, allowed))} dims, got shape {tuple(x.shape)}")
+    if min_ndim is not None and x.ndim < min_ndim:
+        raise ValueError(f"{arg} must have at least {min_ndim} dims, got shape {tuple(x.shape)}")
+    if last_dim is not None and (x.ndim == 0 or x.shape[-1] != last_dim):
+        raise ValueError(f"{arg} must have last dim {last_dim}, got shape {tuple(x.shape)}")
+    if floating and not (x.is_floating_point() or x.is_complex()):
+        raise TypeError(f"{arg} must be a floating-point tensor, got dtype {x.dtype}; convert with .float()")
+    if nonempty and x.numel() == 0:
+        raise ValueError(f"{arg} must not be empty, got shape {tuple(x.shape)}")
+    if finite and x.numel() and not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"{arg} contains {bad} NaN/inf value(s), shape {tuple(x.shape)}")
+    return x

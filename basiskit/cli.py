@@ -1,0 +1,219 @@
+"""The ``basiskit`` command line: list, run, bench, report (see DESIGN.md)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+# kind -> "module:REGISTRY"; a module that does not exist yet lists nothing.
+REGISTRIES = {
+    "models": "basiskit.models:MODELS",
+    "operators": "basiskit.operators:OPERATORS",
+    "bases": "basiskit.bases:BASES",
+    "recipes": "basiskit.recipes.core:RECIPES",
+    "problems": "basiskit.physics.problems:PROBLEMS",
+    "datasets": "basiskit.data:DATASETS",
+    "suites": "basiskit.bench:SUITES",
+}
+
+
+class UsageError(Exception):
+    """A mistake on the command line: one line on stderr, exit code 2."""
+
+
+def _registry(kind: str) -> Any | None:
+    module, attr = REGISTRIES[kind].split(":")
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name and (e.name == module or module.startswith(e.name + ".")):
+            return None
+        raise
+    return getattr(mod, attr)
+
+
+def _parse_sets(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--set expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    kinds = [args.kind] if args.kind else list(REGISTRIES)
+    if args.markdown:
+        if args.kind not in (None, "recipes"):
+            raise UsageError("--markdown is available for 'list recipes' (the README's paper table)")
+        print(papers_markdown(Path(args.runs) if args.runs else None))
+        return 0
+    for kind in kinds:
+        reg = _registry(kind)
+        entries = reg.entries() if reg is not None else []
+        if len(kinds) > 1:
+            print(f"{kind} ({len(entries)})")
+        if not entries:
+            print("  (none yet)")
+        width = max((len(e.name) for e in entries), default=0)
+        for e in entries:
+            tour = "  [tour]" if kind == "recipes" and getattr(e.obj, "tour", False) else ""
+            print(f"  {e.name.ljust(width)}  {e.summary}{tour}")
+    return 0
+
+
+def papers_markdown(runs: Path | None) -> str:
+    from .papers import PAPERS, recipe_status
+    from .recipes.core import RECIPES
+    from .report import markdown_table
+
+    registered = set(RECIPES.names())
+    rows = []
+    for pid, title, family, recipes in PAPERS:
+        if not recipes:
+            rows.append([pid, title, family, "-", "bench only" if pid == "5" else "not yet"])
+            continue
+        rows.append([pid, title, family, ", ".join(f"`{r}`" if r in registered else r for r in recipes),
+                     "; ".join(recipe_status(runs, r, registered) for r in recipes)])
+    extra = sorted(registered - {r for p in PAPERS for r in p[3]})
+    for name in extra:
+        spec = RECIPES.get(name)
+        rows.append(["-", spec.paper, "-", f"`{name}`", recipe_status(runs, name, registered)])
+    return markdown_table(["#", "paper", "family", "recipes", "status"], rows)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .recipes.core import RECIPES
+    from .recipes.runner import check_device, run_recipe, run_tour
+
+    try:
+        check_device(args.device)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    progress = False if args.no_progress else None
+    if args.recipe == "tour":
+        if args.set or args.resume:
+            raise UsageError("'run tour' takes no --set or --resume; run a single recipe for that")
+        only = [s for s in args.only.split(",") if s] if args.only else None
+        for name in only or []:
+            try:
+                RECIPES.get(name)
+            except ValueError as e:
+                raise UsageError(str(e)) from None
+        results = run_tour(out=args.out, device=args.device, seed=args.seed, only=only, progress=progress)
+        return 1 if any(r.status != "ok" for r in results) else 0
+    try:
+        spec = RECIPES.get(args.recipe)
+        overrides = _parse_sets(args.set)
+        spec.config(quick=args.quick, overrides=overrides)
+    except (ValueError, TypeError) as e:
+        msg = str(e)
+        if "unknown recipe" in msg:
+            msg += " (or 'tour')"
+        raise UsageError(msg) from None
+    try:
+        result = run_recipe(args.recipe, quick=args.quick, overrides=overrides, device=args.device, seed=args.seed,
+                            out=args.out, resume=args.resume, progress=progress)
+    except ValueError as e:
+        if str(e).startswith("--resume"):
+            raise UsageError(str(e)) from None
+        raise
+    return 0 if result.status == "ok" else 1
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import SUITES, set_threads
+    from .recipes.runner import check_device
+
+    try:
+        suite = SUITES.get(args.suite)
+        check_device(args.device)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    set_threads(args.threads)
+    result = suite(quick=args.quick, device=args.device)
+    text = result.to_markdown()
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"suite": result.suite, "columns": result.columns, "rows": result.rows,
+                                   "targets": result.targets, "notes": result.notes}, indent=2, default=str))
+        out.with_suffix(".md").write_text(text + "\n")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    try:
+        md, page = write_report(args.dir)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    print(f"wrote {md}\nwrote {page}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(prog="basiskit", description="Learning functions, fields and operators with the "
+                                "right basis: KANs, neural operators, physics-informed solvers.")
+    p.add_argument("--version", action="version", version=f"basiskit {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{list,run,bench,report}")
+
+    pl = sub.add_parser("list", help="what exists, one line each")
+    pl.add_argument("kind", nargs="?", choices=list(REGISTRIES))
+    pl.add_argument("--markdown", action="store_true", help="the paper table (with 'recipes') as Markdown")
+    pl.add_argument("--runs", default=None, help="with --markdown: read claim status from this runs folder")
+    pl.set_defaults(func=cmd_list)
+
+    pr = sub.add_parser("run", help="train and evaluate a recipe (or 'tour')")
+    pr.add_argument("recipe")
+    pr.add_argument("--quick", action="store_true", help="the recipe's quick size (about a minute on 2 CPU cores)")
+    pr.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config field")
+    pr.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N")
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--out", default="runs", help="output folder (default: runs)")
+    pr.add_argument("--resume", action="store_true", help="continue the newest run of this recipe")
+    pr.add_argument("--only", default=None, help="with 'tour': comma-separated recipes to run")
+    pr.add_argument("--no-progress", action="store_true", help="no progress bars")
+    pr.set_defaults(func=cmd_run)
+
+    pb = sub.add_parser("bench", help="speed and memory, as ratios against a baseline in the same process")
+    pb.add_argument("suite")
+    pb.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
+    pb.add_argument("--device", default="cpu")
+    pb.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    pb.add_argument("--out", default=None, help="write the table as JSON (and .md beside it)")
+    pb.set_defaults(func=cmd_bench)
+
+    pp = sub.add_parser("report", help="Markdown + self-contained HTML over all runs in DIR")
+    pp.add_argument("dir", nargs="?", default="runs")
+    pp.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as e:
+        print(f"basiskit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("basiskit: interrupted; resume with --resume", file=sys.stderr)
+        return 130
+    finally:
+        from .train import distributed as dist_utils
+
+        dist_utils.shutdown()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

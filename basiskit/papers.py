@@ -1,0 +1,80 @@
+"""The papers basiskit implements (../shared/PAPERS.md), with the recipes that reproduce them.
+
+Used to generate the README's paper table: a paper's status is "not yet" until a recipe for it is
+registered, then "met" / "not met" from the newest run folder of each of its recipes ("not run" if none).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+# (id, short title, family, recipe names)
+PAPERS: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("0a", "KAN: Kolmogorov-Arnold Networks (Liu et al. 2024)", "KAN", ("kan-fit", "kan-symbolic", "kan-scaling")),
+    ("0b", "Fourier Neural Operator (Li et al. 2020)", "operators", ("fno-burgers", "fno-darcy")),
+    ("0c", "PINN and spectral-bias remedies (Fourier features, SIREN)", "physics", ("pinn-remedies",)),
+    ("1", "Kolmogorov-Arnold Attention (KArAt, Fourier-KArAt)", "KAN", ("karat",)),
+    ("2", "AF-KAN: activation-function-based KANs", "KAN", ("afkan",)),
+    ("3", "GP-HM: Gaussian processes for high-frequency, multi-scale PDEs", "physics", ("gp-hm",)),
+    ("4", "Kolmogorov-Arnold Transformer (KAT, GR-KAN)", "KAN", ("kat",)),
+    ("5", "FlashKAT", "KAN", ()),
+    ("6", "Spectral-Refiner", "operators", ("spectral-refiner",)),
+    ("7", "KANs for high-entropy alloy design (tabular KAN)", "KAN", ("kan-tabular",)),
+    ("8", "Limits and powers of Koopman learning (ResDMD)", "dynamics", ("resdmd",)),
+    ("9", "Parallel learning by multitasking neural networks", "hebbian", ("hebbian-multitask",)),
+    ("10", "NeuRBF: adaptive radial basis neural fields", "representations", ("neurbf",)),
+    ("11", "Dense Hebbian networks, supervised", "hebbian", ("hebbian-dense",)),
+    ("12", "Shallow networks with bandlimited random weights", "kernels", ("bandlimited",)),
+    ("13", "Lagrangian PINNs (LPINN)", "physics", ("lpinn",)),
+    ("14", "MgNO: multigrid neural operator", "operators", ("mgno",)),
+    ("15", "Learning hierarchical polynomials with three-layer networks", "theory", ("hierarchical-poly",)),
+    ("16", "Transform Once (T1)", "operators", ("t1",)),
+    ("17", "Hebbian orthogonal projection for continual learning (HLOP)", "hebbian", ("hlop",)),
+    ("18", "Principles of Deep Learning Theory (criticality)", "theory", ("criticality",)),
+    ("19", "LESnets: physics-informed neural operator for LES", "physics", ("lesnets",)),
+    ("20", "S4-PTD / S5-PTD: perturb-then-diagonalize SSMs", "representations", ("s4-ptd",)),
+    ("21", "Training deep surrogates with large-scale online learning", "operators", ("online-training",)),
+    ("22", "Gaunt tensor products", "representations", ("gaunt",)),
+    ("23", "Magnitude-invariant parametrizations for hypernetworks (MIP)", "representations", ("mip",)),
+    ("24", "Neural tangent kernel", "kernels", ("ntk",)),
+    ("25", "Scalable neural network kernels (SNNK, URF)", "kernels", ("snnk",)),
+    ("26", "Location encoding with spherical harmonics and SIREN", "representations", ("location-encoder",)),
+    ("27", "Scale mixtures of NNGPs", "kernels", ("nngp-scale-mixture",)),
+    ("28", "Kinetic-optimal probability paths", "generative", ("kinetic-optimal",)),
+    ("29", "PIG: Physics-informed Gaussians", "physics", ("pig",)),
+    ("30", "Latent Spectral Models (LSM)", "operators", ("lsm",)),
+    ("31", "EvoNorms", "representations", ("evonorm",)),
+    ("32", "Extending neural architectures to function spaces", "operators", ("nn-to-no",)),
+    ("33", "Chaos as an interpretable benchmark", "dynamics", ("chaos-benchmark",)),
+    ("34", "Multi-grid tensorized FNO (MG-TFNO)", "operators", ("mg-tfno",)),
+    ("35", "Physics-informed cluster analysis for local ROM bases", "dynamics", ("rom-clusters",)),
+    ("36", "MEDIDA: model-error discovery", "dynamics", ("medida",)),
+    ("37", "Structure-preserving operator learning (SPON)", "operators", ("spon",)),
+    ("38", "Geometry-adaptive harmonic bases in diffusion models", "generative", ("gahb",)),
+]
+
+
+def latest_metrics(runs: Path, recipe: str) -> dict | None:
+    """metrics.json of the newest finished run of ``recipe`` under ``runs`` (None if none)."""
+    folder = runs / recipe
+    if not folder.is_dir():
+        return None
+    for run in sorted(folder.iterdir(), reverse=True):
+        path = run / "metrics.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None
+
+
+def recipe_status(runs: Path | None, recipe: str, registered: set[str]) -> str:
+    if recipe not in registered:
+        return "not yet"
+    m = latest_metrics(runs, recipe) if runs is not None else None
+    if m is None:
+        return "not run"
+    if m.get("status") != "ok":
+        return m.get("status", "error")
+    claims = m.get("claims", [])
+    met = sum(c["met"] for c in claims)
+    size = "quick" if m.get("quick") else "full"
+    return f"met ({size})" if met == len(claims) else f"{met}/{len(claims)} met ({size})"

@@ -1,0 +1,190 @@
+"""Running recipes: run folders, config.yaml, claim checking, metrics.json, the tour."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from .. import __version__
+from ..train import distributed as dist_utils
+from ..train.context import RunContext
+from ..train.loop import TrainingDiverged
+from .core import RECIPES, RecipeSpec, config_to_dict
+
+
+@dataclass
+class RunResult:
+    recipe: str
+    run_dir: Path | None
+    metrics: dict[str, Any]
+    claims: list[dict[str, Any]]
+    seconds: float
+    status: str = "ok"
+    error: str = ""
+
+    @property
+    def claims_met(self) -> tuple[int, int]:
+        return sum(c["met"] for c in self.claims), len(self.claims)
+
+
+def check_device(device: str) -> str:
+    """'cpu', 'cuda' or 'cuda:N'; ValueError if CUDA is asked for and absent."""
+    if device == "cpu":
+        return device
+    if device == "cuda" or device.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {device}: CUDA is not available on this machine (torch {torch.__version__}, "
+                             f"cuda build: {torch.version.cuda or 'none'}); use --device cpu")
+        if device.startswith("cuda:") and int(device.split(":")[1]) >= torch.cuda.device_count():
+            raise ValueError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) present")
+        if dist_utils.launched_by_torchrun() and device == "cuda":
+            return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+        return device
+    raise ValueError(f"--device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, torch.Tensor):
+        v = v.detach().cpu()
+        return v.item() if v.numel() == 1 else v.tolist()
+    if hasattr(v, "item") and callable(v.item) and not isinstance(v, (list, tuple, dict)):
+        try:
+            return v.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return v
+
+
+def _new_run_dir(out: Path, name: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path, k = out / name / stamp, 1
+    while path.exists():
+        path, k = out / name / f"{stamp}-{k}", k + 1
+    path.mkdir(parents=True)
+    return path
+
+
+def latest_run_dir(out: Path, name: str) -> Path | None:
+    """The newest run folder of recipe ``name`` under ``out`` (by folder name), or None."""
+    runs = sorted(p for p in (out / name).glob("*") if (p / "config.yaml").is_file()) if (out / name).is_dir() else []
+    return runs[-1] if runs else None
+
+
+def run_recipe(name: str, *, quick: bool = False, overrides: dict[str, str] | None = None, device: str = "cpu",
+               seed: int = 0, out: str | Path = "runs", resume: bool = False, progress: bool | None = None,
+               verbose: bool = True) -> RunResult:
+    """Run recipe ``name`` and write its run folder; see DESIGN.md (The command line)."""
+    spec: RecipeSpec = RECIPES.get(name)
+    device = check_device(device)
+    dist_utils.init_from_env(device)
+    out = Path(out)
+    if resume:
+        if overrides:
+            raise ValueError("--resume continues a run with its saved config; drop --set (or start a new run)")
+        run_dir = latest_run_dir(out, name) if dist_utils.is_main() else None
+        run_dir = dist_utils.broadcast_object(run_dir)
+        if run_dir is None:
+            raise ValueError(f"--resume: no earlier run of {name!r} under {out}/{name}; start one without --resume")
+        saved = yaml.safe_load((run_dir / "config.yaml").read_text())
+        quick, seed = bool(saved["quick"]), int(saved["seed"])
+        cfg = spec.config(quick=quick, overrides=saved["config"])
+    else:
+        cfg = spec.config(quick=quick, overrides=overrides)
+        run_dir = _new_run_dir(out, name) if dist_utils.is_main() else None
+        run_dir = dist_utils.broadcast_object(run_dir)
+    record = {"recipe": name, "paper": spec.paper, "summary": spec.summary, "quick": quick, "seed": seed,
+              "device": device, "world_size": dist_utils.world_size(), "basiskit": __version__,
+              "torch": str(torch.__version__), "python": platform.python_version(), "config": config_to_dict(cfg)}
+    if dist_utils.is_main():
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
+    ctx = RunContext(run_dir, seed=seed, device=device, quick=quick, resume=resume, progress=progress)
+    if verbose and ctx.is_main:
+        print(f"[basiskit] {name}{' (quick)' if quick else ''} -> {run_dir}", flush=True)
+    t0 = time.perf_counter()
+    status, error, metrics = "ok", "", {}
+    try:
+        metrics = spec.fn(cfg, ctx) or {}
+    except TrainingDiverged as e:
+        status, error = "diverged", str(e)
+    seconds = time.perf_counter() - t0
+    metrics = _plain(metrics)
+    claims = [c.check(metrics) for c in spec.claims_for(cfg)] if status == "ok" else []
+    result = RunResult(name, run_dir, metrics, claims, seconds, status, error)
+    if ctx.is_main:
+        payload = {"recipe": name, "paper": spec.paper, "summary": spec.summary, "quick": quick, "seed": seed,
+                   "status": status, "error": error, "seconds": round(seconds, 3), "metrics": metrics,
+                   "claims": claims, "plots": sorted(p.name for p in run_dir.glob("*.png")),
+                   "finished": _dt.datetime.now().isoformat(timespec="seconds")}
+        tmp = run_dir / "metrics.json.tmp"
+        tmp.write_text(json.dumps(payload, indent=2))
+        os.replace(tmp, run_dir / "metrics.json")
+        if verbose:
+            print(summarize(result), flush=True)
+    dist_utils.barrier()
+    if status == "diverged":
+        raise TrainingDiverged(error)
+    return result
+
+
+def summarize(result: RunResult) -> str:
+    lines = [f"[basiskit] {result.recipe}: {result.status} in {result.seconds:.1f}s"]
+    for c in result.claims:
+        value = "missing" if c["value"] is None else f"{c['value']:.4g}"
+        target = "?" if c["target"] is None else f"{c['target']:.4g}"
+        lines.append(f"  [{'met' if c['met'] else 'NOT met'}] {c['claim']}: {value} (target {c['op']} {target})")
+    return "\n".join(lines)
+
+
+def key_figures(result: RunResult, limit: int = 4) -> str:
+    """The metrics named by the recipe's claims, compactly (``name=value``)."""
+    names: list[str] = []
+    for c in result.claims:
+        for n in (c["metric"],):
+            if n not in names:
+                names.append(n)
+    if not names:
+        names = [k for k, v in result.metrics.items() if isinstance(v, (int, float))][:limit]
+    parts = [f"{n}={result.metrics[n]:.3g}" for n in names[:limit]
+             if isinstance(result.metrics.get(n), (int, float))]
+    return ", ".join(parts)
+
+
+def tour_names() -> list[str]:
+    return [e.name for e in RECIPES.entries() if e.obj.tour]
+
+
+def run_tour(*, out: str | Path = "runs", device: str = "cpu", seed: int = 0, only: list[str] | None = None,
+             progress: bool | None = None) -> list[RunResult]:
+    """Every tour recipe at quick size, one after another; a failing recipe is reported, not fatal."""
+    from ..report import markdown_table
+
+    names = only or tour_names()
+    results: list[RunResult] = []
+    for name in names:
+        try:
+            results.append(run_recipe(name, quick=True, device=device, seed=seed, out=out, progress=progress))
+        except Exception as e:  # report and go on: the tour is a survey
+            results.append(RunResult(name, None, {}, [], 0.0, status="error", error=f"{type(e).__name__}: {e}"))
+            print(f"[basiskit] {name}: error: {type(e).__name__}: {e}", flush=True)
+    rows = []
+    for r in results:
+        met, total = r.claims_met
+        rows.append([r.recipe, r.status if r.status != "ok" else key_figures(r),
+                     f"{met}/{total}" if r.status == "ok" else "-", f"{r.seconds:.0f}s"])
+    print("\n" + markdown_table(["recipe", "key figures", "claims met", "time"], rows), flush=True)
+    return results

@@ -1,0 +1,7 @@
+"""Training: the loop, checkpoints, run context and distributed helpers. Imports no model family."""
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .context import RunContext, seed_everything
+from .loop import FitResult, TrainingDiverged, fit, make_optimizer, make_scheduler
+
+__all__ = ["FitResult", "RunContext", "TrainingDiverged", "fit", "latest_checkpoint", "load_checkpoint",
+           "make_optimizer", "make_scheduler", "save_checkpoint", "seed_everything"]
