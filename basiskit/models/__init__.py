@@ -24,4 +24,8 @@ def names(pattern: str | None = None) -> list[str]:
 
 from .mlp import MLP  # noqa: E402
 
+# Each family adds its exports under its own marker.
+# [kat]
+# [attention-tabular]
+
 __all__ = ["MLP", "MODELS", "create", "names", "register_model"]

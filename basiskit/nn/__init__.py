@@ -1,0 +1,7 @@
+"""Layers: learnable-basis layers and the building blocks around them. All are drop-ins that take and
+return ordinary tensors with documented shapes."""
+# Each family adds its exports under its own marker (keeps parallel work from colliding).
+# [kan]
+# [kat]
+# [attention-tabular]
+# [physics]

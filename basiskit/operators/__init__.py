@@ -1,0 +1,25 @@
+"""Neural operators, all mapping (batch, channels, *grid) to (batch, channels, *grid).
+
+``create(name, **kwargs)`` / ``names()``; operators register with ``register_operator``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import Registry
+
+OPERATORS: Registry[Any] = Registry("operator", ("basiskit.operators",))
+register_operator = OPERATORS.register
+
+
+def create(name: str, **kwargs: Any) -> Any:
+    return OPERATORS.create(name, **kwargs)
+
+
+def names(pattern: str | None = None) -> list[str]:
+    return OPERATORS.names(pattern)
+
+
+# Each family adds its exports under its own marker.
+# [operators-fno]
+# [operators-more]

@@ -1,0 +1,3 @@
+"""Numerical PDE solvers and the spectral / finite-difference tools they share."""
+# [operators-pde]
+# [physics]
