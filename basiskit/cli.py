@@ -32,7 +32,7 @@ def _registry(kind: str) -> Any | None:
         if e.name and (e.name == module or module.startswith(e.name + ".")):
             return None
         raise
-    return getattr(mod, attr)
+    return getattr(mod, attr, None)
 
 
 def _parse_sets(items: list[str]) -> dict[str, str]:

@@ -183,7 +183,7 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
 
     ckpt_dir = ctx.checkpoint_dir / name if ctx.checkpoint_dir is not None else None
     history: list[dict[str, float]] = []
-    start, acc, count, resumed_from = 0, 0.0, 0, None
+    start, acc, count, resumed_from, last_loss = 0, 0.0, 0, None, float("nan")
     last_good: Path | None = None
     if ctx.resume and ckpt_dir is not None and (found := latest_checkpoint(ckpt_dir)) is not None:
         state = load_checkpoint(found, model, map_location=device)
@@ -193,7 +193,7 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
         set_rng_state(state["rng"])
         start, acc, count = int(state["step"]), float(state["loss_acc"]), int(state["loss_count"])
         history = [dict(r) for r in state["history"]]
-        resumed_from, last_good = start, found
+        resumed_from, last_good, last_loss = start, found, float(state["last_loss"])
         ctx.truncate_log("phase", name, start)
 
     def compute_loss() -> tuple[torch.Tensor, dict[str, float]]:
@@ -240,7 +240,6 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
 
     t0 = time.perf_counter()
     model.train()
-    last_loss = float(history[-1]["loss"]) if history and "loss" in history[-1] else float("nan")
     bar = ctx.progress(total=steps, initial=start, desc=name)
     step = start
     for step in range(start, steps):

@@ -1,0 +1,60 @@
+import pytest
+
+from basiskit.registry import Registry
+
+
+def test_register_get_create_names():
+    reg = Registry("widget")
+
+    @reg.register("alpha", summary="first")
+    def make_alpha(size=1):
+        return ("alpha", size)
+
+    reg.add("beta", lambda: "b", summary="second")
+    assert reg.names() == ["alpha", "beta"]
+    assert reg.create("alpha", size=3) == ("alpha", 3)
+    assert reg.get("beta")() == "b"
+    assert "alpha" in reg and "gamma" not in reg
+    assert [e.summary for e in reg.entries()] == ["first", "second"]
+    assert reg.names("al*") == ["alpha"]
+
+
+def test_unknown_name_suggests_close_matches():
+    reg = Registry("widget")
+    reg.add("vit_tiny", object)
+    reg.add("vit_small", object)
+    with pytest.raises(ValueError, match=r"unknown widget 'vit_tiy'; did you mean 'vit_tiny'"):
+        reg.get("vit_tiy")
+
+
+def test_summary_defaults_to_first_docstring_line():
+    reg = Registry("widget")
+
+    @reg.register()
+    def thing():
+        """Makes a thing.
+
+        More text."""
+
+    assert reg.entry("thing").summary == "Makes a thing."
+
+
+def test_bad_names_and_duplicates():
+    reg = Registry("widget")
+    with pytest.raises(ValueError, match="must be letters"):
+        reg.add("has space", object)
+    reg.add("x", object, module="a")
+    with pytest.raises(ValueError, match="already registered"):
+        reg.add("x", int, module="b")
+    with pytest.raises(TypeError, match="must be a str"):
+        reg.get(3)
+
+
+def test_library_registries_discover_their_modules():
+    import basiskit.models as models
+    import basiskit.recipes as recipes
+
+    assert "mlp" in models.names()
+    assert "mlp-regression" in recipes.names()
+    net = models.create("mlp", widths=[2, 8, 1])
+    assert sum(p.numel() for p in net.parameters()) == 2 * 8 + 8 + 8 + 1

@@ -1,0 +1,142 @@
+import csv
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from basiskit.train import RunContext, TrainingDiverged, fit, latest_checkpoint, load_checkpoint
+from basiskit.train import checkpoint as ckpt_mod
+
+
+def _data(n=128, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, generator=g) * 2 - 1
+    y = torch.sin(3 * x[:, :1]) + x[:, 1:2] * x[:, 2:3]
+    return x, y
+
+
+def _model():
+    torch.manual_seed(1)
+    return nn.Sequential(nn.Linear(3, 32), nn.Tanh(), nn.Dropout(0.1), nn.Linear(32, 1))
+
+
+def _train(ctx, steps=60, fail_at=None, **kw):
+    calls = {"n": 0}
+
+    def watch(model):  # an evaluation every 11 steps; "the process dies" at the chosen step
+        calls["n"] += 11
+        if fail_at is not None and calls["n"] == fail_at:
+            raise KeyboardInterrupt("simulated kill")
+        return {"w_norm": float(model[0].weight.norm())}
+
+    model = _model()
+    res = fit(model, nn.MSELoss(), _data(), steps=steps, batch_size=32, lr=1e-2, scheduler="cosine", ctx=ctx,
+              name="net", checkpoint_every=20, log_every=5, eval_fn=watch, eval_every=11, **kw)
+    return model, res
+
+
+def _log_rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_supervised_fit_lowers_loss():
+    model, res = _train(RunContext(None, seed=0, progress=False), steps=80)
+    steps, losses = res.curve()
+    assert steps[-1] == 80 and losses[-1] < 0.5 * losses[0]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_resume_reproduces_uninterrupted_run(tmp_path, optimizer):
+    full_model, full = _train(RunContext(tmp_path / "a", seed=3, progress=False), optimizer=optimizer)
+    with pytest.raises(KeyboardInterrupt):
+        _train(RunContext(tmp_path / "b", seed=3, progress=False), fail_at=33, optimizer=optimizer)
+    assert latest_checkpoint(tmp_path / "b" / "checkpoint" / "net").name == "step_000000020"
+    model, res = _train(RunContext(tmp_path / "b", seed=3, resume=True, progress=False), optimizer=optimizer)
+    assert res.resumed_from == 20
+    for p, q in zip(model.parameters(), full_model.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
+    assert res.curve("loss")[0] == full.curve("loss")[0]
+    assert res.curve("loss")[1] == pytest.approx(full.curve("loss")[1], abs=1e-6)
+    assert res.curve("w_norm")[1] == pytest.approx(full.curve("w_norm")[1], abs=1e-6)
+    rows_a, rows_b = _log_rows(tmp_path / "a" / "log.csv"), _log_rows(tmp_path / "b" / "log.csv")
+    assert [r["step"] for r in rows_b] == [r["step"] for r in rows_a]
+    for key in ("loss", "w_norm"):
+        a = [float(r[key]) for r in rows_a if r[key]]
+        b = [float(r[key]) for r in rows_b if r[key]]
+        assert b == pytest.approx(a, abs=1e-6)
+
+
+def test_resume_of_finished_training_is_a_no_op(tmp_path):
+    m1, r1 = _train(RunContext(tmp_path, seed=0, progress=False), steps=20)
+    m2, r2 = _train(RunContext(tmp_path, seed=0, resume=True, progress=False), steps=20)
+    assert r2.resumed_from == 20 and r2.final_loss == pytest.approx(r1.final_loss)
+    for p, q in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_nan_loss_stops_with_step_and_keeps_checkpoint(tmp_path):
+    ctx = RunContext(tmp_path, seed=0, progress=False)
+    model = _model()
+    calls = {"n": 0}
+
+    def objective(m):
+        calls["n"] += 1
+        loss = m(torch.ones(4, 3)).pow(2).mean()
+        return loss * float("nan") if calls["n"] == 7 else loss
+
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at step 7; last good checkpoint kept at .*step_000000005"):
+        fit(model, objective=objective, steps=20, ctx=ctx, name="net", checkpoint_every=5)
+    path = latest_checkpoint(tmp_path / "checkpoint" / "net")
+    state = load_checkpoint(path, _model())
+    assert state["step"] == 5 and math.isfinite(state["last_loss"])
+
+
+def test_checkpoint_write_killed_midway_keeps_previous(tmp_path, monkeypatch):
+    model = _model()
+    ckpt_mod.save_checkpoint(tmp_path, 10, model, {"step": 10})
+    real_save = torch.save
+
+    def dying_save(obj, f, *a, **k):
+        real_save(obj, f, *a, **k)
+        raise SystemExit("killed during checkpoint write")
+
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    monkeypatch.setattr(ckpt_mod.torch, "save", dying_save)
+    with pytest.raises(SystemExit):
+        ckpt_mod.save_checkpoint(tmp_path, 20, model, {"step": 20})
+    monkeypatch.setattr(ckpt_mod.torch, "save", real_save)
+    path = latest_checkpoint(tmp_path)
+    assert path.name == "step_000000010"
+    fresh = _model()
+    assert load_checkpoint(path, fresh)["step"] == 10
+    torch.testing.assert_close(fresh[0].weight, model[0].weight - 1.0)
+
+
+def test_truncated_checkpoint_is_not_offered(tmp_path):
+    ckpt_mod.save_checkpoint(tmp_path, 1, _model(), {"step": 1})
+    (tmp_path / "step_000000001" / "state.pt").unlink()
+    assert latest_checkpoint(tmp_path) is None
+
+
+def test_fit_rejects_bad_arguments():
+    model, data = _model(), _data()
+    loss = nn.MSELoss()
+    with pytest.raises(ValueError, match="exactly one of loss_fn"):
+        fit(model, steps=1)
+    with pytest.raises(ValueError, match="without data"):
+        fit(model, loss, steps=1)
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        fit(model, loss, data, steps=-1)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        fit(model, loss, data, steps=1, lr=0.0)
+    with pytest.raises(ValueError, match=r"optimizer: unknown value 'adamm'; did you mean 'adam'"):
+        fit(model, loss, data, steps=1, optimizer="adamm")
+    with pytest.raises(ValueError, match=r"data\[1\] has shape \(5, 1\); every tensor needs first dim 128"):
+        fit(model, loss, (data[0], data[1][:5]), steps=1)
+    with pytest.raises(TypeError, match="data must be a tuple"):
+        fit(model, loss, data[0], steps=1)
+    with pytest.raises(TypeError, match="scalar tensor"):
+        fit(model, objective=lambda m: m(torch.ones(2, 3)), steps=1)
