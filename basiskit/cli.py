@@ -77,8 +77,9 @@ def papers_markdown(runs: Path | None) -> str:
         if not recipes:
             rows.append([pid, title, family, "-", "bench only" if pid == "5" else "not yet"])
             continue
-        rows.append([pid, title, family, ", ".join(f"`{r}`" if r in registered else r for r in recipes),
-                     "; ".join(recipe_status(runs, r, registered) for r in recipes)])
+        statuses = [recipe_status(runs, r, registered) for r in recipes]
+        status = statuses[0] if len(set(statuses)) == 1 else "; ".join(f"{r}: {s}" for r, s in zip(recipes, statuses))
+        rows.append([pid, title, family, ", ".join(f"`{r}`" if r in registered else r for r in recipes), status])
     extra = sorted(registered - {r for p in PAPERS for r in p[3]})
     for name in extra:
         spec = RECIPES.get(name)
