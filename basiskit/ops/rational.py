@@ -1,0 +1,213 @@
+r"""Group-rational activation (KAT's GR-KAN core): a reference in plain PyTorch and a fused autograd Function.
+
+Channels ``C`` of ``x (..., C)`` are split into ``groups`` contiguous blocks of ``C // groups``; block ``g``
+applies the safe Padé function
+
+.. math::  F_g(x) = \frac{P_g(x)}{Q_g(x)} = \frac{a_{g0} + a_{g1} x + \dots + a_{gm} x^m}
+                                          {1 + |b_{g1} x + \dots + b_{gn} x^n|}
+
+with ``a (groups, m + 1)`` and ``b (groups, n)`` (Yang & Wang, "Kolmogorov-Arnold Transformer", ICLR 2025).
+
+**One denominator everywhere.** The released KAT code carries three denominators: ``1 + |b_1 x + ... + b_n x^n|``
+(the "safe" PAU form, Molina et al. 2020), ``1 + |b_1 x| + ... + |b_n x^n|`` in one kernel, and an unguarded
+``1 + b_1 x + ... + b_n x^n`` in a reference path. The last one can reach zero (a pole, then inf/NaN gradients)
+as soon as training moves ``b``; the first two differ from each other, so a model trained with one kernel is not
+the function another path evaluates. basiskit uses only ``Q = 1 + |S(x)|``, ``S(x) = b_1 x + ... + b_n x^n``,
+defined once in :func:`basiskit.bases.rational.rational`: ``Q >= 1`` for every x and every ``b``, so ``F`` has no
+poles, ``|1/Q| <= 1`` and the gradients below stay bounded for bounded x.
+
+Gradients (``sgn`` = sign of ``S``, 0 at ``S = 0`` like ``torch.abs``'s subgradient)::
+
+    dF/dx   = (P' - F sgn(S) S') / Q
+    dF/da_k = x^k / Q
+    dF/db_j = -F sgn(S) x^j / Q
+
+The fused Function keeps only ``x`` (and the coefficients) for backward, recomputes ``P, S, Q`` there, and
+reduces the coefficient gradients per channel with a power table ``[x^0 .. x^max(m,n)]`` and one reduction per
+chunk, then per group. On the CPU it walks the rows in cache-sized chunks, so its dozen elementwise steps run
+out of L2 instead of streaming the whole tensor through memory each time. CUDA tensors go to the Triton kernels
+in :mod:`basiskit.ops.rational_triton` when ``triton`` is installed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .._validation import check_int, check_tensor
+from ..bases.rational import rational
+
+# Elements per CPU chunk: a few tensors of this size fit in a 1-2 MiB L2 cache.
+CHUNK_ELEMENTS = 1 << 16
+
+
+def check_group_rational_args(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, groups: int) -> None:
+    """Shape checks shared by every path; errors name the argument and the allowed shapes."""
+    check_tensor("x", x, min_ndim=1)
+    check_tensor("a", a, ndim=2)
+    check_tensor("b", b, ndim=2)
+    check_int("groups", groups, min_value=1)
+    channels = x.shape[-1]
+    if channels % groups:
+        raise ValueError(f"x's last dim (features = {channels}) must be divisible by groups = {groups}")
+    if a.shape[0] != groups or b.shape[0] != groups:
+        raise ValueError(f"a and b must have groups = {groups} rows, got a {tuple(a.shape)} and b {tuple(b.shape)}")
+    if a.shape[1] < 1:
+        raise ValueError(f"a must hold at least the constant term, got shape {tuple(a.shape)}")
+
+
+def group_rational_reference(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, groups: int) -> torch.Tensor:
+    """Reference group-rational in plain PyTorch (autograd through every step).
+
+    x: (..., C) with C % groups == 0; a: (groups, m + 1) = a_0..a_m; b: (groups, n) = b_1..b_n.
+    Returns (..., C).
+    """
+    check_group_rational_args(x, a, b, groups)
+    shape = x.shape
+    xg = x.reshape(*shape[:-1], groups, shape[-1] // groups)
+    return rational(xg, a[:, None, :], b[:, None, :]).reshape(shape)
+
+
+def _per_channel(coeffs: torch.Tensor, channels: int, dtype: torch.dtype) -> torch.Tensor:
+    """(groups, K) -> (K, channels) with each group's column repeated over its channels."""
+    groups = coeffs.shape[0]
+    return coeffs.to(dtype).repeat_interleave(channels // groups, dim=0).t().contiguous()
+
+
+def _horner(coeffs: torch.Tensor, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """sum_k coeffs[k] x^k for coeffs (K, C) per channel and x (rows, C), fused multiply-adds, into ``out``."""
+    if out is None:
+        out = torch.empty_like(x)
+    if coeffs.shape[0] == 1:
+        return out.copy_(coeffs[0].expand_as(x))
+    torch.addcmul(coeffs[-2], coeffs[-1], x, out=out)
+    for k in range(coeffs.shape[0] - 3, -1, -1):
+        torch.addcmul(coeffs[k], out, x, out=out)
+    return out
+
+
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    return torch.promote_types(x.dtype, torch.float32)
+
+
+def _rows(channels: int) -> int:
+    return max(1, CHUNK_ELEMENTS // max(1, channels))
+
+
+def fused_forward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Forward on (M, C) rows in cache-sized chunks; returns (M, C) in x2's dtype."""
+    m_rows, channels = x2.shape
+    dt = _compute_dtype(x2)
+    A, B = _per_channel(a, channels, dt), _per_channel(b, channels, dt)
+    out = torch.empty(x2.shape, dtype=dt)
+    step = _rows(channels)
+    rows = min(step, m_rows)
+    p_buf, q_buf = torch.empty((rows, channels), dtype=dt), torch.empty((rows, channels), dtype=dt)
+    for r0 in range(0, m_rows, step):
+        xc = x2[r0:r0 + step].to(dt)
+        n = xc.shape[0]
+        q = _horner(B, xc, q_buf[:n]).mul_(xc).abs_().add_(1.0)
+        torch.div(_horner(A, xc, p_buf[:n]), q, out=out[r0:r0 + n])
+    return out.to(x2.dtype)
+
+
+def fused_backward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(dx (M, C), da (groups, m + 1), db (groups, n)) from x2 (M, C) and the output gradient go (M, C)."""
+    m_rows, channels = x2.shape
+    groups, kp, kq = a.shape[0], a.shape[1], b.shape[1]
+    dt = _compute_dtype(x2)
+    A, B = _per_channel(a, channels, dt), _per_channel(b, channels, dt)
+    # P' = sum_k k a_k x^(k-1);  S(x) = x (b_1 + b_2 x + ...),  S' = sum_j j b_j x^(j-1)
+    dA = A[1:] * torch.arange(1, kp, dtype=dt)[:, None] if kp > 1 else torch.zeros(1, channels, dtype=dt)
+    dB = B * torch.arange(1, kq + 1, dtype=dt)[:, None]
+    kdim = max(kp, kq + 1)
+    step = _rows(channels)
+    rows = min(step, m_rows)
+    dx = torch.empty(x2.shape, dtype=dt)
+    # chunk workspaces (allocated once) and per-element accumulators of r x^k (k < kp) and v x^j (1 <= j <= kq),
+    # summed over rows once at the end
+    work = torch.empty((4, rows, channels), dtype=dt)
+    acc_a = torch.zeros((kp, rows, channels), dtype=dt)
+    acc_b = torch.zeros((kq, rows, channels), dtype=dt)
+    table = torch.empty((kdim, rows, channels), dtype=dt)
+    table[0] = 1.0
+    for r0 in range(0, m_rows, step):
+        xc = x2[r0:r0 + step].to(dt)
+        g = go[r0:r0 + step].to(dt)
+        n = xc.shape[0]
+        q, sgn, r, v = work[0, :n], work[1, :n], work[2, :n], work[3, :n]
+        _horner(B, xc, q).mul_(xc)
+        torch.sign(q, out=sgn)
+        q.abs_().add_(1.0)                                    # Q = 1 + |S|
+        torch.div(g, q, out=r)                                # r = go / Q
+        _horner(A, xc, v).div_(q).mul_(r).mul_(sgn)           # v = go F sgn(S) / Q
+        d = dx[r0:r0 + n]
+        torch.mul(_horner(dA, xc, d), r, out=d).addcmul_(_horner(dB, xc, q), v, value=-1.0)  # r P' - v S'
+        t = table[:, :n]
+        t[1] = xc
+        for k in range(2, kdim):
+            torch.mul(t[k - 1], xc, out=t[k])
+        acc_a[:, :n].addcmul_(t[:kp], r)
+        acc_b[:, :n].addcmul_(t[1:kq + 1], v)
+    ga = acc_a.sum(1)
+    gb = acc_b.sum(1).neg_()
+    da = ga.t().reshape(groups, channels // groups, kp).sum(1)
+    db = gb.t().reshape(groups, channels // groups, kq).sum(1)
+    return dx.to(x2.dtype), da.to(a.dtype), db.to(b.dtype)
+
+
+def _use_triton(x: torch.Tensor) -> bool:
+    if not x.is_cuda:
+        return False
+    from . import rational_triton
+
+    return rational_triton.available()
+
+
+class GroupRationalFunction(torch.autograd.Function):
+    """Fused group-rational: saves only (x, a, b); backward gives dx, da, db in one pass (see module docstring)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, groups: int) -> torch.Tensor:
+        shape = x.shape
+        x2 = x.reshape(-1, shape[-1])
+        if not x2.is_contiguous():
+            x2 = x2.contiguous()
+        if _use_triton(x2):
+            from .rational_triton import group_rational_forward_triton
+
+            out = group_rational_forward_triton(x2, a, b)
+        else:
+            out = fused_forward_cpu(x2, a, b)
+        ctx.save_for_backward(x, a, b)
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
+        x, a, b = ctx.saved_tensors
+        shape = x.shape
+        x2 = x.reshape(-1, shape[-1]).contiguous()
+        go = grad_out.reshape(-1, shape[-1]).contiguous()
+        if _use_triton(x2):
+            from .rational_triton import group_rational_backward_triton
+
+            dx, da, db = group_rational_backward_triton(x2, a, b, go)
+        else:
+            dx, da, db = fused_backward_cpu(x2, a, b, go)
+        return (dx.reshape(shape) if ctx.needs_input_grad[0] else None,
+                da if ctx.needs_input_grad[1] else None, db if ctx.needs_input_grad[2] else None, None)
+
+
+def group_rational(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, groups: int, *,
+                   fused: bool = True) -> torch.Tensor:
+    """Group-rational activation, x: (..., C) -> (..., C); a: (groups, m + 1); b: (groups, n).
+
+    ``fused=True`` uses :class:`GroupRationalFunction` (Triton on CUDA when available, chunked CPU code
+    otherwise); ``fused=False`` the plain-PyTorch reference. Under autocast the arithmetic runs in float32 and
+    the output keeps x's dtype.
+    """
+    if not fused:
+        return group_rational_reference(x, a, b, groups)
+    check_group_rational_args(x, a, b, groups)
+    return GroupRationalFunction.apply(x, a, b, groups)
