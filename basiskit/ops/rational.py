@@ -22,10 +22,11 @@ Gradients (``sgn`` = sign of ``S``, 0 at ``S = 0`` like ``torch.abs``'s subgradi
     dF/da_k = x^k / Q
     dF/db_j = -F sgn(S) x^j / Q
 
-The fused Function keeps only ``x`` (and the coefficients) for backward, recomputes ``P, S, Q`` there, and
-reduces the coefficient gradients per channel with a power table ``[x^0 .. x^max(m,n)]`` and one reduction per
-chunk, then per group. On the CPU it walks the rows in cache-sized chunks, so its dozen elementwise steps run
-out of L2 instead of streaming the whole tensor through memory each time. CUDA tensors go to the Triton kernels
+The fused Function keeps only ``x`` (and the coefficients) for backward and recomputes ``P, S, Q`` there. On
+the CPU it walks the rows in chunks of ~64k elements with preallocated work buffers, so its few dozen
+elementwise steps stay in cache instead of streaming (and page-faulting) whole tensors each time; the
+coefficient gradients are accumulated per channel by one matrix-vector product per power (``ones @ (r x^k)``)
+per chunk, and summed over each group's channels once at the end. CUDA tensors go to the Triton kernels
 in :mod:`basiskit.ops.rational_triton` when ``triton`` is installed.
 """
 from __future__ import annotations
@@ -74,15 +75,13 @@ def _per_channel(coeffs: torch.Tensor, channels: int, dtype: torch.dtype) -> tor
     return coeffs.to(dtype).repeat_interleave(channels // groups, dim=0).t().contiguous()
 
 
-def _horner(coeffs: torch.Tensor, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    """sum_k coeffs[k] x^k for coeffs (K, C) per channel and x (rows, C), fused multiply-adds, into ``out``."""
-    if out is None:
-        out = torch.empty_like(x)
-    if coeffs.shape[0] == 1:
+def _horner(coeffs: list[torch.Tensor], x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """sum_k coeffs[k] x^k into ``out``; coeffs: K per-channel rows (C,) (broadcast over x's rows)."""
+    if len(coeffs) == 1:
         return out.copy_(coeffs[0].expand_as(x))
     torch.addcmul(coeffs[-2], coeffs[-1], x, out=out)
-    for k in range(coeffs.shape[0] - 3, -1, -1):
-        torch.addcmul(coeffs[k], out, x, out=out)
+    for c in coeffs[-3::-1]:
+        torch.addcmul(c, out, x, out=out)
     return out
 
 
@@ -98,62 +97,69 @@ def fused_forward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> tor
     """Forward on (M, C) rows in cache-sized chunks; returns (M, C) in x2's dtype."""
     m_rows, channels = x2.shape
     dt = _compute_dtype(x2)
-    A, B = _per_channel(a, channels, dt), _per_channel(b, channels, dt)
+    A = list(_per_channel(a, channels, dt).unbind(0))
+    B = list(_per_channel(b, channels, dt).unbind(0))
     out = torch.empty(x2.shape, dtype=dt)
     step = _rows(channels)
-    rows = min(step, m_rows)
-    p_buf, q_buf = torch.empty((rows, channels), dtype=dt), torch.empty((rows, channels), dtype=dt)
+    work = torch.empty((2, min(step, m_rows), channels), dtype=dt)
     for r0 in range(0, m_rows, step):
         xc = x2[r0:r0 + step].to(dt)
         n = xc.shape[0]
-        q = _horner(B, xc, q_buf[:n]).mul_(xc).abs_().add_(1.0)
-        torch.div(_horner(A, xc, p_buf[:n]), q, out=out[r0:r0 + n])
+        p, q = (work[0], work[1]) if n == work.shape[1] else (work[0, :n], work[1, :n])
+        _horner(B, xc, q).mul_(xc).abs_().add_(1.0)
+        torch.div(_horner(A, xc, p), q, out=out[r0:r0 + n])
     return out.to(x2.dtype)
 
 
 def fused_backward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tensor
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(dx (M, C), da (groups, m + 1), db (groups, n)) from x2 (M, C) and the output gradient go (M, C)."""
+    """(dx (M, C), da (groups, m + 1), db (groups, n)) from x2 (M, C) and the output gradient go (M, C).
+
+    Per chunk: S, sgn(S), Q, r = go / Q, v = go F sgn(S) / Q, dx = r P' - v S'; then the coefficient
+    gradients sum_rows r x^k and -sum_rows v x^j, each one matrix-vector product (ones @ plane) that
+    accumulates into a (m + 1 + n, C) buffer; the channels of each group are summed at the end.
+    """
     m_rows, channels = x2.shape
     groups, kp, kq = a.shape[0], a.shape[1], b.shape[1]
     dt = _compute_dtype(x2)
-    A, B = _per_channel(a, channels, dt), _per_channel(b, channels, dt)
+    Af, Bf = _per_channel(a, channels, dt), _per_channel(b, channels, dt)
     # P' = sum_k k a_k x^(k-1);  S(x) = x (b_1 + b_2 x + ...),  S' = sum_j j b_j x^(j-1)
-    dA = A[1:] * torch.arange(1, kp, dtype=dt)[:, None] if kp > 1 else torch.zeros(1, channels, dtype=dt)
-    dB = B * torch.arange(1, kq + 1, dtype=dt)[:, None]
-    kdim = max(kp, kq + 1)
+    dAf = Af[1:] * torch.arange(1, kp, dtype=dt)[:, None] if kp > 1 else torch.zeros(1, channels, dtype=dt)
+    dBf = Bf * torch.arange(1, kq + 1, dtype=dt)[:, None]
+    A, B, dA, dB = (list(t.unbind(0)) for t in (Af, Bf, dAf, dBf))
     step = _rows(channels)
     rows = min(step, m_rows)
     dx = torch.empty(x2.shape, dtype=dt)
-    # chunk workspaces (allocated once) and per-element accumulators of r x^k (k < kp) and v x^j (1 <= j <= kq),
-    # summed over rows once at the end
-    work = torch.empty((4, rows, channels), dtype=dt)
-    acc_a = torch.zeros((kp, rows, channels), dtype=dt)
-    acc_b = torch.zeros((kq, rows, channels), dtype=dt)
-    table = torch.empty((kdim, rows, channels), dtype=dt)
-    table[0] = 1.0
+    work = torch.empty((6, rows, channels), dtype=dt)
+    grad = torch.zeros((kp + kq, channels), dtype=dt)
+    grad_rows = list(grad.split(1, dim=0))
+    ones = torch.ones((1, rows), dtype=dt)
     for r0 in range(0, m_rows, step):
         xc = x2[r0:r0 + step].to(dt)
         g = go[r0:r0 + step].to(dt)
         n = xc.shape[0]
-        q, sgn, r, v = work[0, :n], work[1, :n], work[2, :n], work[3, :n]
+        q, sgn, r, v, pw, t = work.unbind(0) if n == rows else work[:, :n].unbind(0)
+        on = ones if n == rows else ones[:, :n]
         _horner(B, xc, q).mul_(xc)
         torch.sign(q, out=sgn)
         q.abs_().add_(1.0)                                    # Q = 1 + |S|
         torch.div(g, q, out=r)                                # r = go / Q
         _horner(A, xc, v).div_(q).mul_(r).mul_(sgn)           # v = go F sgn(S) / Q
         d = dx[r0:r0 + n]
-        torch.mul(_horner(dA, xc, d), r, out=d).addcmul_(_horner(dB, xc, q), v, value=-1.0)  # r P' - v S'
-        t = table[:, :n]
-        t[1] = xc
-        for k in range(2, kdim):
-            torch.mul(t[k - 1], xc, out=t[k])
-        acc_a[:, :n].addcmul_(t[:kp], r)
-        acc_b[:, :n].addcmul_(t[1:kq + 1], v)
-    ga = acc_a.sum(1)
-    gb = acc_b.sum(1).neg_()
-    da = ga.t().reshape(groups, channels // groups, kp).sum(1)
-    db = gb.t().reshape(groups, channels // groups, kq).sum(1)
+        torch.mul(_horner(dA, xc, d), r, out=d).addcmul_(_horner(dB, xc, t), v, value=-1.0)  # r P' - v S'
+        grad_rows[0].addmm_(on, r)                            # sum_rows r x^0
+        torch.mul(r, xc, out=pw)
+        for k in range(1, kp):
+            grad_rows[k].addmm_(on, pw)                       # sum_rows r x^k
+            if k < kp - 1:
+                pw.mul_(xc)
+        torch.mul(v, xc, out=pw)
+        for j in range(kq):
+            grad_rows[kp + j].addmm_(on, pw)                  # sum_rows v x^(j+1)
+            if j < kq - 1:
+                pw.mul_(xc)
+    da = grad[:kp].t().reshape(groups, channels // groups, kp).sum(1)
+    db = grad[kp:].t().reshape(groups, channels // groups, kq).sum(1).neg_()
     return dx.to(x2.dtype), da.to(a.dtype), db.to(b.dtype)
 
 
