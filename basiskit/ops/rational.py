@@ -33,7 +33,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import threading
+
 import torch
+from torch.autograd.function import once_differentiable
 
 from .._validation import check_int, check_tensor
 from ..bases.rational import rational
@@ -72,7 +75,7 @@ def group_rational_reference(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, 
 def _per_channel(coeffs: torch.Tensor, channels: int, dtype: torch.dtype) -> torch.Tensor:
     """(groups, K) -> (K, channels) with each group's column repeated over its channels."""
     groups = coeffs.shape[0]
-    return coeffs.to(dtype).repeat_interleave(channels // groups, dim=0).t().contiguous()
+    return coeffs.detach().to(dtype).repeat_interleave(channels // groups, dim=0).t().contiguous()
 
 
 def _horner(coeffs: list[torch.Tensor], x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -83,6 +86,27 @@ def _horner(coeffs: list[torch.Tensor], x: torch.Tensor, out: torch.Tensor) -> t
     for c in coeffs[-3::-1]:
         torch.addcmul(c, out, x, out=out)
     return out
+
+
+_WORKSPACE = threading.local()
+
+
+def _workspace(tag: str, planes: int, rows: int, channels: int, dtype: torch.dtype) -> torch.Tensor:
+    """A (planes, rows, channels) scratch tensor reused across calls (one per thread and ``tag``).
+
+    Fresh multi-megabyte CPU buffers come from ``mmap`` and page-fault on first touch; at the sizes of a small
+    transformer that costs more than the arithmetic, so the chunk buffers are kept between calls.
+    """
+    key = (tag, planes, rows, channels, dtype)
+    cache = getattr(_WORKSPACE, "buffers", None)
+    if cache is None:
+        cache = _WORKSPACE.buffers = {}
+    buf = cache.get(key)
+    if buf is None:
+        if len(cache) >= 16:
+            cache.clear()
+        buf = cache[key] = torch.empty((planes, rows, channels), dtype=dtype)
+    return buf
 
 
 def _compute_dtype(x: torch.Tensor) -> torch.dtype:
@@ -101,7 +125,7 @@ def fused_forward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> tor
     B = list(_per_channel(b, channels, dt).unbind(0))
     out = torch.empty(x2.shape, dtype=dt)
     step = _rows(channels)
-    work = torch.empty((2, min(step, m_rows), channels), dtype=dt)
+    work = _workspace("forward", 2, min(step, m_rows), channels, dt)
     for r0 in range(0, m_rows, step):
         xc = x2[r0:r0 + step].to(dt)
         n = xc.shape[0]
@@ -130,7 +154,7 @@ def fused_backward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: t
     step = _rows(channels)
     rows = min(step, m_rows)
     dx = torch.empty(x2.shape, dtype=dt)
-    work = torch.empty((6, rows, channels), dtype=dt)
+    work = _workspace("backward", 6, rows, channels, dt)
     grad = torch.zeros((kp + kq, channels), dtype=dt)
     grad_rows = list(grad.split(1, dim=0))
     ones = torch.ones((1, rows), dtype=dt)
@@ -138,8 +162,9 @@ def fused_backward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: t
         xc = x2[r0:r0 + step].to(dt)
         g = go[r0:r0 + step].to(dt)
         n = xc.shape[0]
-        q, sgn, r, v, pw, t = work.unbind(0) if n == rows else work[:, :n].unbind(0)
-        on = ones if n == rows else ones[:, :n]
+        full = n == rows
+        q, sgn, r, v, pw, t = work.unbind(0) if full else work[:, :n].unbind(0)
+        on = ones if full else ones[:, :n]
         _horner(B, xc, q).mul_(xc)
         torch.sign(q, out=sgn)
         q.abs_().add_(1.0)                                    # Q = 1 + |S|
@@ -190,6 +215,7 @@ class GroupRationalFunction(torch.autograd.Function):
         return out.reshape(shape)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[Any, ...]:
         x, a, b = ctx.saved_tensors
         shape = x.shape
