@@ -12,10 +12,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import check_int
+from .._validation import check_choice, check_int
 from ..nn.grkan import GRKAN
 from . import register_model
-from .vit import VisionTransformer, vit_config
+from .vit import AttnFactory, VisionTransformer, vit_config
 
 
 def grkan_layer(dim: int, hidden: int, *, groups: int = 8, act_init: str = "gelu") -> nn.Module:
@@ -26,16 +26,29 @@ def grkan_layer(dim: int, hidden: int, *, groups: int = 8, act_init: str = "gelu
 class KAT(VisionTransformer):
     """ViT with GR-KAN FFNs, images (B, in_chans, H, W) -> logits (B, num_classes).
 
-    ``groups`` and ``act_init`` configure every GR-KAN; the other arguments are the ViT's.
+    ``groups`` and ``act_init`` configure every GR-KAN (embed_dim and the hidden width must be divisible by
+    ``groups``); the other arguments are the ViT's, including ``attn_layer`` (KAT with learnable attention).
     """
 
-    def __init__(self, *args: Any, groups: int = 8, act_init: str = "gelu",
-                 device: torch.device | str | None = None, dtype: torch.dtype | None = None, **kwargs: Any) -> None:
-        check_int("groups", groups, min_value=1)
-        if "mlp_layer" in kwargs:
+    def __init__(self, img_size: int = 224, patch_size: int = 16, in_chans: int = 3, num_classes: int = 1000,
+                 embed_dim: int = 192, depth: int = 12, num_heads: int = 3, mlp_ratio: float = 4.0,
+                 drop_path_rate: float = 0.0, attn_layer: AttnFactory | None = None, *, groups: int = 8,
+                 act_init: str = "gelu", device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None, **unexpected: Any) -> None:
+        if "mlp_layer" in unexpected:
             raise ValueError("KAT builds its own mlp_layer (GRKAN); use VisionTransformer for a custom one")
-        super().__init__(*args, mlp_layer=partial(grkan_layer, groups=groups, act_init=act_init),
-                         device=device, dtype=dtype, **kwargs)
+        if unexpected:
+            raise TypeError(f"KAT got unexpected keyword arguments {sorted(unexpected)}")
+        check_int("groups", groups, min_value=1)
+        check_choice("act_init", act_init, ["gelu", "swish"])
+        check_int("embed_dim", embed_dim, min_value=1)
+        hidden = int(embed_dim * mlp_ratio)
+        if embed_dim % groups or hidden % groups:
+            raise ValueError(f"embed_dim ({embed_dim}) and the FFN hidden width embed_dim * mlp_ratio ({hidden}) "
+                             f"must be divisible by groups ({groups})")
+        super().__init__(img_size, patch_size, in_chans, num_classes, embed_dim, depth, num_heads, mlp_ratio,
+                         drop_path_rate, attn_layer, partial(grkan_layer, groups=groups, act_init=act_init),
+                         device=device, dtype=dtype)
         self.groups, self.act_init = groups, act_init
 
 

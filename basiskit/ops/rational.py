@@ -72,10 +72,11 @@ def group_rational_reference(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, 
     return rational(xg, a[:, None, :], b[:, None, :]).reshape(shape)
 
 
-def _per_channel(coeffs: torch.Tensor, channels: int, dtype: torch.dtype) -> torch.Tensor:
+def _per_channel(coeffs: torch.Tensor, channels: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     """(groups, K) -> (K, channels) with each group's column repeated over its channels."""
     groups = coeffs.shape[0]
-    return coeffs.detach().to(dtype).repeat_interleave(channels // groups, dim=0).t().contiguous()
+    per_channel = coeffs.detach().to(device=device, dtype=dtype).repeat_interleave(channels // groups, dim=0)
+    return per_channel.t().contiguous()
 
 
 def _horner(coeffs: list[torch.Tensor], x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -91,13 +92,14 @@ def _horner(coeffs: list[torch.Tensor], x: torch.Tensor, out: torch.Tensor) -> t
 _WORKSPACE = threading.local()
 
 
-def _workspace(tag: str, planes: int, rows: int, channels: int, dtype: torch.dtype) -> torch.Tensor:
+def _workspace(tag: str, planes: int, rows: int, channels: int, dtype: torch.dtype,
+               device: torch.device) -> torch.Tensor:
     """A (planes, rows, channels) scratch tensor reused across calls (one per thread and ``tag``).
 
     Fresh multi-megabyte CPU buffers come from ``mmap`` and page-fault on first touch; at the sizes of a small
     transformer that costs more than the arithmetic, so the chunk buffers are kept between calls.
     """
-    key = (tag, planes, rows, channels, dtype)
+    key = (tag, planes, rows, channels, dtype, device)
     cache = getattr(_WORKSPACE, "buffers", None)
     if cache is None:
         cache = _WORKSPACE.buffers = {}
@@ -105,7 +107,7 @@ def _workspace(tag: str, planes: int, rows: int, channels: int, dtype: torch.dty
     if buf is None:
         if len(cache) >= 16:
             cache.clear()
-        buf = cache[key] = torch.empty((planes, rows, channels), dtype=dtype)
+        buf = cache[key] = torch.empty((planes, rows, channels), dtype=dtype, device=device)
     return buf
 
 
@@ -118,14 +120,17 @@ def _rows(channels: int) -> int:
 
 
 def fused_forward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Forward on (M, C) rows in cache-sized chunks; returns (M, C) in x2's dtype."""
+    """Forward on (M, C) rows in cache-sized chunks; returns (M, C) in x2's dtype.
+
+    The CPU path; plain tensor ops, so it also runs on other devices (the fallback when Triton is missing).
+    """
     m_rows, channels = x2.shape
-    dt = _compute_dtype(x2)
-    A = list(_per_channel(a, channels, dt).unbind(0))
-    B = list(_per_channel(b, channels, dt).unbind(0))
-    out = torch.empty(x2.shape, dtype=dt)
+    dt, dev = _compute_dtype(x2), x2.device
+    A = list(_per_channel(a, channels, dt, dev).unbind(0))
+    B = list(_per_channel(b, channels, dt, dev).unbind(0))
+    out = torch.empty(x2.shape, dtype=dt, device=dev)
     step = _rows(channels)
-    work = _workspace("forward", 2, min(step, m_rows), channels, dt)
+    work = _workspace("forward", 2, min(step, m_rows), channels, dt, dev)
     for r0 in range(0, m_rows, step):
         xc = x2[r0:r0 + step].to(dt)
         n = xc.shape[0]
@@ -145,19 +150,22 @@ def fused_backward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: t
     """
     m_rows, channels = x2.shape
     groups, kp, kq = a.shape[0], a.shape[1], b.shape[1]
-    dt = _compute_dtype(x2)
-    Af, Bf = _per_channel(a, channels, dt), _per_channel(b, channels, dt)
+    dt, dev = _compute_dtype(x2), x2.device
+    Af, Bf = _per_channel(a, channels, dt, dev), _per_channel(b, channels, dt, dev)
     # P' = sum_k k a_k x^(k-1);  S(x) = x (b_1 + b_2 x + ...),  S' = sum_j j b_j x^(j-1)
-    dAf = Af[1:] * torch.arange(1, kp, dtype=dt)[:, None] if kp > 1 else torch.zeros(1, channels, dtype=dt)
-    dBf = Bf * torch.arange(1, kq + 1, dtype=dt)[:, None]
+    if kp > 1:
+        dAf = Af[1:] * torch.arange(1, kp, dtype=dt, device=dev)[:, None]
+    else:
+        dAf = torch.zeros(1, channels, dtype=dt, device=dev)
+    dBf = Bf * torch.arange(1, kq + 1, dtype=dt, device=dev)[:, None]
     A, B, dA, dB = (list(t.unbind(0)) for t in (Af, Bf, dAf, dBf))
     step = _rows(channels)
     rows = min(step, m_rows)
-    dx = torch.empty(x2.shape, dtype=dt)
-    work = _workspace("backward", 6, rows, channels, dt)
-    grad = torch.zeros((kp + kq, channels), dtype=dt)
+    dx = torch.empty(x2.shape, dtype=dt, device=dev)
+    work = _workspace("backward", 6, rows, channels, dt, dev)
+    grad = torch.zeros((kp + kq, channels), dtype=dt, device=dev)
     grad_rows = list(grad.split(1, dim=0))
-    ones = torch.ones((1, rows), dtype=dt)
+    ones = torch.ones((1, rows), dtype=dt, device=dev)
     for r0 in range(0, m_rows, step):
         xc = x2[r0:r0 + step].to(dt)
         g = go[r0:r0 + step].to(dt)
