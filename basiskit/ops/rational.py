@@ -130,13 +130,15 @@ def fused_forward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> tor
     B = list(_per_channel(b, channels, dt, dev).unbind(0))
     out = torch.empty(x2.shape, dtype=dt, device=dev)
     step = _rows(channels)
-    work = _workspace("forward", 2, min(step, m_rows), channels, dt, dev)
-    for r0 in range(0, m_rows, step):
-        xc = x2[r0:r0 + step].to(dt)
+    rows = min(step, m_rows)
+    work = _workspace("forward", 2, rows, channels, dt, dev)
+    planes = work.unbind(0)
+    for xc, o in zip(x2.split(step), out.split(step)):
         n = xc.shape[0]
-        p, q = (work[0], work[1]) if n == work.shape[1] else (work[0, :n], work[1, :n])
+        xc = xc if xc.dtype == dt else xc.to(dt)
+        p, q = planes if n == rows else work[:, :n].unbind(0)
         _horner(B, xc, q).mul_(xc).abs_().add_(1.0)
-        torch.div(_horner(A, xc, p), q, out=out[r0:r0 + n])
+        torch.div(_horner(A, xc, p), q, out=o)
     return out.to(x2.dtype)
 
 
@@ -166,19 +168,19 @@ def fused_backward_cpu(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: t
     grad = torch.zeros((kp + kq, channels), dtype=dt, device=dev)
     grad_rows = list(grad.split(1, dim=0))
     ones = torch.ones((1, rows), dtype=dt, device=dev)
-    for r0 in range(0, m_rows, step):
-        xc = x2[r0:r0 + step].to(dt)
-        g = go[r0:r0 + step].to(dt)
+    planes = work.unbind(0)
+    for xc, g, d in zip(x2.split(step), go.split(step), dx.split(step)):
         n = xc.shape[0]
+        xc = xc if xc.dtype == dt else xc.to(dt)
+        g = g if g.dtype == dt else g.to(dt)
         full = n == rows
-        q, sgn, r, v, pw, t = work.unbind(0) if full else work[:, :n].unbind(0)
+        q, sgn, r, v, pw, t = planes if full else work[:, :n].unbind(0)
         on = ones if full else ones[:, :n]
         _horner(B, xc, q).mul_(xc)
         torch.sign(q, out=sgn)
         q.abs_().add_(1.0)                                    # Q = 1 + |S|
         torch.div(g, q, out=r)                                # r = go / Q
         _horner(A, xc, v).div_(q).mul_(r).mul_(sgn)           # v = go F sgn(S) / Q
-        d = dx[r0:r0 + n]
         torch.mul(_horner(dA, xc, d), r, out=d).addcmul_(_horner(dB, xc, t), v, value=-1.0)  # r P' - v S'
         grad_rows[0].addmm_(on, r)                            # sum_rows r x^0
         torch.mul(r, xc, out=pw)
