@@ -110,3 +110,20 @@ def test_bad_inputs_name_the_argument():
         group_rational([1.0], a, b, 4)
     with pytest.raises(ValueError, match="a must have 2 dims"):
         group_rational(torch.randn(3, 8), a[0], b, 4)
+
+
+def test_fused_handles_noncontiguous_1d_and_empty_inputs():
+    a, b = _coeffs(2)
+    base = torch.randn(16, 6, dtype=torch.float64)
+    x = base.t().requires_grad_()  # (6, 16), non-contiguous
+    go = torch.randn(6, 16, dtype=torch.float64)
+    for got, want in zip(torch.autograd.grad(group_rational(x, a, b, 2), (x, a, b), go),
+                         torch.autograd.grad(group_rational_reference(x, a, b, 2), (x, a, b), go)):
+        torch.testing.assert_close(got, want)
+    v = torch.randn(8, dtype=torch.float64)
+    torch.testing.assert_close(group_rational(v, a, b, 2), group_rational_reference(v, a, b, 2))
+    empty = torch.zeros(0, 8, dtype=torch.float64, requires_grad=True)
+    y = group_rational(empty, a, b, 2)
+    assert y.shape == (0, 8)
+    y.sum().backward()
+    assert a.grad is not None and torch.all(a.grad == 0)
