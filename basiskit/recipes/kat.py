@@ -109,7 +109,7 @@ def _plot_rationals(ctx: RunContext, kat: torch.nn.Module) -> None:
         summary="KAT (GR-KAN FFN) vs ViT on MNIST-5k at equal config and budget; accuracy and step time",
         config=KatConfig,
         quick={"depth": 2, "steps": 300, "batch_size": 32, "warmup_steps": 30,
-               "eval_every": 50, "time_repeats": 7, "drop_path_rate": 0.0, "checkpoint_every": 0},
+               "eval_every": 50, "time_repeats": 15, "drop_path_rate": 0.0, "checkpoint_every": 0},
         claims=[Claim("kat_test_acc", ">=", "vit_test_acc", offset=-0.5,
                       note="paper: KAT above ViT at every size; here a small model on 4000 digits"),
                 Claim("step_time_ratio", "<=", 1.3,
