@@ -8,13 +8,15 @@ applies the safe Padé function
 
 with ``a (groups, m + 1)`` and ``b (groups, n)`` (Yang & Wang, "Kolmogorov-Arnold Transformer", ICLR 2025).
 
-**One denominator everywhere.** The released KAT code carries three denominators: ``1 + |b_1 x + ... + b_n x^n|``
-(the "safe" PAU form, Molina et al. 2020), ``1 + |b_1 x| + ... + |b_n x^n|`` in one kernel, and an unguarded
-``1 + b_1 x + ... + b_n x^n`` in a reference path. The last one can reach zero (a pole, then inf/NaN gradients)
-as soon as training moves ``b``; the first two differ from each other, so a model trained with one kernel is not
-the function another path evaluates. basiskit uses only ``Q = 1 + |S(x)|``, ``S(x) = b_1 x + ... + b_n x^n``,
-defined once in :func:`basiskit.bases.rational.rational`: ``Q >= 1`` for every x and every ``b``, so ``F`` has no
-poles, ``|1/Q| <= 1`` and the gradients below stay bounded for bounded x.
+**One denominator everywhere.** The KAT paper writes the "safe" PAU form ``1 + |b_1 x + ... + b_n x^n|``
+(Molina et al. 2020), while the released CUDA group kernel computes ``1 + |b_1| |x| + ... + |b_n| |x|^n`` - a
+different function, so a model trained with one is not what the other evaluates - and a third form in the
+released code can reach zero. A denominator without the absolute value, ``1 + b_1 x + ... + b_n x^n``, has a
+pole as soon as training moves ``b`` there (e.g. ``b = (-2, 1)``: ``1 + S = (x - 1)^2``). basiskit uses only
+``Q = 1 + |S(x)|``, ``S(x) = b_1 x + ... + b_n x^n``, defined once in :func:`basiskit.bases.rational.rational`:
+``Q >= 1`` for every x and every ``b``, so ``F`` has no poles, ``|1/Q| <= 1`` and the gradients below stay
+bounded for bounded x; unlike the ``|b_j| |x|^j`` form it is the paper's function and keeps the sign structure of
+``S`` (its terms can cancel).
 
 Gradients (``sgn`` = sign of ``S``, 0 at ``S = 0`` like ``torch.abs``'s subgradient)::
 
