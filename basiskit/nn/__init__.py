@@ -3,5 +3,6 @@ return ordinary tensors with documented shapes."""
 # Each family adds its exports under its own marker (keeps parallel work from colliding).
 # [kan]
 # [kat]
+from .grkan import GRKAN, GroupRational  # noqa: E402
 # [attention-tabular]
 # [physics]
