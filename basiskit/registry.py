@@ -63,13 +63,17 @@ class Registry(Generic[T]):
     def _discover(self) -> None:
         if self._discovered:
             return
-        self._discovered = True
         for package in self.packages:
             pkg = importlib.import_module(package)
             for info in pkgutil.walk_packages(pkg.__path__, prefix=package + "."):
                 if info.name.rsplit(".", 1)[-1].startswith("_"):
                     continue
-                importlib.import_module(info.name)
+                try:
+                    importlib.import_module(info.name)
+                except Exception as e:  # a broken module must not look like a missing name
+                    raise ImportError(f"could not import {info.name} while listing {self.kind}s: "
+                                      f"{type(e).__name__}: {e}") from e
+        self._discovered = True
 
     def get(self, name: str) -> T:
         """The object registered as ``name``; ValueError with close matches if there is none."""

@@ -58,3 +58,17 @@ def test_library_registries_discover_their_modules():
     assert "mlp-regression" in recipes.names()
     net = models.create("mlp", widths=[2, 8, 1])
     assert sum(p.numel() for p in net.parameters()) == 2 * 8 + 8 + 8 + 1
+
+
+def test_broken_module_is_reported_not_hidden(tmp_path, monkeypatch):
+    pkg = tmp_path / "fakepkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "good.py").write_text("")
+    (pkg / "broken.py").write_text("raise ValueError('boom at import')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reg = Registry("widget", ("fakepkg",))
+    with pytest.raises(ImportError, match=r"could not import fakepkg.broken while listing widgets: ValueError: boom"):
+        reg.names()
+    with pytest.raises(ImportError):  # still not silently "discovered" with missing entries
+        reg.get("anything")
