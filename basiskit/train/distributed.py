@@ -70,3 +70,23 @@ def broadcast_object(obj: Any) -> Any:
 def barrier() -> None:
     if is_distributed():
         dist.barrier()
+
+
+def broadcast_parameters(module: torch.nn.Module) -> None:
+    """Copy rank 0's parameters and buffers to every rank."""
+    if not is_distributed():
+        return
+    for t in list(module.parameters()) + list(module.buffers()):
+        dist.broadcast(t.data, src=0)
+
+
+def average_gradients(module: torch.nn.Module) -> None:
+    """All-reduce and average every parameter's gradient (ranks must hold the same parameter set)."""
+    if not is_distributed():
+        return
+    world = dist.get_world_size()
+    for p in module.parameters():
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+        p.grad.div_(world)

@@ -11,7 +11,8 @@ Checkpoints (every ``checkpoint_every`` steps and at the end) hold weights, opti
 states, so a resumed run (``ctx.resume``) continues to the same result as an uninterrupted one. Mini-batch
 order is a pure function of (seed, name, step), so it needs no state of its own. A NaN/inf loss stops the
 run with ``TrainingDiverged`` naming the step; the last good checkpoint is kept.
-Under ``torchrun`` the model is wrapped in DistributedDataParallel and each rank draws from its own shard.
+Under ``torchrun`` the model is wrapped in DistributedDataParallel and each rank draws from its own shard; in
+objective mode the ranks start from rank 0's weights and their gradients are averaged after each backward.
 """
 from __future__ import annotations
 
@@ -63,7 +64,9 @@ def make_optimizer(kind: str | Callable[..., torch.optim.Optimizer], params: Any
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **options)
     if kind == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, **{"momentum": 0.9, **options})
-    return torch.optim.LBFGS(params, lr=lr, **{"max_iter": 1, "history_size": 50,
+    # One quasi-Newton iteration per step; max_eval must leave the line search room (torch's default for
+    # max_iter=1 is a single evaluation, which starves strong-Wolfe and stalls progress after a few steps).
+    return torch.optim.LBFGS(params, lr=lr, **{"max_iter": 1, "max_eval": 25, "history_size": 50,
                                                 "line_search_fn": "strong_wolfe", **options})
 
 
@@ -172,9 +175,16 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
     model.to(device)
     tensors = tuple(t.to(device) for t in _as_tensors(data)) if data is not None else ()
     wrapped: nn.Module = model
+    sync_grads = False
     if dist_utils.is_distributed():
-        ids = [device.index] if device.type == "cuda" else None
-        wrapped = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        if objective is None:
+            ids = [device.index] if device.type == "cuda" else None
+            wrapped = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        else:
+            # An objective may call the model through its own bound methods, bypassing a DDP wrapper;
+            # so start every rank from rank 0's weights and average gradients explicitly.
+            dist_utils.broadcast_parameters(model)
+            sync_grads = True
 
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay, **(optimizer_options or {}))
     sched = make_scheduler(scheduler, opt, steps, warmup_steps)
@@ -213,6 +223,8 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
         opt.zero_grad(set_to_none=True)
         loss, parts = compute_loss()
         loss.backward()
+        if sync_grads:
+            dist_utils.average_gradients(model)
         closure.parts = parts  # type: ignore[attr-defined]
         return loss
 

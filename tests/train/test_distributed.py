@@ -29,9 +29,16 @@ def test_fit_under_ddp_keeps_ranks_identical_and_learns(tmp_path):
         torch.manual_seed(d.rank())  # different initial weights per rank: DDP must broadcast rank 0's
         model = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))
         res = fit(model, nn.MSELoss(), (x, y), steps=40, batch_size=32, lr=1e-2, ctx=ctx, name="net")
+        # objective mode through a bound method that ignores the wrapper: gradients must still be averaged
+        torch.manual_seed(10 + d.rank())
+        other = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+        xr = torch.rand(64, 2) + d.rank()  # different data per rank
+        obj = lambda _m: ((other(xr) - 1.0) ** 2).mean()
+        fit(other, objective=obj, steps=15, lr=1e-2, ctx=ctx, name="obj")
+        flat_obj = torch.cat([p.detach().flatten() for p in other.parameters()]).tolist()
         flat = torch.cat([p.detach().flatten() for p in model.parameters()]).tolist()
         losses = res.curve("loss")[1]
-        json.dump({{"params": flat, "first": losses[0], "last": losses[-1], "world": d.world_size()}},
+        json.dump({{"params": flat, "obj_params": flat_obj, "first": losses[0], "last": losses[-1], "world": d.world_size()}},
                   open({str(tmp_path)!r} + f"/rank{{d.rank()}}.json", "w"))
         d.shutdown()
     """))
@@ -40,6 +47,7 @@ def test_fit_under_ddp_keeps_ranks_identical_and_learns(tmp_path):
     r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     assert r0["world"] == r1["world"] == 2
     assert r0["params"] == r1["params"]
+    assert r0["obj_params"] == r1["obj_params"]
     assert r0["last"] < r0["first"] and r0["last"] == pytest.approx(r1["last"])  # losses averaged over ranks
     assert (tmp_path / "run" / "checkpoint" / "net" / "latest").is_file()
 

@@ -140,3 +140,13 @@ def test_fit_rejects_bad_arguments():
         fit(model, loss, data[0], steps=1)
     with pytest.raises(TypeError, match="scalar tensor"):
         fit(model, objective=lambda m: m(torch.ones(2, 3)), steps=1)
+
+
+def test_lbfgs_keeps_making_progress():
+    torch.manual_seed(0)
+    x = torch.randn(200, 4, dtype=torch.float64)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]], dtype=torch.float64) + 0.3
+    model = nn.Linear(4, 1).double()
+    res = fit(model, nn.MSELoss(), (x, y), steps=30, optimizer="lbfgs", lr=1.0, log_every=1)
+    losses = res.curve("loss")[1]
+    assert losses[-1] < 1e-10 * losses[0]
