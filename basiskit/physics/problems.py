@@ -158,11 +158,12 @@ class Problem:
         return uniform_box(n, self.lower, self.upper, generator)
 
     def sample_boundary(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n points on the spatial boundary (a random face each; for periodic problems the low faces)."""
+        """n points on the spatial boundary, spread evenly over the faces (periodic problems: the low faces)."""
         pts = self.sample_interior(n, generator)
-        faces = torch.randint(0, 2 * self.space_dim, (n,), generator=generator)
+        n_faces = self.space_dim if self.boundary == "periodic" else 2 * self.space_dim
+        faces = torch.randperm(n, generator=generator) % n_faces  # balanced over the faces
         if self.boundary == "periodic":
-            faces = faces - faces % 2
+            faces = 2 * faces
         dims, high = faces // 2, (faces % 2).bool()
         lo = torch.tensor(self.lower[: self.space_dim])[dims]
         hi = torch.tensor(self.upper[: self.space_dim])[dims]
