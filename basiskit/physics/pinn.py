@@ -68,7 +68,8 @@ class PhysicsModel(nn.Module):
     def collocation(self) -> dict[str, torch.Tensor]:
         """The current point sets {"interior", "boundary", "initial"}: a pure function of (seed, round)."""
         rnd = int(self.evaluations) // self.resample_every if self.resample_every else 0
-        if rnd != self._points_round:
+        stale = bool(self._points) and next(iter(self._points.values())).device != self.lower.device
+        if rnd != self._points_round or stale:
             g = torch.Generator().manual_seed(self.seed * 100_003 + rnd)
             p = self.problem
             pts = {"interior": p.sample_interior(self.n_interior, g)}
