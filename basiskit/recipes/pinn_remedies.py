@@ -13,7 +13,7 @@ import torch
 
 from ..models import MLP
 from ..nn import FourierFeatures
-from ..physics import PINN, train_physics
+from ..physics import PINN, residual_scale, train_physics
 from ..physics.problems import create
 from ..train import RunContext
 from .core import Claim, recipe
@@ -34,13 +34,6 @@ class PinnRemediesConfig:
     eval_every: int = 500
 
 
-def _residual_weight(problem) -> float:
-    """1 / mean square of the residual of u = 0 (i.e. of the source): the residual loss starts at O(1)."""
-    pts, _ = problem.test_grid()
-    r0 = problem.residual(lambda x: torch.zeros_like(x[:, :1]), pts).detach()
-    return float(1.0 / r0.pow(2).mean())
-
-
 @recipe("pinn-remedies", paper="Wang, Wang & Perdikaris 2021, eigenvector bias of Fourier feature networks",
         summary="poisson1d_multiscale: tanh PINN misses sin 50pi x, Fourier-feature PINN resolves it",
         config=PinnRemediesConfig,
@@ -51,7 +44,7 @@ def _residual_weight(problem) -> float:
         tour=True)
 def run(cfg: PinnRemediesConfig, ctx: RunContext) -> dict:
     problem = create("poisson1d_multiscale")
-    weights = {"residual": _residual_weight(problem), "boundary": 1.0}
+    weights = {"residual": 1.0 / residual_scale(problem), "boundary": 1.0}
     g = ctx.generator(1)
     hidden = [cfg.width] * cfg.depth
     nets = {"pinn": MLP([1, *hidden, 1]),
