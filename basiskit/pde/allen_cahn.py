@@ -19,7 +19,7 @@ import torch
 
 from .._validation import check_float, check_int
 
-__all__ = ["allen_cahn_etdrk4", "etdrk4_coefficients"]
+__all__ = ["allen_cahn_etdrk4", "etdrk4_coefficients", "fourier_linear_interp"]
 
 
 def etdrk4_coefficients(lin: torch.Tensor, dt: float, n_contour: int = 64) -> tuple[torch.Tensor, ...]:
@@ -100,3 +100,23 @@ def allen_cahn_etdrk4(n_x: int = 512, dt: float = 1e-4, t_final: float = 1.0, n_
         frames.append(torch.fft.irfft(v, n=n_x))
     t = torch.linspace(0.0, t_final, n_t, dtype=torch.float64)
     return x, t, torch.stack(frames, dim=1)
+
+
+def fourier_linear_interp(x: torch.Tensor, t: torch.Tensor, grid_u: torch.Tensor, period_lo: float,
+                           period: float, t_grid: torch.Tensor) -> torch.Tensor:
+    """Evaluate a periodic-in-x field given on a uniform x grid (n_x, n_t): trig. interpolation in x,
+    linear in t. x, t: (m,) -> (m,)."""
+    n_x = grid_u.shape[0]
+    coef = torch.fft.rfft(grid_u, dim=0) / n_x  # (n_x//2+1, n_t)
+    k = torch.arange(coef.shape[0], dtype=torch.float64)
+    scale = torch.full_like(k, 2.0)
+    scale[0] = 1.0
+    if n_x % 2 == 0:
+        scale[-1] = 1.0
+    phase = torch.exp(2j * math.pi * torch.outer(x.double() - period_lo, k) / period)  # (m, K)
+    vals = ((phase * scale) @ coef.to(torch.complex128)).real  # (m, n_t)
+    pos = ((t.double() - t_grid[0]) / (t_grid[1] - t_grid[0])).clamp(0, len(t_grid) - 1 - 1e-9)
+    i0 = pos.floor().long()
+    w = pos - i0
+    rows = torch.arange(len(x))
+    return (1 - w) * vals[rows, i0] + w * vals[rows, (i0 + 1).clamp_max(len(t_grid) - 1)]

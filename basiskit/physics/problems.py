@@ -18,6 +18,7 @@ import torch
 
 from .._validation import check_choice, check_float, check_int, check_tensor
 from ..losses import relative_l2 as _relative_l2
+from ..pde.allen_cahn import allen_cahn_etdrk4, fourier_linear_interp
 from ..registry import Registry
 from .derivatives import AutogradDerivatives, Derivatives
 from .sampling import box_grid, uniform_box
@@ -361,29 +362,7 @@ def flow_mixing() -> Problem:
 
 @functools.lru_cache(maxsize=2)
 def _allen_cahn_reference(n_x: int, dt: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    from ..pde.allen_cahn import allen_cahn_etdrk4
-
     return allen_cahn_etdrk4(n_x=n_x, dt=dt, t_final=1.0, n_t=201)
-
-
-def _fourier_linear_interp(x: torch.Tensor, t: torch.Tensor, grid_u: torch.Tensor, period_lo: float,
-                           period: float, t_grid: torch.Tensor) -> torch.Tensor:
-    """Evaluate a periodic-in-x field given on a uniform x grid (n_x, n_t): trig. interpolation in x,
-    linear in t. x, t: (m,) -> (m,)."""
-    n_x = grid_u.shape[0]
-    coef = torch.fft.rfft(grid_u, dim=0) / n_x  # (n_x//2+1, n_t)
-    k = torch.arange(coef.shape[0], dtype=torch.float64)
-    scale = torch.full_like(k, 2.0)
-    scale[0] = 1.0
-    if n_x % 2 == 0:
-        scale[-1] = 1.0
-    phase = torch.exp(2j * math.pi * torch.outer(x.double() - period_lo, k) / period)  # (m, K)
-    vals = ((phase * scale) @ coef.to(torch.complex128)).real  # (m, n_t)
-    pos = ((t.double() - t_grid[0]) / (t_grid[1] - t_grid[0])).clamp(0, len(t_grid) - 1 - 1e-9)
-    i0 = pos.floor().long()
-    w = pos - i0
-    rows = torch.arange(len(x))
-    return (1 - w) * vals[rows, i0] + w * vals[rows, (i0 + 1).clamp_max(len(t_grid) - 1)]
 
 
 @register_problem("allen_cahn", summary="u_t - 1e-4 u_xx + 5u^3 - 5u = 0, periodic, reference by ETDRK4")
@@ -395,7 +374,7 @@ def allen_cahn(n_x: int = 512, dt: float = 1e-4) -> Problem:
 
     def reference(p: torch.Tensor) -> torch.Tensor:
         x_g, t_g, u_g = _allen_cahn_reference(n_x, dt)
-        return _fourier_linear_interp(p[:, 0], p[:, 1], u_g, -1.0, 2.0, t_g).unsqueeze(1)
+        return fourier_linear_interp(p[:, 0], p[:, 1], u_g, -1.0, 2.0, t_g).unsqueeze(1)
 
     def grid() -> tuple[torch.Tensor, tuple[int, ...]]:
         x_g, t_g, _ = _allen_cahn_reference(n_x, dt)

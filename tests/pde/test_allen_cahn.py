@@ -60,3 +60,16 @@ def test_bad_inputs():
         allen_cahn_etdrk4(n_x=32, dt=0.003, t_final=0.01, n_t=2)
     with pytest.raises(ValueError, match="u0 must map"):
         allen_cahn_etdrk4(n_x=32, dt=1e-3, t_final=0.01, n_t=2, u0=lambda x: x[:3])
+
+
+def test_fourier_linear_interp_exact_for_trig_and_linear_in_t():
+    from basiskit.pde.allen_cahn import fourier_linear_interp
+
+    n_x = 32
+    x = -1 + 2 * torch.arange(n_x, dtype=torch.float64) / n_x
+    t_grid = torch.tensor([0.0, 1.0], dtype=torch.float64)
+    grid = torch.stack([torch.sin(3 * math.pi * x), 2 * torch.sin(3 * math.pi * x) + torch.cos(math.pi * x)], 1)
+    xq = torch.rand(20, dtype=torch.float64) * 2 - 1
+    tq = torch.rand(20, dtype=torch.float64)
+    expect = (1 - tq) * torch.sin(3 * math.pi * xq) + tq * (2 * torch.sin(3 * math.pi * xq) + torch.cos(math.pi * xq))
+    torch.testing.assert_close(fourier_linear_interp(xq, tq, grid, -1.0, 2.0, t_grid), expect)
