@@ -21,7 +21,7 @@ def test_loss_parts_and_shapes():
     loss, parts = m.loss()
     assert loss.ndim == 0 and set(parts) >= {"residual", "boundary", "initial"}
     manual = parts["residual"] + parts["boundary"] + parts["initial"]
-    assert float(loss) == pytest.approx(manual, rel=1e-5)
+    assert float(loss.detach()) == pytest.approx(manual, rel=1e-5)
 
 
 def test_exact_net_has_zero_loss():
