@@ -6,3 +6,5 @@ return ordinary tensors with documented shapes."""
 from .grkan import GRKAN, GroupRational  # noqa: E402
 # [attention-tabular]
 # [physics]
+from .fourier_features import FourierFeatures, fourier_features  # noqa: E402,F401
+from .siren import SIREN, SineLayer, sine_layer  # noqa: E402,F401
