@@ -5,3 +5,5 @@ return ordinary tensors with documented shapes."""
 # [kat]
 # [attention-tabular]
 # [physics]
+from .fourier_features import FourierFeatures, fourier_features  # noqa: E402,F401
+from .siren import SIREN, SineLayer, sine_layer  # noqa: E402,F401

@@ -1,3 +1,5 @@
 """Numerical PDE solvers and the spectral / finite-difference tools they share."""
 # [operators-pde]
 # [physics]
+from .allen_cahn import allen_cahn_etdrk4, etdrk4_coefficients  # noqa: E402,F401
+from .burgers_exact import burgers_cole_hopf  # noqa: E402,F401

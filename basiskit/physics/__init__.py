@@ -1,3 +1,7 @@
 """Physics-informed learning: problems with exact or reference solutions, PINN, PIG, LPINN, GP solvers."""
 # [physics-pinn]
+from .derivatives import AutogradDerivatives, Derivatives, JetDerivatives, partial  # noqa: E402,F401
+from .problems import PROBLEMS, Problem, create as create_problem  # noqa: E402,F401
+from .pinn import PINN, PhysicsModel, causal_weights, train_physics  # noqa: E402,F401
+from .pig import PIG, GaussianFeatures, gaussian_feature_jets, gaussian_features  # noqa: E402,F401
 # [physics-gp]

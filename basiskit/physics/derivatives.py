@@ -1,0 +1,135 @@
+r"""One derivative helper for every physics-informed residual.
+
+A residual is written against a :class:`Derivatives` object ``D``: ``D.u`` is the field, ``D(0)`` its first
+derivative along input dim 0, ``D(0, 0)`` the second, ``D(0, 1)`` the mixed one. Two implementations share
+the interface:
+
+* :class:`AutogradDerivatives` evaluates ``u = fn(x)`` once and builds each requested derivative by reverse-mode
+  autograd with ``create_graph=True`` (so the residual can be trained on), caching every intermediate, so
+  ``D(0, 0)`` and ``D(0)`` cost one backward pass each, not two;
+* :class:`JetDerivatives` holds derivatives that a model computed itself in closed form (PIG's Gaussian
+  features pushed through its MLP) and falls back to autograd for anything it does not hold.
+
+:func:`partial` is the functional one-liner: ``partial(u, x, 0, 0)`` is :math:`\partial^2 u / \partial x_0^2`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from .._validation import check_int, check_tensor
+
+
+def _grad(y: torch.Tensor, x: torch.Tensor, create_graph: bool = True) -> torch.Tensor:
+    """d(sum y)/dx, zeros where y does not depend on x. y: (n,) or (n, 1); x: (n, d) -> (n, d)."""
+    if not y.requires_grad:
+        return torch.zeros_like(x)
+    (g,) = torch.autograd.grad(y.sum(), x, create_graph=create_graph, allow_unused=True)
+    return torch.zeros_like(x) if g is None else g
+
+
+def partial(u: torch.Tensor, x: torch.Tensor, *dims: int, create_graph: bool = True) -> torch.Tensor:
+    r"""Repeated partial derivative :math:`\partial^k u / \partial x_{d_1} \cdots \partial x_{d_k}` by autograd.
+
+    u: (n,) or (n, 1), computed from x pointwise (row i of u depends on row i of x only);
+    x: (n, d) with ``requires_grad``. Returns a tensor of u's shape. ``partial(u, x)`` returns u.
+    """
+    check_tensor("x", x, ndim=2)
+    if u.shape[0] != x.shape[0] or (u.ndim == 2 and u.shape[1] != 1) or u.ndim > 2:
+        raise ValueError(f"u must have shape ({x.shape[0]},) or ({x.shape[0]}, 1), got {tuple(u.shape)}")
+    out = u
+    for k, dim in enumerate(dims):
+        check_int(f"dims[{k}]", dim, min_value=0, max_value=x.shape[1] - 1)
+        out = _grad(out, x, create_graph)[:, dim].reshape(u.shape)
+    return out
+
+
+class Derivatives:
+    """Interface: ``D.u`` (n, channels), ``D(*dims)`` (n, channels), ``D.x`` the points (n, d)."""
+
+    x: torch.Tensor
+    u: torch.Tensor
+
+    def __call__(self, *dims: int) -> torch.Tensor:  # pragma: no cover - interface
+        raise TypeError("Derivatives is an interface; use AutogradDerivatives or JetDerivatives")
+
+    @property
+    def channels(self) -> int:
+        return self.u.shape[1]
+
+    def laplacian(self, dims: tuple[int, ...]) -> torch.Tensor:
+        """Sum of the pure second derivatives over ``dims``: (n, channels)."""
+        return sum(self(d, d) for d in dims)  # type: ignore[return-value]
+
+
+class AutogradDerivatives(Derivatives):
+    r"""Derivatives of ``u = fn(x)`` by reverse-mode autograd, cached by multi-index.
+
+    fn: (n, d) -> (n, channels) (or (n,)); x: (n, d). ``x`` is detached and set to require grad, so the
+    caller's tensor is never modified. Order of ``dims`` does not matter for smooth u; the cache keys
+    are sorted multi-indices so ``D(0, 1)`` and ``D(1, 0)`` are one computation.
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                 create_graph: bool = True) -> None:
+        check_tensor("x", x, ndim=2, nonempty=True)
+        self.x = x.detach().requires_grad_(True)
+        u = fn(self.x)
+        if u.ndim == 1:
+            u = u.unsqueeze(1)
+        if u.ndim != 2 or u.shape[0] != x.shape[0]:
+            raise ValueError(f"fn must map ({x.shape[0]}, {x.shape[1]}) points to ({x.shape[0]}, channels), "
+                             f"got {tuple(u.shape)}")
+        self.u = u
+        self.create_graph = create_graph
+        self._cache: dict[tuple[int, ...], torch.Tensor] = {(): u}
+
+    def __call__(self, *dims: int) -> torch.Tensor:
+        for k, dim in enumerate(dims):
+            check_int(f"dims[{k}]", dim, min_value=0, max_value=self.x.shape[1] - 1)
+        key = tuple(sorted(dims))
+        if key in self._cache:
+            return self._cache[key]
+        lower = self(*key[:-1])
+        cols = [_grad(lower[:, c], self.x, self.create_graph)[:, key[-1]] for c in range(lower.shape[1])]
+        out = torch.stack(cols, dim=1)
+        self._cache[key] = out
+        return out
+
+
+class JetDerivatives(Derivatives):
+    """Derivatives supplied in closed form; missing ones come from autograd on the highest held order.
+
+    u: (n, channels); first: (n, d, channels) or None; second: dict ``(i, j) -> (n, channels)`` with i <= j.
+    ``x`` (n, d) must require grad when a derivative that is not held is requested.
+    """
+
+    def __init__(self, x: torch.Tensor, u: torch.Tensor, first: torch.Tensor | None = None,
+                 second: dict[tuple[int, int], torch.Tensor] | None = None) -> None:
+        self.x, self.u = x, u
+        self._cache: dict[tuple[int, ...], torch.Tensor] = {(): u}
+        if first is not None:
+            for i in range(first.shape[1]):
+                self._cache[(i,)] = first[:, i]
+        for key, value in (second or {}).items():
+            self._cache[tuple(sorted(key))] = value
+
+    def __call__(self, *dims: int) -> torch.Tensor:
+        for k, dim in enumerate(dims):
+            check_int(f"dims[{k}]", dim, min_value=0, max_value=self.x.shape[1] - 1)
+        key = tuple(sorted(dims))
+        if key in self._cache:
+            return self._cache[key]
+        if not self.x.requires_grad:
+            raise ValueError(f"derivative {key} is not held in closed form and x does not require grad")
+        # differentiate the longest held prefix of the multi-index
+        for cut in range(len(key) - 1, -1, -1):
+            base = key[:cut]
+            if base in self._cache:
+                break
+        out = self._cache[base]
+        for j, dim in enumerate(key[cut:]):
+            out = torch.stack([_grad(out[:, c], self.x)[:, dim] for c in range(out.shape[1])], dim=1)
+            self._cache[tuple(sorted(base + key[cut:cut + j + 1]))] = out
+        return out

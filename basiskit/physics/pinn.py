@@ -1,0 +1,233 @@
+r"""Physics-informed neural network (Raissi, Perdikaris & Karniadakis 2019) with the standard remedies.
+
+The network :math:`u_\theta` is fitted by minimising
+
+.. math::
+    L = \lambda_r \overline{r^2} + \lambda_b \overline{b^2} + \lambda_0 \overline{g^2}
+
+over collocation points: r the PDE residual, b the boundary residual, g the initial residual.
+Remedies, each optional:
+
+* any ``nn.Module`` as the net: tanh MLP, random Fourier features + MLP (``FourierFeatures``), SIREN, KAN;
+* adaptive weights by gradient-norm balancing (Wang, Teng & Perdikaris 2021, "Understanding and mitigating
+  gradient flow pathologies"): :math:`\hat\lambda_k = \max|\nabla_\theta L_r| / \overline{|\nabla_\theta L_k|}`,
+  :math:`\lambda_k \leftarrow \alpha \lambda_k + (1 - \alpha)\hat\lambda_k`;
+* causal weighting for time-dependent problems (Wang, Sankaran & Perdikaris 2022, "Respecting causality"):
+  time is cut into M chunks, chunk i's residual gets :math:`w_i = \exp(-\epsilon \sum_{k<i} L_r^{(k)})`;
+* collocation resampling every ``resample_every`` loss evaluations (deterministic in the step count).
+
+Train with ``basiskit.train.fit(pinn, objective=pinn.loss, ...)`` or :func:`train_physics` (Adam, then
+optional L-BFGS).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._validation import check_float, check_int, check_tensor
+from .derivatives import AutogradDerivatives, Derivatives
+from .problems import Problem
+
+__all__ = ["PINN", "PhysicsModel", "causal_weights", "train_physics"]
+
+
+def causal_weights(chunk_losses: torch.Tensor, eps: float) -> torch.Tensor:
+    r"""Causal weights :math:`w_i = \exp(-\epsilon \sum_{k<i} L_k)` (detached); chunk_losses: (M,) -> (M,)."""
+    prefix = torch.cumsum(chunk_losses.detach(), 0) - chunk_losses.detach()
+    return torch.exp(-eps * prefix)
+
+
+class PhysicsModel(nn.Module):
+    """Shared plumbing of the physics-informed solvers: the problem, collocation sets, predict, relative L2.
+
+    Subclasses implement ``forward(points) -> (n, 1)`` and ``loss(*_) -> (loss, parts)``.
+    """
+
+    problem: Problem
+
+    def _setup_points(self, problem: Problem, n_interior: int, n_boundary: int, n_initial: int,
+                      resample_every: int, seed: int) -> None:
+        if not isinstance(problem, Problem):
+            raise TypeError(f"problem must be a basiskit.physics.Problem (see problems.create), "
+                            f"got {type(problem).__name__}")
+        self.problem = problem
+        self.n_interior = check_int("n_interior", n_interior, min_value=1)
+        self.n_boundary = check_int("n_boundary", n_boundary, min_value=0)
+        self.n_initial = check_int("n_initial", n_initial, min_value=0)
+        self.resample_every = check_int("resample_every", resample_every, min_value=0)
+        self.seed = check_int("seed", seed)
+        self.register_buffer("evaluations", torch.zeros((), dtype=torch.long))
+        self.register_buffer("lower", torch.tensor(problem.lower), persistent=False)
+        self.register_buffer("upper", torch.tensor(problem.upper), persistent=False)
+        self._points_round = -1
+        self._points: dict[str, torch.Tensor] = {}
+
+    def collocation(self) -> dict[str, torch.Tensor]:
+        """The current point sets {"interior", "boundary", "initial"}: a pure function of (seed, round)."""
+        rnd = int(self.evaluations) // self.resample_every if self.resample_every else 0
+        if rnd != self._points_round:
+            g = torch.Generator().manual_seed(self.seed * 100_003 + rnd)
+            p = self.problem
+            pts = {"interior": p.sample_interior(self.n_interior, g)}
+            if self.n_boundary and p.boundary != "none":
+                pts["boundary"] = p.sample_boundary(self.n_boundary, g)
+            if self.n_initial and p.time_dependent and p.initial:
+                pts["initial"] = p.sample_initial(self.n_initial, g)
+            dtype = self.lower.dtype
+            self._points = {k: v.to(self.lower.device, dtype) for k, v in pts.items()}
+            self._points_round = rnd
+        return self._points
+
+    def normalize(self, points: torch.Tensor) -> torch.Tensor:
+        """Map the domain box to [-1, 1]^d."""
+        return 2 * (points - self.lower) / (self.upper - self.lower) - 1
+
+    def predict(self, points: torch.Tensor) -> torch.Tensor:
+        """u at points (n, input_dim) -> (n, 1), no grad."""
+        self.problem.check_points(points)
+        with torch.no_grad():
+            return self(points.to(self.lower.device, self.lower.dtype))
+
+    def relative_l2(self) -> float:
+        """Relative L2 error of the current model on the problem's fixed test grid."""
+        return self.problem.relative_l2(lambda p: self.predict(p.to(self.lower.dtype)).cpu())
+
+
+class PINN(PhysicsModel):
+    """Physics-informed network for a :class:`Problem`: points (n, input_dim) -> u (n, 1).
+
+    Args:
+        problem: the PDE (``problems.create(...)``).
+        net: any module (n, input_dim) -> (n, 1); it sees inputs mapped to [-1, 1]^d when ``normalize_inputs``.
+        weights: fixed loss weights {"residual", "boundary", "initial"} (the adaptive ones start there).
+        adaptive: gradient-norm balancing of the boundary/initial weights every ``adapt_every`` evaluations.
+        causal_eps: causal weighting tolerance (time-dependent problems; None = off), ``n_chunks`` time chunks.
+        n_interior, n_boundary, n_initial: collocation set sizes; ``resample_every`` (0 = fixed points).
+    """
+
+    def __init__(self, problem: Problem, net: nn.Module, *, n_interior: int = 2000, n_boundary: int = 200,
+                 n_initial: int = 200, weights: dict[str, float] | None = None, adaptive: bool = False,
+                 adapt_every: int = 10, adapt_alpha: float = 0.9, causal_eps: float | None = None,
+                 n_chunks: int = 16, resample_every: int = 0, normalize_inputs: bool = True, seed: int = 0,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        if not isinstance(net, nn.Module):
+            raise TypeError(f"net must be an nn.Module mapping (n, input_dim) to (n, 1), got {type(net).__name__}")
+        self._setup_points(problem, n_interior, n_boundary, n_initial, resample_every, seed)
+        self.net = net
+        self.normalize_inputs = normalize_inputs
+        w = {"residual": 1.0, "boundary": 1.0, "initial": 1.0, **(weights or {})}
+        for k, v in w.items():
+            if k not in ("residual", "boundary", "initial"):
+                raise ValueError(f"weights: unknown key {k!r}; allowed 'residual', 'boundary', 'initial'")
+            check_float(f"weights[{k!r}]", v, min_value=0.0)
+        self.register_buffer("loss_weights", torch.tensor([w["residual"], w["boundary"], w["initial"]]))
+        self.adaptive = adaptive
+        self.adapt_every = check_int("adapt_every", adapt_every, min_value=1)
+        self.adapt_alpha = check_float("adapt_alpha", adapt_alpha, min_value=0.0, max_value=1.0)
+        if causal_eps is not None:
+            check_float("causal_eps", causal_eps, min_value=0.0)
+            if not problem.time_dependent:
+                raise ValueError(f"causal_eps: problem {problem.name!r} is not time-dependent")
+        self.causal_eps = causal_eps
+        self.n_chunks = check_int("n_chunks", n_chunks, min_value=1)
+        self.to(device=device, dtype=dtype)
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        check_tensor("points", points, ndim=2, last_dim=self.problem.input_dim)
+        out = self.net(self.normalize(points) if self.normalize_inputs else points)
+        if out.ndim != 2 or out.shape != (points.shape[0], 1):
+            raise ValueError(f"net must return (n, 1), got {tuple(out.shape)} for input {tuple(points.shape)}")
+        return out
+
+    def derivatives(self, x: torch.Tensor) -> Derivatives:
+        """Derivatives of u at x (n, input_dim) for the residual (autograd here; PIG overrides)."""
+        return AutogradDerivatives(self, x)
+
+    def residual_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        r = self.problem.residual(self.derivatives(x))
+        if self.causal_eps is None:
+            return r.pow(2).mean(), {}
+        t = x[:, -1]
+        t0, t1 = self.problem.time  # type: ignore[misc]
+        chunk = ((t - t0) / (t1 - t0) * self.n_chunks).long().clamp(0, self.n_chunks - 1)
+        sums = torch.zeros(self.n_chunks, dtype=r.dtype, device=r.device).index_add(0, chunk, r.pow(2).sum(1))
+        counts = torch.bincount(chunk, minlength=self.n_chunks).clamp_min(1).to(r.dtype)
+        chunk_losses = sums / counts
+        w = causal_weights(chunk_losses, self.causal_eps)
+        return (w * chunk_losses).mean(), {"causal_min_weight": float(w.min())}
+
+    def terms(self) -> tuple[list[torch.Tensor], dict[str, float]]:
+        """[residual, boundary, initial] mean-square losses (zeros where absent) and extra logged values."""
+        pts = self.collocation()
+        res, extra = self.residual_loss(pts["interior"])
+        zero = res.new_zeros(())
+        bnd = self.problem.boundary_residual(self, pts["boundary"]).pow(2).mean() if "boundary" in pts else zero
+        ini = self.problem.initial_residual(self, pts["initial"]).pow(2).mean() if "initial" in pts else zero
+        return [res, bnd, ini], extra
+
+    def _adapt(self, terms: list[torch.Tensor]) -> None:
+        params = [p for p in self.parameters() if p.requires_grad]
+        g_res = torch.autograd.grad(terms[0], params, retain_graph=True, allow_unused=True)
+        top = max(float(g.abs().max()) for g in g_res if g is not None)
+        for k in (1, 2):
+            if not terms[k].requires_grad:
+                continue
+            grads = torch.autograd.grad(terms[k], params, retain_graph=True, allow_unused=True)
+            flat = torch.cat([g.abs().reshape(-1) for g in grads if g is not None])
+            mean = float(flat.mean()) if flat.numel() else 0.0
+            if mean > 0:
+                new = top / mean
+                self.loss_weights[k] = self.adapt_alpha * self.loss_weights[k] + (1 - self.adapt_alpha) * new
+
+    def loss(self, *_: Any) -> tuple[torch.Tensor, dict[str, float]]:
+        """Weighted physics loss and its parts; usable as ``fit(pinn, objective=pinn.loss)``."""
+        terms, extra = self.terms()
+        if self.adaptive and self.training and int(self.evaluations) % self.adapt_every == 0:
+            self._adapt(terms)
+        self.evaluations += 1
+        w = self.loss_weights
+        total = w[0] * terms[0] + w[1] * terms[1] + w[2] * terms[2]
+        parts = {"residual": float(terms[0].detach()), "boundary": float(terms[1].detach()), "initial": float(terms[2].detach()), **extra}
+        if self.adaptive:
+            parts.update(w_boundary=float(w[1]), w_initial=float(w[2]))
+        return total, parts
+
+    def extra_repr(self) -> str:
+        return (f"problem={self.problem.name}, n_interior={self.n_interior}, adaptive={self.adaptive}, "
+                f"causal_eps={self.causal_eps}, resample_every={self.resample_every}")
+
+
+def train_physics(model: PhysicsModel, *, steps: int, lr: float = 1e-3, lbfgs_steps: int = 0, lbfgs_iters: int = 20,
+                  scheduler: str | None = None, ctx: Any = None, name: str = "pinn",
+                  eval_every: int = 0, eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
+                  log_every: int = 10) -> list[dict[str, float]]:
+    """Adam for ``steps`` (with ``scheduler``), then L-BFGS for ``lbfgs_steps``; returns the merged history.
+
+    Each L-BFGS step runs ``lbfgs_iters`` iterations (strong-Wolfe line search) on frozen collocation points.
+
+    Each phase is one ``basiskit.train.fit`` call (names ``name`` and ``name + "-lbfgs"``), so checkpoints
+    and resume work as for any model. ``eval_fn`` defaults to the relative L2 on the test grid.
+    """
+    from ..train import fit
+
+    eval_fn = eval_fn or (lambda m: {"rel_l2": m.relative_l2()})
+    history: list[dict[str, float]] = []
+    if steps:
+        res = fit(model, objective=model.loss, steps=steps, lr=lr, scheduler=scheduler, ctx=ctx, name=name,
+                  eval_fn=eval_fn, eval_every=eval_every, log_every=log_every)
+        history += res.history
+    if lbfgs_steps:
+        # L-BFGS's line search needs one fixed objective: freeze the current collocation points
+        resample, model.resample_every = model.resample_every, 0
+        model._points_round = 0
+        res = fit(model, objective=model.loss, steps=lbfgs_steps, optimizer="lbfgs", lr=1.0, ctx=ctx,
+                  optimizer_options={"tolerance_grad": 0.0, "tolerance_change": 0.0, "max_iter": lbfgs_iters},
+                  name=name + "-lbfgs", eval_fn=eval_fn, eval_every=eval_every and max(1, eval_every // 10),
+                  log_every=max(1, log_every // 5))
+        model.resample_every = resample
+        history += [{**r, "step": r["step"] + steps} for r in res.history]
+    return history

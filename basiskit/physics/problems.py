@@ -1,0 +1,440 @@
+r"""PDE problems for physics-informed solvers, registered by name in ``PROBLEMS``.
+
+A :class:`Problem` holds the domain (a box in space, optionally a time interval; coordinates are the space
+dims then t), the PDE residual written against the one derivative helper
+(:class:`~basiskit.physics.derivatives.Derivatives`), boundary (Dirichlet or periodic) and initial conditions,
+and the exact solution or a reference one. ``create("convection", beta=50)`` builds one by name.
+
+Points are always ``(n, input_dim)``; fields ``(n, 1)``.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from .._validation import check_choice, check_float, check_int, check_tensor
+from ..losses import relative_l2 as _relative_l2
+from ..registry import Registry
+from .derivatives import AutogradDerivatives, Derivatives
+from .sampling import box_grid, uniform_box
+
+Field = Callable[[torch.Tensor], torch.Tensor]
+PROBLEMS: Registry[Callable[..., Problem]] = Registry("problem", ("basiskit.physics",))  # type: ignore[name-defined]
+
+
+def register_problem(name: str, summary: str | None = None) -> Callable[[Callable[..., Problem]], Callable[..., Problem]]:
+    return PROBLEMS.register(name, summary=summary)
+
+
+def create(name: str, **kwargs: Any) -> Problem:
+    """Build a registered problem: ``create("helmholtz2d", a1=4, a2=1)``."""
+    return PROBLEMS.create(name, **kwargs)
+
+
+def names(pattern: str | None = None) -> list[str]:
+    return PROBLEMS.names(pattern)
+
+
+class Problem:
+    r"""A PDE on a box with its conditions and solution.
+
+    Args:
+        name: registry name.
+        space: ``[(lo, hi), ...]`` per space dim; ``time``: ``(t0, t1)`` or None.
+        equation: ``D -> (n, 1)`` residual that vanishes at the solution (``D`` a Derivatives object over
+            the points; ``D.x`` gives the points for source terms).
+        exact: closed-form solution ``points -> (n, 1)``, or None.
+        reference: ``points -> (n, 1)`` numerical reference (used when ``exact`` is None) and its fixed
+            test grid via ``reference_grid`` ``() -> (points, shape)``.
+        boundary: "dirichlet" (value ``boundary_value`` or ``exact``), "periodic" (value, and first derivative
+            when ``order >= 2``) or "none".
+        initial: list of ``(k, g)``: :math:`\partial_t^k u(x, t_0) = g(points)`.
+        order: highest spatial derivative order of the PDE.
+    """
+
+    def __init__(self, name: str, space: Sequence[tuple[float, float]], time: tuple[float, float] | None,
+                 equation: Callable[[Derivatives], torch.Tensor], *, exact: Field | None = None,
+                 reference: Field | None = None,
+                 reference_grid: Callable[[], tuple[torch.Tensor, tuple[int, ...]]] | None = None,
+                 boundary: str = "dirichlet", boundary_value: Field | None = None,
+                 initial: Sequence[tuple[int, Field]] = (), order: int = 2, params: dict[str, float] | None = None,
+                 test_sizes: Sequence[int] | None = None) -> None:
+        self.name = name
+        self.space = [(float(lo), float(hi)) for lo, hi in space]
+        self.time = None if time is None else (float(time[0]), float(time[1]))
+        self.equation = equation
+        self._exact = exact
+        self._reference = reference
+        self._reference_grid = reference_grid
+        self.boundary = check_choice("boundary", boundary, ["dirichlet", "periodic", "none"])
+        self.boundary_value = boundary_value or exact
+        if self.boundary == "dirichlet" and self.boundary_value is None:
+            raise ValueError(f"problem {name!r}: a Dirichlet boundary needs boundary_value or exact")
+        self.initial = list(initial)
+        self.order = order
+        self.params = dict(params or {})
+        self.test_sizes = tuple(test_sizes or ((256,) if self.input_dim == 1 else (101,) * self.input_dim))
+
+    # ---- domain ------------------------------------------------------------------------------
+    @property
+    def space_dim(self) -> int:
+        return len(self.space)
+
+    @property
+    def input_dim(self) -> int:
+        return self.space_dim + (self.time is not None)
+
+    @property
+    def time_dependent(self) -> bool:
+        return self.time is not None
+
+    @property
+    def lower(self) -> list[float]:
+        return [lo for lo, _ in self.space] + ([self.time[0]] if self.time else [])
+
+    @property
+    def upper(self) -> list[float]:
+        return [hi for _, hi in self.space] + ([self.time[1]] if self.time else [])
+
+    @property
+    def coords(self) -> tuple[str, ...]:
+        names = ("x",) if self.space_dim == 1 else ("x", "y", "z")[: self.space_dim]
+        return tuple(names) + (("t",) if self.time else ())
+
+    def check_points(self, points: Any, arg: str = "points") -> torch.Tensor:
+        """Points (n, input_dim) inside the closed domain (1e-6 relative slack), else ValueError naming ``arg``."""
+        check_tensor(arg, points, ndim=2, last_dim=self.input_dim, finite=True)
+        lo = torch.tensor(self.lower, dtype=points.dtype, device=points.device)
+        hi = torch.tensor(self.upper, dtype=points.dtype, device=points.device)
+        slack = 1e-6 * (hi - lo)
+        outside = ((points < lo - slack) | (points > hi + slack)).any(dim=1)
+        if bool(outside.any()):
+            i = int(outside.nonzero()[0, 0])
+            raise ValueError(f"{arg}: {int(outside.sum())} point(s) lie outside the domain of {self.name!r} "
+                             f"(lower {self.lower}, upper {self.upper}); first is {points[i].tolist()}")
+        return points
+
+    # ---- solution ------------------------------------------------------------------------------
+    @property
+    def has_exact(self) -> bool:
+        return self._exact is not None
+
+    def exact(self, points: torch.Tensor) -> torch.Tensor:
+        """Closed-form solution (n, 1); ValueError when the problem only has a numerical reference."""
+        if self._exact is None:
+            raise ValueError(f"problem {self.name!r} has no closed-form solution; use solution() (reference)")
+        return self._exact(self.check_points(points))
+
+    def solution(self, points: torch.Tensor) -> torch.Tensor:
+        """Exact solution where there is one, else the reference solution (n, 1), detached."""
+        points = self.check_points(points)
+        fn = self._exact or self._reference
+        if fn is None:
+            raise ValueError(f"problem {self.name!r} has neither an exact nor a reference solution")
+        with torch.no_grad():
+            return fn(points).to(points.dtype)
+
+    def test_grid(self) -> tuple[torch.Tensor, tuple[int, ...]]:
+        """The fixed evaluation grid: points (m, input_dim) and the grid shape (prod(shape) = m, 'ij')."""
+        if self._exact is None and self._reference_grid is not None:
+            return self._reference_grid()
+        return box_grid(self.test_sizes, self.lower, self.upper), self.test_sizes
+
+    def relative_l2(self, fn: Field, chunk: int = 16384) -> float:
+        """Relative L2 error of ``fn`` (points -> (n, 1)) against the solution on ``test_grid()``."""
+        points, _ = self.test_grid()
+        ref = self.solution(points)
+        with torch.no_grad():
+            pred = torch.cat([fn(points[i:i + chunk]) for i in range(0, len(points), chunk)])
+        return _relative_l2(pred.reshape(ref.shape).to(ref.dtype), ref)
+
+    # ---- sampling ------------------------------------------------------------------------------
+    def sample_interior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n collocation points uniform in the domain: (n, input_dim)."""
+        return uniform_box(n, self.lower, self.upper, generator)
+
+    def sample_boundary(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n points on the spatial boundary, spread evenly over the faces (periodic problems: the low faces)."""
+        pts = self.sample_interior(n, generator)
+        n_faces = self.space_dim if self.boundary == "periodic" else 2 * self.space_dim
+        faces = torch.randperm(n, generator=generator) % n_faces  # balanced over the faces
+        if self.boundary == "periodic":
+            faces = 2 * faces
+        dims, high = faces // 2, (faces % 2).bool()
+        lo = torch.tensor(self.lower[: self.space_dim])[dims]
+        hi = torch.tensor(self.upper[: self.space_dim])[dims]
+        pts[torch.arange(n), dims] = torch.where(high, hi, lo)
+        return pts
+
+    def sample_initial(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n points at t = t0 (time-dependent problems only): (n, input_dim)."""
+        if self.time is None:
+            raise ValueError(f"problem {self.name!r} is not time-dependent; it has no initial condition")
+        pts = self.sample_interior(n, generator)
+        pts[:, -1] = self.time[0]
+        return pts
+
+    # ---- residuals -----------------------------------------------------------------------------
+    def derivatives(self, fn: Field, points: torch.Tensor) -> Derivatives:
+        return AutogradDerivatives(fn, self.check_points(points))
+
+    def residual(self, fn: Field | Derivatives, points: torch.Tensor | None = None) -> torch.Tensor:
+        """PDE residual (n, 1) of ``fn`` at ``points``, or of a ready Derivatives object (then no points)."""
+        if isinstance(fn, Derivatives):
+            return self.equation(fn)
+        if points is None:
+            raise ValueError("residual: points are required when fn is a callable")
+        return self.equation(self.derivatives(fn, points))
+
+    def boundary_residual(self, fn: Field, points: torch.Tensor) -> torch.Tensor:
+        """Dirichlet: u - g. Periodic (points on low faces): u(lo) - u(hi) and, for order >= 2, u_x(lo) - u_x(hi)."""
+        points = self.check_points(points)
+        if self.boundary == "none":
+            return points.new_zeros(points.shape[0], 1)
+        if self.boundary == "dirichlet":
+            return fn(points) - self.boundary_value(points)  # type: ignore[misc]
+        lo = torch.tensor(self.lower[: self.space_dim], dtype=points.dtype, device=points.device)
+        hi = torch.tensor(self.upper[: self.space_dim], dtype=points.dtype, device=points.device)
+        on_lo = (points[:, : self.space_dim] - lo).abs() <= 1e-9 * (hi - lo)
+        if not bool(on_lo.any(dim=1).all()):
+            raise ValueError("points: periodic boundary points must lie on a low face (use sample_boundary)")
+        dims = on_lo.float().argmax(dim=1)
+        partner = points.clone()
+        partner[torch.arange(len(points)), dims] = hi[dims]
+        both = torch.cat([points, partner])
+        if self.order < 2:
+            u = fn(both)
+            return u[: len(points)] - u[len(points):]
+        d = AutogradDerivatives(fn, both)
+        grads = torch.cat([d(k) for k in range(self.space_dim)], dim=1)
+        du = grads.gather(1, torch.cat([dims, dims]).unsqueeze(1))
+        n = len(points)
+        return torch.cat([d.u[:n] - d.u[n:], du[:n] - du[n:]], dim=1)
+
+    def initial_residual(self, fn: Field, points: torch.Tensor) -> torch.Tensor:
+        r"""(n, len(initial)): :math:`\partial_t^k u - g_k` at points with t = t0."""
+        points = self.check_points(points)
+        if not self.initial:
+            return points.new_zeros(points.shape[0], 1)
+        if all(k == 0 for k, _ in self.initial):
+            u = fn(points)
+            return torch.cat([u - g(points) for _, g in self.initial], dim=1)
+        d = AutogradDerivatives(fn, points)
+        tdim = self.input_dim - 1
+        return torch.cat([d(*([tdim] * k)) - g(points) for k, g in self.initial], dim=1)
+
+    def __repr__(self) -> str:
+        extra = ", ".join(f"{k}={v:g}" for k, v in self.params.items())
+        sol = "exact" if self._exact is not None else "reference"
+        return (f"Problem({self.name}{'(' + extra + ')' if extra else ''}: space={self.space}, time={self.time}, "
+                f"boundary={self.boundary}, solution={sol})")
+
+
+def _col(points: torch.Tensor, i: int) -> torch.Tensor:
+    return points[:, i:i + 1]
+
+
+
+# ---- the registered problems ---------------------------------------------------------------------
+@register_problem("helmholtz2d", summary="u_xx + u_yy + u = q on [-1,1]^2, exact sin(a1 pi y) sin(a2 pi x)")
+def helmholtz2d(a1: float = 4.0, a2: float = 1.0) -> Problem:
+    r"""Helmholtz with k = 1 and the source that makes :math:`\sin(a_1 \pi y)\sin(a_2 \pi x)` exact (PIG: (4, 1))."""
+    a1, a2 = check_float("a1", a1), check_float("a2", a2)
+
+    def exact(p: torch.Tensor) -> torch.Tensor:
+        return torch.sin(a1 * math.pi * _col(p, 1)) * torch.sin(a2 * math.pi * _col(p, 0))
+
+    def equation(d: Derivatives) -> torch.Tensor:
+        q = (1 - (a1 * math.pi) ** 2 - (a2 * math.pi) ** 2) * exact(d.x)
+        return d(0, 0) + d(1, 1) + d.u - q
+
+    return Problem("helmholtz2d", [(-1, 1), (-1, 1)], None, equation, exact=exact,
+                   params={"a1": a1, "a2": a2}, test_sizes=(101, 101))
+
+
+@register_problem("poisson1d_multiscale", summary="u_xx = f on [0,1], exact sin 2pi x + 0.1 sin 50pi x")
+def poisson1d_multiscale() -> Problem:
+    """Two scales, the high one the part plain PINNs miss (spectral bias)."""
+    def exact(p: torch.Tensor) -> torch.Tensor:
+        x = _col(p, 0)
+        return torch.sin(2 * math.pi * x) + 0.1 * torch.sin(50 * math.pi * x)
+
+    def equation(d: Derivatives) -> torch.Tensor:
+        x = _col(d.x, 0)
+        f = -(2 * math.pi) ** 2 * torch.sin(2 * math.pi * x) - 0.1 * (50 * math.pi) ** 2 * torch.sin(50 * math.pi * x)
+        return d(0, 0) - f
+
+    return Problem("poisson1d_multiscale", [(0, 1)], None, equation, exact=exact, test_sizes=(2001,))
+
+
+@register_problem("poisson1d_sin", summary="u_xx = -k^2 sin kx on [0, 2pi], exact sin kx")
+def poisson1d_sin(k: float = 1.0) -> Problem:
+    k = check_float("k", k, min_value=0.0, strict_min=True)
+
+    def exact(p: torch.Tensor) -> torch.Tensor:
+        return torch.sin(k * _col(p, 0))
+
+    def equation(d: Derivatives) -> torch.Tensor:
+        return d(0, 0) + k ** 2 * exact(d.x)
+
+    n = max(256, int(20 * k) + 1)
+    return Problem("poisson1d_sin", [(0, 2 * math.pi)], None, equation, exact=exact, params={"k": k},
+                   test_sizes=(n,))
+
+
+@register_problem("poisson2d_sin", summary="u_xx + u_yy = -2k^2 sin kx sin ky on [0, 2pi]^2")
+def poisson2d_sin(k: float = 1.0) -> Problem:
+    k = check_float("k", k, min_value=0.0, strict_min=True)
+
+    def exact(p: torch.Tensor) -> torch.Tensor:
+        return torch.sin(k * _col(p, 0)) * torch.sin(k * _col(p, 1))
+
+    def equation(d: Derivatives) -> torch.Tensor:
+        return d(0, 0) + d(1, 1) + 2 * k ** 2 * exact(d.x)
+
+    n = max(101, int(8 * k) + 1)
+    return Problem("poisson2d_sin", [(0, 2 * math.pi)] * 2, None, equation, exact=exact, params={"k": k},
+                   test_sizes=(n, n))
+
+
+@register_problem("convection", summary="u_t + beta u_x = 0, periodic on [0,2pi] x [0,1], exact sin(x - beta t)")
+def convection(beta: float = 30.0) -> Problem:
+    beta = check_float("beta", beta)
+
+    def exact(p: torch.Tensor) -> torch.Tensor:
+        return torch.sin(_col(p, 0) - beta * _col(p, 1))
+
+    def equation(d: Derivatives) -> torch.Tensor:
+        return d(1) + beta * d(0)
+
+    return Problem("convection", [(0, 2 * math.pi)], (0, 1), equation, exact=exact, boundary="periodic",
+                   initial=[(0, exact)], order=1, params={"beta": beta}, test_sizes=(256, 101))
+
+
+@register_problem("klein_gordon", summary="u_tt - u_xx + u^3 = f on [0,1]^2, exact x cos(5 pi t) + (x t)^3")
+def klein_gordon() -> Problem:
+    """Nonlinear Klein-Gordon of Wang, Teng & Perdikaris (2021) with its manufactured solution."""
+    def exact(p: torch.Tensor) -> torch.Tensor:
+        x, t = _col(p, 0), _col(p, 1)
+        return x * torch.cos(5 * math.pi * t) + (x * t) ** 3
+
+    def equation(d: Derivatives) -> torch.Tensor:
+        x, t = _col(d.x, 0), _col(d.x, 1)
+        u_tt = -25 * math.pi ** 2 * x * torch.cos(5 * math.pi * t) + 6 * x ** 3 * t
+        u_xx = 6 * x * t ** 3
+        f = u_tt - u_xx + exact(d.x) ** 3
+        return d(1, 1) - d(0, 0) + d.u ** 3 - f
+
+    return Problem("klein_gordon", [(0, 1)], (0, 1), equation, exact=exact,
+                   initial=[(0, exact), (1, lambda p: torch.zeros_like(p[:, :1]))], test_sizes=(101, 101))
+
+
+_VT_MAX = 0.385
+
+
+def _flow_omega(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Angular speed v_t / (r v_t,max), v_t = sech^2(r) tanh(r); smooth at r = 0 (tanh(r)/r -> 1)."""
+    r = torch.sqrt(x ** 2 + y ** 2 + 1e-30)
+    return torch.cosh(r) ** -2 * (torch.tanh(r) / r) / _VT_MAX
+
+
+@register_problem("flow_mixing", summary="u_t + a u_x + b u_y = 0 on [-4,4]^2 x [0,4], vortex flow mixing")
+def flow_mixing() -> Problem:
+    r"""2-D vortex mixing (used by PIG): :math:`u = -\tanh(\frac{y}{2}\cos\omega t - \frac{x}{2}\sin\omega t)`."""
+    def exact(p: torch.Tensor) -> torch.Tensor:
+        x, y, t = _col(p, 0), _col(p, 1), _col(p, 2)
+        w = _flow_omega(x, y)
+        return -torch.tanh(y / 2 * torch.cos(w * t) - x / 2 * torch.sin(w * t))
+
+    def equation(d: Derivatives) -> torch.Tensor:
+        x, y = _col(d.x, 0), _col(d.x, 1)
+        w = _flow_omega(x, y)
+        return d(2) - y * w * d(0) + x * w * d(1)
+
+    return Problem("flow_mixing", [(-4, 4), (-4, 4)], (0, 4), equation, exact=exact, initial=[(0, exact)],
+                   order=1, test_sizes=(51, 51, 21))
+
+
+@functools.lru_cache(maxsize=2)
+def _allen_cahn_reference(n_x: int, dt: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    from ..pde.allen_cahn import allen_cahn_etdrk4
+
+    return allen_cahn_etdrk4(n_x=n_x, dt=dt, t_final=1.0, n_t=201)
+
+
+def _fourier_linear_interp(x: torch.Tensor, t: torch.Tensor, grid_u: torch.Tensor, period_lo: float,
+                           period: float, t_grid: torch.Tensor) -> torch.Tensor:
+    """Evaluate a periodic-in-x field given on a uniform x grid (n_x, n_t): trig. interpolation in x,
+    linear in t. x, t: (m,) -> (m,)."""
+    n_x = grid_u.shape[0]
+    coef = torch.fft.rfft(grid_u, dim=0) / n_x  # (n_x//2+1, n_t)
+    k = torch.arange(coef.shape[0], dtype=torch.float64)
+    scale = torch.full_like(k, 2.0)
+    scale[0] = 1.0
+    if n_x % 2 == 0:
+        scale[-1] = 1.0
+    phase = torch.exp(2j * math.pi * torch.outer(x.double() - period_lo, k) / period)  # (m, K)
+    vals = ((phase * scale) @ coef.to(torch.complex128)).real  # (m, n_t)
+    pos = ((t.double() - t_grid[0]) / (t_grid[1] - t_grid[0])).clamp(0, len(t_grid) - 1 - 1e-9)
+    i0 = pos.floor().long()
+    w = pos - i0
+    rows = torch.arange(len(x))
+    return (1 - w) * vals[rows, i0] + w * vals[rows, (i0 + 1).clamp_max(len(t_grid) - 1)]
+
+
+@register_problem("allen_cahn", summary="u_t - 1e-4 u_xx + 5u^3 - 5u = 0, periodic, reference by ETDRK4")
+def allen_cahn(n_x: int = 512, dt: float = 1e-4) -> Problem:
+    """Allen-Cahn as in Raissi et al. (2019); reference from :func:`basiskit.pde.allen_cahn_etdrk4`
+    (``n_x``, ``dt``) on its (n_x, 201) grid; off-grid values are interpolated (Fourier in x, linear in t)."""
+    check_int("n_x", n_x, min_value=16)
+    check_float("dt", dt, min_value=0.0, strict_min=True)
+
+    def reference(p: torch.Tensor) -> torch.Tensor:
+        x_g, t_g, u_g = _allen_cahn_reference(n_x, dt)
+        return _fourier_linear_interp(p[:, 0], p[:, 1], u_g, -1.0, 2.0, t_g).unsqueeze(1)
+
+    def grid() -> tuple[torch.Tensor, tuple[int, ...]]:
+        x_g, t_g, _ = _allen_cahn_reference(n_x, dt)
+        pts = torch.stack(torch.meshgrid(x_g, t_g, indexing="ij"), -1).reshape(-1, 2)
+        return pts.to(torch.get_default_dtype()), (len(x_g), len(t_g))
+
+    def u0(p: torch.Tensor) -> torch.Tensor:
+        x = _col(p, 0)
+        return x ** 2 * torch.cos(math.pi * x)
+
+    def equation(d: Derivatives) -> torch.Tensor:
+        return d(1) - 1e-4 * d(0, 0) + 5 * d.u ** 3 - 5 * d.u
+
+    return Problem("allen_cahn", [(-1, 1)], (0, 1), equation, reference=reference, reference_grid=grid,
+                   boundary="periodic", initial=[(0, u0)], params={"n_x": n_x, "dt": dt})
+
+
+@register_problem("burgers1d", summary="u_t + u u_x = (0.01/pi) u_xx on [-1,1] x [0,1], Cole-Hopf reference")
+def burgers1d(nu: float = 0.01 / math.pi, n_quad: int = 200) -> Problem:
+    """Viscous Burgers with u0 = -sin(pi x), u(+-1) = 0; reference :func:`basiskit.pde.burgers_cole_hopf`
+    on the (256, 100) grid of the published data set."""
+    nu = check_float("nu", nu, min_value=0.0, strict_min=True)
+    check_int("n_quad", n_quad, min_value=2, max_value=300)
+
+    def reference(p: torch.Tensor) -> torch.Tensor:
+        from ..pde.burgers_exact import burgers_cole_hopf
+
+        return burgers_cole_hopf(p[:, 0], p[:, 1], nu=nu, n_quad=n_quad).unsqueeze(1)
+
+    def grid() -> tuple[torch.Tensor, tuple[int, ...]]:
+        x = torch.linspace(-1, 1, 256)
+        t = torch.arange(100) / 100.0
+        return torch.stack(torch.meshgrid(x, t, indexing="ij"), -1).reshape(-1, 2), (256, 100)
+
+    def u0(p: torch.Tensor) -> torch.Tensor:
+        return -torch.sin(math.pi * _col(p, 0))
+
+    def equation(d: Derivatives) -> torch.Tensor:
+        return d(1) + d.u * d(0) - nu * d(0, 0)
+
+    return Problem("burgers1d", [(-1, 1)], (0, 1), equation, reference=reference, reference_grid=grid,
+                   boundary_value=lambda p: torch.zeros_like(p[:, :1]), initial=[(0, u0)], params={"nu": nu})

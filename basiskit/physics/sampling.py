@@ -1,0 +1,31 @@
+"""Point sets on boxes: random collocation points and tensor-product test grids."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .._validation import check_int
+
+
+def uniform_box(n: int, lower: Sequence[float], upper: Sequence[float], generator: torch.Generator | None = None,
+                dtype: torch.dtype | None = None) -> torch.Tensor:
+    """n points uniform in the box [lower, upper]: (n, len(lower))."""
+    check_int("n", n, min_value=1)
+    lo = torch.as_tensor(lower, dtype=dtype or torch.get_default_dtype())
+    hi = torch.as_tensor(upper, dtype=lo.dtype)
+    if lo.shape != hi.shape or lo.ndim != 1:
+        raise ValueError(f"lower and upper must be 1-D of one length, got {tuple(lo.shape)} and {tuple(hi.shape)}")
+    return lo + (hi - lo) * torch.rand(n, lo.numel(), generator=generator, dtype=lo.dtype)
+
+
+def box_grid(sizes: Sequence[int], lower: Sequence[float], upper: Sequence[float],
+             dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Tensor-product grid with both ends included: (prod(sizes), len(sizes)), first dim slowest ('ij')."""
+    if not (len(sizes) == len(lower) == len(upper)):
+        raise ValueError(f"sizes, lower, upper must have one length, got {len(sizes)}, {len(lower)}, {len(upper)}")
+    for i, s in enumerate(sizes):
+        check_int(f"sizes[{i}]", s, min_value=2)
+    axes = [torch.linspace(lo, hi, s, dtype=dtype or torch.get_default_dtype())
+            for s, lo, hi in zip(sizes, lower, upper)]
+    return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(sizes))
