@@ -33,7 +33,8 @@ from torch import nn
 
 from .._validation import check_choice, check_float, check_int, check_tensor
 from .kernels_sm import KERNELS, mixture_kernel, mixture_kernel_matrix
-from .kronecker import kron_cholesky, kron_cholesky_logdet, kron_cholesky_solve, mode_product
+from .kronecker import (kron_cholesky, kron_cholesky_logdet, kron_cholesky_solve, kron_matvec,
+                        kron_triangular_solve, mode_product)
 
 
 @dataclass(frozen=True)
@@ -80,27 +81,88 @@ class LinearPDE:
         return fn(points)
 
 
-def as_linear_pde(problem: Any) -> LinearPDE:
-    """Accept a :class:`LinearPDE`, a registered problem name or a ``Problem`` of ``basiskit.physics.problems``.
+def _probe_linear_operator(problem: Any) -> tuple[dict[tuple[int, ...], float], Callable[[torch.Tensor], torch.Tensor]]:
+    r"""Read a ``Problem``'s residual as :math:`\sum_a c_a \partial^a u - f` by probing it with held derivative
+    values (:class:`~basiskit.physics.derivatives.JetDerivatives`): all zero gives :math:`-f`, one term set
+    to 1 gives its coefficient, which must be the same at every probe point (constant coefficients), scale
+    linearly, and superpose. Anything else raises ``ValueError`` naming ``problem``."""
+    from .derivatives import JetDerivatives
 
-    Problems that are not linear with constant coefficients raise ``ValueError`` naming ``problem``.
+    d = len(problem.space)
+    g = torch.Generator().manual_seed(0)
+    lo = torch.tensor([a for a, _ in problem.space], dtype=torch.float64)
+    hi = torch.tensor([b for _, b in problem.space], dtype=torch.float64)
+    pts = lo + (hi - lo) * torch.rand(9, d, generator=g, dtype=torch.float64)
+    keys: list[tuple[int, ...]] = [()] + [(i,) for i in range(d)] + [(i, j) for i in range(d) for j in range(i, d)]
+
+    def residual(values: dict[tuple[int, ...], torch.Tensor]) -> torch.Tensor:
+        zero = torch.zeros(len(pts), 1, dtype=torch.float64)
+        first = torch.stack([values.get((i,), zero) for i in range(d)], 1)
+        second = {k: values.get(k, zero) for k in keys if len(k) == 2}
+        try:
+            out = problem.residual(JetDerivatives(pts, values.get((), zero), first, second))
+        except ValueError as err:  # a derivative of order > 2 was requested
+            raise ValueError(f"problem {problem.name!r}: GPSolver supports derivatives up to order 2 ({err})") from err
+        return out.reshape(len(pts), -1).to(torch.float64)
+
+    base = residual({})
+    name = f"problem {problem.name!r}"
+    coeffs: dict[tuple[int, ...], float] = {}
+    for key in keys:
+        one = residual({key: torch.ones(len(pts), 1, dtype=torch.float64)}) - base
+        two = residual({key: torch.full((len(pts), 1), 2.0, dtype=torch.float64)}) - base
+        if not torch.allclose(two, 2 * one, rtol=1e-9, atol=1e-9):
+            raise ValueError(f"{name} is nonlinear in its derivative {key or 'u'}; GPSolver supports linear PDEs "
+                             "sum_a c_a d^a u = f only")
+        if not torch.allclose(one, one[:1].expand_as(one), rtol=1e-9, atol=1e-9):
+            raise ValueError(f"{name} has a non-constant coefficient for derivative {key or 'u'}; GPSolver "
+                             "supports constant coefficients only")
+        c = float(one[0, 0])
+        if c != 0.0:
+            alpha = [0] * d
+            for i in key:
+                alpha[i] += 1
+            coeffs[tuple(alpha)] = coeffs.get(tuple(alpha), 0.0) + c
+    rand = {k: torch.randn(len(pts), 1, generator=g, dtype=torch.float64) for k in keys}
+    combo = sum((v * (residual({k: torch.ones(len(pts), 1, dtype=torch.float64)}) - base)
+                 for k, v in rand.items()), torch.zeros_like(base))
+    if not torch.allclose(residual(rand) - base, combo, rtol=1e-8, atol=1e-8):
+        raise ValueError(f"{name} is nonlinear (its residual does not superpose); GPSolver supports linear PDEs only")
+    if not coeffs:
+        raise ValueError(f"{name}: the probed operator has no derivative terms")
+
+    def source(points: torch.Tensor) -> torch.Tensor:
+        zero = torch.zeros(len(points), 1, dtype=points.dtype, device=points.device)
+        jets = JetDerivatives(points, zero, torch.zeros(len(points), d, 1, dtype=points.dtype, device=points.device),
+                              {k: zero for k in keys if len(k) == 2})
+        return -problem.residual(jets).reshape(-1)
+
+    return coeffs, source
+
+
+def as_linear_pde(problem: Any) -> LinearPDE:
+    """Accept a :class:`LinearPDE`, a registered problem name or a :class:`~basiskit.physics.problems.Problem`.
+
+    A ``Problem`` must be steady, with Dirichlet boundaries and a linear constant-coefficient residual of
+    order <= 2 (read off by probing, see ``_probe_linear_operator``); otherwise ``ValueError`` naming ``problem``.
     """
     if isinstance(problem, LinearPDE):
         return problem
-    if isinstance(problem, str):
-        from . import problems as registry  # the problem registry, imported when a name is given
+    from .problems import Problem, create  # the problem registry
 
-        problem = registry.create(problem)
-    to_linear = getattr(problem, "linear_operator", None)
-    if to_linear is None:
+    if isinstance(problem, str):
+        problem = create(problem)
+    if not isinstance(problem, Problem):
         raise TypeError(f"problem must be a LinearPDE, a problem name or a Problem, got {type(problem).__name__}")
-    operator = to_linear() if callable(to_linear) else to_linear
-    if operator is None:
-        raise ValueError(f"problem {getattr(problem, 'name', problem)!r} is nonlinear (or has no constant-"
-                         "coefficient linear form); GPSolver supports linear PDEs sum_a c_a d^a u = f only")
-    return LinearPDE(domain=tuple(problem.domain), operator=dict(operator), source=problem.source,
-                     exact=getattr(problem, "exact", None), boundary=getattr(problem, "boundary", None),
-                     name=str(getattr(problem, "name", "problem")))
+    if problem.time is not None:
+        raise ValueError(f"problem {problem.name!r} is time-dependent; GPSolver solves steady problems on a box")
+    if problem.boundary != "dirichlet":
+        raise ValueError(f"problem {problem.name!r} has a {problem.boundary!r} boundary; GPSolver needs Dirichlet")
+    operator, source = _probe_linear_operator(problem)
+    exact = (lambda p: problem.exact(p).reshape(-1)) if problem.has_exact else None
+    bvalue = problem.boundary_value
+    return LinearPDE(domain=tuple(problem.space), operator=operator, source=source, exact=exact,
+                     boundary=lambda p: bvalue(p).reshape(-1), name=problem.name, meta={"problem": problem})
 
 
 def grid_points(axes: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -122,13 +184,17 @@ class GPSolver(nn.Module):
         init_scale: initial spectral width ``s`` of every component (cycles per unit).
         boundary_weight: :math:`\lambda_b`, the weight of the boundary likelihood (GP-HM uses 200).
         jitter: added to each :math:`K_j`'s diagonal.
+        parameterization: ``"direct"`` trains :math:`U` itself (as in the paper's code); ``"whitened"`` trains
+            :math:`v` with :math:`U = (\otimes_j L_j) v`, :math:`K_j = L_j L_j^\top` — the same objective
+            (:math:`\mathrm{vec}(U)^\top K^{-1}\mathrm{vec}(U) = \|v\|^2`) with the same optima, better
+            conditioned for gradient descent when :math:`K` is nearly singular.
     Shapes: ``u`` is ``(n_1, ..., n_d)``; kernel parameters are ``(d, Q)``.
     """
 
     def __init__(self, problem: Any, grid: int | Sequence[int], n_components: int = 30,
                  kernel: str = "spectral_mixture", *, freq_scale: float | Sequence[float] | None = None,
                  init_scale: float = 1 / (math.pi * math.sqrt(2)), boundary_weight: float = 200.0,
-                 jitter: float = 1e-6, device: torch.device | str | None = None,
+                 jitter: float = 1e-6, parameterization: str = "whitened", device: torch.device | str | None = None,
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.kernel = check_choice("kernel", kernel, KERNELS)
@@ -144,6 +210,7 @@ class GPSolver(nn.Module):
         self.n_components = check_int("n_components", n_components, min_value=1)
         self.boundary_weight = check_float("boundary_weight", boundary_weight, min_value=0.0)
         self.jitter = check_float("jitter", jitter, min_value=0.0)
+        self.parameterization = check_choice("parameterization", parameterization, ("whitened", "direct"))
         check_float("init_scale", init_scale, min_value=0.0, strict_min=True)
         dtype = dtype or torch.float64
         if dtype != torch.float64:
@@ -165,7 +232,8 @@ class GPSolver(nn.Module):
         self.freqs = nn.Parameter(torch.stack([base * s for s in scales]))
         self.log_weights = nn.Parameter(torch.full((d, q), -math.log(q), **fk))
         self.log_scales = nn.Parameter(torch.full((d, q), math.log(init_scale), **fk))
-        self.u = nn.Parameter(torch.zeros(sizes, **fk))
+        # the unknown values: U itself ("direct") or v with U = (L_1 x ... x L_d) v ("whitened")
+        self.v = nn.Parameter(torch.zeros(sizes, **fk))
         self.log_tau_boundary = nn.Parameter(torch.zeros((), **fk))
         self.log_tau_residual = nn.Parameter(torch.zeros((), **fk))
 
@@ -207,7 +275,7 @@ class GPSolver(nn.Module):
         n = self.sizes[j]
         lo, hi = self.problem.domain[j]
         step = (hi - lo) / (n - 1)
-        lags = torch.arange(-(n - 1), n, dtype=self.u.dtype, device=self.u.device) * step
+        lags = torch.arange(-(n - 1), n, dtype=self.v.dtype, device=self.v.device) * step
         values = mixture_kernel(self.kernel, lags, self.log_weights[j], self.log_scales[j], self.freqs[j], order)
         return values.unfold(0, n, 1).flip(-1)  # [a, b] -> values[a - b + n - 1]
 
@@ -240,9 +308,8 @@ class GPSolver(nn.Module):
     def loss(self) -> tuple[torch.Tensor, dict[str, float]]:
         """Negative log joint (module docstring) and its parts, for ``fit(model, objective=...)``."""
         chols, mats = self.factors()
-        u = self.u
-        alpha = kron_cholesky_solve(chols, u)
-        quad = (u * alpha).sum()
+        u, alpha = self._values_and_alpha(chols)
+        quad = (u * alpha).sum() if self.parameterization == "direct" else (self.v * self.v).sum()
         logdet = kron_cholesky_logdet(chols)
         res = self.apply_operator(alpha, mats) - self.source_values
         sse_r = (res * res).sum()
@@ -262,15 +329,25 @@ class GPSolver(nn.Module):
         return self.loss()[0]
 
     # ---- prediction ---------------------------------------------------------------------------------
+    def _values_and_alpha(self, chols: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Grid values U and alpha = K^{-1} vec(U), both ``(n_1, ..., n_d)``."""
+        if self.parameterization == "direct":
+            return self.v, kron_cholesky_solve(chols, self.v)
+        # whitened: U = (L_1 x ... x L_d) v, so K^{-1} vec(U) = (L_1^T x ... x L_d^T)^{-1} v
+        return kron_matvec(chols, self.v), kron_triangular_solve(chols, self.v, transpose=True)
+
+    def solution_values(self) -> torch.Tensor:
+        """The solution values U at the grid: ``(n_1, ..., n_d)``."""
+        return self._values_and_alpha(self.factors()[0])[0]
+
     def _alpha(self) -> torch.Tensor:
-        chols, _ = self.factors()
-        return kron_cholesky_solve(chols, self.u)
+        return self._values_and_alpha(self.factors()[0])[1]
 
     def predict(self, points: torch.Tensor) -> torch.Tensor:
         r"""Conditional mean :math:`k(x, \mathcal{M})K^{-1}\mathrm{vec}(U)` at ``points: (n, d)`` -> ``(n,)``."""
         d = len(self.sizes)
         check_tensor("points", points, ndim=2, last_dim=d)
-        points = points.to(self.u)
+        points = points.to(self.v)
         t = self._alpha()
         cross = [self.kernel_matrix(j, points[:, j], ax) for j, ax in enumerate(self.axes)]
         t = torch.tensordot(cross[0], t, dims=([1], [0]))  # (n, m_2, ..., m_d)
@@ -295,4 +372,4 @@ class GPSolver(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"problem={self.problem.name!r}, grid={self.sizes}, n_components={self.n_components}, "
-                f"kernel={self.kernel!r}, boundary_weight={self.boundary_weight:g}, jitter={self.jitter:g}")
+                f"kernel={self.kernel!r}, parameterization={self.parameterization!r}, boundary_weight={self.boundary_weight:g}, jitter={self.jitter:g}")

@@ -17,7 +17,7 @@ Used by GP-HM (Fang et al., ICLR 2024) and the Kronecker GP literature (Saatci 2
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -45,6 +45,13 @@ def _check_grid(x: torch.Tensor, sizes: Sequence[int], arg: str = "x") -> None:
 def mode_product(matrix: torch.Tensor, x: torch.Tensor, dim: int) -> torch.Tensor:
     """Multiply ``x`` along axis ``dim`` by ``matrix: (m, n)``: ``x: (..., n, ...) -> (..., m, ...)``."""
     out = torch.tensordot(matrix, x, dims=([1], [dim]))
+    return torch.movedim(out, 0, dim)
+
+
+def _solve_along(x: torch.Tensor, dim: int, solve: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """Apply a linear ``solve: (n, m) -> (n, m)`` to axis ``dim`` of ``x`` as one matrix right-hand side."""
+    moved = torch.movedim(x, dim, 0)
+    out = solve(moved.reshape(moved.shape[0], -1)).reshape(moved.shape)
     return torch.movedim(out, 0, dim)
 
 
@@ -93,8 +100,19 @@ def kron_cholesky_solve(chols: Sequence[torch.Tensor], x: torch.Tensor) -> torch
     _check_grid(x, [c.shape[0] for c in chols])
     lead = x.ndim - len(chols)
     for j, chol in enumerate(chols):
-        moved = torch.movedim(x, lead + j, -1).unsqueeze(-1)
-        x = torch.movedim(torch.cholesky_solve(moved, chol).squeeze(-1), -1, lead + j)
+        x = _solve_along(x, lead + j, lambda rhs, c=chol: torch.cholesky_solve(rhs, c))
+    return x
+
+
+def kron_triangular_solve(chols: Sequence[torch.Tensor], x: torch.Tensor, *, transpose: bool = False) -> torch.Tensor:
+    r""":math:`(\otimes_j L_j)^{-1}\mathrm{vec}(x)`, or :math:`(\otimes_j L_j^\top)^{-1}\mathrm{vec}(x)` with
+    ``transpose=True``, for lower-triangular ``L_j: (n_j, n_j)``; ``x: (*batch, n_1, ..., n_d)`` -> same shape."""
+    chols = _check_factors(chols)
+    _check_grid(x, [c.shape[0] for c in chols])
+    lead = x.ndim - len(chols)
+    for j, chol in enumerate(chols):
+        tri = chol.mT if transpose else chol
+        x = _solve_along(x, lead + j, lambda rhs, t=tri: torch.linalg.solve_triangular(t, rhs, upper=transpose))
     return x
 
 
