@@ -262,10 +262,14 @@ class GPSolver(nn.Module):
         """Mixture weights ``exp(log_weights)``: ``(d, Q)``."""
         return self.log_weights.exp()
 
-    def kernel_matrix(self, j: int, x1: torch.Tensor, x2: torch.Tensor, order: int = 0) -> torch.Tensor:
-        """``[d^p/dx^p k_j(x1_a, x2_b)]``: ``x1: (n,)``, ``x2: (m,)`` -> ``(n, m)`` for axis ``j``."""
-        return mixture_kernel_matrix(self.kernel, x1, x2, self.log_weights[j], self.log_scales[j],
-                                     self.freqs[j], order)
+    def kernel_matrix(self, j: int, x1: torch.Tensor, x2: torch.Tensor, order: int = 0,
+                      chunk: int = 256) -> torch.Tensor:
+        """``[d^p/dx^p k_j(x1_a, x2_b)]``: ``x1: (n,)``, ``x2: (m,)`` -> ``(n, m)`` for axis ``j``, built
+        ``chunk`` rows at a time so the ``(rows, m, Q)`` intermediate stays small."""
+        params = (self.log_weights[j], self.log_scales[j], self.freqs[j])
+        rows = [mixture_kernel_matrix(self.kernel, x1[i:i + chunk], x2, *params, order)
+                for i in range(0, len(x1), chunk)]
+        return torch.cat(rows) if rows else x1.new_zeros(0, len(x2))
 
     def grid_kernel_matrix(self, j: int, order: int = 0) -> torch.Tensor:
         """``[d^p/dx^p k_j(m_a, m_b)]`` on axis ``j``'s uniform grid -> ``(n_j, n_j)``.
@@ -343,17 +347,23 @@ class GPSolver(nn.Module):
     def _alpha(self) -> torch.Tensor:
         return self._values_and_alpha(self.factors()[0])[1]
 
-    def predict(self, points: torch.Tensor) -> torch.Tensor:
-        r"""Conditional mean :math:`k(x, \mathcal{M})K^{-1}\mathrm{vec}(U)` at ``points: (n, d)`` -> ``(n,)``."""
+    def predict(self, points: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+        r"""Conditional mean :math:`k(x, \mathcal{M})K^{-1}\mathrm{vec}(U)` at ``points: (n, d)`` -> ``(n,)``,
+        ``chunk`` points at a time (for tensor-grid points :meth:`predict_grid` is much cheaper)."""
         d = len(self.sizes)
         check_tensor("points", points, ndim=2, last_dim=d)
+        check_int("chunk", chunk, min_value=1)
         points = points.to(self.v)
-        t = self._alpha()
-        cross = [self.kernel_matrix(j, points[:, j], ax) for j, ax in enumerate(self.axes)]
-        t = torch.tensordot(cross[0], t, dims=([1], [0]))  # (n, m_2, ..., m_d)
-        for c in cross[1:]:
-            t = (t * c.reshape(c.shape + (1,) * (t.ndim - 2))).sum(1)
-        return t
+        alpha = self._alpha()
+        out = []
+        for start in range(0, len(points), chunk):
+            pts = points[start:start + chunk]
+            cross = [self.kernel_matrix(j, pts[:, j], ax) for j, ax in enumerate(self.axes)]
+            t = torch.tensordot(cross[0], alpha, dims=([1], [0]))  # (n, m_2, ..., m_d)
+            for c in cross[1:]:
+                t = (t * c.reshape(c.shape + (1,) * (t.ndim - 2))).sum(1)
+            out.append(t)
+        return torch.cat(out) if out else points.new_zeros(0)
 
     def predict_grid(self, axes: Sequence[torch.Tensor]) -> torch.Tensor:
         """Conditional mean on the tensor grid ``axes`` (each ``(m_j,)``) -> ``(m_1, ..., m_d)``."""
