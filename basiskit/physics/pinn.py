@@ -31,7 +31,19 @@ from .._validation import check_float, check_int, check_tensor
 from .derivatives import AutogradDerivatives, Derivatives
 from .problems import Problem
 
-__all__ = ["PINN", "PhysicsModel", "causal_weights", "train_physics"]
+__all__ = ["PINN", "PhysicsModel", "causal_weights", "residual_scale", "train_physics"]
+
+
+def residual_scale(problem: Problem) -> float:
+    """Mean square of the PDE residual of u = 0 on the test grid (the source's size); 1 if that is 0.
+
+    ``weights={"residual": 1 / residual_scale(problem)}`` starts the residual loss at O(1), balanced against
+    boundary losses whatever the equation's scale (e.g. (50 pi)^2 for a 50 pi mode).
+    """
+    pts, _ = problem.test_grid()
+    r0 = problem.residual(lambda x: torch.zeros_like(x[:, :1]), pts).detach()
+    scale = float(r0.pow(2).mean())
+    return scale if scale > 0 else 1.0
 
 
 def causal_weights(chunk_losses: torch.Tensor, eps: float) -> torch.Tensor:
@@ -68,7 +80,8 @@ class PhysicsModel(nn.Module):
     def collocation(self) -> dict[str, torch.Tensor]:
         """The current point sets {"interior", "boundary", "initial"}: a pure function of (seed, round)."""
         rnd = int(self.evaluations) // self.resample_every if self.resample_every else 0
-        if rnd != self._points_round:
+        stale = bool(self._points) and next(iter(self._points.values())).device != self.lower.device
+        if rnd != self._points_round or stale:
             g = torch.Generator().manual_seed(self.seed * 100_003 + rnd)
             p = self.problem
             pts = {"interior": p.sample_interior(self.n_interior, g)}
