@@ -107,13 +107,14 @@ def run(cfg: GpHmConfig, ctx: RunContext) -> dict:
     seconds_2d = time.perf_counter() - t0
     with torch.no_grad():
         err2 = rel_l2(gp2, prob2)
-        axes2 = [torch.linspace(0, 2 * math.pi, 201, dtype=torch.float64)] * 2
+        zoom = 1.0  # plot [0, 1]^2: 16 periods per axis, 12 pixels per period
+        axes2 = [torch.linspace(0, zoom, 201, dtype=torch.float64)] * 2
         pred2 = gp2.predict_grid([a.to(ctx.device) for a in axes2]).cpu()
         mesh = torch.stack(torch.meshgrid(*axes2, indexing="ij"), -1).reshape(-1, 2)
         exact2 = prob2.solution(mesh).reshape(201, 201)
     n2 = cfg.grid_2d ** 2
     ctx.plot_fields("solution_2d", {"GP-HM": pred2, "exact": exact2, "|error|": (pred2 - exact2).abs()},
-                    extent=(0, 2 * math.pi, 0, 2 * math.pi))
+                    extent=(0, zoom, 0, zoom), title="poisson2d_sin(100), zoom on [0, 1]^2")
     ctx.plot_curves("loss_2d", {"negative log joint - min + 1": _shifted(res2.curve("loss")),
                                 "residual MSE": res2.curve("residual_mse")}, ylabel="value")
 
