@@ -188,7 +188,12 @@ class GPSolver(nn.Module):
             :math:`v` with :math:`U = (\otimes_j L_j) v`, :math:`K_j = L_j L_j^\top` — the same objective
             (:math:`\mathrm{vec}(U)^\top K^{-1}\mathrm{vec}(U) = \|v\|^2`) with the same optima, better
             conditioned for gradient descent when :math:`K` is nearly singular.
-    Shapes: ``u`` is ``(n_1, ..., n_d)``; kernel parameters are ``(d, Q)``.
+    Shapes: the trained values ``v`` and :meth:`solution_values` are ``(n_1, ..., n_d)``; the kernel parameters
+    ``log_weights``, ``log_scales``, ``freqs`` are ``(d, Q)``. Example::
+
+        solver = GPSolver("poisson1d_sin", grid=400, n_components=30, freq_scale=20.0)
+        basiskit.fit(solver, objective=lambda m: m.loss(), steps=20000, lr=1e-2)
+        u = solver.predict(points)  # (n, 1-D) -> (n,)
     """
 
     def __init__(self, problem: Any, grid: int | Sequence[int], n_components: int = 30,
@@ -339,6 +344,20 @@ class GPSolver(nn.Module):
             return self.v, kron_cholesky_solve(chols, self.v)
         # whitened: U = (L_1 x ... x L_d) v, so K^{-1} vec(U) = (L_1^T x ... x L_d^T)^{-1} v
         return kron_matvec(chols, self.v), kron_triangular_solve(chols, self.v, transpose=True)
+
+    @torch.no_grad()
+    def reparameterize(self, parameterization: str) -> None:
+        """Switch between ``"whitened"`` and ``"direct"`` in place, keeping the solution values U (and so the
+        objective's value) unchanged: ``U = (L_1 x ... x L_d) v``. Optimizer state for ``v`` must be reset."""
+        check_choice("parameterization", parameterization, ("whitened", "direct"))
+        if parameterization == self.parameterization:
+            return
+        chols = self.factors()[0]
+        if parameterization == "direct":
+            self.v.copy_(kron_matvec(chols, self.v))
+        else:
+            self.v.copy_(kron_triangular_solve(chols, self.v))
+        self.parameterization = parameterization
 
     def solution_values(self) -> torch.Tensor:
         """The solution values U at the grid: ``(n_1, ..., n_d)``."""

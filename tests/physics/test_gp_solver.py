@@ -142,3 +142,15 @@ def test_bad_inputs_name_the_argument() -> None:
         GPSolver(3.0, 16)
     with pytest.raises(ValueError, match="operator key"):
         LinearPDE(domain=((0, 1),), operator={(3,): 1.0}, source=lambda p: p[:, 0], exact=lambda p: p[:, 0])
+
+
+def test_reparameterize_keeps_solution_and_objective() -> None:
+    s = perturbed(GPSolver("poisson2d_sin", (7, 6), n_components=3, freq_scale=1.0, jitter=1e-4), seed=4)
+    u, loss = s.solution_values().detach().clone(), s.loss()[0].detach()
+    s.reparameterize("direct")
+    torch.testing.assert_close(s.v.detach(), u)
+    torch.testing.assert_close(s.loss()[0].detach(), loss)
+    s.reparameterize("whitened")
+    torch.testing.assert_close(s.solution_values().detach(), u)
+    with pytest.raises(ValueError, match="parameterization"):
+        s.reparameterize("natural")
