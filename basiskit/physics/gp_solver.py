@@ -401,4 +401,5 @@ class GPSolver(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"problem={self.problem.name!r}, grid={self.sizes}, n_components={self.n_components}, "
-                f"kernel={self.kernel!r}, parameterization={self.parameterization!r}, boundary_weight={self.boundary_weight:g}, jitter={self.jitter:g}")
+                f"kernel={self.kernel!r}, parameterization={self.parameterization!r}, "
+                f"boundary_weight={self.boundary_weight:g}, jitter={self.jitter:g}")
