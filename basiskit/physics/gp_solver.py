@@ -215,7 +215,9 @@ class GPSolver(nn.Module):
         self.n_components = check_int("n_components", n_components, min_value=1)
         self.boundary_weight = check_float("boundary_weight", boundary_weight, min_value=0.0)
         self.jitter = check_float("jitter", jitter, min_value=0.0)
-        self.parameterization = check_choice("parameterization", parameterization, ("whitened", "direct"))
+        check_choice("parameterization", parameterization, ("whitened", "direct"))
+        # a persistent flag, so a checkpoint says how to read ``v``
+        self.register_buffer("whitened", torch.tensor(parameterization == "whitened", device=device))
         check_float("init_scale", init_scale, min_value=0.0, strict_min=True)
         dtype = dtype or torch.float64
         if dtype != torch.float64:
@@ -257,6 +259,10 @@ class GPSolver(nn.Module):
         g = self.problem.boundary_values(pts[mask.reshape(-1)]).reshape(-1).to(**fk)
         self.register_buffer("boundary_values", g, persistent=False)
         self.terms = sorted((tuple(a), float(c)) for a, c in self.problem.operator.items())
+
+    @property
+    def parameterization(self) -> str:
+        return "whitened" if bool(self.whitened) else "direct"
 
     # ---- kernel pieces ------------------------------------------------------------------------------
     @property
@@ -357,7 +363,7 @@ class GPSolver(nn.Module):
             self.v.copy_(kron_matvec(chols, self.v))
         else:
             self.v.copy_(kron_triangular_solve(chols, self.v))
-        self.parameterization = parameterization
+        self.whitened.fill_(parameterization == "whitened")
 
     def solution_values(self) -> torch.Tensor:
         """The solution values U at the grid: ``(n_1, ..., n_d)``."""

@@ -154,3 +154,8 @@ def test_reparameterize_keeps_solution_and_objective() -> None:
     torch.testing.assert_close(s.solution_values().detach(), u)
     with pytest.raises(ValueError, match="parameterization"):
         s.reparameterize("natural")
+    s.reparameterize("direct")
+    fresh = GPSolver("poisson2d_sin", (7, 6), n_components=3, freq_scale=1.0, jitter=1e-4)
+    fresh.load_state_dict(s.state_dict())  # the checkpoint carries the parameterization
+    assert fresh.parameterization == "direct"
+    torch.testing.assert_close(fresh.solution_values().detach(), u)
