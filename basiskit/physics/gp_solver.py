@@ -1,0 +1,411 @@
+r"""GP-HM: a Gaussian-process PDE solver on a tensor grid with Kronecker structure.
+
+Fang, Cooley, Long, Li, Kirby & Zhe, "Solving High Frequency and Multi-Scale PDEs with Gaussian Processes",
+ICLR 2024. The unknowns are the solution values :math:`U` on a tensor grid :math:`\mathcal{M} = M_1 \times \dots
+\times M_d` (the collocation points). They carry a GP prior with covariance
+:math:`K = K_1 \otimes \dots \otimes K_d`, :math:`K_j = k_j(M_j, M_j)`, each :math:`k_j` a spectral mixture (or
+Student-t mixture, see :mod:`.kernels_sm`) with weights estimated in log space. The solution and its
+derivatives anywhere are the GP conditional mean :math:`\partial^\alpha u(x) = \partial^\alpha k(x, \mathcal{M})
+K^{-1}\mathrm{vec}(U)`; at the grid itself this is a product along each axis by
+:math:`D_j^{(p)} = K_j^{(p)} K_j^{-1}`. For a linear operator :math:`\mathcal{L} = \sum_\alpha c_\alpha
+\partial^\alpha` the residual at the grid is :math:`\sum_\alpha c_\alpha (\otimes_j D_j^{(\alpha_j)})U - f`.
+Training minimises the negative log joint
+
+.. math::
+    \tfrac12 \mathrm{vec}(U)^\top K^{-1}\mathrm{vec}(U) + \tfrac12\log|K|
+    + \lambda_b\big(\tfrac{\tau_b}{2}\|U_{\partial} - g\|^2 - \tfrac{N_b}{2}\log\tau_b\big)
+    + \tfrac{\tau_r}{2}\|\mathcal{L}U - f\|^2 - \tfrac{N}{2}\log\tau_r
+
+over :math:`U`, the kernel parameters and the precisions :math:`\tau_b, \tau_r`. All solves and
+log-determinants go through the per-dimension Cholesky factors (:mod:`.kronecker`), so an iteration costs
+:math:`O(\sum_j n_j^3 + N\sum_j n_j)` — :math:`O(N^{1.5})` on a square 2-D grid — and the :math:`N \times N`
+covariance is never formed. Everything runs in float64.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._validation import check_choice, check_float, check_int, check_tensor
+from .kernels_sm import KERNELS, mixture_kernel, mixture_kernel_matrix
+from .kronecker import (kron_cholesky, kron_cholesky_logdet, kron_cholesky_solve, kron_matvec,
+                        kron_triangular_solve, mode_product)
+
+
+@dataclass(frozen=True)
+class LinearPDE:
+    r"""A linear PDE :math:`\sum_\alpha c_\alpha \partial^\alpha u = f` on a box with Dirichlet data.
+
+    Args:
+        domain: ``((lo_1, hi_1), ..., (lo_d, hi_d))``.
+        operator: derivative multi-index -> constant coefficient, e.g. ``{(2, 0): 1.0, (0, 2): 1.0}`` for the
+            2-D Laplacian; orders up to 2 per axis.
+        source: ``points: (n, d) -> f: (n,)``.
+        exact: ``points: (n, d) -> u: (n,)`` or None.
+        boundary: Dirichlet data ``points: (n, d) -> (n,)``; defaults to ``exact``.
+    """
+
+    domain: tuple[tuple[float, float], ...]
+    operator: Mapping[tuple[int, ...], float]
+    source: Callable[[torch.Tensor], torch.Tensor]
+    exact: Callable[[torch.Tensor], torch.Tensor] | None = None
+    boundary: Callable[[torch.Tensor], torch.Tensor] | None = None
+    name: str = "linear_pde"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        dom = tuple((float(lo), float(hi)) for lo, hi in self.domain)
+        if not dom or any(hi <= lo for lo, hi in dom):
+            raise ValueError(f"domain must be non-empty ((lo, hi), ...) with lo < hi, got {self.domain!r}")
+        object.__setattr__(self, "domain", dom)
+        if not self.operator:
+            raise ValueError("operator must name at least one derivative term, got an empty mapping")
+        for alpha in self.operator:
+            if len(alpha) != len(dom) or any(not isinstance(a, int) or a < 0 or a > 2 for a in alpha):
+                raise ValueError(f"operator key {alpha!r} must be {len(dom)} derivative orders in 0..2")
+        if self.boundary is None and self.exact is None:
+            raise ValueError("LinearPDE needs boundary data: give boundary= or exact=")
+
+    @property
+    def dim(self) -> int:
+        return len(self.domain)
+
+    def boundary_values(self, points: torch.Tensor) -> torch.Tensor:
+        fn = self.boundary if self.boundary is not None else self.exact
+        assert fn is not None
+        return fn(points)
+
+
+def _probe_linear_operator(problem: Any) -> tuple[dict[tuple[int, ...], float], Callable[[torch.Tensor], torch.Tensor]]:
+    r"""Read a ``Problem``'s residual as :math:`\sum_a c_a \partial^a u - f` by probing it with held derivative
+    values (:class:`~basiskit.physics.derivatives.JetDerivatives`): all zero gives :math:`-f`, one term set
+    to 1 gives its coefficient, which must be the same at every probe point (constant coefficients), scale
+    linearly, and superpose. Anything else raises ``ValueError`` naming ``problem``."""
+    from .derivatives import JetDerivatives
+
+    d = len(problem.space)
+    g = torch.Generator().manual_seed(0)
+    lo = torch.tensor([a for a, _ in problem.space], dtype=torch.float64)
+    hi = torch.tensor([b for _, b in problem.space], dtype=torch.float64)
+    pts = lo + (hi - lo) * torch.rand(9, d, generator=g, dtype=torch.float64)
+    keys: list[tuple[int, ...]] = [()] + [(i,) for i in range(d)] + [(i, j) for i in range(d) for j in range(i, d)]
+
+    def residual(values: dict[tuple[int, ...], torch.Tensor]) -> torch.Tensor:
+        zero = torch.zeros(len(pts), 1, dtype=torch.float64)
+        first = torch.stack([values.get((i,), zero) for i in range(d)], 1)
+        second = {k: values.get(k, zero) for k in keys if len(k) == 2}
+        try:
+            out = problem.residual(JetDerivatives(pts, values.get((), zero), first, second))
+        except ValueError as err:  # a derivative of order > 2 was requested
+            raise ValueError(f"problem {problem.name!r}: GPSolver supports derivatives up to order 2 ({err})") from err
+        return out.reshape(len(pts), -1).to(torch.float64)
+
+    base = residual({})
+    name = f"problem {problem.name!r}"
+    coeffs: dict[tuple[int, ...], float] = {}
+    for key in keys:
+        one = residual({key: torch.ones(len(pts), 1, dtype=torch.float64)}) - base
+        two = residual({key: torch.full((len(pts), 1), 2.0, dtype=torch.float64)}) - base
+        if not torch.allclose(two, 2 * one, rtol=1e-9, atol=1e-9):
+            raise ValueError(f"{name} is nonlinear in its derivative {key or 'u'}; GPSolver supports linear PDEs "
+                             "sum_a c_a d^a u = f only")
+        if not torch.allclose(one, one[:1].expand_as(one), rtol=1e-9, atol=1e-9):
+            raise ValueError(f"{name} has a non-constant coefficient for derivative {key or 'u'}; GPSolver "
+                             "supports constant coefficients only")
+        c = float(one[0, 0])
+        if c != 0.0:
+            alpha = [0] * d
+            for i in key:
+                alpha[i] += 1
+            coeffs[tuple(alpha)] = coeffs.get(tuple(alpha), 0.0) + c
+    rand = {k: torch.randn(len(pts), 1, generator=g, dtype=torch.float64) for k in keys}
+    combo = sum((v * (residual({k: torch.ones(len(pts), 1, dtype=torch.float64)}) - base)
+                 for k, v in rand.items()), torch.zeros_like(base))
+    if not torch.allclose(residual(rand) - base, combo, rtol=1e-8, atol=1e-8):
+        raise ValueError(f"{name} is nonlinear (its residual does not superpose); GPSolver supports linear PDEs only")
+    if not coeffs:
+        raise ValueError(f"{name}: the probed operator has no derivative terms")
+
+    def source(points: torch.Tensor) -> torch.Tensor:
+        zero = torch.zeros(len(points), 1, dtype=points.dtype, device=points.device)
+        jets = JetDerivatives(points, zero, torch.zeros(len(points), d, 1, dtype=points.dtype, device=points.device),
+                              {k: zero for k in keys if len(k) == 2})
+        return -problem.residual(jets).reshape(-1)
+
+    return coeffs, source
+
+
+def as_linear_pde(problem: Any) -> LinearPDE:
+    """Accept a :class:`LinearPDE`, a registered problem name or a :class:`~basiskit.physics.problems.Problem`.
+
+    A ``Problem`` must be steady, with Dirichlet boundaries and a linear constant-coefficient residual of
+    order <= 2 (read off by probing, see ``_probe_linear_operator``); otherwise ``ValueError`` naming ``problem``.
+    """
+    if isinstance(problem, LinearPDE):
+        return problem
+    from .problems import Problem, create  # the problem registry
+
+    if isinstance(problem, str):
+        problem = create(problem)
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a LinearPDE, a problem name or a Problem, got {type(problem).__name__}")
+    if problem.time is not None:
+        raise ValueError(f"problem {problem.name!r} is time-dependent; GPSolver solves steady problems on a box")
+    if problem.boundary != "dirichlet":
+        raise ValueError(f"problem {problem.name!r} has a {problem.boundary!r} boundary; GPSolver needs Dirichlet")
+    operator, source = _probe_linear_operator(problem)
+    exact = (lambda p: problem.exact(p).reshape(-1)) if problem.has_exact else None
+    bvalue = problem.boundary_value
+    return LinearPDE(domain=tuple(problem.space), operator=operator, source=source, exact=exact,
+                     boundary=lambda p: bvalue(p).reshape(-1), name=problem.name, meta={"problem": problem})
+
+
+def grid_points(axes: Sequence[torch.Tensor]) -> torch.Tensor:
+    """All points of the tensor grid ``axes[0] x ... x axes[d-1]`` in row-major order: ``(prod n_j, d)``."""
+    mesh = torch.meshgrid(*axes, indexing="ij")
+    return torch.stack([m.reshape(-1) for m in mesh], -1)
+
+
+class GPSolver(nn.Module):
+    r"""GP-HM solver (see the module docstring) for a linear PDE on a box.
+
+    Args:
+        problem: a :class:`LinearPDE`, a registered problem name, or a ``Problem`` with a linear form.
+        grid: points per axis, an int (same for every axis) or one int per axis (>= 3 each).
+        n_components: mixture components per axis (``Q``).
+        kernel: ``"spectral_mixture"`` or ``"student_t_mixture"``.
+        freq_scale: initial frequencies are ``linspace(0, freq_scale, Q)`` (cycles per unit); default the
+            grid's Nyquist frequency ``(n_j - 1) / (2 L_j)`` on each axis.
+        init_scale: initial spectral width ``s`` of every component (cycles per unit).
+        boundary_weight: :math:`\lambda_b`, the weight of the boundary likelihood (GP-HM uses 200).
+        jitter: added to each :math:`K_j`'s diagonal.
+        parameterization: ``"direct"`` trains :math:`U` itself (as in the paper's code); ``"whitened"`` trains
+            :math:`v` with :math:`U = (\otimes_j L_j) v`, :math:`K_j = L_j L_j^\top` — the same objective
+            (:math:`\mathrm{vec}(U)^\top K^{-1}\mathrm{vec}(U) = \|v\|^2`) with the same optima, better
+            conditioned for gradient descent when :math:`K` is nearly singular.
+    Shapes: the trained values ``v`` and :meth:`solution_values` are ``(n_1, ..., n_d)``; the kernel parameters
+    ``log_weights``, ``log_scales``, ``freqs`` are ``(d, Q)``. Example::
+
+        solver = GPSolver("poisson1d_sin", grid=400, n_components=30, freq_scale=20.0)
+        basiskit.fit(solver, objective=lambda m: m.loss(), steps=20000, lr=1e-2)
+        u = solver.predict(points)  # (n, 1-D) -> (n,)
+    """
+
+    def __init__(self, problem: Any, grid: int | Sequence[int], n_components: int = 30,
+                 kernel: str = "spectral_mixture", *, freq_scale: float | Sequence[float] | None = None,
+                 init_scale: float = 1 / (math.pi * math.sqrt(2)), boundary_weight: float = 200.0,
+                 jitter: float = 1e-6, parameterization: str = "whitened", device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.kernel = check_choice("kernel", kernel, KERNELS)
+        self.problem = as_linear_pde(problem)
+        d = self.problem.dim
+        sizes = (grid,) * d if isinstance(grid, int) and not isinstance(grid, bool) else tuple(grid)
+        if len(sizes) != d:
+            raise ValueError(f"grid must give {d} sizes for the {d}-D problem {self.problem.name!r}, "
+                             f"got {grid!r}")
+        for j, n in enumerate(sizes):
+            check_int(f"grid[{j}]", n, min_value=3)
+        self.sizes = sizes
+        self.n_components = check_int("n_components", n_components, min_value=1)
+        self.boundary_weight = check_float("boundary_weight", boundary_weight, min_value=0.0)
+        self.jitter = check_float("jitter", jitter, min_value=0.0)
+        check_choice("parameterization", parameterization, ("whitened", "direct"))
+        # a persistent flag, so a checkpoint says how to read ``v``
+        self.register_buffer("whitened", torch.tensor(parameterization == "whitened", device=device))
+        check_float("init_scale", init_scale, min_value=0.0, strict_min=True)
+        dtype = dtype or torch.float64
+        if dtype != torch.float64:
+            raise ValueError(f"dtype must be torch.float64 (GP-HM's solves need it), got {dtype}")
+        fk = {"device": device, "dtype": dtype}
+
+        lengths = [hi - lo for lo, hi in self.problem.domain]
+        if freq_scale is None:
+            scales = [(n - 1) / (2 * length) for n, length in zip(sizes, lengths)]
+        elif isinstance(freq_scale, (int, float)):
+            scales = [check_float("freq_scale", freq_scale, min_value=0.0, strict_min=True)] * d
+        else:
+            scales = [check_float(f"freq_scale[{j}]", s, min_value=0.0, strict_min=True)
+                      for j, s in enumerate(freq_scale)]
+            if len(scales) != d:
+                raise ValueError(f"freq_scale must give {d} values, got {freq_scale!r}")
+        q = self.n_components
+        base = torch.linspace(0, 1, q, **fk)
+        self.freqs = nn.Parameter(torch.stack([base * s for s in scales]))
+        self.log_weights = nn.Parameter(torch.full((d, q), -math.log(q), **fk))
+        self.log_scales = nn.Parameter(torch.full((d, q), math.log(init_scale), **fk))
+        # the unknown values: U itself ("direct") or v with U = (L_1 x ... x L_d) v ("whitened")
+        self.v = nn.Parameter(torch.zeros(sizes, **fk))
+        self.log_tau_boundary = nn.Parameter(torch.zeros((), **fk))
+        self.log_tau_residual = nn.Parameter(torch.zeros((), **fk))
+
+        axes = [torch.linspace(lo, hi, n, **fk) for (lo, hi), n in zip(self.problem.domain, sizes)]
+        for j, ax in enumerate(axes):
+            self.register_buffer(f"axis{j}", ax, persistent=False)
+        pts = grid_points(axes)
+        self.register_buffer("source_values", self.problem.source(pts).reshape(sizes).to(**fk), persistent=False)
+        mask = torch.zeros(sizes, dtype=torch.bool, device=device)
+        for j, n in enumerate(sizes):
+            idx = [slice(None)] * d
+            for end in (0, n - 1):
+                idx[j] = end
+                mask[tuple(idx)] = True
+        self.register_buffer("boundary_mask", mask, persistent=False)
+        g = self.problem.boundary_values(pts[mask.reshape(-1)]).reshape(-1).to(**fk)
+        self.register_buffer("boundary_values", g, persistent=False)
+        self.terms = sorted((tuple(a), float(c)) for a, c in self.problem.operator.items())
+
+    @property
+    def parameterization(self) -> str:
+        return "whitened" if bool(self.whitened) else "direct"
+
+    # ---- kernel pieces ------------------------------------------------------------------------------
+    @property
+    def axes(self) -> list[torch.Tensor]:
+        return [getattr(self, f"axis{j}") for j in range(len(self.sizes))]
+
+    def weights(self) -> torch.Tensor:
+        """Mixture weights ``exp(log_weights)``: ``(d, Q)``."""
+        return self.log_weights.exp()
+
+    def kernel_matrix(self, j: int, x1: torch.Tensor, x2: torch.Tensor, order: int = 0,
+                      chunk: int = 256) -> torch.Tensor:
+        """``[d^p/dx^p k_j(x1_a, x2_b)]``: ``x1: (n,)``, ``x2: (m,)`` -> ``(n, m)`` for axis ``j``, built
+        ``chunk`` rows at a time so the ``(rows, m, Q)`` intermediate stays small."""
+        params = (self.log_weights[j], self.log_scales[j], self.freqs[j])
+        rows = [mixture_kernel_matrix(self.kernel, x1[i:i + chunk], x2, *params, order)
+                for i in range(0, len(x1), chunk)]
+        return torch.cat(rows) if rows else x1.new_zeros(0, len(x2))
+
+    def grid_kernel_matrix(self, j: int, order: int = 0) -> torch.Tensor:
+        """``[d^p/dx^p k_j(m_a, m_b)]`` on axis ``j``'s uniform grid -> ``(n_j, n_j)``.
+
+        The grid is uniform, so the matrix is Toeplitz: the kernel is evaluated at the ``2 n_j - 1`` lags
+        only (``O(n_j Q)`` instead of ``O(n_j^2 Q)``) and gathered into place."""
+        n = self.sizes[j]
+        lo, hi = self.problem.domain[j]
+        step = (hi - lo) / (n - 1)
+        lags = torch.arange(-(n - 1), n, dtype=self.v.dtype, device=self.v.device) * step
+        values = mixture_kernel(self.kernel, lags, self.log_weights[j], self.log_scales[j], self.freqs[j], order)
+        return values.unfold(0, n, 1).flip(-1)  # [a, b] -> values[a - b + n - 1]
+
+    def factors(self) -> tuple[list[torch.Tensor], dict[tuple[int, int], torch.Tensor]]:
+        """Lower Cholesky factors of each ``K_j + jitter I``, and the grid kernel-derivative matrices
+        ``{(j, p): K_j^(p)}`` for the orders ``p >= 1`` the operator needs (``p = 0`` maps to the jittered
+        ``K_j`` itself, so that ``K_j K_j^{-1} = I`` exactly)."""
+        chols, mats = [], {}
+        for j, n in enumerate(self.sizes):
+            k = self.grid_kernel_matrix(j)
+            k = k + self.jitter * torch.eye(n, dtype=k.dtype, device=k.device)
+            chols.append(kron_cholesky([k])[0])
+            mats[(j, 0)] = k
+            for p in sorted({alpha[j] for alpha, _ in self.terms} - {0}):
+                mats[(j, p)] = self.grid_kernel_matrix(j, p)
+        return chols, mats
+
+    def apply_operator(self, alpha: torch.Tensor, mats: dict[tuple[int, int], torch.Tensor]) -> torch.Tensor:
+        r""":math:`\mathcal{L}u` at the grid from :math:`\alpha = K^{-1}\mathrm{vec}(U)`:
+        :math:`\sum_a c_a (\otimes_j K_j^{(a_j)})\,\alpha`; ``alpha: (n_1, ..., n_d)`` -> same shape."""
+        out = torch.zeros_like(alpha)
+        for a, coeff in self.terms:
+            v = alpha
+            for j, p in enumerate(a):  # an order-0 axis multiplies by the jittered K_j: K_j K_j^{-1} = I
+                v = mode_product(mats[(j, p)], v, j)
+            out = out + coeff * v
+        return out
+
+    # ---- objective ----------------------------------------------------------------------------------
+    def loss(self) -> tuple[torch.Tensor, dict[str, float]]:
+        """Negative log joint (module docstring) and its parts, for ``fit(model, objective=...)``."""
+        chols, mats = self.factors()
+        u, alpha = self._values_and_alpha(chols)
+        quad = (u * alpha).sum() if self.parameterization == "direct" else (self.v * self.v).sum()
+        logdet = kron_cholesky_logdet(chols)
+        res = self.apply_operator(alpha, mats) - self.source_values
+        sse_r = (res * res).sum()
+        bnd = u[self.boundary_mask] - self.boundary_values
+        sse_b = (bnd * bnd).sum()
+        tau_b, tau_r = self.log_tau_boundary.exp(), self.log_tau_residual.exp()
+        n_b, n_r = bnd.numel(), res.numel()
+        fit_b = 0.5 * tau_b * sse_b - 0.5 * n_b * self.log_tau_boundary
+        fit_r = 0.5 * tau_r * sse_r - 0.5 * n_r * self.log_tau_residual
+        nll = 0.5 * quad + 0.5 * logdet + self.boundary_weight * fit_b + fit_r
+        parts = {"prior": float(0.5 * (quad + logdet).detach()), "residual_mse": float(sse_r.detach() / n_r),
+                 "boundary_mse": float(sse_b.detach() / n_b)}
+        return nll, parts
+
+    def forward(self) -> torch.Tensor:
+        """The negative log joint (scalar), so ``fit(solver, objective=lambda m: m.loss())`` trains it."""
+        return self.loss()[0]
+
+    # ---- prediction ---------------------------------------------------------------------------------
+    def _values_and_alpha(self, chols: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Grid values U and alpha = K^{-1} vec(U), both ``(n_1, ..., n_d)``."""
+        if self.parameterization == "direct":
+            return self.v, kron_cholesky_solve(chols, self.v)
+        # whitened: U = (L_1 x ... x L_d) v, so K^{-1} vec(U) = (L_1^T x ... x L_d^T)^{-1} v
+        return kron_matvec(chols, self.v), kron_triangular_solve(chols, self.v, transpose=True)
+
+    @torch.no_grad()
+    def reparameterize(self, parameterization: str) -> None:
+        """Switch between ``"whitened"`` and ``"direct"`` in place, keeping the solution values U (and so the
+        objective's value) unchanged: ``U = (L_1 x ... x L_d) v``. Optimizer state for ``v`` must be reset."""
+        check_choice("parameterization", parameterization, ("whitened", "direct"))
+        if parameterization == self.parameterization:
+            return
+        chols = self.factors()[0]
+        if parameterization == "direct":
+            self.v.copy_(kron_matvec(chols, self.v))
+        else:
+            self.v.copy_(kron_triangular_solve(chols, self.v))
+        self.whitened.fill_(parameterization == "whitened")
+
+    def solution_values(self) -> torch.Tensor:
+        """The solution values U at the grid: ``(n_1, ..., n_d)``."""
+        return self._values_and_alpha(self.factors()[0])[0]
+
+    def _alpha(self) -> torch.Tensor:
+        return self._values_and_alpha(self.factors()[0])[1]
+
+    def predict(self, points: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+        r"""Conditional mean :math:`k(x, \mathcal{M})K^{-1}\mathrm{vec}(U)` at ``points: (n, d)`` -> ``(n,)``,
+        ``chunk`` points at a time (for tensor-grid points :meth:`predict_grid` is much cheaper)."""
+        d = len(self.sizes)
+        check_tensor("points", points, ndim=2, last_dim=d)
+        check_int("chunk", chunk, min_value=1)
+        points = points.to(self.v)
+        alpha = self._alpha()
+        out = []
+        for start in range(0, len(points), chunk):
+            pts = points[start:start + chunk]
+            cross = [self.kernel_matrix(j, pts[:, j], ax) for j, ax in enumerate(self.axes)]
+            t = torch.tensordot(cross[0], alpha, dims=([1], [0]))  # (n, m_2, ..., m_d)
+            for c in cross[1:]:
+                t = (t * c.reshape(c.shape + (1,) * (t.ndim - 2))).sum(1)
+            out.append(t)
+        return torch.cat(out) if out else points.new_zeros(0)
+
+    def predict_grid(self, axes: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Conditional mean on the tensor grid ``axes`` (each ``(m_j,)``) -> ``(m_1, ..., m_d)``."""
+        if len(axes) != len(self.sizes):
+            raise ValueError(f"axes must give {len(self.sizes)} 1-D tensors, got {len(axes)}")
+        t = self._alpha()
+        for j, (ax, own) in enumerate(zip(axes, self.axes)):
+            check_tensor(f"axes[{j}]", ax, ndim=1)
+            t = mode_product(self.kernel_matrix(j, ax.to(own), own), t, j)
+        return t
+
+    def dominant_frequencies(self) -> torch.Tensor:
+        """Per axis, the frequency (cycles per unit) of the component with the largest weight: ``(d,)``."""
+        idx = self.log_weights.argmax(-1, keepdim=True)
+        return self.freqs.gather(-1, idx).squeeze(-1).abs()
+
+    def extra_repr(self) -> str:
+        return (f"problem={self.problem.name!r}, grid={self.sizes}, n_components={self.n_components}, "
+                f"kernel={self.kernel!r}, parameterization={self.parameterization!r}, "
+                f"boundary_weight={self.boundary_weight:g}, jitter={self.jitter:g}")
