@@ -89,6 +89,14 @@ class KANLinear(nn.Module):
             if self.bias is not None:
                 self.bias.uniform_(-bound, bound)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # a grid update / refine / prune changes the weight's shape: take the saved one
+        key = prefix + "weight"
+        if key in state_dict and state_dict[key].shape != self.weight.shape:
+            self.weight = nn.Parameter(torch.empty_like(state_dict[key], device=self.weight.device))
+            self.out_features, self.in_features = state_dict[key].shape[:2]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     # ---- forward ------------------------------------------------------------------------------
     def _check_input(self, x: Any) -> torch.Tensor:
         check_tensor("x", x, min_ndim=1)
@@ -117,7 +125,8 @@ class KANLinear(nn.Module):
                                      base_activation=self.base_activation)
         else:
             feats = self.features(x2)
-            y = feats.reshape(x2.shape[0], -1) @ self.weight.reshape(self.out_features, -1).t().to(feats.dtype)
+            flat = feats.reshape(x2.shape[0], feats.shape[1] * feats.shape[2])
+            y = flat @ self.weight.reshape(self.out_features, -1).t().to(feats.dtype)
         if self.bias is not None:
             y = y + self.bias.to(y.dtype)
         return y.reshape(*lead, self.out_features)

@@ -3,8 +3,8 @@ r"""Symbolic regression of a trained KAN, edge by edge (Liu et al. 2024, "KAN", 
 Every edge function :math:`\phi(x)` is fitted by :math:`c\,f(a x + b) + d` for each ``f`` of a library: a coarse
 grid over (a, b) with (c, d) by linear least squares (:math:`R^2` = squared correlation), two zoomed grids
 around the best point, then a few Gauss-Newton (LBFGS) steps on all four constants. The simplest function
-whose :math:`R^2` is within ``tolerance`` of the best wins (ties go to the earlier library entry). ``fit_symbolic`` then tunes all constants of the
-symbolic network jointly on data, and ``symbolic_formula`` writes it out with sympy (optional extra).
+whose :math:`R^2` is within ``tolerance`` of the best wins (ties go to the earlier library entry).
+``fit_symbolic`` then tunes all constants of the symbolic network jointly on data, and ``symbolic_formula`` writes it out with sympy (optional extra).
 """
 from __future__ import annotations
 
@@ -110,7 +110,8 @@ def _linear_fit(z: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
 def _polish(fn: SymbolicFunction, x: torch.Tensor, y: torch.Tensor, params: list[float], steps: int) -> list[float]:
     theta = torch.tensor(params, dtype=torch.float64, requires_grad=True)
     xd, yd = x.double(), y.double()
-    opt = torch.optim.LBFGS([theta], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS([theta], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe", tolerance_grad=1e-32,
+                            tolerance_change=1e-32)
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
@@ -130,7 +131,7 @@ def _polish(fn: SymbolicFunction, x: torch.Tensor, y: torch.Tensor, params: list
 
 
 def fit_edge(x: torch.Tensor, y: torch.Tensor, library: Sequence[str] | None = None, *, a_range: float = 10.0,
-             b_range: float = 10.0, n_grid: int = 41, polish_steps: int = 30, tolerance: float = 1e-4
+             b_range: float = 10.0, n_grid: int = 41, polish_steps: int = 100, tolerance: float = 1e-4
              ) -> tuple[str, list[float], float, dict[str, float]]:
     """Best ``c f(a x + b) + d`` for samples ``x, y: (n,)``: (name, [a, b, c, d], r2, r2 of every function)."""
     names = list(LIBRARY) if library is None else list(library)
@@ -228,7 +229,8 @@ def fit_symbolic(kan: Any, x: torch.Tensor, y: torch.Tensor, steps: int = 50) ->
         layer["params"] = layer["params"].clone().requires_grad_(True)
         layer["bias"] = layer["bias"].clone().requires_grad_(True)
         leaves += [layer["params"], layer["bias"]]
-    opt = torch.optim.LBFGS(leaves, lr=1.0, max_iter=steps, history_size=50, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(leaves, lr=1.0, max_iter=steps, history_size=50, line_search_fn="strong_wolfe",
+                            tolerance_grad=1e-32, tolerance_change=1e-32)
     yd = y.double()
 
     def closure() -> torch.Tensor:

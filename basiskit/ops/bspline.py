@@ -88,7 +88,7 @@ def clamp_to_grid(x: torch.Tensor, knots: torch.Tensor, order: int) -> torch.Ten
 
 @functools.lru_cache(maxsize=None)
 def _uniform_coefficients(order: int) -> tuple[tuple[float, ...], ...]:
-    """Power-basis coefficients of the uniform (cardinal) B-spline pieces: on its span a uniform-knot
+    r"""Power-basis coefficients of the uniform (cardinal) B-spline pieces: on its span a uniform-knot
     order-p spline's non-zero values are :math:`V_r(u) = \sum_q C_{rq} u^q`, u in [0, 1] the position in the
     interval. Built exactly by running de Boor's triangle on polynomials (``left_m = u + m - 1``,
     ``right_m = m - u``, every level-d denominator d)."""
@@ -135,7 +135,7 @@ def _powers(u: torch.Tensor, order: int) -> torch.Tensor:
 
 def _local(x: torch.Tensor, knots: torch.Tensor, order: int, uniform: bool, lower: bool
            ) -> tuple[torch.Tensor, torch.Tensor, Any]:
-    """Window of the order+1 non-zero B-splines at clamp(x) for x: (N, I), knots: (I, K).
+    r"""Window of the order+1 non-zero B-splines at clamp(x) for x: (N, I), knots: (I, K).
 
     Returns ``index (N, I, p+1)`` (in range, distinct), ``values (N, I, p+1)`` and, with ``lower``, a closure
     ``spline_grad(G_window) -> (N, I)`` giving :math:`\sum_r G_r B'_{j+r}(x)` (0 outside the grid range).
@@ -214,11 +214,11 @@ class _KANLinear(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor,  # type: ignore[override]
                 order: int, uniform: bool, act: str) -> torch.Tensor:
         n_out, n_in, width = weight.shape
-        index, values, _ = _local(x, knots, order, uniform, lower=False)
-        feats = _features(x, index, values, width - 1, act)
         dtype = _compute_dtype(x)
         with torch.autocast(x.device.type, enabled=False):
-            y = feats.reshape(x.shape[0], -1).to(dtype) @ weight.reshape(n_out, -1).to(dtype).t()
+            index, values, _ = _local(x, knots, order, uniform, lower=False)
+            feats = _features(x, index, values, width - 1, act)
+            y = feats.reshape(x.shape[0], n_in * width).to(dtype) @ weight.reshape(n_out, -1).to(dtype).t()
         ctx.save_for_backward(x, knots, weight)
         ctx.order, ctx.uniform, ctx.act, ctx.dtype = order, uniform, act, dtype
         return y
@@ -229,12 +229,13 @@ class _KANLinear(torch.autograd.Function):
         n_out, n_in, width = weight.shape
         n_basis, p, dtype = width - 1, ctx.order, ctx.dtype
         g = grad_out.to(dtype)
-        index, values, spline_grad = _local(x, knots, p, ctx.uniform, lower=ctx.needs_input_grad[0])
         grad_x = grad_w = None
         with torch.autocast(x.device.type, enabled=False):
+            index, values, spline_grad = _local(x, knots, p, ctx.uniform, lower=ctx.needs_input_grad[0])
             if ctx.needs_input_grad[2]:
                 feats = _features(x, index, values, n_basis, ctx.act)
-                grad_w = (g.t() @ feats.reshape(x.shape[0], -1).to(dtype)).reshape(weight.shape).to(weight.dtype)
+                grad_w = (g.t() @ feats.reshape(x.shape[0], n_in * width).to(dtype)).reshape(weight.shape)
+                grad_w = grad_w.to(weight.dtype)
             if ctx.needs_input_grad[0]:
                 gfeat = (g @ weight.reshape(n_out, -1).to(dtype)).reshape(x.shape[0], n_in, width).to(x.dtype)
                 grad_x = activation_backward(gfeat[..., n_basis], x, ctx.act) if ctx.act != "none" else None
@@ -263,4 +264,4 @@ def kan_linear_reference(x: torch.Tensor, knots: torch.Tensor, weight: torch.Ten
     """The same layer with plain autograd on the dense basis (keeps ``(N, I, n_basis)`` for backward)."""
     basis = bspline_basis(clamp_to_grid(x, knots, order), knots, order)
     feats = torch.cat([basis, activation(x, base_activation).unsqueeze(-1)], -1)
-    return feats.reshape(x.shape[0], -1) @ weight.reshape(weight.shape[0], -1).t()
+    return feats.reshape(x.shape[0], feats.shape[1] * feats.shape[2]) @ weight.reshape(weight.shape[0], -1).t()
