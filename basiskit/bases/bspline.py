@@ -8,7 +8,8 @@ For knots :math:`t_0 < t_1 < \dots < t_{K-1}` the order-:math:`p` B-splines foll
     B_{j,p}(x) = \frac{x - t_j}{t_{j+p} - t_j} B_{j,p-1}(x) + \frac{t_{j+p+1} - x}{t_{j+p+1} - t_{j+1}} B_{j+1,p-1}(x),
 
 giving ``K - 1 - p`` functions. A uniform grid of ``grid_size`` intervals on ``domain = (a, b)`` is extended by
-``order`` knots on each side, so there are ``grid_size + order`` functions and they sum to one on ``[a, b]`` (``[a, b)`` for order 0)
+``order`` knots on each side, so there are ``grid_size + order`` functions and they sum to one on ``[a, b]``
+(``[a, b)`` for order 0)
 (partition of unity). Between the outermost knots and the domain the sum falls towards 0; outside
 ``[t_0, t_{K-1})`` every function is 0 (a KAN's base path still carries the signal there).
 

@@ -66,7 +66,8 @@ def refined_knots(knots: torch.Tensor, order: int, new_grid_size: int) -> torch.
 
 def fit_coefficients(x: torch.Tensor, y: torch.Tensor, knots: torch.Tensor, order: int, ridge: float = 1e-10
                      ) -> torch.Tensor:
-    r"""Least-squares spline coefficients ``(O, I, n_basis)`` with :math:`\sum_k c_{oik} B_k(\bar x_{ni}) \approx y_{noi}`.
+    r"""Least-squares spline coefficients ``(O, I, n_basis)``:
+    :math:`\sum_k c_{oik} B_k(\bar x_{ni}) \approx y_{noi}`.
 
     x: (N, I), y: (N, O, I) edge values, knots: (I, K). Solved per input feature in float64 from the normal
     equations with a relative ridge ``ridge * mean(diag(A^T A))`` (functions no sample reaches get ~0).

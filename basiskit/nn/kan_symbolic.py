@@ -4,7 +4,8 @@ Every edge function :math:`\phi(x)` is fitted by :math:`c\,f(a x + b) + d` for e
 grid over (a, b) with (c, d) by linear least squares (:math:`R^2` = squared correlation), two zoomed grids
 around the best point, then a few Gauss-Newton (LBFGS) steps on all four constants. The simplest function
 whose :math:`R^2` is within ``tolerance`` of the best wins (ties go to the earlier library entry).
-``fit_symbolic`` then tunes all constants of the symbolic network jointly on data, and ``symbolic_formula`` writes it out with sympy (optional extra).
+``fit_symbolic`` then tunes all constants of the symbolic network jointly on data, and ``symbolic_formula``
+writes it out with sympy (optional extra).
 """
 from __future__ import annotations
 
@@ -240,7 +241,7 @@ def fit_symbolic(kan: Any, x: torch.Tensor, y: torch.Tensor, steps: int = 50) ->
         return loss
 
     before = [(layer["params"].detach().clone(), layer["bias"].detach().clone()) for layer in store]
-    start = float(closure())
+    start = float(closure().detach())
     opt.step(closure)
     with torch.no_grad():
         end = float(((symbolic_forward(kan, x, store) - yd) ** 2).mean())
