@@ -97,3 +97,26 @@ def test_registry_has_all_bases_and_extra_repr():
 def test_bad_inputs_name_the_argument(call, exc, arg):
     with pytest.raises(exc, match=arg):
         call()
+
+
+def test_ddp_single_process_gloo(tmp_path):
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        import pytest as _pytest
+
+        _pytest.skip("torch.distributed not available")
+    store = dist.FileStore(str(tmp_path / "store"), 1)
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    try:
+        torch.manual_seed(0)
+        layer = KANLinear(3, 2)
+        ddp = torch.nn.parallel.DistributedDataParallel(layer)
+        x = torch.rand(16, 3)
+        ddp(x).pow(2).sum().backward()
+        ref = KANLinear(3, 2)
+        ref.load_state_dict(layer.state_dict())
+        ref(x).pow(2).sum().backward()
+        torch.testing.assert_close(layer.weight.grad, ref.weight.grad)
+    finally:
+        dist.destroy_process_group()
