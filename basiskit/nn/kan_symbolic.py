@@ -132,14 +132,24 @@ def _polish(fn: SymbolicFunction, x: torch.Tensor, y: torch.Tensor, params: list
 
 
 def fit_edge(x: torch.Tensor, y: torch.Tensor, library: Sequence[str] | None = None, *, a_range: float = 10.0,
-             b_range: float = 10.0, n_grid: int = 41, polish_steps: int = 100, tolerance: float = 1e-4
+             b_range: float = 10.0, n_grid: int = 41, polish_steps: int = 100, polish_top: int = 6,
+             tolerance: float = 1e-4
              ) -> tuple[str, list[float], float, dict[str, float]]:
-    """Best ``c f(a x + b) + d`` for samples ``x, y: (n,)``: (name, [a, b, c, d], r2, r2 of every function)."""
+    """Best ``c f(a x + b) + d`` for samples ``x, y: (n,)``: (name, [a, b, c, d], r2, r2 of every function).
+
+    Every function gets the (a, b) grid search; the ``polish_top`` best are then polished by LBFGS."""
     names = list(LIBRARY) if library is None else list(library)
     for n in names:
         if n not in LIBRARY:
             raise ValueError(f"library: {unknown_name_message('symbolic function', n, LIBRARY)}")
     x, y = x.detach().double().flatten(), y.detach().double().flatten()
+    ss = float(((y - y.mean()) ** 2).sum())
+
+    def score(fn: SymbolicFunction, params: list[float]) -> float:
+        pred = params[2] * fn.torch_fn(params[0] * x + params[1]) + params[3]
+        r2 = 1.0 - float(((pred - y) ** 2).sum()) / ss if ss > 0 else 0.0
+        return r2 if math.isfinite(r2) else -math.inf
+
     fits: dict[str, tuple[float, list[float]]] = {}
     for name in names:
         fn = LIBRARY[name]
@@ -149,11 +159,13 @@ def fit_edge(x: torch.Tensor, y: torch.Tensor, library: Sequence[str] | None = N
         else:
             _, a, b = _grid_search(fn, x, y, a_range, b_range, n_grid)
             c, d = _linear_fit(fn.torch_fn(a * x + b), y)
-            params = _polish(fn, x, y, [a, b, c, d], polish_steps) if polish_steps else [a, b, c, d]
-        pred = params[2] * fn.torch_fn(params[0] * x + params[1]) + params[3]
-        ss = float(((y - y.mean()) ** 2).sum())
-        r2 = 1.0 - float(((pred - y) ** 2).sum()) / ss if ss > 0 else 0.0
-        fits[name] = (r2 if math.isfinite(r2) else -math.inf, params)
+            params = [a, b, c, d]
+        fits[name] = (score(fn, params), params)
+    # polish the most promising candidates only (all four constants by LBFGS)
+    for name in sorted(fits, key=lambda n: -fits[n][0])[:polish_top] if polish_steps else []:
+        if name != "x":
+            params = _polish(LIBRARY[name], x, y, fits[name][1], polish_steps)
+            fits[name] = max(fits[name], (score(LIBRARY[name], params), params), key=lambda v: v[0])
     best = max(v[0] for v in fits.values())
     ok = [n for n in names if fits[n][0] >= best - tolerance]
     choice = min(ok, key=lambda n: (LIBRARY[n].complexity, names.index(n)))  # ties: library order
