@@ -133,16 +133,24 @@ def _powers(u: torch.Tensor, order: int) -> torch.Tensor:
     return torch.cat(rows, 0)
 
 
-def _local(x: torch.Tensor, knots: torch.Tensor, order: int, uniform: bool, lower: bool
+def _flat_index(start: torch.Tensor, order: int, width: int) -> torch.Tensor:
+    """Flat positions ``(p+1, N*I)`` of the window ``start + r`` in a contiguous ``(N, I, width)`` buffer."""
+    base = torch.arange(0, start.numel() * width, width, device=start.device) + start.reshape(-1)
+    return base + torch.arange(order + 1, device=start.device).unsqueeze(-1)
+
+
+def _local(x: torch.Tensor, knots: torch.Tensor, order: int, uniform: bool, lower: bool, width: int
            ) -> tuple[torch.Tensor, torch.Tensor, Any]:
     r"""Window of the order+1 non-zero B-splines at clamp(x) for x: (N, I), knots: (I, K).
 
-    Returns ``index (N, I, p+1)`` (in range, distinct), ``values (N, I, p+1)`` and, with ``lower``, a closure
-    ``spline_grad(G_window) -> (N, I)`` giving :math:`\sum_r G_r B'_{j+r}(x)` (0 outside the grid range).
+    Everything is laid out window-position first, so no small trailing dims appear: returns ``index
+    (p+1, N*I)``, flat positions in a contiguous ``(N, I, width)`` feature buffer (in range, distinct per
+    sample and feature), ``values (p+1, N*I)`` and, with ``lower``, a closure ``spline_grad(G_window)`` that
+    maps the window of feature gradients ``(p+1, N*I)`` to :math:`\sum_r G_r B'_{j+r}(x)`, (N, I), 0 outside
+    the grid range.
     """
     p, n_knots = order, knots.shape[-1]
     t = knots.to(x.dtype)
-    ar = torch.arange(p + 1, device=x.device)
     if uniform:
         n_int = n_knots - 1 - 2 * p  # grid_size
         inv_h = 1.0 / (t[:, 1] - t[:, 0])
@@ -153,8 +161,8 @@ def _local(x: torch.Tensor, knots: torch.Tensor, order: int, uniform: bool, lowe
         # powers 1, u, ..., u^p stacked first: (p+1, N*I), so the tiny (p+1)x(p+1) products run as wide GEMMs
         powers = _powers(u, p)
         to_values, to_slopes = _uniform_tables(p, x.dtype, x.device)
-        values = (to_values.t() @ powers).t().contiguous().view(*x.shape, p + 1)
-        index = start.long().unsqueeze(-1) + ar
+        values = to_values.t() @ powers
+        index = _flat_index(start.long(), p, width)
         if not lower:
             return index, values, None
 
@@ -162,7 +170,7 @@ def _local(x: torch.Tensor, knots: torch.Tensor, order: int, uniform: bool, lowe
             if p == 0:
                 return torch.zeros_like(x)
             # sum_r G_r dV_r/du = sum_q u^q (sum_r G_r D[r, q])
-            coeffs = to_slopes.t() @ window.view(-1, p + 1).t()  # (p, N*I)
+            coeffs = to_slopes.t() @ window  # (p, N*I)
             du = (coeffs * powers[:p]).sum(0).view(x.shape)
             return du * inv_h * (pos == raw)
 
@@ -177,8 +185,8 @@ def _local(x: torch.Tensor, knots: torch.Tensor, order: int, uniform: bool, lowe
     left = [xc] + [xc - near[..., p - m] for m in range(1, p + 1)]
     right = [xc] + [near[..., p - 1 + m] - xc for m in range(1, p + 1)]
     vals, prev = _triangle(left, right, p)
-    index = (span - p).unsqueeze(-1) + ar
-    values = torch.stack(vals, -1)
+    index = _flat_index(span - p, p, width)
+    values = torch.stack(vals, 0).reshape(p + 1, -1)
     if not lower:
         return index, values, None
 
@@ -189,7 +197,8 @@ def _local(x: torch.Tensor, knots: torch.Tensor, order: int, uniform: bool, lowe
         # B'_{j-p+r} = p (M_{r-1} / D_r - M_r / D_{r+1}), D_{s+1} = t_{j+s+1} - t_{j+s+1-p}, M order p-1
         factor = p / (near[..., p:] - near[..., :p])
         lower_vals = torch.stack(prev, -1)
-        return ((window[..., 1:] - window[..., :-1]) * lower_vals * factor).sum(-1) * inside
+        win = window.reshape(p + 1, *x.shape).movedim(0, -1)
+        return ((win[..., 1:] - win[..., :-1]) * lower_vals * factor).sum(-1) * inside
 
     return index, values, spline_grad_general
 
@@ -203,7 +212,7 @@ def _compute_dtype(x: torch.Tensor) -> torch.dtype:
 
 def _features(x: torch.Tensor, index: torch.Tensor, values: torch.Tensor, n_basis: int, act: str) -> torch.Tensor:
     feats = x.new_zeros(*x.shape, n_basis + 1)
-    feats.scatter_(-1, index, values)
+    feats.view(-1).scatter_(0, index.reshape(-1), values.reshape(-1))
     if act != "none":
         feats[..., n_basis] = activation(x, act)
     return feats
@@ -216,7 +225,7 @@ class _KANLinear(torch.autograd.Function):
         n_out, n_in, width = weight.shape
         dtype = _compute_dtype(x)
         with torch.autocast(x.device.type, enabled=False):
-            index, values, _ = _local(x, knots, order, uniform, lower=False)
+            index, values, _ = _local(x, knots, order, uniform, lower=False, width=width)
             feats = _features(x, index, values, width - 1, act)
             y = feats.reshape(x.shape[0], n_in * width).to(dtype) @ weight.reshape(n_out, -1).to(dtype).t()
         ctx.save_for_backward(x, knots, weight)
@@ -231,7 +240,8 @@ class _KANLinear(torch.autograd.Function):
         g = grad_out.to(dtype)
         grad_x = grad_w = None
         with torch.autocast(x.device.type, enabled=False):
-            index, values, spline_grad = _local(x, knots, p, ctx.uniform, lower=ctx.needs_input_grad[0])
+            index, values, spline_grad = _local(x, knots, p, ctx.uniform, lower=ctx.needs_input_grad[0],
+                                                width=width)
             if ctx.needs_input_grad[2]:
                 feats = _features(x, index, values, n_basis, ctx.act)
                 grad_w = (g.t() @ feats.reshape(x.shape[0], n_in * width).to(dtype)).reshape(weight.shape)
@@ -240,7 +250,7 @@ class _KANLinear(torch.autograd.Function):
                 gfeat = (g @ weight.reshape(n_out, -1).to(dtype)).reshape(x.shape[0], n_in, width).to(x.dtype)
                 grad_x = activation_backward(gfeat[..., n_basis], x, ctx.act) if ctx.act != "none" else None
                 if p:
-                    spline = spline_grad(gfeat.gather(-1, index))
+                    spline = spline_grad(gfeat.take(index))
                     grad_x = spline if grad_x is None else grad_x + spline
                 if grad_x is None:
                     grad_x = torch.zeros_like(x)
