@@ -1,0 +1,160 @@
+"""KAN: grid update and extension keep the function, regularisation, pruning, symbolic regression, plot."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from basiskit.nn import KAN, KANLinear
+from basiskit.nn.kan_symbolic import LIBRARY, fit_edge
+
+f64 = torch.float64
+
+
+def _smooth_kan(widths, grid=5, seed=0) -> KAN:
+    """A KAN whose edges are smooth (least-squares fits of sin/cos) rather than random noise."""
+    torch.manual_seed(seed)
+    model = KAN(widths, grid_size=grid, dtype=f64)
+    for l, layer in enumerate(model.layers):
+        z = torch.linspace(-1, 1, 200, dtype=f64).unsqueeze(-1).expand(-1, layer.in_features)
+        freq = torch.arange(1, layer.out_features * layer.in_features + 1, dtype=f64).reshape(
+            layer.out_features, layer.in_features) * 0.7
+        target = torch.sin(freq * z.unsqueeze(1)) * 0.5  # (N, out, in)
+        from basiskit.nn.kan_grid import fit_coefficients
+        coef = fit_coefficients(z, target, layer.basis.knots, layer.basis.order)
+        with torch.no_grad():
+            layer.weight[..., :layer.n_basis] = coef
+            layer.weight[..., layer.n_basis] = 0.1
+    return model
+
+
+def test_refine_keeps_function_exactly_when_nested():
+    model = _smooth_kan([2, 3, 1], grid=5)
+    x = torch.rand(300, 2, dtype=f64) * 2 - 1
+    layer = model.layers[0]
+    before = layer(x)
+    layer.refine(10)
+    assert layer.basis.grid_size == 10
+    torch.testing.assert_close(layer(x), before, atol=1e-9, rtol=0)
+    single = KANLinear(2, 2, grid_size=4)  # float32
+    xs = torch.rand(200, 2) * 2 - 1
+    ref = single(xs)
+    single.refine(12)
+    with torch.no_grad():
+        assert float((single(xs) - ref).abs().max()) < 1e-4
+
+
+def test_refine_non_nested_is_close_and_whole_network():
+    model = _smooth_kan([2, 3, 1], grid=4)
+    x = torch.rand(300, 2, dtype=f64) * 2 - 1
+    model.update_grid(x)
+    before = model(x)
+    model.refine(10, x)
+    err = float((model(x) - before).abs().max())
+    assert err < 1e-2 * float(before.abs().max())
+
+
+def test_update_grid_moves_knots_to_data_and_keeps_function():
+    model = _smooth_kan([1, 2], grid=8)
+    x = torch.rand(400, 1, dtype=f64) * 1.2 - 0.7  # data on [-0.7, 0.5]
+    before = model(x)
+    model.update_grid(x)
+    knots = model.layers[0].basis.knots[0]
+    order = model.layers[0].basis.order
+    assert abs(float(knots[order]) - float(x.min())) < 1e-2 and abs(float(knots[-1 - order]) - float(x.max())) < 1e-2
+    err = float((model(x) - before).abs().max())
+    assert err < 2e-3 * float(before.abs().max()), err
+
+
+def test_regularization_loss_is_l1_plus_entropy():
+    model = _smooth_kan([2, 3, 1])
+    x = torch.rand(50, 2, dtype=f64) * 2 - 1
+    expected = 0.0
+    h = x
+    for layer in model.layers:
+        mag = layer.edge_activations(h).abs().mean(0)
+        p = mag / mag.sum()
+        expected += 1.0 * float(mag.sum()) + 2.0 * float(-(p * torch.log(p)).sum())
+        h = layer(h)
+    loss = model.regularization_loss(x)
+    assert abs(float(loss) - expected) < 1e-8
+    loss.backward()
+    assert all(layer.weight.grad is not None for layer in model.layers)
+
+
+def test_prune_removes_dead_nodes_and_keeps_outputs():
+    model = _smooth_kan([2, 4, 1])
+    with torch.no_grad():  # planted dead hidden nodes 1 and 3: no incoming signal
+        model.layers[0].weight[[1, 3]] = 0.0
+    x = torch.rand(200, 2, dtype=f64) * 2 - 1
+    small = model.prune(x, threshold=1e-6)
+    assert small.widths == [2, 2, 1]
+    torch.testing.assert_close(small(x), model(x), atol=1e-10, rtol=0)
+    assert model.widths == [2, 4, 1]  # the original is untouched
+    with pytest.raises(ValueError, match="threshold"):
+        model.prune(x, threshold=-1.0)
+
+
+def test_library_has_at_least_20_functions_and_fit_edge_recovers_planted():
+    assert len(LIBRARY) >= 20
+    x = torch.linspace(-1, 1, 200, dtype=f64)
+    name, (a, b, c, d), r2, _ = fit_edge(x, 0.7 * torch.sin(2.0 * x + 0.3) - 0.2)
+    assert name == "sin" and r2 > 0.99999
+    pred = c * torch.sin(a * x + b) + d
+    torch.testing.assert_close(pred, 0.7 * torch.sin(2.0 * x + 0.3) - 0.2, atol=1e-6, rtol=0)
+    assert fit_edge(x, 3 * x**2 + 1)[0] == "x^2"
+    assert fit_edge(x, torch.exp(1.5 * x))[0] == "exp"
+    with pytest.raises(ValueError, match="library"):
+        fit_edge(x, x, library=["sinx"])
+
+
+def test_auto_symbolic_recovers_planted_formula():
+    sympy = pytest.importorskip("sympy")
+    torch.manual_seed(0)
+    x = torch.rand(300, 2, dtype=f64) * 2 - 1
+    y = torch.sin(math.pi * x[:, :1]) + x[:, 1:] ** 2
+    model = KAN([2, 1], grid_size=10, dtype=f64)
+    coef_target = torch.stack([torch.sin(math.pi * x[:, 0]), x[:, 1] ** 2], -1).unsqueeze(1)  # (N, 1, 2)
+    from basiskit.nn.kan_grid import fit_coefficients
+    model.update_grid(x)
+    with torch.no_grad():
+        layer = model.layers[0]
+        layer.weight[..., :layer.n_basis] = fit_coefficients(x, coef_target, layer.basis.knots, 3)
+        layer.weight[..., layer.n_basis] = 0.0
+        layer.bias.zero_()
+    reports = model.auto_symbolic(x)
+    assert [r["function"] for r in reports] == ["sin", "x^2"]
+    assert min(r["r2"] for r in reports) > 0.9999
+    model.fit_symbolic(x, y, steps=30)
+    formula = model.symbolic_formula(["x", "y"])
+    fn = sympy.lambdify(sympy.symbols("x y"), formula, "numpy")
+    pred = torch.as_tensor(fn(x[:, 0].numpy(), x[:, 1].numpy()))
+    assert float((pred - y[:, 0]).abs().max()) < 1e-4
+    torch.testing.assert_close(model.symbolic_forward(x), y, atol=1e-4, rtol=0)
+
+
+def test_plot_writes_one_png(tmp_path):
+    model = _smooth_kan([2, 3, 1])
+    x = torch.rand(50, 2, dtype=f64) * 2 - 1
+    path = model.plot(str(tmp_path / "edges.png"), x)
+    assert (tmp_path / "edges.png").stat().st_size > 1000 and path.endswith("edges.png")
+
+
+def test_kan_builds_other_bases_and_bad_inputs():
+    model = KAN([3, 4, 2], basis="chebyshev", degree=4)
+    assert model(torch.rand(5, 3)).shape == (5, 2)
+    with pytest.raises(ValueError, match="widths"):
+        KAN([3])
+    with pytest.raises(ValueError, match="grid_size"):
+        KAN([2, 1], grid_size=0)
+    with pytest.raises(ValueError, match="order"):
+        KAN([2, 1], order=-1)
+    with pytest.raises(ValueError, match="x"):
+        KAN([2, 1]).update_grid(torch.tensor([[float("nan"), 0.0]]))
+    with pytest.raises(ValueError, match="x"):
+        KAN([2, 1]).update_grid(torch.zeros(0, 2))
+    with pytest.raises(ValueError, match="x"):
+        KAN([2, 1]).update_grid(torch.zeros(5, 3))
+    with pytest.raises(RuntimeError, match="auto_symbolic"):
+        KAN([2, 1]).symbolic_formula()
