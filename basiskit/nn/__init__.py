@@ -4,4 +4,6 @@ return ordinary tensors with documented shapes."""
 # [kan]
 # [kat]
 # [attention-tabular]
+from .afkan import AFKANLinear, ReLUKANLinear  # noqa: E402,F401
+from .attention import KANAttention, KArAtOperator, SoftmaxAttention  # noqa: E402,F401
 # [physics]
