@@ -21,4 +21,7 @@ def names(pattern: str | None = None) -> list[str]:
     return DATASETS.names(pattern)
 
 
+# [kat]
+from .images import digits, mnist5k  # noqa: E402
+
 __all__ = ["DATASETS", "cache_dir", "cached", "create", "names", "register_dataset"]

@@ -26,6 +26,7 @@ from .mlp import MLP  # noqa: E402
 
 # Each family adds its exports under its own marker.
 # [kat]
+from .vit import Attention, Block, Mlp, VisionTransformer  # noqa: E402
 # [attention-tabular]
 
 __all__ = ["MLP", "MODELS", "create", "names", "register_model"]
