@@ -1,0 +1,47 @@
+"""Univariate basis families: each a pure function on tensors plus a small registered ``nn.Module``.
+
+Every basis module maps ``x: (...)`` to ``(..., n_basis)``, has an ``n_basis: int`` attribute, is built by
+name with keyword arguments (``create("fourier", n_freq=3)``) and documents its domain and what happens
+outside it.
+
+=============  ==========================================  ==========================================
+name           module / pure function                      n_basis
+=============  ==========================================  ==========================================
+bspline        ``BSpline`` / ``bspline_basis``              grid_size + order
+chebyshev      ``Chebyshev`` / ``chebyshev_basis``          degree + 1
+fourier        ``Fourier`` / ``fourier_basis``              2 n_freq
+gaussian       ``Gaussian`` / ``gaussian_basis``            n_centers
+relu_power     ``ReLUPower`` / ``relu_power_basis``         grid_size + order
+rational       ``Rational`` / ``rational_basis``            m + 1
+=============  ==========================================  ==========================================
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..registry import Registry
+
+BASES: Registry[Any] = Registry("basis", ("basiskit.bases",))
+register_basis = BASES.register
+
+
+def create(name: str, **kwargs: Any) -> Any:
+    """Build the basis registered as ``name`` with ``kwargs`` (the class's own keywords)."""
+    return BASES.create(name, **kwargs)
+
+
+def names(pattern: str | None = None) -> list[str]:
+    """Sorted names of the registered bases."""
+    return BASES.names(pattern)
+
+
+from .bspline import BSpline, bspline_basis, bspline_local, uniform_knots  # noqa: E402
+from .chebyshev import Chebyshev, chebyshev_basis  # noqa: E402
+from .fourier import Fourier, fourier_basis  # noqa: E402
+from .gaussian import Gaussian, gaussian_basis  # noqa: E402
+from .rational import Rational, polyval, rational, rational_basis  # noqa: E402
+from .relu_power import ReLUPower, relu_power_basis  # noqa: E402
+
+__all__ = ["BASES", "BSpline", "Chebyshev", "Fourier", "Gaussian", "ReLUPower", "Rational", "bspline_basis",
+           "bspline_local", "chebyshev_basis", "create", "fourier_basis", "gaussian_basis", "names", "polyval",
+           "rational", "rational_basis", "register_basis", "relu_power_basis", "uniform_knots"]
