@@ -28,5 +28,6 @@ from .mlp import MLP  # noqa: E402
 # [kat]
 from .vit import Attention, Block, Mlp, VisionTransformer  # noqa: E402
 # [attention-tabular]
+from .karat import vit_karat  # noqa: E402,F401
 
 __all__ = ["MLP", "MODELS", "create", "names", "register_model"]

@@ -5,5 +5,5 @@ return ordinary tensors with documented shapes."""
 # [kat]
 # [attention-tabular]
 from .afkan import AFKANLinear, ReLUKANLinear  # noqa: E402,F401
-from .attention import KANAttention, KArAtOperator, SoftmaxAttention  # noqa: E402,F401
+from .attention import KANAttention, KArAtOperator  # noqa: E402,F401
 # [physics]

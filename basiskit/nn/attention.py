@@ -27,7 +27,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
@@ -125,7 +124,7 @@ def make_basis(basis: str | nn.Module, grid_size: int, **kwargs: Any) -> nn.Modu
 
     cls = bases.BASES.get(basis)
     params = inspect.signature(cls).parameters
-    for key in ("n_freq", "grid_size", "degree", "n_centers", "num_centers", "n_basis", "order"):
+    for key in ("n_freq", "grid_size", "degree", "n_centers", "num_centers", "n_basis", "m"):
         if key in params and key not in kwargs:
             kwargs[key] = grid_size
             break
@@ -237,6 +236,10 @@ class KANAttention(nn.Module):
         self.scale = self.head_dim ** -0.5
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias, device=device, dtype=dtype)
         self.proj = nn.Linear(dim, dim, device=device, dtype=dtype)
+        for linear in (self.qkv, self.proj):  # the ViT/DeiT init, as for softmax attention
+            nn.init.trunc_normal_(linear.weight, std=0.02, a=-0.04, b=0.04)
+            if linear.bias is not None:
+                nn.init.zeros_(linear.bias)
         self.operator = operator if operator is not None else KArAtOperator(
             num_tokens, heads, basis, grid_size, rank, base, impl, basis_kwargs, device=device, dtype=dtype)
 
@@ -261,27 +264,3 @@ class KANAttention(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, heads={self.heads}, num_tokens={self.num_tokens}, mode={self.mode!r}"
-
-
-class SoftmaxAttention(nn.Module):
-    """Plain multi-head softmax self-attention with the same layout as ``KANAttention`` (the baseline).
-
-    x: (batch, N, dim) -> (batch, N, dim).
-    """
-
-    def __init__(self, dim: int, heads: int, qkv_bias: bool = True, *, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
-        super().__init__()
-        self.dim = check_int("dim", dim, min_value=1)
-        self.heads = check_int("heads", heads, min_value=1)
-        if dim % heads:
-            raise ValueError(f"dim ({dim}) must be divisible by heads ({heads})")
-        self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias, device=device, dtype=dtype)
-        self.proj = nn.Linear(dim, dim, device=device, dtype=dtype)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_tensor("x", x, ndim=3, last_dim=self.dim)
-        b, n, _ = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, self.dim // self.heads).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(out.transpose(1, 2).reshape(b, n, self.dim))

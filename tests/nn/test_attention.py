@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from basiskit.bench import kept_for_backward_bytes
-from basiskit.nn.attention import (KANAttention, KArAtOperator, SoftmaxAttention, karat_rows,
-                                   karat_rows_reference)
+from basiskit.models.vit import Attention
+from basiskit.nn.attention import KANAttention, KArAtOperator, karat_rows, karat_rows_reference
 
 
 class TinyFourier(nn.Module):
@@ -86,7 +86,7 @@ def test_fused_and_reference_impl_agree_through_the_layer():
 
 def test_softmax_base_starts_as_softmax_attention_and_trains():
     layer = _attn(base="softmax")
-    base = SoftmaxAttention(16, 2)
+    base = Attention(16, 2)
     base.qkv.load_state_dict(layer.qkv.state_dict())
     base.proj.load_state_dict(layer.proj.state_dict())
     x = torch.randn(4, 6, 16)
@@ -160,3 +160,14 @@ def test_operator_repr_and_state_dict_round_trip():
     other = KArAtOperator(5, 2, TinyFourier(2), rank=3)
     other.load_state_dict(op.state_dict())
     torch.testing.assert_close(other.coeffs, op.coeffs)
+
+
+@pytest.mark.parametrize("name", ["fourier", "chebyshev", "gaussian", "bspline"])
+def test_any_registered_basis_by_name(name):
+    layer = KANAttention(16, 2, name, grid_size=3, rank=4, num_tokens=5)
+    assert layer.operator.basis.n_basis >= 3
+    x = torch.randn(2, 5, 16, requires_grad=True)
+    y = layer(x)
+    y.sum().backward()
+    assert y.shape == (2, 5, 16) and torch.isfinite(x.grad).all()
+    assert layer.operator.coeffs.grad is not None
