@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from ..bench import kept_for_backward_bytes
 from ..data import create as create_dataset
 from ..models import create as create_model
-from ..models.vit import Attention
+from ..models import Attention
 from ..nn import KANAttention
 from ..train import RunContext, fit
 from .core import Claim, recipe
