@@ -2,6 +2,8 @@
 return ordinary tensors with documented shapes."""
 # Each family adds its exports under its own marker (keeps parallel work from colliding).
 # [kan]
+from .kan import KAN  # noqa: E402
+from .kan_linear import KANLinear  # noqa: E402
 # [kat]
 # [attention-tabular]
 from .afkan import AFKANLinear, ReLUKANLinear  # noqa: E402,F401

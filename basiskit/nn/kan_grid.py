@@ -1,0 +1,82 @@
+r"""Grid adaptation for B-spline KAN layers (Liu et al. 2024, "KAN", sections 2.4 and 2.5): knots placed at
+data quantiles blended with a uniform grid, grid extension (a finer grid over the same range), and the
+least-squares refit of spline coefficients that keeps each edge function.
+
+All functions are pure: ``x: (N, I)`` samples of the layer input, ``knots: (I, K)`` per-feature knots.
+"""
+from __future__ import annotations
+
+import torch
+
+from .._validation import check_float, check_int, check_tensor
+from ..bases.bspline import bspline_basis
+from ..ops.bspline import clamp_to_grid
+
+
+def extend_grid(grid: torch.Tensor, order: int) -> torch.Tensor:
+    """Add ``order`` knots beyond each end of ``grid: (I, G + 1)`` with the mean spacing ``(b - a) / G``."""
+    n_int = grid.shape[-1] - 1
+    h = (grid[:, -1:] - grid[:, :1]) / n_int
+    steps = torch.arange(1, order + 1, device=grid.device, dtype=grid.dtype)
+    return torch.cat([grid[:, :1] - h * steps.flip(0), grid, grid[:, -1:] + h * steps], -1)
+
+
+def adaptive_knots(x: torch.Tensor, grid_size: int, order: int, grid_eps: float = 0.02, margin: float = 0.0
+                   ) -> torch.Tensor:
+    r"""Knots ``(I, grid_size + 2 order + 1)`` from samples ``x: (N, I)``.
+
+    The ``grid_size + 1`` grid points are :math:`\epsilon\,u + (1 - \epsilon)\,q`, ``u`` uniform and ``q`` the
+    empirical quantiles on ``[min - m, max + m]`` (``m = margin * (max - min)``), then extended by ``order``
+    uniform knots each side. ``grid_eps`` in (0, 1] keeps the knots strictly increasing even with tied data.
+    """
+    check_tensor("x", x, ndim=2, nonempty=True, finite=True)
+    check_int("grid_size", grid_size, min_value=1)
+    check_int("order", order, min_value=0)
+    check_float("grid_eps", grid_eps, min_value=0.0, max_value=1.0, strict_min=True)
+    check_float("margin", margin, min_value=0.0)
+    xs = torch.sort(x.detach(), dim=0).values.t()  # (I, N)
+    lo, hi = xs[:, :1], xs[:, -1:]
+    flat = (hi - lo) < 1e-6 * (1 + lo.abs())
+    lo, hi = torch.where(flat, lo - 0.5, lo), torch.where(flat, hi + 0.5, hi)
+    pad = margin * (hi - lo)
+    lo, hi = lo - pad, hi + pad
+    n = xs.shape[1]
+    pos = torch.linspace(0, n - 1, grid_size + 1, device=x.device, dtype=torch.float64)
+    below = pos.floor().long().clamp(max=n - 1)
+    above = (below + 1).clamp(max=n - 1)
+    frac = (pos - below).to(xs.dtype)
+    quant = xs[:, below] * (1 - frac) + xs[:, above] * frac
+    quant[:, :1], quant[:, -1:] = lo, hi
+    unif = lo + (hi - lo) * torch.linspace(0, 1, grid_size + 1, device=x.device, dtype=xs.dtype)
+    return extend_grid(grid_eps * unif + (1 - grid_eps) * quant, order)
+
+
+def refined_knots(knots: torch.Tensor, order: int, new_grid_size: int) -> torch.Tensor:
+    """Knots with ``new_grid_size`` intervals over the same range: the old grid points interpolated piecewise
+    linearly in their index (so a multiple of the old size nests the old knots and keeps every spline exactly)."""
+    check_int("new_grid_size", new_grid_size, min_value=1)
+    grid = knots[:, order: knots.shape[-1] - order]  # (I, G + 1)
+    old = grid.shape[-1] - 1
+    pos = torch.linspace(0, old, new_grid_size + 1, device=knots.device, dtype=torch.float64)
+    below = pos.floor().long().clamp(max=old - 1)
+    frac = (pos - below).to(knots.dtype)
+    new = grid[:, below] * (1 - frac) + grid[:, below + 1] * frac
+    return extend_grid(new, order)
+
+
+def fit_coefficients(x: torch.Tensor, y: torch.Tensor, knots: torch.Tensor, order: int, ridge: float = 1e-10
+                     ) -> torch.Tensor:
+    r"""Least-squares spline coefficients ``(O, I, n_basis)`` with :math:`\sum_k c_{oik} B_k(\bar x_{ni}) \approx y_{noi}`.
+
+    x: (N, I), y: (N, O, I) edge values, knots: (I, K). Solved per input feature in float64 from the normal
+    equations with a relative ridge ``ridge * mean(diag(A^T A))`` (functions no sample reaches get ~0).
+    """
+    check_tensor("x", x, ndim=2, nonempty=True, finite=True)
+    check_tensor("y", y, ndim=3, finite=True)
+    basis = bspline_basis(clamp_to_grid(x.double(), knots.double(), order), knots.double(), order)  # (N, I, B)
+    gram = torch.einsum("nik,nil->ikl", basis, basis)
+    rhs = torch.einsum("nik,noi->iko", basis, y.double())
+    scale = gram.diagonal(dim1=-2, dim2=-1).mean(-1).clamp_min(1e-300)
+    eye = torch.eye(gram.shape[-1], dtype=gram.dtype, device=gram.device)
+    coef = torch.linalg.solve(gram + ridge * scale[:, None, None] * eye, rhs)  # (I, B, O)
+    return coef.permute(2, 0, 1).to(y.dtype)

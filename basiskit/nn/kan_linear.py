@@ -1,0 +1,182 @@
+r"""``KANLinear``: a Kolmogorov-Arnold layer that drops in for ``nn.Linear`` (Liu et al. 2024, "KAN:
+Kolmogorov-Arnold Networks"; the packed efficient form of efficient-kan).
+
+.. math::  y_o = \sum_i \phi_{oi}(x_i) + \beta_o, \qquad
+           \phi_{oi}(x) = W_{b,oi}\,\sigma(x) + \sum_k W_{s,oik}\, B_k(x)
+
+i.e. :math:`y = \sigma(x) W_b^T + B(x) W_s^T + \beta` with :math:`B(x)` flattened to ``in_features * n_basis``.
+The weight is stored packed, ``weight: (out, in, n_basis + 1)``: ``[..., :n_basis]`` is :math:`W_s` and
+``[..., n_basis]`` is :math:`W_b` (views ``spline_weight`` / ``base_weight``).
+
+With ``basis="bspline"`` each input feature owns a knot row (``basis.knots: (in, K)``, what ``update_grid``
+rewrites), the spline is evaluated at x clamped into the feature's grid range (constant continuation outside
+it) and the default ``fused=True`` path runs ``basiskit.ops.bspline.kan_linear``, whose backward recomputes
+the basis (memory kept for backward ~ the input, not ``in * n_basis`` per sample). Other bases (and
+``fused=False``) use plain autograd on ``basis(x)``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from .. import bases
+from .._validation import check_choice, check_int, check_tensor
+from ..bases.bspline import BSpline
+from ..ops.bspline import BASE_ACTIVATIONS, activation, clamp_to_grid, kan_linear, kan_linear_reference
+from . import kan_grid
+
+
+class KANLinear(nn.Module):
+    """KAN layer ``x: (..., in_features) -> (..., out_features)``; see the module docstring.
+
+    Args:
+        basis: a registered basis name (``basiskit.bases.names()``); ``**basis_kwargs`` go to its constructor
+            (``grid_size``, ``order``, ``domain`` for "bspline").
+        base_activation: one of ``"silu" | "gelu" | "tanh" | "relu" | "identity" | "none"``.
+        bias: add a learnable output bias (the node bias of pykan).
+        fused: use the fused B-spline autograd (ignored for other bases).
+        spline_scale: std of the initial spline coefficients, times 1/sqrt(in_features).
+    """
+
+    def __init__(self, in_features: int, out_features: int, basis: str = "bspline", base_activation: str = "silu",
+                 *, bias: bool = True, fused: bool = True, spline_scale: float = 0.1,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None,
+                 **basis_kwargs: Any) -> None:
+        super().__init__()
+        check_int("in_features", in_features, min_value=1)
+        check_int("out_features", out_features, min_value=1)
+        if not isinstance(basis, str):
+            raise TypeError(f"basis must be a registered basis name (str), got {type(basis).__name__}")
+        check_choice("basis", basis, bases.names())
+        base_activation = "none" if base_activation is None else base_activation
+        check_choice("base_activation", base_activation, list(BASE_ACTIVATIONS))
+        if basis == "bspline":
+            self.basis = BSpline(channels=in_features, device=device, dtype=dtype, **basis_kwargs)
+        else:
+            self.basis = bases.create(basis, device=device, dtype=dtype, **basis_kwargs)
+        self.in_features, self.out_features = in_features, out_features
+        self.basis_name, self.base_activation, self.fused = basis, base_activation, bool(fused)
+        self.weight = nn.Parameter(torch.empty(out_features, in_features, self.basis.n_basis + 1, device=device,
+                                               dtype=dtype))
+        self.bias = nn.Parameter(torch.empty(out_features, device=device, dtype=dtype)) if bias else None
+        self.spline_scale = spline_scale
+        self.reset_parameters()
+
+    @property
+    def n_basis(self) -> int:
+        return self.basis.n_basis
+
+    @property
+    def spline_weight(self) -> torch.Tensor:
+        """(out, in, n_basis) view of the packed weight."""
+        return self.weight[..., : self.n_basis]
+
+    @property
+    def base_weight(self) -> torch.Tensor:
+        """(out, in) view of the packed weight."""
+        return self.weight[..., self.n_basis]
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.in_features)
+        with torch.no_grad():
+            self.weight[..., : self.n_basis].normal_(0.0, self.spline_scale * bound)
+            self.weight[..., self.n_basis].uniform_(-bound, bound)
+            if self.base_activation == "none":
+                self.weight[..., self.n_basis].zero_()
+            if self.bias is not None:
+                self.bias.uniform_(-bound, bound)
+
+    # ---- forward ------------------------------------------------------------------------------
+    def _check_input(self, x: Any) -> torch.Tensor:
+        check_tensor("x", x, min_ndim=1)
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"x must have last dim in_features={self.in_features}, got shape {tuple(x.shape)}")
+        return x
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Dense per-edge features ``(N, in, n_basis + 1)`` = [basis | sigma(x)] for x: (N, in) (plain autograd)."""
+        if self.basis_name == "bspline":
+            knots, order = self.basis.knots, self.basis.order
+            b = bases.bspline_basis(clamp_to_grid(x, knots, order), knots, order)
+        else:
+            b = self.basis(x)
+        return torch.cat([b.to(x.dtype), activation(x, self.base_activation).unsqueeze(-1)], -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, self.in_features)
+        if self.basis_name == "bspline" and self.fused:
+            y = kan_linear(x2, self.basis.knots, self.weight, self.basis.order, uniform=self.basis.uniform,
+                           base_activation=self.base_activation)
+        elif self.basis_name == "bspline":
+            y = kan_linear_reference(x2, self.basis.knots, self.weight, self.basis.order,
+                                     base_activation=self.base_activation)
+        else:
+            feats = self.features(x2)
+            y = feats.reshape(x2.shape[0], -1) @ self.weight.reshape(self.out_features, -1).t().to(feats.dtype)
+        if self.bias is not None:
+            y = y + self.bias.to(y.dtype)
+        return y.reshape(*lead, self.out_features)
+
+    def edge_activations(self, x: torch.Tensor) -> torch.Tensor:
+        """Each edge's value ``phi_oi(x_i)``: x (N, in) -> (N, out, in) (without the bias)."""
+        self._check_input(x)
+        return torch.einsum("nik,oik->noi", self.features(x), self.weight.to(x.dtype))
+
+    # ---- grids (B-spline only) --------------------------------------------------------------------
+    def _require_bspline(self, what: str) -> BSpline:
+        if self.basis_name != "bspline":
+            raise TypeError(f"{what} needs basis='bspline', this layer has basis={self.basis_name!r}")
+        return self.basis
+
+    def _spline_values(self, x: torch.Tensor) -> torch.Tensor:
+        """Spline part of every edge, (N, out, in)."""
+        b = self.basis
+        feats = bases.bspline_basis(clamp_to_grid(x, b.knots, b.order), b.knots, b.order)
+        return torch.einsum("nik,oik->noi", feats, self.spline_weight.to(x.dtype))
+
+    def _set_grid(self, knots: torch.Tensor, fit_x: torch.Tensor, ridge: float) -> None:
+        b = self.basis
+        with torch.no_grad():
+            target = self._spline_values(fit_x.to(self.weight.dtype))
+            coef = kan_grid.fit_coefficients(fit_x, target, knots, b.order, ridge=ridge)
+            base = self.base_weight.detach().clone()
+            b.set_knots(knots.to(b.knots))
+            self.weight = nn.Parameter(torch.cat([coef.to(self.weight), base.unsqueeze(-1)], -1))
+
+    @torch.no_grad()
+    def update_grid(self, x: torch.Tensor, grid_eps: float = 0.02, margin: float = 0.0, ridge: float = 1e-10
+                    ) -> None:
+        """Move the knots to the data (quantiles blended with a uniform grid) and refit the coefficients by
+        least squares on ``x`` so every edge function is kept on the data. x: (N, in_features)."""
+        b = self._require_bspline("update_grid")
+        self._check_input(x)
+        check_tensor("x", x, ndim=2, nonempty=True, finite=True)
+        knots = kan_grid.adaptive_knots(x, b.grid_size, b.order, grid_eps=grid_eps, margin=margin)
+        self._set_grid(knots, x, ridge)
+
+    @torch.no_grad()
+    def refine(self, new_grid_size: int, x: torch.Tensor | None = None, ridge: float = 1e-12) -> None:
+        """Grid extension: ``new_grid_size`` intervals over each feature's current grid range, coefficients
+        refit to the old spline on dense points of that range (plus ``x`` if given). When the new size is a
+        multiple of the old, the spline spaces nest and the function is kept exactly on the range."""
+        b = self._require_bspline("refine")
+        check_int("new_grid_size", new_grid_size, min_value=1)
+        knots = kan_grid.refined_knots(b.knots, b.order, new_grid_size)
+        lo, hi = b.knots[:, b.order], b.knots[:, -1 - b.order]
+        m = 8 * (new_grid_size + b.order + 1)
+        frac = torch.linspace(0, 1, m, device=lo.device, dtype=lo.dtype).unsqueeze(-1)
+        pts = lo + (hi - lo) * frac  # (m, I)
+        if x is not None:
+            self._check_input(x)
+            check_tensor("x", x, ndim=2, finite=True)
+            pts = torch.cat([pts, x.to(pts.dtype)], 0)
+        self._set_grid(knots, pts, ridge)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, basis={self.basis_name!r}, "
+                f"base_activation={self.base_activation!r}, bias={self.bias is not None}, fused={self.fused}")
