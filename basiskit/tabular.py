@@ -123,7 +123,7 @@ class _KANEstimator(BaseEstimator):
     def _build(self, n_in: int, n_out: int) -> torch.nn.Module:
         from .nn import KAN
 
-        return KAN([n_in, *self._hidden, n_out], basis=self.basis, grid_size=self.grid_size)
+        return KAN([n_in, *self._hidden, n_out], basis=self.basis, grid_size=self.grid_size, domain=(-3.0, 3.0))
 
     def _fit_tensors(self, X: np.ndarray, target: torch.Tensor, n_out: int, stratify: np.ndarray | None) -> None:
         seed = int(np.random.RandomState(self.random_state).randint(0, 2**31 - 1)) \
@@ -143,6 +143,7 @@ class _KANEstimator(BaseEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = self._build(X.shape[1], n_out).double()  # float64: predictions independent of batching
+            self._symbolic_x = xs[train_idx[:1000]]
             opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             g = torch.Generator().manual_seed(seed)
             x_tr, t_tr = xs[train_idx], target[train_idx]
@@ -187,16 +188,22 @@ class _KANEstimator(BaseEstimator):
         with torch.no_grad():
             return self.model_(self._standardise(X))
 
-    def symbolic_formula(self, **kwargs: Any) -> Any:
-        """Fit symbolic functions to every edge of the fitted KAN (``KAN.auto_symbolic``) and return its formula
-        (``KAN.symbolic_formula``) in the *standardised* variables x_i = (X_i - mean_i) / std_i. Practical for
-        small networks only; needs sympy."""
+    def symbolic_formula(self, library: Any = None, digits: int | None = 3, **options: Any) -> Any:
+        """Fit a symbolic function to every edge of (a copy of) the fitted KAN on up to 1,000 training rows
+        (``KAN.auto_symbolic``) and return the network's formula (``KAN.symbolic_formula``): a sympy
+        expression per output, in the *standardised* features z_name = (X_name - mean) / std, and, for
+        regression, the standardised target. Practical for small networks only; needs sympy."""
+        import re
+
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "model_")
+        names = getattr(self, "feature_names_in_", None)
+        names = [str(n) for n in names] if names is not None else [f"x{i}" for i in range(self.n_features_in_)]
+        variables = ["z_" + re.sub(r"\W", "_", n) for n in names]
         model = copy.deepcopy(self.model_)
-        model.auto_symbolic(**kwargs)
-        return model.symbolic_formula()
+        model.auto_symbolic(self._symbolic_x, library=library, **options)
+        return model.symbolic_formula(variables=variables, digits=digits)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -92,3 +92,19 @@ def test_real_data_diabetes_runs():
     data = load_diabetes()
     reg = KANRegressor(**FAST).fit(data.data[:300], data.target[:300])
     assert np.isfinite(reg.predict(data.data[300:])).all()
+
+
+def _all_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    return check_estimator
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("est", [KANRegressor(max_epochs=100, random_state=0),
+                                 KANClassifier(max_epochs=100, random_state=0)], ids=lambda e: type(e).__name__)
+def test_scikit_learn_check_estimator(est):
+    results = _all_checks()(est, on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert not failed, failed
+    assert len(results) > 40

@@ -55,7 +55,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.d
     model.eval()
     with torch.no_grad():
         pred = model(x.to(device)).argmax(-1).cpu()
-    return 100.0 * float((pred == y).float().mean())
+    return 100.0 * int((pred == y).sum()) / len(y)
 
 
 def builders(cfg: AfkanConfig) -> dict[str, Callable[[int], nn.Module]]:
