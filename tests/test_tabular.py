@@ -19,7 +19,7 @@ def _reg_data(n=120, seed=0):
 
 def test_regressor_fits_and_scores():
     X, y = _reg_data()
-    reg = KANRegressor(hidden=(6,), grid_size=4, max_epochs=200, random_state=0).fit(X[:100], y[:100])
+    reg = KANRegressor(hidden=(6,), grid_size=4, max_epochs=100, random_state=0).fit(X[:100], y[:100])
     assert reg.predict(X[100:]).shape == (20,)
     assert reg.score(X[100:], y[100:]) > 0.8
     assert reg.n_features_in_ == 3 and len(reg.loss_curve_) == reg.n_epochs_
@@ -108,3 +108,14 @@ def test_scikit_learn_check_estimator(est):
     failed = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
     assert not failed, failed
     assert len(results) > 40
+
+
+def test_kan_tabular_recipe_pieces():
+    from basiskit.recipes.kan_tabular import DATASETS, KanTabularConfig, _claims, cross_validate
+
+    cfg = KanTabularConfig(folds=2, kan_epochs=3, mlp_epochs=3, patience=2)
+    scores = cross_validate("wine", "kan", cfg, seed=0)
+    assert scores.shape == (2,) and ((0 <= scores) & (scores <= 1)).all()
+    claims = _claims(cfg)
+    assert [c.metric for c in claims] == [f"{d}_kan" for d in DATASETS]
+    assert all(c.target == f"{c.metric[:-4]}_mlp_minus_std" for c in claims)
