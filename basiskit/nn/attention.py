@@ -108,7 +108,11 @@ def karat_rows(scores: torch.Tensor, coeffs: torch.Tensor, features: Callable[[t
     """
     if chunk is None:
         chunk = _row_chunk(scores, coeffs.shape[-1])
-    return _KArAtRows.apply(scores, coeffs, features, chunk, *feature_params)
+    # one dtype throughout (under autocast the scores may be half precision); autocast off inside, so the
+    # forward and the recomputation in backward see the same arithmetic
+    dtype = torch.promote_types(scores.dtype, coeffs.dtype)
+    with torch.autocast(device_type=scores.device.type, enabled=False):
+        return _KArAtRows.apply(scores.to(dtype), coeffs.to(dtype), features, chunk, *feature_params)
 
 
 def make_basis(basis: str | nn.Module, grid_size: int, **kwargs: Any) -> nn.Module:

@@ -171,3 +171,13 @@ def test_any_registered_basis_by_name(name):
     y.sum().backward()
     assert y.shape == (2, 5, 16) and torch.isfinite(x.grad).all()
     assert layer.operator.coeffs.grad is not None
+
+
+def test_autocast_bfloat16_runs_forward_and_backward():
+    layer = _attn()
+    x = torch.randn(2, 6, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y = layer(x)
+    y.float().sum().backward()
+    assert torch.isfinite(layer.operator.coeffs.grad).all()
+    torch.testing.assert_close(y.float(), layer(x), rtol=0.1, atol=0.05)
