@@ -110,5 +110,6 @@ def run(cfg: KaratConfig, ctx: RunContext) -> dict:
     metrics.update({"memory_ratio": mem["ratio"], "memory_ratio_materialised": mem["ratio_materialised"],
                     "memory_ratio_vit_tiny_224": mem224["ratio"],
                     "memory_ratio_vit_tiny_224_materialised": mem224["ratio_materialised"]})
-    ctx.plot_curves("test_accuracy", {k: v for k, v in curves.items()}, xlabel="step", ylabel="test accuracy (%)")
+    ctx.plot_curves("test_accuracy", curves, xlabel="step", ylabel="test accuracy (%)",
+                    logy=False)
     return metrics
