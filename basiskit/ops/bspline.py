@@ -21,7 +21,9 @@ differentiable tensor ops, so physics-informed second derivatives work).
 """
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -48,19 +50,26 @@ def activation(x: torch.Tensor, name: str) -> torch.Tensor:
     raise ValueError(f"base_activation must be one of {list(BASE_ACTIVATIONS)}, got {name!r}")
 
 
-def activation_slope(x: torch.Tensor, name: str) -> torch.Tensor:
-    """sigma'(x), written with differentiable ops."""
+def activation_backward(grad: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:
+    """grad * sigma'(x). Under grad mode (a double backward) it uses differentiable formulas, otherwise
+    the single fused aten kernels."""
+    differentiable = torch.is_grad_enabled()
     if name == "silu":
-        s = torch.sigmoid(x)
-        return s * (1 + x * (1 - s))
+        if differentiable:
+            s = torch.sigmoid(x)
+            return grad * s * (1 + x * (1 - s))
+        return torch.ops.aten.silu_backward(grad, x)
     if name == "gelu":
-        return 0.5 * (1 + torch.erf(x / math.sqrt(2))) + x * torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        if differentiable:
+            cdf = 0.5 * (1 + torch.erf(x / math.sqrt(2)))
+            return grad * (cdf + x * torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
+        return torch.ops.aten.gelu_backward(grad, x)
     if name == "tanh":
-        return 1 - torch.tanh(x) ** 2
+        return grad * (1 - torch.tanh(x) ** 2)
     if name == "relu":
-        return (x > 0).to(x.dtype)
+        return grad * (x > 0).to(grad.dtype)
     if name == "identity":
-        return torch.ones_like(x)
+        return grad
     return torch.zeros_like(x)
 
 
@@ -77,59 +86,101 @@ def clamp_to_grid(x: torch.Tensor, knots: torch.Tensor, order: int) -> torch.Ten
     return torch.maximum(torch.minimum(x, hi), lo)
 
 
+@functools.lru_cache(maxsize=None)
+def _uniform_coefficients(order: int) -> tuple[tuple[float, ...], ...]:
+    """Power-basis coefficients of the uniform (cardinal) B-spline pieces: on its span a uniform-knot
+    order-p spline's non-zero values are :math:`V_r(u) = \sum_q C_{rq} u^q`, u in [0, 1] the position in the
+    interval. Built exactly by running de Boor's triangle on polynomials (``left_m = u + m - 1``,
+    ``right_m = m - u``, every level-d denominator d)."""
+    def mul(a: list[float], b: list[float]) -> list[float]:
+        out = [0.0] * (len(a) + len(b) - 1)
+        for i, ai in enumerate(a):
+            for j, bj in enumerate(b):
+                out[i + j] += ai * bj
+        return out
+
+    def add(a: list[float], b: list[float]) -> list[float]:
+        n = max(len(a), len(b))
+        return [(a[i] if i < len(a) else 0.0) + (b[i] if i < len(b) else 0.0) for i in range(n)]
+
+    vals: list[list[float]] = [[1.0]]
+    for d in range(1, order + 1):
+        saved: list[float] = [0.0]
+        nxt = []
+        for r in range(d):
+            temp = [c / d for c in vals[r]]
+            nxt.append(add(saved, mul([r + 1.0, -1.0], temp)))
+            saved = mul([d - r - 1.0, 1.0], temp)
+        nxt.append(saved)
+        vals = nxt
+    return tuple(tuple(v + [0.0] * (order + 1 - len(v))) for v in vals)
+
+
+def _uniform_tables(order: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``C^T: (p+1, p+1)`` (powers -> values) and ``D: (p+1, max(p, 1))`` with ``D[r, q-1] = q C[r, q]``."""
+    coef = torch.tensor(_uniform_coefficients(order), dtype=torch.float64)
+    deriv = coef[:, 1:] * torch.arange(1, order + 1, dtype=torch.float64) if order else torch.zeros(1, 1,
+                                                                                                    dtype=torch.float64)
+    return coef.t().to(dtype=dtype, device=device), deriv.to(dtype=dtype, device=device)
+
+
 def _local(x: torch.Tensor, knots: torch.Tensor, order: int, uniform: bool, lower: bool
-           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
+           ) -> tuple[torch.Tensor, torch.Tensor, Any]:
     """Window of the order+1 non-zero B-splines at clamp(x) for x: (N, I), knots: (I, K).
 
-    Returns ``index (N, I, p+1)`` (in range, distinct), ``values (N, I, p+1)``, and with ``lower`` the order-(p-1)
-    values ``M (N, I, p)`` and factors ``c`` (``p / (t_{j+s+1} - t_{j+s+1-p})``, shape broadcasting to M), plus
-    ``inside (N, I)``: whether x lies in the grid's domain (the clamp's gradient mask).
+    Returns ``index (N, I, p+1)`` (in range, distinct), ``values (N, I, p+1)`` and, with ``lower``, a closure
+    ``spline_grad(G_window) -> (N, I)`` giving :math:`\sum_r G_r B'_{j+r}(x)` (0 outside the grid range).
     """
     p, n_knots = order, knots.shape[-1]
     t = knots.to(x.dtype)
-    lo, hi = grid_domain(t, p)
-    inside = (x >= lo) & (x <= hi)
-    xc = torch.maximum(torch.minimum(x, torch.nextafter(hi, lo)), lo)
     ar = torch.arange(p + 1, device=x.device)
     if uniform:
+        n_int = n_knots - 1 - 2 * p  # grid_size
         inv_h = 1.0 / (t[:, 1] - t[:, 0])
-        s = (xc - t[:, 0]) * inv_h
-        span = torch.floor(s).clamp_(p, n_knots - p - 2)
-        u = s - span
-        # uniform knots: left[m] = (u + m - 1) h, right[m] = (m - u) h, every denominator at level d is d h
-        a = [None] + [m - u for m in range(1, p + 1)]
-        b = [None] + [u + (m - 1) for m in range(1, p + 1)]
-        vals = [torch.ones_like(u)]
-        prev = vals
-        for d in range(1, p + 1):
-            prev, saved, nxt = vals, None, []
-            for r in range(d):
-                term = a[r + 1] * vals[r]
-                nxt.append(term if saved is None else saved + term)
-                saved = b[d - r] * vals[r]
-            nxt.append(saved)
-            vals = nxt
-        values = torch.stack(vals, -1) * (1.0 / math.factorial(p))
-        lower_vals = torch.stack(prev, -1) * (1.0 / math.factorial(p - 1)) if (lower and p) else None
-        factor = inv_h.unsqueeze(-1) if lower else None
-    else:
-        flat = xc.detach().t().contiguous()
-        span = (torch.searchsorted(t.contiguous(), flat, right=True) - 1).t().clamp_(p, n_knots - p - 2)
-        offsets = torch.arange(1 - p, p + 1, device=x.device)
-        near = torch.gather(t.expand(x.shape[0], *t.shape), -1, span.unsqueeze(-1) + offsets)
-        # near[..., k] = t_{j - p + 1 + k}: t_{j+1-m} = near[p - m], t_{j+m} = near[p - 1 + m]
-        left = [xc] + [xc - near[..., p - m] for m in range(1, p + 1)]
-        right = [xc] + [near[..., p - 1 + m] - xc for m in range(1, p + 1)]
-        vals, prev = _triangle(left, right, p)
-        values = torch.stack(vals, -1)
-        if lower and p:
-            lower_vals = torch.stack(prev, -1)
-            # D_{s+1} = t_{j+s+1} - t_{j+s+1-p}, s = 0..p-1
-            factor = p / (near[..., p:] - near[..., :p])
-        else:
-            lower_vals, factor = None, None
-    index = (span.long() - p).unsqueeze(-1) + ar  # span: float (uniform) or int64 (searchsorted)
-    return index, values, lower_vals, factor, inside
+        raw = torch.addcmul(-t[:, p] * inv_h, x, inv_h)  # position in grid units from the domain's left end
+        pos = raw.clamp(0, n_int)
+        start = torch.floor(pos).clamp_(max=n_int - 1)
+        u = pos - start
+        # (N, I, p+1): 1, u, ..., u^p
+        powers = torch.linalg.vander(u, N=p + 1) if p else torch.ones_like(u).unsqueeze(-1)
+        to_values, to_slopes = _uniform_tables(p, x.dtype, x.device)
+        values = powers @ to_values
+        index = start.long().unsqueeze(-1) + ar
+        if not lower:
+            return index, values, None
+
+        def spline_grad(window: torch.Tensor) -> torch.Tensor:
+            if p == 0:
+                return torch.zeros_like(x)
+            du = ((window @ to_slopes) * powers[..., :p]).sum(-1)
+            return du * inv_h * (pos == raw)
+
+        return index, values, spline_grad
+    lo, hi = t[:, p], t[:, n_knots - 1 - p]
+    xc = torch.maximum(torch.minimum(x, torch.nextafter(hi, lo)), lo)
+    flat = xc.detach().t().contiguous()
+    span = (torch.searchsorted(t.contiguous(), flat, right=True) - 1).t().clamp_(p, n_knots - p - 2)
+    offsets = torch.arange(1 - p, p + 1, device=x.device)
+    near = torch.gather(t.expand(x.shape[0], *t.shape), -1, span.unsqueeze(-1) + offsets)
+    # near[..., k] = t_{j - p + 1 + k}: t_{j+1-m} = near[p - m], t_{j+m} = near[p - 1 + m]
+    left = [xc] + [xc - near[..., p - m] for m in range(1, p + 1)]
+    right = [xc] + [near[..., p - 1 + m] - xc for m in range(1, p + 1)]
+    vals, prev = _triangle(left, right, p)
+    index = (span - p).unsqueeze(-1) + ar
+    values = torch.stack(vals, -1)
+    if not lower:
+        return index, values, None
+
+    def spline_grad_general(window: torch.Tensor) -> torch.Tensor:
+        if p == 0:
+            return torch.zeros_like(x)
+        inside = (x >= lo) & (x <= hi)
+        # B'_{j-p+r} = p (M_{r-1} / D_r - M_r / D_{r+1}), D_{s+1} = t_{j+s+1} - t_{j+s+1-p}, M order p-1
+        factor = p / (near[..., p:] - near[..., :p])
+        lower_vals = torch.stack(prev, -1)
+        return ((window[..., 1:] - window[..., :-1]) * lower_vals * factor).sum(-1) * inside
+
+    return index, values, spline_grad_general
 
 
 def _compute_dtype(x: torch.Tensor) -> torch.dtype:
@@ -152,7 +203,7 @@ class _KANLinear(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor,  # type: ignore[override]
                 order: int, uniform: bool, act: str) -> torch.Tensor:
         n_out, n_in, width = weight.shape
-        index, values, _, _, _ = _local(x, knots, order, uniform, lower=False)
+        index, values, _ = _local(x, knots, order, uniform, lower=False)
         feats = _features(x, index, values, width - 1, act)
         dtype = _compute_dtype(x)
         with torch.autocast(x.device.type, enabled=False):
@@ -167,7 +218,7 @@ class _KANLinear(torch.autograd.Function):
         n_out, n_in, width = weight.shape
         n_basis, p, dtype = width - 1, ctx.order, ctx.dtype
         g = grad_out.to(dtype)
-        index, values, lower, factor, inside = _local(x, knots, p, ctx.uniform, lower=ctx.needs_input_grad[0])
+        index, values, spline_grad = _local(x, knots, p, ctx.uniform, lower=ctx.needs_input_grad[0])
         grad_x = grad_w = None
         with torch.autocast(x.device.type, enabled=False):
             if ctx.needs_input_grad[2]:
@@ -175,10 +226,9 @@ class _KANLinear(torch.autograd.Function):
                 grad_w = (g.t() @ feats.reshape(x.shape[0], -1).to(dtype)).reshape(weight.shape).to(weight.dtype)
             if ctx.needs_input_grad[0]:
                 gfeat = (g @ weight.reshape(n_out, -1).to(dtype)).reshape(x.shape[0], n_in, width).to(x.dtype)
-                grad_x = activation_slope(x, ctx.act) * gfeat[..., n_basis] if ctx.act != "none" else None
+                grad_x = activation_backward(gfeat[..., n_basis], x, ctx.act) if ctx.act != "none" else None
                 if p:
-                    near = gfeat.gather(-1, index)
-                    spline = ((near[..., 1:] - near[..., :-1]) * lower * factor).sum(-1) * inside
+                    spline = spline_grad(gfeat.gather(-1, index))
                     grad_x = spline if grad_x is None else grad_x + spline
                 if grad_x is None:
                     grad_x = torch.zeros_like(x)
