@@ -119,3 +119,16 @@ def test_kan_tabular_recipe_pieces():
     claims = _claims(cfg)
     assert [c.metric for c in claims] == [f"{d}_kan" for d in DATASETS]
     assert all(c.target == f"{c.metric[:-4]}_mlp_minus_std" for c in claims)
+
+
+def test_symbolic_formula_names_standardised_features():
+    pytest.importorskip("sympy")
+    pytest.importorskip("basiskit.nn.kan_symbolic")  # [kan]'s symbolic regression
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.uniform(-1, 1, size=(200, 2)), columns=["Al", "Co (at%)"])
+    y = X["Al"].to_numpy() ** 2 + 2 * X["Co (at%)"].to_numpy()
+    reg = KANRegressor(hidden=(2,), max_epochs=100, random_state=0).fit(X, y)
+    expr = reg.symbolic_formula()
+    names = {s.name for s in expr.free_symbols}
+    assert names and names <= {"z_Al", "z_Co__at__"}
