@@ -70,6 +70,24 @@ def check_features(X: Any) -> None:
                                  "(the estimator does not accept NaN or inf)")
 
 
+def validation_split(n: int, fraction: float, rng: np.random.Generator,
+                     stratify: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (validation, train) with about ``fraction * n`` validation rows, stratified by the class codes
+    ``stratify`` when every class has at least two rows; no validation rows when that would leave < 2 to train."""
+    n_val = int(round(fraction * n))
+    if n_val < 1 or n - n_val < 2:
+        return np.array([], dtype=np.int64), np.arange(n)
+    if stratify is not None and np.bincount(stratify).min() >= 2:
+        val = []
+        for c in np.unique(stratify):
+            idx = rng.permutation(np.flatnonzero(stratify == c))
+            val.append(idx[:max(1, int(round(fraction * len(idx))))])
+        val_idx = rng.permutation(np.concatenate(val))
+        return val_idx, rng.permutation(np.setdiff1d(np.arange(n), val_idx))
+    order = rng.permutation(n)
+    return order[:n_val], order[n_val:]
+
+
 class _KANEstimator(BaseEstimator):
     """Shared fitting code; see the module docstring. Not for direct use."""
 
@@ -126,20 +144,18 @@ class _KANEstimator(BaseEstimator):
         return KAN([n_in, *self._hidden, n_out], basis=self.basis, grid_size=self.grid_size, domain=(-3.0, 3.0))
 
     def _fit_tensors(self, X: np.ndarray, target: torch.Tensor, n_out: int, stratify: np.ndarray | None) -> None:
-        seed = int(np.random.RandomState(self.random_state).randint(0, 2**31 - 1)) \
-            if not isinstance(self.random_state, (int, np.integer)) else int(self.random_state)
+        from sklearn.utils import check_random_state
+
+        seed = (int(self.random_state) if isinstance(self.random_state, (int, np.integer))
+                else int(check_random_state(self.random_state).randint(0, 2**31 - 1)))
         self.x_mean_ = X.mean(0)
         scale = X.std(0)
         self.x_scale_ = np.where(scale > 1e-12, scale, 1.0)
         xs = self._standardise(X)
         n = len(xs)
         rng = np.random.default_rng(seed)
-        n_val = int(round(self.validation_fraction * n)) if self.early_stopping else 0
-        if n_val >= 1 and n - n_val >= 2:
-            order = rng.permutation(n)
-            val_idx, train_idx = order[:n_val], order[n_val:]
-        else:
-            val_idx, train_idx = np.array([], dtype=np.int64), np.arange(n)
+        val_idx, train_idx = validation_split(n, self.validation_fraction if self.early_stopping else 0.0,
+                                              rng, stratify)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             model = self._build(X.shape[1], n_out).double()  # float64: predictions independent of batching

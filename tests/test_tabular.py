@@ -132,3 +132,14 @@ def test_symbolic_formula_names_standardised_features():
     expr = reg.symbolic_formula()
     names = {s.name for s in expr.free_symbols}
     assert names and names <= {"z_Al", "z_Co__at__"}
+
+
+def test_validation_split_stratified_and_disjoint():
+    from basiskit.tabular import validation_split
+
+    codes = np.array([0] * 20 + [1] * 10)
+    val, tr = validation_split(30, 0.2, np.random.default_rng(0), codes)
+    assert len(np.intersect1d(val, tr)) == 0 and len(val) + len(tr) == 30
+    assert np.bincount(codes[val]).tolist() == [4, 2]
+    val, tr = validation_split(2, 0.2, np.random.default_rng(0))  # round(0.4) = 0 validation rows
+    assert len(val) == 0 and len(tr) == 2
