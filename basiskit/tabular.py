@@ -10,7 +10,9 @@ Used as in the high-entropy-alloy study (Kolmogorov-Arnold neural networks for h
 What ``fit`` does: checks X (numeric columns only; NaN/inf and string columns raise ``ValueError`` naming the
 column), standardises X (and y for regression) with training statistics, holds out ``validation_fraction`` of
 the rows for early stopping (``patience`` epochs without improvement; the best weights are restored), and trains
-with Adam in mini-batches. Everything is a pure function of ``random_state``. Needs scikit-learn (the
+with Adam in mini-batches, in float64. The network is ``basiskit.nn.KAN([n_features, *hidden, n_outputs],
+basis, grid_size, domain=(-3, 3))`` (B-spline by default; splines are clamped outside the grid, the SiLU base
+branch carries on). Everything is a pure function of ``random_state``. Needs scikit-learn (the
 ``tabular`` extra).
 """
 from __future__ import annotations
