@@ -3,7 +3,7 @@ r"""Symbolic regression of a trained KAN, edge by edge (Liu et al. 2024, "KAN", 
 Every edge function :math:`\phi(x)` is fitted by :math:`c\,f(a x + b) + d` for each ``f`` of a library: a coarse
 grid over (a, b) with (c, d) by linear least squares (:math:`R^2` = squared correlation), two zoomed grids
 around the best point, then a few Gauss-Newton (LBFGS) steps on all four constants. The simplest function
-whose :math:`R^2` is within ``tolerance`` of the best wins. ``fit_symbolic`` then tunes all constants of the
+whose :math:`R^2` is within ``tolerance`` of the best wins (ties go to the earlier library entry). ``fit_symbolic`` then tunes all constants of the
 symbolic network jointly on data, and ``symbolic_formula`` writes it out with sympy (optional extra).
 """
 from __future__ import annotations
@@ -154,7 +154,7 @@ def fit_edge(x: torch.Tensor, y: torch.Tensor, library: Sequence[str] | None = N
         fits[name] = (r2 if math.isfinite(r2) else -math.inf, params)
     best = max(v[0] for v in fits.values())
     ok = [n for n in names if fits[n][0] >= best - tolerance]
-    choice = min(ok, key=lambda n: (LIBRARY[n].complexity, -fits[n][0]))
+    choice = min(ok, key=lambda n: (LIBRARY[n].complexity, names.index(n)))  # ties: library order
     return choice, fits[choice][1], fits[choice][0], {n: v[0] for n, v in fits.items()}
 
 

@@ -28,7 +28,7 @@ class KanSymbolicConfig:
     sparse_steps: int = 50
     lamb: float = 1e-2
     lamb_entropy: float = 2.0
-    prune_threshold: float = 1e-2
+    prune_threshold: float = 5e-2
     refine_grid: int = 10
     tune_steps: int = 50
     lbfgs_iters: int = 20
@@ -39,7 +39,7 @@ class KanSymbolicConfig:
 @recipe("kan-symbolic", paper="Liu et al. 2024, KAN: Kolmogorov-Arnold Networks",
         summary="sparsify, prune and auto_symbolic a [2,5,1] KAN to recover exp(sin(pi x)+y^2) as a formula",
         config=KanSymbolicConfig,
-        quick={"n_train": 400, "n_test": 400, "sparse_steps": 15, "tune_steps": 15, "symbolic_steps": 100},
+        quick={"n_train": 400, "n_test": 400, "sparse_steps": 20, "tune_steps": 15, "symbolic_steps": 100},
         claims=[Claim("recovered_sin", "==", 1.0, note="an edge of the first layer is fitted by sin"),
                 Claim("recovered_x2", "==", 1.0, note="an edge of the first layer is fitted by x^2"),
                 Claim("formula_rmse", "<", 1e-3, note="sympy formula vs the target on test points")],
@@ -59,7 +59,7 @@ def run(cfg: KanSymbolicConfig, ctx: RunContext) -> dict:
     def sparse_objective(m: KAN) -> tuple[torch.Tensor, dict]:
         fit_loss = mse(m(x), y)
         reg = m.regularization_loss(x, lamb_l1=1.0, lamb_entropy=cfg.lamb_entropy)
-        return fit_loss + cfg.lamb * reg, {"mse": float(fit_loss), "reg": float(reg)}
+        return fit_loss + cfg.lamb * reg, {"mse": float(fit_loss.detach()), "reg": float(reg.detach())}
 
     model.update_grid(x)
     fit(model, objective=sparse_objective, steps=cfg.sparse_steps, ctx=ctx, name="sparsify", **opt)
