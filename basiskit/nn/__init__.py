@@ -5,6 +5,7 @@ return ordinary tensors with documented shapes."""
 from .kan import KAN  # noqa: E402
 from .kan_linear import KANLinear  # noqa: E402
 # [kat]
+from .grkan import GRKAN, GroupRational  # noqa: E402
 # [attention-tabular]
 from .afkan import AFKANLinear, ReLUKANLinear  # noqa: E402,F401
 from .attention import KANAttention, KArAtOperator  # noqa: E402,F401
