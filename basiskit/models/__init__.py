@@ -29,5 +29,6 @@ from .mlp import MLP  # noqa: E402
 from .vit import Attention, Block, Mlp, VisionTransformer  # noqa: E402
 from .kat import KAT  # noqa: E402
 # [attention-tabular]
+from .karat import vit_karat  # noqa: E402,F401
 
 __all__ = ["MLP", "MODELS", "create", "names", "register_model"]

@@ -7,6 +7,8 @@ from .kan_linear import KANLinear  # noqa: E402
 # [kat]
 from .grkan import GRKAN, GroupRational  # noqa: E402
 # [attention-tabular]
+from .afkan import AFKANLinear, ReLUKANLinear  # noqa: E402,F401
+from .attention import KANAttention, KArAtOperator  # noqa: E402,F401
 # [physics]
 from .fourier_features import FourierFeatures, fourier_features  # noqa: E402,F401
 from .siren import SIREN, SineLayer, sine_layer  # noqa: E402,F401

@@ -1,0 +1,115 @@
+"""karat: ViT-Tiny vs ViT-Tiny with Fourier-KArAt attention (blockwise and universal) on 5,000 MNIST digits.
+
+Maity et al. (2025) report +3.9 points for Fourier-KArAt ViT-Tiny on CIFAR-10 (but losses for Small/Base) and
+2.5-3x the training memory of softmax attention. Here three ViTs of one (reduced) size train with the same data,
+steps, optimizer and schedule; the memory figure is the bytes autograd keeps for backward in one forward of one
+attention block, KArAt / softmax, at the recipe's size and at ViT-Tiny's real size (224 px, 197 tokens).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..bench import kept_for_backward_bytes
+from ..data import create as create_dataset
+from ..models import create as create_model
+from ..models import Attention
+from ..nn import KANAttention
+from ..train import RunContext, fit
+from .core import Claim, recipe
+
+
+@dataclass
+class KaratConfig:
+    embed_dim: int = 96
+    depth: int = 6
+    num_heads: int = 3
+    patch_size: int = 7
+    grid_size: int = 3
+    rank: int = 12
+    steps: int = 3000
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_steps: int = 100
+    n_train: int = 4000
+    memory_batch: int = 64
+    checkpoint_every: int = 1000
+
+
+def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
+             batch: int = 500) -> float:
+    """Top-1 accuracy in percent."""
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            pred = model(images[i:i + batch].to(device)).argmax(-1).cpu()
+            correct += int((pred == labels[i:i + batch]).sum())
+    return 100.0 * correct / len(images)
+
+
+def attention_memory(dim: int, heads: int, num_tokens: int, batch: int, grid_size: int, rank: int,
+                     seed: int) -> dict[str, float]:
+    """Kept-for-backward bytes of one forward of one attention block: KArAt (fused and materialised) / softmax."""
+    torch.manual_seed(seed)
+    x = torch.randn(batch, num_tokens, dim)
+    soft = Attention(dim, heads)
+    fused = KANAttention(dim, heads, "fourier", grid_size, rank, num_tokens=num_tokens)
+    ref = KANAttention(dim, heads, "fourier", grid_size, rank, num_tokens=num_tokens, impl="reference")
+    base = kept_for_backward_bytes(lambda: soft(x))
+    return {"softmax_bytes": float(base),
+            "ratio": kept_for_backward_bytes(lambda: fused(x)) / base,
+            "ratio_materialised": kept_for_backward_bytes(lambda: ref(x)) / base}
+
+
+@recipe("karat", paper="Maity et al. 2025, Kolmogorov-Arnold Attention: is learnable attention better for ViTs?",
+        summary="ViT-Tiny vs Fourier-KArAt (G=3, blockwise/universal) on MNIST-5k, same budget; memory ratio",
+        config=KaratConfig,
+        quick={"embed_dim": 32, "depth": 2, "num_heads": 2, "steps": 250, "batch_size": 64, "warmup_steps": 20,
+               "n_train": 2000, "memory_batch": 16, "checkpoint_every": 0},
+        claims=[Claim("karat_blockwise_acc", ">=", "vit_acc", offset=-1.0,
+                      note="paper: +3.9 points on CIFAR-10 for ViT-Tiny, losses for Small/Base"),
+                Claim("karat_universal_acc", ">=", "vit_acc", offset=-1.0, note="one operator shared by all blocks"),
+                Claim("memory_ratio", "<=", 3.0,
+                      note="paper: 2.5-3x; here kept-for-backward bytes of one block forward, fused rows")],
+        tour=True)
+def run(cfg: KaratConfig, ctx: RunContext) -> dict:
+    (x_train, y_train), (x_test, y_test) = create_dataset("mnist5k", seed=ctx.seed)
+    x_train, y_train = x_train[:cfg.n_train], y_train[:cfg.n_train]
+    common = {"img_size": 28, "patch_size": cfg.patch_size, "in_chans": 1, "num_classes": 10,
+              "embed_dim": cfg.embed_dim, "depth": cfg.depth, "num_heads": cfg.num_heads, "drop_path_rate": 0.0}
+    karat = {"basis": "fourier", "grid_size": cfg.grid_size, "rank": cfg.rank}
+    variants = {"vit": ("vit_tiny", {}),
+                "karat_blockwise": ("vit_tiny_karat", {**karat, "mode": "blockwise"}),
+                "karat_universal": ("vit_tiny_karat", {**karat, "mode": "universal"})}
+
+    metrics: dict[str, float] = {}
+    curves: dict[str, tuple] = {}
+    for i, (name, (model_name, extra)) in enumerate(variants.items()):
+        torch.manual_seed(ctx.seed * 100 + i)
+        model = create_model(model_name, **common, **extra)
+        result = fit(model, F.cross_entropy, (x_train, y_train), steps=cfg.steps, batch_size=cfg.batch_size,
+                     optimizer="adamw", lr=cfg.lr, weight_decay=cfg.weight_decay, scheduler="cosine",
+                     warmup_steps=cfg.warmup_steps, grad_clip=1.0, checkpoint_every=cfg.checkpoint_every,
+                     ctx=ctx, name=name, eval_every=max(1, cfg.steps // 5),
+                     eval_fn=lambda m: {"test_acc": accuracy(m, x_test, y_test, ctx.device)})
+        metrics[f"{name}_acc"] = accuracy(model, x_test, y_test, ctx.device)
+        metrics[f"{name}_params"] = sum(p.numel() for p in model.parameters())
+        metrics[f"{name}_train_seconds"] = result.seconds
+        curves[name] = result.curve("test_acc")
+    for name in ("karat_blockwise", "karat_universal"):
+        metrics[f"{name}_time_ratio"] = metrics[f"{name}_train_seconds"] / metrics["vit_train_seconds"]
+
+    num_tokens = (28 // cfg.patch_size) ** 2 + 1
+    mem = attention_memory(cfg.embed_dim, cfg.num_heads, num_tokens, cfg.memory_batch, cfg.grid_size, cfg.rank,
+                           ctx.seed)
+    mem224 = attention_memory(192, 3, 197, 4 if ctx.quick else 32, cfg.grid_size, cfg.rank, ctx.seed)
+    metrics.update({"memory_ratio": mem["ratio"], "memory_ratio_materialised": mem["ratio_materialised"],
+                    "memory_ratio_vit_tiny_224": mem224["ratio"],
+                    "memory_ratio_vit_tiny_224_materialised": mem224["ratio_materialised"]})
+    ctx.plot_curves("test_accuracy", curves, xlabel="step", ylabel="test accuracy (%)",
+                    logy=False)
+    return metrics
