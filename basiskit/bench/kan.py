@@ -16,7 +16,7 @@ from torch import nn
 
 from ..nn import KANLinear
 from . import register_suite
-from .timing import BenchResult, compare, kept_for_backward_bytes, peer_available, set_threads
+from .timing import BenchResult, compare, kept_for_backward_bytes, peer_available
 
 OTHER_BASES: dict[str, dict[str, Any]] = {
     "chebyshev": {"degree": 7}, "fourier": {"n_freq": 4}, "gaussian": {"n_centers": 8},
@@ -89,8 +89,6 @@ def _try_run(name: str, fn: Callable[[], None], notes: list[str]) -> bool:
 
 @register_suite("kan", summary="KANLinear fwd+bwd vs Linear+GELU, pykan, inkan; kept-for-backward memory")
 def suite(quick: bool, device: str) -> BenchResult:
-    if device == "cpu":
-        set_threads(2)
     grid, order, batch = 5, 3, 1024
     dims = (64, 256)
     repeats, warmup = (7, 2) if quick else (21, 3)
