@@ -207,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as e:
         print(f"basiskit: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("basiskit: interrupted; resume with --resume", file=sys.stderr)
         return 130
