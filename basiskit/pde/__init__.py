@@ -2,4 +2,4 @@
 # [operators-pde]
 # [physics]
 from .allen_cahn import allen_cahn_etdrk4, etdrk4_coefficients  # noqa: E402,F401
-from .burgers_exact import burgers_cole_hopf  # noqa: E402,F401
+from .burgers_exact import burgers_sine_exact  # noqa: E402,F401

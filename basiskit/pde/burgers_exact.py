@@ -24,10 +24,10 @@ import torch
 
 from .._validation import check_float, check_int, check_tensor
 
-__all__ = ["burgers_cole_hopf"]
+__all__ = ["burgers_sine_exact"]
 
 
-def burgers_cole_hopf(x: torch.Tensor, t: torch.Tensor, nu: float = 0.01 / math.pi,
+def burgers_sine_exact(x: torch.Tensor, t: torch.Tensor, nu: float = 0.01 / math.pi,
                       n_quad: int = 200) -> torch.Tensor:
     """u(x, t) of viscous Burgers with u0 = -sin(pi x) (see module docstring), evaluated pointwise.
 

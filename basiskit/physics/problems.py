@@ -394,15 +394,15 @@ def allen_cahn(n_x: int = 512, dt: float = 1e-4) -> Problem:
 
 @register_problem("burgers1d", summary="u_t + u u_x = (0.01/pi) u_xx on [-1,1] x [0,1], Cole-Hopf reference")
 def burgers1d(nu: float = 0.01 / math.pi, n_quad: int = 200) -> Problem:
-    """Viscous Burgers with u0 = -sin(pi x), u(+-1) = 0; reference :func:`basiskit.pde.burgers_cole_hopf`
+    """Viscous Burgers with u0 = -sin(pi x), u(+-1) = 0; reference :func:`basiskit.pde.burgers_sine_exact`
     on the (256, 100) grid of the published data set."""
     nu = check_float("nu", nu, min_value=0.0, strict_min=True)
     check_int("n_quad", n_quad, min_value=2, max_value=300)
 
     def reference(p: torch.Tensor) -> torch.Tensor:
-        from ..pde.burgers_exact import burgers_cole_hopf
+        from ..pde.burgers_exact import burgers_sine_exact
 
-        return burgers_cole_hopf(p[:, 0], p[:, 1], nu=nu, n_quad=n_quad).unsqueeze(1)
+        return burgers_sine_exact(p[:, 0], p[:, 1], nu=nu, n_quad=n_quad).unsqueeze(1)
 
     def grid() -> tuple[torch.Tensor, tuple[int, ...]]:
         x = torch.linspace(-1, 1, 256)
