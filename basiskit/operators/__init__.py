@@ -25,4 +25,5 @@ def names(pattern: str | None = None) -> list[str]:
 from .common import ChannelLinear, ChannelMLP, append_grid, grid_coordinates, pad_domain, unpad_domain  # noqa: E402,F401,E501
 from .fno import FNO  # noqa: E402,F401
 from .spectral import SpectralConv, spectral_conv  # noqa: E402,F401
+from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv  # noqa: E402,F401
 # [operators-more]
