@@ -26,4 +26,5 @@ from .common import ChannelLinear, ChannelMLP, append_grid, grid_coordinates, pa
 from .fno import FNO  # noqa: E402,F401
 from .spectral import SpectralConv, spectral_conv  # noqa: E402,F401
 from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv  # noqa: E402,F401
+from .multigrid import MGTFNO, multigrid_patch, multigrid_unpatch  # noqa: E402,F401
 # [operators-more]
