@@ -79,7 +79,7 @@ class FNOBase(nn.Module):
     """Lifting, Fourier blocks (from ``conv_factory``) and projection shared by FNO and TFNO."""
 
     def __init__(self, n_modes: int | Sequence[int], in_channels: int, out_channels: int, hidden_channels: int,
-                 n_layers: int, conv_factory: Callable[[int], nn.Module], *, positional: bool,
+                 n_layers: int, conv_factory: Callable[[int], nn.Module], *, positional: bool | str,
                  padding: float | int | Sequence[float | int], lifting_ratio: float, projection_ratio: float,
                  channel_mlp_expansion: float | None, activation_name: str, device=None, dtype=None) -> None:
         super().__init__()
@@ -91,7 +91,10 @@ class FNOBase(nn.Module):
         self.n_layers = check_int("n_layers", n_layers, min_value=1)
         check_float("lifting_ratio", lifting_ratio, min_value=0.0)
         check_float("projection_ratio", projection_ratio, min_value=0.0)
-        self.positional = bool(positional)
+        if positional not in (True, False, "closed", "periodic"):
+            raise ValueError(f"positional must be True/'closed' (x_j = j/(n-1)), 'periodic' (x_j = j/n) or False, "
+                             f"got {positional!r}")
+        self.positional = "closed" if positional is True else positional
         padding_amounts([1] * self.n_dims if isinstance(padding, Sequence) else [1], padding)  # validate early
         self.padding = padding
         lift_in = in_channels + (self.n_dims if positional else 0)
@@ -112,7 +115,7 @@ class FNOBase(nn.Module):
         pads = padding_amounts(grid, self.padding)
         check_modes(self.n_modes, [n + p for n, p in zip(grid, pads)])
         if self.positional:
-            x = append_grid(x)
+            x = append_grid(x, periodic=self.positional == "periodic")
         v = pad_domain(self.lifting(x), pads)
         v = unpad_domain(self.blocks(v), pads)
         return self.projection(v)
@@ -130,7 +133,9 @@ class FNO(FNOBase):
     Args:
         n_modes: Fourier modes kept per grid dim (its length sets the number of grid dims).
         in_channels, out_channels, hidden_channels, n_layers: sizes.
-        positional: append grid coordinates (x in [0, 1]) as input channels.
+        positional: append grid coordinates as input channels: True / "closed" (:math:`x_j = j/(n-1)`, grids
+            that include both ends), "periodic" (:math:`x_j = j/n`), or False. Pick the one under which a
+            coarser grid is a subsample of a finer one, for zero-shot super-resolution.
         padding: zero padding at the end of each grid dim (points, or a fraction of the size) for
             non-periodic problems; removed before the projection.
         lifting_ratio, projection_ratio: hidden widths of the lifting / projection MLPs (x hidden; 0: linear).
@@ -140,7 +145,7 @@ class FNO(FNOBase):
     """
 
     def __init__(self, n_modes: int | Sequence[int], in_channels: int = 1, out_channels: int = 1,
-                 hidden_channels: int = 32, n_layers: int = 4, *, positional: bool = True,
+                 hidden_channels: int = 32, n_layers: int = 4, *, positional: bool | str = True,
                  padding: float | int | Sequence[float | int] = 0, lifting_ratio: float = 2.0,
                  projection_ratio: float = 2.0, channel_mlp_expansion: float | None = 0.5,
                  activation: str = "gelu", device=None, dtype=None) -> None:

@@ -117,7 +117,7 @@ class MGTFNO(nn.Module):
 
     def __init__(self, n_modes: int | Sequence[int], in_channels: int = 1, out_channels: int = 1,
                  hidden_channels: int = 32, n_layers: int = 4, *, n_patches: int | Sequence[int] = 2,
-                 levels: int = 1, padding_mode: str = "periodic", positional: bool = True, device=None,
+                 levels: int = 1, padding_mode: str = "periodic", positional: bool | str = True, device=None,
                  dtype=None, **tfno_options) -> None:
         super().__init__()
         modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
@@ -126,7 +126,9 @@ class MGTFNO(nn.Module):
         self.levels = check_int("levels", levels, min_value=0)
         self.padding_mode = check_choice("padding_mode", padding_mode, list(PADDING_MODES))
         self.in_channels = check_int("in_channels", in_channels, min_value=1)
-        self.positional = bool(positional)
+        if positional not in (True, False, "closed", "periodic"):
+            raise ValueError(f"positional must be True/'closed', 'periodic' or False, got {positional!r}")
+        self.positional = "closed" if positional is True else positional
         inner_in = (in_channels + (self.n_dims if positional else 0)) * (levels + 1)
         self.tfno = TFNO(modes, inner_in, out_channels, hidden_channels, n_layers, positional=False,
                          device=device, dtype=dtype, **tfno_options)
@@ -134,7 +136,7 @@ class MGTFNO(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_field("x", x, self.n_dims, self.in_channels)
         if self.positional:
-            x = append_grid(x)
+            x = append_grid(x, periodic=self.positional == "periodic")
         patches = multigrid_patch(x, self.n_patches, self.levels, self.padding_mode)
         return multigrid_unpatch(self.tfno(patches), self.n_patches)
 

@@ -211,7 +211,7 @@ class TFNO(FNOBase):
 
     def __init__(self, n_modes: int | Sequence[int], in_channels: int = 1, out_channels: int = 1,
                  hidden_channels: int = 32, n_layers: int = 4, *, factorization: str | None = "tucker",
-                 rank: float | int | Sequence[int] = 0.1, positional: bool = True,
+                 rank: float | int | Sequence[int] = 0.1, positional: bool | str = True,
                  padding: float | int | Sequence[float | int] = 0, lifting_ratio: float = 2.0,
                  projection_ratio: float = 2.0, channel_mlp_expansion: float | None = 0.5,
                  activation: str = "gelu", device=None, dtype=None) -> None:
