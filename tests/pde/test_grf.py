@@ -49,3 +49,14 @@ def test_bad_arguments_name_themselves(kwargs, match):
     args = {"shape": (8, 8), **kwargs}
     with pytest.raises(ValueError, match=match):
         grf(**args)
+
+
+def test_tau_zero_needs_zero_mean_except_dirichlet():
+    with pytest.raises(ValueError, match="tau=0"):
+        grf(8, tau=0.0)
+    u = grf(8, tau=0.0, zero_mean=True, n_samples=2, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(u).all()
+    d = grf(8, alpha=2.0, tau=0.0, sigma=3.0, boundary="dirichlet", n_samples=3000,
+            generator=torch.Generator().manual_seed(0))
+    exact = grf_covariance(8, 2.0, 1e-9, 3.0, "dirichlet")
+    assert torch.linalg.norm(d.T @ d / 3000 - exact) / torch.linalg.norm(exact) < 0.1
