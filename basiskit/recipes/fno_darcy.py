@@ -3,8 +3,8 @@
 Data: ``basiskit.data.darcy`` (piecewise-constant coefficients 12/3 from a thresholded GRF, solved by finite
 differences on a grid twice as fine and subsampled). Model: ``FNO`` with zero padding (the problem is not
 periodic), trained on the relative L2 loss. ``--set peer=true`` also trains neuraloperator's FNO at the same
-configuration, on the same samples, with the same optimiser, schedule, batch size and number of steps (the mini-batch order
-follows each run's name), and compares.
+configuration, on the same samples, with the same optimiser, schedule, batch size and number of steps (the
+mini-batch order follows each run's name), and compares.
 
 The helpers below (normalisation, training, evaluation, sample plots) are shared by the other operator recipes.
 """
