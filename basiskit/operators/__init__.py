@@ -23,3 +23,8 @@ def names(pattern: str | None = None) -> list[str]:
 # Each family adds its exports under its own marker.
 # [operators-fno]
 # [operators-more]
+from .interp_conv import InterpConv2d, resample_kernel  # noqa: E402
+from .lsm import LSM  # noqa: E402
+from .mgno import MgNO, prolong, restrict, v_cycle  # noqa: E402
+from .unet import FunctionUNet, UNet  # noqa: E402
+from .t1 import T1, dct_forward, dct_inverse, dft_forward, dft_inverse  # noqa: E402
