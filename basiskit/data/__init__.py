@@ -22,3 +22,6 @@ def names(pattern: str | None = None) -> list[str]:
 
 
 __all__ = ["DATASETS", "cache_dir", "cached", "create", "names", "register_dataset"]
+
+# [operators-data]
+from .pde import burgers, darcy, navier_stokes  # noqa: E402,F401

@@ -1,0 +1,53 @@
+r"""Fourier tools on the periodic unit cube :math:`[0, 1)^d` shared by the pseudo-spectral solvers.
+
+Wavenumbers are integers :math:`k`; the physical frequency is :math:`2\pi k`. Arrays follow ``torch.fft.rfftn``
+layout: full FFT order in every dim but the last, which holds :math:`0 \dots n/2`.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+
+def rfft_wavenumbers(n: int, *, dtype: torch.dtype = torch.float64, device: torch.device | str | None = None
+                     ) -> torch.Tensor:
+    """Integer wavenumbers 0..n/2 of ``torch.fft.rfft`` of length ``n``: (n // 2 + 1,)."""
+    return torch.fft.rfftfreq(n, 1.0 / n, dtype=dtype, device=device)
+
+
+def rfftn_wavenumbers(shape: Sequence[int], *, dtype: torch.dtype = torch.float64,
+                      device: torch.device | str | None = None) -> list[torch.Tensor]:
+    """Per-dim integer wavenumbers of ``rfftn`` over ``shape``, each shaped to broadcast over the
+    (n1, ..., n_d // 2 + 1) spectrum."""
+    d = len(shape)
+    out = []
+    for i, n in enumerate(shape):
+        k = (torch.fft.rfftfreq(n, 1.0 / n, dtype=dtype, device=device) if i == d - 1
+             else torch.fft.fftfreq(n, 1.0 / n, dtype=dtype, device=device))
+        out.append(k.reshape([-1 if j == i else 1 for j in range(d)]))
+    return out
+
+
+def dealias_mask(shape: Sequence[int], *, device: torch.device | str | None = None) -> torch.Tensor:
+    """Orszag's 2/3 rule in ``rfftn`` layout: True where every :math:`|k_i| < n_i/3` (bool, spectrum shape)."""
+    ks = rfftn_wavenumbers(shape, device=device)
+    mask = torch.ones((), dtype=torch.bool, device=device)
+    for k, n in zip(ks, shape):
+        mask = mask & (k.abs() < n / 3)
+    return mask
+
+
+def spectral_derivative(u: torch.Tensor, order: int = 1, dim: int = -1) -> torch.Tensor:
+    r""":math:`\partial^{order} u/\partial x^{order}` along ``dim`` of a periodic field on :math:`[0, 1)`
+    (exact for band-limited ``u``; the Nyquist mode of odd derivatives is zeroed). u: (..., n, ...)."""
+    n = u.shape[dim]
+    k = rfft_wavenumbers(n, dtype=torch.float64, device=u.device)
+    factor = (2j * math.pi * k) ** order
+    if order % 2 and n % 2 == 0:
+        factor[-1] = 0
+    shape = [1] * u.ndim
+    shape[dim] = -1
+    spec = torch.fft.rfft(u.to(torch.float64), dim=dim) * factor.reshape(shape)
+    return torch.fft.irfft(spec, n=n, dim=dim).to(u.dtype)
