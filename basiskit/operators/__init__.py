@@ -22,6 +22,11 @@ def names(pattern: str | None = None) -> list[str]:
 
 # Each family adds its exports under its own marker.
 # [operators-fno]
+from .common import ChannelLinear, ChannelMLP, append_grid, grid_coordinates, pad_domain, unpad_domain  # noqa: E402,F401,E501
+from .fno import FNO  # noqa: E402,F401
+from .spectral import SpectralConv, spectral_conv  # noqa: E402,F401
+from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv  # noqa: E402,F401
+from .multigrid import MGTFNO, multigrid_patch, multigrid_unpatch  # noqa: E402,F401
 # [operators-more]
 from .interp_conv import InterpConv2d, resample_kernel  # noqa: E402
 from .lsm import LSM  # noqa: E402

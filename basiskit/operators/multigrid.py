@@ -1,0 +1,144 @@
+r"""Multi-grid domain decomposition for neural operators (MG-TFNO, Kossaifi et al. 2023).
+
+The grid is cut into ``n_patches`` equal patches per dim. Each patch is processed independently, and sees its
+surroundings through ``levels`` extra groups of channels: level :math:`l` is the window :math:`2^l` times the
+patch size centred on the patch, average-pooled by :math:`2^l` back to the patch size (coarser and wider with
+each level). Beyond the domain the window is filled by ``padding_mode`` (periodic wrap, reflection or zeros).
+
+``multigrid_patch`` : (b, c, *grid) -> (b * P, c * (levels + 1), *patch) with P = prod(n_patches), patches in
+row-major order within each sample; the first ``c`` channels are the patch itself.
+``multigrid_unpatch`` : (b * P, c * (levels + 1), *patch) -> (b, c, *grid) from the first ``c`` channels, so
+``multigrid_unpatch(multigrid_patch(x, n, L), n, L) == x`` exactly.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validation import check_choice, check_int, check_tensor
+from . import register_operator
+from .common import append_grid, as_tuple, check_field
+from .tfno import TFNO
+
+PADDING_MODES = {"periodic": "circular", "reflect": "reflect", "zeros": "constant"}
+
+
+def _check(x: torch.Tensor, n_patches: Sequence[int], levels: int) -> tuple[int, ...]:
+    check_tensor("x", x, min_ndim=3)
+    d = x.ndim - 2
+    if d > 3:
+        raise ValueError(f"x must have 1 to 3 grid dims, got shape {tuple(x.shape)}")
+    if len(n_patches) != d:
+        raise ValueError(f"n_patches={tuple(n_patches)} needs one entry per grid dim of x {tuple(x.shape[2:])}")
+    check_int("levels", levels, min_value=0)
+    sizes = []
+    for j, (n, p) in enumerate(zip(x.shape[2:], n_patches)):
+        if n % p:
+            raise ValueError(f"n_patches[{j}]={p} must divide the grid size {n}")
+        h = n // p
+        if levels and h % (2 ** levels):
+            raise ValueError(f"patch size {h} along grid dim {j} must be divisible by 2**levels={2 ** levels}")
+        sizes.append(h)
+    return tuple(sizes)
+
+
+def _pool(x: torch.Tensor, factor: int) -> torch.Tensor:
+    if factor == 1:
+        return x
+    return {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[x.ndim - 2](x, factor)
+
+
+def multigrid_patch(x: torch.Tensor, n_patches: int | Sequence[int], levels: int = 1,
+                    padding_mode: str = "periodic") -> torch.Tensor:
+    """Patches with coarser context levels as extra channels; see the module docstring.
+
+    x: (b, c, *grid) -> (b * P, c * (levels + 1), *patch).
+    """
+    n_patches = as_tuple("n_patches", n_patches, x.ndim - 2 if isinstance(n_patches, int) else None)
+    sizes = _check(x, n_patches, levels)
+    mode = PADDING_MODES[check_choice("padding_mode", padding_mode, list(PADDING_MODES))]
+    b, c = x.shape[:2]
+    d = len(sizes)
+    groups = []
+    for level in range(levels + 1):
+        scale = 2 ** level
+        pads = [(scale - 1) * h // 2 for h in sizes]
+        if mode == "reflect" and any(p >= n for p, n in zip(pads, x.shape[2:])):
+            raise ValueError(f"levels={levels} needs a context wider than the grid; reflect padding cannot "
+                             f"provide it (use fewer levels or padding_mode='periodic')")
+        spec: list[int] = []
+        for p in reversed(pads):
+            spec += [p, p]
+        padded = F.pad(x, spec, mode=mode) if any(pads) else x
+        windows = padded
+        for j, h in enumerate(sizes):  # (b, c, p_1, .., p_d, w_1, .., w_d) after unfolding every grid dim
+            windows = windows.unfold(2 + j, scale * h, h)
+        perm = [0] + list(range(2, 2 + d)) + [1] + list(range(2 + d, 2 + 2 * d))
+        windows = windows.permute(perm).reshape(-1, c, *[scale * h for h in sizes])
+        groups.append(_pool(windows, scale))
+    return torch.cat(groups, 1)
+
+
+def multigrid_unpatch(patches: torch.Tensor, n_patches: int | Sequence[int], levels: int = 0) -> torch.Tensor:
+    """Stitch patches back: (b * P, c * (levels + 1), *patch) -> (b, c, *grid) from the first c channels."""
+    check_tensor("patches", patches, min_ndim=3)
+    d = patches.ndim - 2
+    n_patches = as_tuple("n_patches", n_patches, d if isinstance(n_patches, int) else None)
+    if len(n_patches) != d:
+        raise ValueError(f"n_patches={n_patches} needs one entry per grid dim of patches {tuple(patches.shape[2:])}")
+    total = 1
+    for p in n_patches:
+        total *= p
+    if patches.shape[0] % total:
+        raise ValueError(f"patches has {patches.shape[0]} entries, not a multiple of prod(n_patches)={total}")
+    check_int("levels", levels, min_value=0)
+    if patches.shape[1] % (levels + 1):
+        raise ValueError(f"patches has {patches.shape[1]} channels, not a multiple of levels + 1 = {levels + 1}")
+    c = patches.shape[1] // (levels + 1)
+    b = patches.shape[0] // total
+    sizes = patches.shape[2:]
+    y = patches[:, :c].reshape(b, *n_patches, c, *sizes)
+    perm = [0, 1 + d] + [k for j in range(d) for k in (1 + j, 2 + d + j)]
+    y = y.permute(perm)
+    return y.reshape(b, c, *[p * h for p, h in zip(n_patches, sizes)])
+
+
+@register_operator("mg_tfno")
+class MGTFNO(nn.Module):
+    """Multi-grid tensorised FNO: patch (with ``levels`` context levels), apply one TFNO to every patch, stitch.
+
+    Global grid coordinates are appended before patching (so each patch knows where it lies); the inner TFNO
+    takes ``(in_channels + d) * (levels + 1)`` channels. Other keywords go to ``TFNO``.
+    x: (batch, in_channels, *grid) -> (batch, out_channels, *grid), grid divisible by ``n_patches``.
+    """
+
+    def __init__(self, n_modes: int | Sequence[int], in_channels: int = 1, out_channels: int = 1,
+                 hidden_channels: int = 32, n_layers: int = 4, *, n_patches: int | Sequence[int] = 2,
+                 levels: int = 1, padding_mode: str = "periodic", positional: bool | str = True, device=None,
+                 dtype=None, **tfno_options) -> None:
+        super().__init__()
+        modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
+        self.n_dims = len(modes)
+        self.n_patches = as_tuple("n_patches", n_patches, self.n_dims)
+        self.levels = check_int("levels", levels, min_value=0)
+        self.padding_mode = check_choice("padding_mode", padding_mode, list(PADDING_MODES))
+        self.in_channels = check_int("in_channels", in_channels, min_value=1)
+        if positional not in (True, False, "closed", "periodic"):
+            raise ValueError(f"positional must be True/'closed', 'periodic' or False, got {positional!r}")
+        self.positional = "closed" if positional is True else positional
+        inner_in = (in_channels + (self.n_dims if positional else 0)) * (levels + 1)
+        self.tfno = TFNO(modes, inner_in, out_channels, hidden_channels, n_layers, positional=False,
+                         device=device, dtype=dtype, **tfno_options)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_field("x", x, self.n_dims, self.in_channels)
+        if self.positional:
+            x = append_grid(x, periodic=self.positional == "periodic")
+        patches = multigrid_patch(x, self.n_patches, self.levels, self.padding_mode)
+        return multigrid_unpatch(self.tfno(patches), self.n_patches)
+
+    def extra_repr(self) -> str:
+        return f"n_patches={self.n_patches}, levels={self.levels}, padding_mode={self.padding_mode!r}"

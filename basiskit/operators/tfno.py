@@ -1,0 +1,232 @@
+r"""Tensorised FNO (Kossaifi et al. 2023, "Multi-Grid Tensorized Fourier Neural Operator for High-Resolution PDEs").
+
+The spectral weight :math:`W \in \mathbb C^{I\times O\times M_1\times\dots\times M_d}` of every Fourier layer is
+stored as a low-rank factorisation and contracted with the input's kept Fourier coefficients
+:math:`\hat v_{b,i,k}` factor by factor, never forming :math:`W`:
+
+* CP: :math:`W = \sum_r \lambda_r\, U^{(in)}_{ir} U^{(out)}_{or} \prod_j U^{(j)}_{k_j r}`,
+* Tucker: :math:`W = G \times_1 U^{(in)} \times_2 U^{(out)} \times_3 U^{(1)} \cdots`,
+* tensor train: :math:`W_{i,o,k_1..k_d} = G^{(0)}_{i} G^{(1)}_{o} G^{(2)}_{k_1} \cdots` (matrix products).
+
+``rank`` is a fraction of the dense parameter count (0.1 keeps about 10 %) or explicit ranks; the fraction is
+turned into ranks by the same rules as TensorLy (so sizes agree with neuraloperator's TFNO). With full ranks
+the factorised layer represents any dense weight exactly, and then equals ``spectral_conv``.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._validation import check_choice, check_float, check_int
+from . import register_operator
+from .common import as_tuple, check_field
+from .fno import FNOBase
+from .spectral import SpectralConv, check_modes, kept_modes, padded_irfftn, truncated_rfftn
+
+FACTORIZATIONS = ("tucker", "cp", "tt", None)
+_L = "xyz"
+
+
+# ---- ranks (TensorLy's rules for a fractional rank) --------------------------------------------------
+def factorized_ranks(shape: Sequence[int], factorization: str, rank: float | int | Sequence[int]
+                     ) -> tuple[int, ...]:
+    """Ranks of a ``factorization`` of a tensor of ``shape``: a float keeps that fraction of the parameters
+    (CP: one rank; Tucker: one per mode; TT: d+1 with ones at both ends); ints are taken as given."""
+    shape = [int(s) for s in shape]
+    n_param = float(np.prod(shape))
+    if isinstance(rank, float):
+        check_float("rank", rank, min_value=0.0, strict_min=True)
+        if factorization == "cp":
+            return (max(1, int(np.round(n_param * rank / sum(shape)))),)
+        if factorization == "tucker":
+            sq = sum(s * s for s in shape)
+            lo, hi = 0.0, max(rank, 1.0)
+            for _ in range(200):  # bisection for c: c^N P + c sum(I_k^2) = rank P
+                mid = 0.5 * (lo + hi)
+                if n_param * mid ** len(shape) + sq * mid - rank * n_param > 0:
+                    hi = mid
+                else:
+                    lo = mid
+            return tuple(max(int(np.round(s * lo)), 1) for s in shape)
+        avg = [(shape[i] + shape[i + 1]) / 2 for i in range(len(shape) - 1)]
+        a = sum(avg[i - 1] * shape[i] * avg[i] for i in range(1, len(shape) - 1))
+        b = shape[0] * avg[0] + shape[-1] * avg[-1]
+        frac = (-b + math.sqrt(b * b + 4 * a * rank * n_param)) / (2 * a)
+        return (1,) + tuple(max(int(np.round(d * frac)), 1) for d in avg) + (1,)
+    ranks = (rank,) if isinstance(rank, int) else tuple(rank)
+    for i, r in enumerate(ranks):
+        check_int(f"rank[{i}]", r, min_value=1)
+    need = {"cp": 1, "tucker": len(shape), "tt": len(shape) + 1}[factorization]
+    if factorization == "tt" and len(ranks) == 1:
+        ranks = (1,) + ranks * (len(shape) - 1) + (1,)
+    if factorization == "tucker" and len(ranks) == 1:
+        ranks = ranks * len(shape)
+    if len(ranks) != need:
+        raise ValueError(f"rank for {factorization} of a {len(shape)}-way weight needs {need} entries, got {ranks}")
+    if factorization == "tt" and (ranks[0] != 1 or ranks[-1] != 1):
+        raise ValueError(f"tensor-train ranks must start and end with 1, got {ranks}")
+    return ranks
+
+
+def factor_shapes(shape: Sequence[int], factorization: str, ranks: Sequence[int]) -> list[tuple[int, ...]]:
+    """Shapes of the complex factors, in the order the contraction functions take them."""
+    if factorization == "cp":
+        (r,) = ranks
+        return [(r,)] + [(s, r) for s in shape]
+    if factorization == "tucker":
+        return [tuple(ranks)] + [(s, r) for s, r in zip(shape, ranks)]
+    return [(ranks[k], s, ranks[k + 1]) for k, s in enumerate(shape)]
+
+
+# ---- contractions with the input (pure functions) -----------------------------------------------------
+def contract_cp(spec: torch.Tensor, factors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """spec: (b, I, *modes) complex; factors (lambda (R,), U_in (I, R), U_out (O, R), U_1 (M_1, R), ...)
+    -> (b, O, *modes)."""
+    lam, u_in, u_out, *u_modes = factors
+    m = _L[:len(u_modes)]
+    t = torch.einsum(f"bi{m},ir->br{m}", spec, u_in)
+    mode_part = torch.einsum(",".join(f"{c}r" for c in m) + f",r->r{m}", *u_modes, lam)
+    return torch.einsum(f"br{m},or->bo{m}", t * mode_part, u_out)
+
+
+def contract_tucker(spec: torch.Tensor, factors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """spec: (b, I, *modes); factors (core (R_in, R_out, R_1, ...), U_in (I, R_in), U_out (O, R_out),
+    U_1 (M_1, R_1), ...) -> (b, O, *modes). The core is expanded along the mode dims only (R_in x R_out x modes)."""
+    core, u_in, u_out, *u_modes = factors
+    m = _L[:len(u_modes)]
+    r = "fgh"[:len(u_modes)]
+    t = torch.einsum(f"bi{m},ia->ba{m}", spec, u_in)
+    expanded = torch.einsum(f"ae{r}," + ",".join(f"{x}{y}" for x, y in zip(m, r)) + f"->ae{m}", core, *u_modes)
+    t = torch.einsum(f"ba{m},ae{m}->be{m}", t, expanded)
+    return torch.einsum(f"be{m},oe->bo{m}", t, u_out)
+
+
+def contract_tt(spec: torch.Tensor, factors: Sequence[torch.Tensor]) -> torch.Tensor:
+    """spec: (b, I, *modes); tensor-train cores (G_in (1, I, r1), G_out (r1, O, r2), G_1 (r2, M_1, r3), ...,
+    G_d (r_d, M_d, 1)) -> (b, O, *modes)."""
+    g_in, g_out, *g_modes = factors
+    m = _L[:len(g_modes)]
+    t = torch.einsum(f"bi{m},ia->ba{m}", spec, g_in[0])
+    tail = g_modes[-1][..., 0]  # (r_d, M_d)
+    for k in range(len(g_modes) - 2, -1, -1):  # merge the mode cores right to left: (r, M_k, ..., M_d)
+        sub = m[k + 1:]
+        tail = torch.einsum(f"pxq,q{sub}->px{sub}", g_modes[k], tail)
+    t = torch.einsum(f"ba{m},aoc->boc{m}", t, g_out)
+    return torch.einsum(f"boc{m},c{m}->bo{m}", t, tail)
+
+
+CONTRACT = {"cp": contract_cp, "tucker": contract_tucker, "tt": contract_tt}
+
+
+def factorized_to_dense(factors: Sequence[torch.Tensor], factorization: str) -> torch.Tensor:
+    """The dense weight (I, O, *modes) the factors stand for (reference for tests; not used in forward)."""
+    if factorization == "cp":
+        lam, *us = factors
+        letters = "abcde"[:len(us)]
+        return torch.einsum(",".join(f"{c}r" for c in letters) + ",r->" + letters, *us, lam)
+    if factorization == "tucker":
+        core, *us = factors
+        letters, ranks = "abcde"[:len(us)], "fghjk"[:len(us)]
+        return torch.einsum(ranks + "," + ",".join(f"{c}{r}" for c, r in zip(letters, ranks)) + "->" + letters,
+                            core, *us)
+    out = factors[0][0]  # (I, r1)
+    for g in factors[1:]:
+        out = torch.tensordot(out, g, dims=([-1], [0]))
+    return out[..., 0]
+
+
+def factorized_spectral_conv(x: torch.Tensor, factors: Sequence[torch.Tensor], factorization: str,
+                             bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``spectral_conv`` with a factorised weight. x: (b, I, *grid) real -> (b, O, *grid)."""
+    check_choice("factorization", factorization, ["tucker", "cp", "tt"])
+    modes = [g.shape[1] for g in factors[2:]] if factorization == "tt" else [f.shape[0] for f in factors[3:]]
+    grid = x.shape[2:]
+    y = padded_irfftn(CONTRACT[factorization](truncated_rfftn(x, modes), factors), grid)
+    if bias is not None:
+        y = y + bias.reshape(1, -1, *([1] * len(grid)))
+    return y
+
+
+class FactorizedSpectralConv(nn.Module):
+    """Spectral convolution whose weight is a CP / Tucker / TT factorisation (complex factors stored as real
+    pairs). x: (b, in_channels, *grid) -> (b, out_channels, *grid)."""
+
+    def __init__(self, in_channels: int, out_channels: int, n_modes: int | Sequence[int],
+                 factorization: str = "tucker", rank: float | int | Sequence[int] = 0.1, bias: bool = True, *,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        self.in_channels = check_int("in_channels", in_channels, min_value=1)
+        self.out_channels = check_int("out_channels", out_channels, min_value=1)
+        self.n_modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
+        self.factorization = check_choice("factorization", factorization, ["tucker", "cp", "tt"])
+        shape = (in_channels, out_channels, *kept_modes(self.n_modes))
+        self.ranks = factorized_ranks(shape, factorization, rank)
+        std = math.sqrt(2.0 / (in_channels + out_channels))  # std of the dense weight it stands for
+        shapes = factor_shapes(shape, factorization, self.ranks)
+        if factorization == "cp":
+            per = (std ** 2 / self.ranks[0]) ** (1 / (2 * len(shape)))
+            stds = [0.0] + [per] * len(shape)
+        elif factorization == "tucker":
+            stds = [std] + [1 / math.sqrt(r) for r in self.ranks]
+        else:
+            stds = [std] + [1 / math.sqrt(self.ranks[k]) for k in range(1, len(shape))]
+        self.factors = nn.ParameterList()
+        for i, (s, sd) in enumerate(zip(shapes, stds)):
+            if factorization == "cp" and i == 0:
+                init = torch.zeros(*s, 2, device=device, dtype=dtype)
+                init[..., 0] = 1.0
+            else:
+                init = torch.randn(*s, 2, device=device, dtype=dtype) * (sd / math.sqrt(2))
+            self.factors.append(nn.Parameter(init))
+        self.bias = nn.Parameter(torch.zeros(out_channels, device=device, dtype=dtype)) if bias else None
+
+    def complex_factors(self) -> list[torch.Tensor]:
+        return [torch.view_as_complex(f) for f in self.factors]
+
+    def dense_weight(self) -> torch.Tensor:
+        """The equivalent dense complex weight (in, out, *modes), for inspection and tests."""
+        return factorized_to_dense(self.complex_factors(), self.factorization)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_field("x", x, len(self.n_modes), self.in_channels)
+        check_modes(self.n_modes, x.shape[2:])
+        return factorized_spectral_conv(x, self.complex_factors(), self.factorization, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, n_modes={self.n_modes}, "
+                f"factorization={self.factorization!r}, ranks={self.ranks}")
+
+
+@register_operator("tfno")
+class TFNO(FNOBase):
+    """FNO with factorised spectral weights (Kossaifi et al. 2023). Same arguments as ``FNO`` plus
+    ``factorization`` ("tucker" | "cp" | "tt" | None = dense) and ``rank`` (fraction of parameters or ranks).
+
+    x: (batch, in_channels, *grid) -> (batch, out_channels, *grid).
+    """
+
+    def __init__(self, n_modes: int | Sequence[int], in_channels: int = 1, out_channels: int = 1,
+                 hidden_channels: int = 32, n_layers: int = 4, *, factorization: str | None = "tucker",
+                 rank: float | int | Sequence[int] = 0.1, positional: bool | str = True,
+                 padding: float | int | Sequence[float | int] = 0, lifting_ratio: float = 2.0,
+                 projection_ratio: float = 2.0, channel_mlp_expansion: float | None = 0.5,
+                 activation: str = "gelu", device=None, dtype=None) -> None:
+        check_choice("factorization", factorization, FACTORIZATIONS)
+        modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
+        check_int("hidden_channels", hidden_channels, min_value=1)
+        self.factorization = factorization
+
+        def conv(_: int) -> nn.Module:
+            if factorization is None:
+                return SpectralConv(hidden_channels, hidden_channels, modes, device=device, dtype=dtype)
+            return FactorizedSpectralConv(hidden_channels, hidden_channels, modes, factorization, rank,
+                                          device=device, dtype=dtype)
+
+        super().__init__(modes, in_channels, out_channels, hidden_channels, n_layers, conv, positional=positional,
+                         padding=padding, lifting_ratio=lifting_ratio, projection_ratio=projection_ratio,
+                         channel_mlp_expansion=channel_mlp_expansion, activation_name=activation, device=device,
+                         dtype=dtype)
