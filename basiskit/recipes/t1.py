@@ -2,8 +2,8 @@
 
 Poli et al. 2022, "Transform Once". T1 transforms once (DCT), acts on the kept modes only and is trained with the
 loss in frequency space; the FNO transforms forward and back in every layer. Same data, same width, same number
-of layers; the DCT keeps twice the FNO's modes per axis (DCT mode k has frequency k/2), which gives the same
-resolved band and the same number of spectral weights. Step time (forward, backward, Adam step on the same batch)
+of layers, same ``n_modes``: the FNO's ``n_modes = m`` keeps frequencies |k| < m/2 on an axis (negative and positive)
+and DCT mode k has frequency k/2, so both resolve the same band (with about the same number of spectral weights). Step time (forward, backward, Adam step on the same batch)
 is measured in one process, interleaved, median of repeats.
 """
 from __future__ import annotations
@@ -31,8 +31,7 @@ class T1Config:
     t_final: float = 10.0
     width: int = 32
     n_layers: int = 4
-    fno_modes: int = 12
-    t1_modes: int = 24
+    n_modes: int = 24
     transform: str = "dct"
     loss_space: str = "frequency"
     steps: int = 5000
@@ -56,7 +55,7 @@ def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
 @recipe("t1", paper="Poli et al. 2022, Transform Once: Efficient Operator Learning in Frequency Domain",
         summary="T1 (one DCT, layers on kept modes) vs FNO at equal width on Navier-Stokes nu=1e-3, w0 -> w(10)",
         config=T1Config,
-        quick={"n_train": 160, "n_test": 32, "width": 16, "fno_modes": 8, "t1_modes": 16, "steps": 240,
+        quick={"n_train": 160, "n_test": 32, "width": 16, "n_modes": 12, "steps": 240,
                "batch_size": 16, "lr": 3e-3, "timing_repeats": 5, "checkpoint_every": 0},
         claims=[Claim("step_time_ratio", "<=", 0.5, note="T1 train step / FNO train step, same batch, same process"),
                 Claim("t1_rel_l2", "<=", "fno_rel_l2", scale=1.1, note="held-out relative L2")],
@@ -69,10 +68,10 @@ def run(cfg: T1Config, ctx: RunContext) -> dict:
     train, test = scale_pairs(train, test)
 
     def build_fno() -> torch.nn.Module:
-        return FNO((cfg.fno_modes, cfg.fno_modes), 1, 1, cfg.width, cfg.n_layers)
+        return FNO((cfg.n_modes, cfg.n_modes), 1, 1, cfg.width, cfg.n_layers)
 
     def build_t1() -> T1:
-        return T1((cfg.t1_modes, cfg.t1_modes), 1, 1, cfg.width, cfg.n_layers, transform=cfg.transform)
+        return T1((cfg.n_modes, cfg.n_modes), 1, 1, cfg.width, cfg.n_layers, transform=cfg.transform)
 
     torch.manual_seed(ctx.seed)
     fno, t1 = build_fno().to(ctx.device), build_t1().to(ctx.device)
