@@ -51,7 +51,7 @@ def test_lsm_builds_by_name_maps_shapes_trains_and_round_trips():
     loss0 = torch.mean((model(x) - y) ** 2)
     loss0.backward()
     opt.step()
-    assert float(torch.mean((model(x) - y) ** 2)) < float(loss0.detach())
+    assert float(torch.mean((model(x) - y) ** 2).detach()) < float(loss0.detach())
     model.eval()
     clone = LSM(**kwargs).eval()
     clone.load_state_dict(model.state_dict())

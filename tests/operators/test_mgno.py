@@ -69,7 +69,7 @@ def test_mgno_builds_by_name_maps_shapes_trains_and_round_trips():
     loss0 = torch.mean((model(x) - y) ** 2)
     loss0.backward()
     opt.step()
-    assert float(torch.mean((model(x) - y) ** 2)) < float(loss0.detach())
+    assert float(torch.mean((model(x) - y) ** 2).detach()) < float(loss0.detach())
     clone = MgNO(in_channels=2, out_channels=1, hidden_channels=6, n_layers=3, levels=3)
     clone.load_state_dict(model.state_dict())
     assert torch.equal(clone(x), model(x))

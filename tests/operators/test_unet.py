@@ -55,7 +55,7 @@ def test_unets_build_by_name_map_shapes_train_and_round_trip(name, cls):
     loss0 = torch.mean((model(x) - y) ** 2)
     loss0.backward()
     opt.step()
-    assert float(torch.mean((model(x) - y) ** 2)) < float(loss0.detach())
+    assert float(torch.mean((model(x) - y) ** 2).detach()) < float(loss0.detach())
     model.eval()
     clone = cls(in_channels=2, out_channels=1, hidden_channels=4, levels=3).eval()
     clone.load_state_dict(model.state_dict())
