@@ -40,7 +40,8 @@ def unpatchify(seq: torch.Tensor, shape: tuple[int, int, int, int], n_patches: t
 
 
 def spectral_tokens(tokens: torch.Tensor, coeffs: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    r"""Neural spectral block on tokens: :math:`t + \sum_k \alpha_{ck}\sin(\pi k t_c) + \beta_{ck}\cos(\pi k t_c) + \gamma_c`.
+    r"""Neural spectral block on tokens,
+    :math:`t + \sum_k \alpha_{ck}\sin(\pi k t_c) + \beta_{ck}\cos(\pi k t_c) + \gamma_c`.
 
     tokens: (..., c); coeffs: (c, 2, K) (sin, cos coefficients); bias: (c,). Returns (..., c).
     """

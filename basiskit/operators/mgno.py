@@ -41,7 +41,10 @@ def conv3x3(x: torch.Tensor, weight: torch.Tensor, padding: str) -> torch.Tensor
 
 
 def restrict(x: torch.Tensor, weight: torch.Tensor, padding: str) -> torch.Tensor:
-    """Stride-2 3x3 convolution: (batch, c_in, h, w) -> (batch, c_out, ceil(h/2), ceil(w/2)); weight (c_out, c_in, 3, 3)."""
+    """Stride-2 3x3 convolution: (batch, c_in, h, w) -> (batch, c_out, ceil(h/2), ceil(w/2)).
+
+    weight: (c_out, c_in, 3, 3).
+    """
     return F.conv2d(_pad(x, padding), weight, stride=2)
 
 

@@ -91,7 +91,10 @@ def dft_forward(x: torch.Tensor, modes: Sequence[int]) -> torch.Tensor:
 
 
 def dft_inverse(coeffs: torch.Tensor, grid: Sequence[int]) -> torch.Tensor:
-    """Inverse of ``dft_forward`` onto ``grid`` (missing modes are zero): complex (..., 2m.., m_d) -> real (..., n..)."""
+    """Inverse of ``dft_forward`` onto ``grid`` (missing modes are zero).
+
+    coeffs: complex (..., 2 m_1, ..., 2 m_{d-1}, m_d) -> real (..., n_1, ..., n_d).
+    """
     d = len(grid)
     full = list(coeffs.shape[:-d]) + list(grid[:-1]) + [grid[-1] // 2 + 1]
     out = coeffs.new_zeros(full)
@@ -194,7 +197,7 @@ class T1(nn.Module):
         factor = 2 if self.transform == "dft" else 1
         for axis, m in enumerate(self.n_modes):
             n = x.shape[2 + axis]
-            need = factor * m if (self.transform == "dct" or axis < d - 1) else 2 * (m - 1) + 1
+            need = factor * m if (self.transform == "dct" or axis < d - 1) else max(1, 2 * m - 2)
             if n < need:
                 raise ValueError(f"n_modes={self.n_modes}: axis {axis} keeps {m} {self.transform} modes, which "
                                  f"needs a grid of at least {need} points; {arg} has {n} (shape {tuple(x.shape)})")

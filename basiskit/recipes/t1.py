@@ -3,8 +3,8 @@
 Poli et al. 2022, "Transform Once". T1 transforms once (DCT), acts on the kept modes only and is trained with the
 loss in frequency space; the FNO transforms forward and back in every layer. Same data, same width, same number
 of layers, same ``n_modes``: the FNO's ``n_modes = m`` keeps frequencies |k| < m/2 on an axis (negative and positive)
-and DCT mode k has frequency k/2, so both resolve the same band (with about the same number of spectral weights). Step time (forward, backward, Adam step on the same batch)
-is measured in one process, interleaved, median of repeats.
+and DCT mode k has frequency k/2, so both resolve the same band (with about the same number of spectral weights).
+Step time (forward, backward, Adam step on the same batch) is measured in one process, interleaved, median of repeats.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .._validation import check_choice
 from ..bench import compare
 from ..data import navier_stokes
 from ..losses import relative_lp
@@ -63,6 +64,7 @@ def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
 def run(cfg: T1Config, ctx: RunContext) -> dict:
     from ..operators import FNO  # the FNO family's module; imported here so this module loads on its own
 
+    check_choice("loss_space", cfg.loss_space, ("frequency", "physical"))
     train, test = navier_stokes(cfg.n_train, cfg.n_test, cfg.resolution, viscosity=cfg.viscosity,
                                 t_final=cfg.t_final, seed=ctx.seed)
     train, test = scale_pairs(train, test)

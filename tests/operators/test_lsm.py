@@ -22,8 +22,9 @@ def test_spectral_tokens_is_the_trigonometric_expansion():
     bias = torch.randn(3, dtype=torch.float64)
     out = spectral_tokens(t, coeffs, bias)
     c = 1
-    ref = (t[..., c] + coeffs[c, 0, 0] * torch.sin(math.pi * t[..., c]) + coeffs[c, 0, 1] * torch.sin(2 * math.pi * t[..., c])
-           + coeffs[c, 1, 0] * torch.cos(math.pi * t[..., c]) + coeffs[c, 1, 1] * torch.cos(2 * math.pi * t[..., c]) + bias[c])
+    tc = t[..., c]
+    ref = (tc + coeffs[c, 0, 0] * torch.sin(math.pi * tc) + coeffs[c, 0, 1] * torch.sin(2 * math.pi * tc)
+           + coeffs[c, 1, 0] * torch.cos(math.pi * tc) + coeffs[c, 1, 1] * torch.cos(2 * math.pi * tc) + bias[c])
     assert torch.allclose(out[..., c], ref)
 
 
