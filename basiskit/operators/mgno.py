@@ -92,9 +92,12 @@ class VCycle(nn.Module):
         def w(o: int, i: int, gain: float = 1.0) -> nn.Parameter:
             return nn.Parameter(torch.randn(o, i, 3, 3, **kw) * gain / math.sqrt(9 * i))
 
+        # each level adds a correction of about the input's variance: smoothers scaled by 1/sqrt(levels) keep the
+        # cycle's output variance near the input's (a prolongation with gain 2 passes a coarse field's variance on)
+        g = 1 / math.sqrt(levels)
         self.a = nn.ParameterList([w(in_channels, out_channels) for _ in range(levels - 1)])
-        self.smooth = nn.ParameterList([w(out_channels, in_channels) for _ in range(levels)])
-        self.post = nn.ParameterList([w(out_channels, in_channels, 0.5) for _ in range(levels - 1)])
+        self.smooth = nn.ParameterList([w(out_channels, in_channels, g) for _ in range(levels)])
+        self.post = nn.ParameterList([w(out_channels, in_channels, 0.5 * g) for _ in range(levels - 1)])
         self.restrict = nn.ParameterList([w(in_channels, in_channels) for _ in range(levels - 1)])
         self.prolong = nn.ParameterList([w(out_channels, out_channels, 2.0) for _ in range(levels - 1)])
 

@@ -89,3 +89,13 @@ def test_mgno_bad_inputs_name_the_argument():
         MgNO(padding="reflect")
     with pytest.raises(ValueError, match="n_layers"):
         MgNO(n_layers=1)
+
+
+@pytest.mark.parametrize("levels", [1, 2, 4])
+def test_v_cycle_init_keeps_the_input_scale(levels):
+    torch.manual_seed(0)
+    cycle = VCycle(8, 8, levels=levels)
+    x = torch.randn(4, 8, 32, 32)
+    with torch.no_grad():
+        ratio = float(cycle(x).std() / x.std())
+    assert 0.5 < ratio < 2.0
