@@ -174,8 +174,9 @@ def darcy(n_train: int, n_test: int, resolution: int = 64, seed: int = 0, *, ref
 def navier_stokes(n_train: int, n_test: int, resolution: int = 64, viscosity: float = 1e-3,
                   t_final: float = 10.0, seed: int = 0, *, snapshots: int = 1, solve_resolution: int | None = None,
                   workers: int = 1, cache: bool = True) -> tuple[Pair, Pair]:
-    """2-D vorticity on the torus, w0 -> w at ``snapshots`` times up to ``t_final``; inputs (batch, 1, res, res),
-    targets (batch, snapshots, res, res)."""
+    """2-D Navier-Stokes vorticity on the torus, w0 -> w(t_final) (or ``snapshots`` times); (batch, c, res, res).
+
+    inputs (batch, 1, res, res); targets (batch, snapshots, res, res)."""
     check_int("resolution", resolution, min_value=4)
     solve_resolution = resolution if solve_resolution is None else solve_resolution
     check_int("solve_resolution", solve_resolution, min_value=4)

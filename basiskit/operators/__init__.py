@@ -22,7 +22,8 @@ def names(pattern: str | None = None) -> list[str]:
 
 # Each family adds its exports under its own marker.
 # [operators-fno]
-from .common import ChannelLinear, ChannelMLP, append_grid, grid_coordinates, pad_domain, unpad_domain  # noqa: E402,F401,E501
+from .common import (ChannelLinear, ChannelMLP, append_grid, count_parameters, grid_coordinates,  # noqa: E402,F401
+                     pad_domain, unpad_domain)
 from .fno import FNO  # noqa: E402,F401
 from .spectral import SpectralConv, spectral_conv  # noqa: E402,F401
 from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv  # noqa: E402,F401

@@ -51,6 +51,21 @@ def _pool(x: torch.Tensor, factor: int) -> torch.Tensor:
     return {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}[x.ndim - 2](x, factor)
 
 
+def _pad(x: torch.Tensor, pads: Sequence[int], mode: str) -> torch.Tensor:
+    """Pad both ends of every grid dim by ``pads``; periodic wrap by index (any width, even several periods)."""
+    if not any(pads):
+        return x
+    if mode == "circular":
+        for j, p in enumerate(pads):
+            n = x.shape[2 + j]
+            x = x.index_select(2 + j, torch.arange(-p, n + p, device=x.device) % n)
+        return x
+    spec: list[int] = []
+    for p in reversed(pads):
+        spec += [p, p]
+    return F.pad(x, spec, mode=mode)
+
+
 def multigrid_patch(x: torch.Tensor, n_patches: int | Sequence[int], levels: int = 1,
                     padding_mode: str = "periodic") -> torch.Tensor:
     """Patches with coarser context levels as extra channels; see the module docstring.
@@ -69,10 +84,7 @@ def multigrid_patch(x: torch.Tensor, n_patches: int | Sequence[int], levels: int
         if mode == "reflect" and any(p >= n for p, n in zip(pads, x.shape[2:])):
             raise ValueError(f"levels={levels} needs a context wider than the grid; reflect padding cannot "
                              f"provide it (use fewer levels or padding_mode='periodic')")
-        spec: list[int] = []
-        for p in reversed(pads):
-            spec += [p, p]
-        padded = F.pad(x, spec, mode=mode) if any(pads) else x
+        padded = _pad(x, pads, mode)
         windows = padded
         for j, h in enumerate(sizes):  # (b, c, p_1, .., p_d, w_1, .., w_d) after unfolding every grid dim
             windows = windows.unfold(2 + j, scale * h, h)

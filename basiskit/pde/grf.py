@@ -36,8 +36,11 @@ def _shape(shape: int | Sequence[int]) -> tuple[int, ...]:
 
 
 def grf_eigenvalues(wavenumbers_sq: torch.Tensor, alpha: float, tau: float, sigma: float) -> torch.Tensor:
-    r""":math:`\lambda = \sigma^2 (\mu + \tau^2)^{-\alpha}` for Laplacian eigenvalues :math:`\mu` (any shape)."""
-    return sigma ** 2 * (wavenumbers_sq + tau ** 2) ** (-alpha)
+    r""":math:`\lambda = \sigma^2 (\mu + \tau^2)^{-\alpha}` for Laplacian eigenvalues :math:`\mu` (any shape);
+    0 where :math:`\mu + \tau^2 = 0` (the constant mode when tau = 0, which callers drop or refuse)."""
+    base = wavenumbers_sq + tau ** 2
+    safe = torch.where(base > 0, base, torch.ones_like(base))
+    return torch.where(base > 0, sigma ** 2 * safe ** (-alpha), torch.zeros_like(base))
 
 
 def grf(shape: int | Sequence[int], alpha: float = 2.0, tau: float = 3.0, sigma: float = 1.0,
@@ -69,9 +72,7 @@ def grf(shape: int | Sequence[int], alpha: float = 2.0, tau: float = 3.0, sigma:
     if boundary == "periodic":
         freqs = [torch.fft.fftfreq(n, 1.0 / n, dtype=dtype) for n in dims]
         k2 = sum(f.reshape([-1 if i == j else 1 for j in range(d)]) ** 2 for i, f in enumerate(freqs))
-        lam = grf_eigenvalues(4 * math.pi ** 2 * k2, alpha, tau, sigma) if tau > 0 else None
-        if lam is None:  # tau == 0 with zero_mean: avoid 0 ** -alpha on the constant mode
-            lam = sigma ** 2 * (4 * math.pi ** 2 * k2).clamp_min(1e-300) ** (-alpha)
+        lam = grf_eigenvalues(4 * math.pi ** 2 * k2, alpha, tau, sigma)
         if zero_mean:
             lam = lam.clone()
             lam.view(-1)[0] = 0.0
@@ -91,7 +92,7 @@ def grf(shape: int | Sequence[int], alpha: float = 2.0, tau: float = 3.0, sigma:
             b[:, 0] = 1.0
             bases.append(b)
     k2 = sum(k.reshape([-1 if i == j else 1 for j in range(d)]) ** 2 for i, k in enumerate(ks))
-    lam = grf_eigenvalues(math.pi ** 2 * k2, alpha, tau, sigma) if tau > 0 else (math.pi ** 2 * k2) ** (-alpha)
+    lam = grf_eigenvalues(math.pi ** 2 * k2, alpha, tau, sigma)
     if boundary == "neumann" and zero_mean:
         lam = lam.clone()
         lam.view(-1)[0] = 0.0

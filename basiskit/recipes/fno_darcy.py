@@ -3,7 +3,8 @@
 Data: ``basiskit.data.darcy`` (piecewise-constant coefficients 12/3 from a thresholded GRF, solved by finite
 differences on a grid twice as fine and subsampled). Model: ``FNO`` with zero padding (the problem is not
 periodic), trained on the relative L2 loss. ``--set peer=true`` also trains neuraloperator's FNO at the same
-configuration, on the same samples, with the same optimiser, schedule, batches and steps, and compares.
+configuration, on the same samples, with the same optimiser, schedule, batch size and number of steps (the
+mini-batch order follows each run's name), and compares.
 
 The helpers below (normalisation, training, evaluation, sample plots) are shared by the other operator recipes.
 """
@@ -93,6 +94,24 @@ def plot_samples(ctx: RunContext, name: str, model: nn.Module, x: torch.Tensor, 
                                               "|error|": (pred[i, 0] - y[i, 0]).abs()})
 
 
+class TensorsOnly(nn.Module):
+    """Wraps a peer model whose ``state_dict`` carries non-tensor metadata (neuraloperator adds ``_metadata``)
+    so that safetensors checkpoints work; forward is unchanged."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        state = super().state_dict(*args, **kwargs)
+        for key in [k for k, v in state.items() if not isinstance(v, torch.Tensor)]:
+            del state[key]
+        return state
+
+
 def peer_fno(cfg: Any, in_channels: int = 1, out_channels: int = 1) -> nn.Module | None:
     """neuraloperator's FNO at the configuration of ``cfg`` (modes, width, layers, padding), or None if absent."""
     from ..bench import peer_available
@@ -102,8 +121,8 @@ def peer_fno(cfg: Any, in_channels: int = 1, out_channels: int = 1) -> nn.Module
     from neuralop.models import FNO as PeerFNO
 
     modes = (cfg.modes,) * 2
-    return PeerFNO(n_modes=modes, in_channels=in_channels, out_channels=out_channels, hidden_channels=cfg.width,
-                   n_layers=cfg.layers, domain_padding=cfg.padding or None)
+    return TensorsOnly(PeerFNO(n_modes=modes, in_channels=in_channels, out_channels=out_channels,
+                               hidden_channels=cfg.width, n_layers=cfg.layers, domain_padding=cfg.padding or None))
 
 
 def _claims(cfg: FnoDarcyConfig) -> list[Claim]:

@@ -1,7 +1,7 @@
 """mg-tfno: tensorised and multi-grid FNOs on 2-D Darcy flow (Kossaifi et al. 2023, Multi-Grid Tensorized
 Fourier Neural Operator for High-Resolution PDEs).
 
-Three operators trained the same way (same data, steps, batches, optimiser) on ``basiskit.data.darcy``:
+Three operators trained the same way (same data, steps, batch size, optimiser) on ``basiskit.data.darcy``:
 the dense ``FNO``; ``TFNO`` with Tucker-factorised spectral weights keeping a fraction ``rank`` of their
 parameters; ``MGTFNO``, the TFNO applied patch-wise with coarser context levels. Claims: the TFNO has at
 least 8x fewer parameters with at most 1.3x the FNO's error; multi-grid patching costs at most 1.3x the FNO's

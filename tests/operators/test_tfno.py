@@ -1,0 +1,100 @@
+import pytest
+import torch
+
+import basiskit as bk
+from basiskit.operators import TFNO, spectral_conv
+from basiskit.operators.common import count_parameters
+from basiskit.operators.tfno import (FactorizedSpectralConv, factorized_ranks, factorized_spectral_conv,
+                                     factorized_to_dense)
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
+@pytest.mark.parametrize("n_modes, grid", [((6,), (16,)), ((6, 5), (12, 10)), ((4, 4, 3), (8, 8, 6))])
+def test_factorised_contraction_equals_dense(factorization, n_modes, grid):
+    torch.manual_seed(0)
+    conv = FactorizedSpectralConv(3, 4, n_modes, factorization, 0.5, dtype=torch.float64)
+    x = torch.randn(2, 3, *grid, dtype=torch.float64)
+    assert torch.allclose(conv(x), spectral_conv(x, conv.dense_weight(), conv.bias), atol=1e-12)
+
+
+def full_rank_factors(w, factorization):
+    """Factors that represent the dense weight w (I, O, M1, M2) exactly."""
+    I, O, M1, M2 = w.shape
+    c = w.dtype
+    if factorization == "tucker":
+        return [w.clone()] + [torch.eye(s, dtype=c) for s in w.shape]
+    if factorization == "cp":
+        r = I * O * M1
+        idx = torch.arange(r)
+        i, o, m = idx // (O * M1), (idx // M1) % O, idx % M1
+        one = lambda n, k: torch.nn.functional.one_hot(k, n).T.to(c)  # noqa: E731
+        return [torch.ones(r, dtype=c), one(I, i), one(O, o), one(M1, m), w[i, o, m].T]
+    g0 = torch.eye(I, dtype=c)[None]  # (1, I, I)
+    g1 = torch.eye(I * O, dtype=c).reshape(I, O, I * O)
+    g2 = torch.eye(I * O * M1, dtype=c).reshape(I * O, M1, I * O * M1)
+    g3 = w.reshape(I * O * M1, M2, 1)
+    return [g0, g1, g2, g3]
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
+def test_full_rank_factorisation_reproduces_fno_layer(factorization):
+    g = torch.Generator().manual_seed(1)
+    w = torch.randn(2, 3, 4, 3, dtype=torch.complex128, generator=g)
+    factors = full_rank_factors(w, factorization)
+    assert torch.allclose(factorized_to_dense(factors, factorization), w, atol=1e-12)
+    x = torch.randn(2, 2, 8, 8, dtype=torch.float64, generator=g)
+    assert torch.allclose(factorized_spectral_conv(x, factors, factorization), spectral_conv(x, w), atol=1e-12)
+
+
+def test_ranks_follow_tensorly_rules():
+    shape = (32, 32, 12, 7)
+    assert factorized_ranks(shape, "cp", 0.1) == (104,)
+    assert factorized_ranks(shape, "tucker", 0.1) == (17, 17, 6, 4)
+    assert factorized_ranks(shape, "tt", 0.1) == (1, 18, 12, 5, 1)
+    tl = pytest.importorskip("tensorly")
+    assert tuple(tl.tucker_tensor.validate_tucker_rank(shape, 0.3)) == factorized_ranks(shape, "tucker", 0.3)
+    assert (tl.cp_tensor.validate_cp_rank(shape, 0.3),) == factorized_ranks(shape, "cp", 0.3)
+    assert tuple(tl.tt_tensor.validate_tt_rank(shape, 0.3)) == factorized_ranks(shape, "tt", 0.3)
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
+def test_parameter_counts_equal_neuraloperator(factorization):
+    pytest.importorskip("neuralop")
+    from neuralop.models import TFNO as PeerTFNO
+
+    ours = TFNO((12, 12), 1, 1, 32, 4, factorization=factorization, rank=0.1)
+    peer = PeerTFNO(n_modes=(12, 12), in_channels=1, out_channels=1, hidden_channels=32, n_layers=4,
+                    factorization=factorization, rank=0.1)
+    assert count_parameters(ours) == count_parameters(peer)
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt", None])
+def test_build_by_name_train_step_state_dict(factorization):
+    torch.manual_seed(0)
+    model = bk.operators.create("tfno", n_modes=(6, 6), hidden_channels=8, n_layers=2, factorization=factorization)
+    x, y = torch.randn(4, 1, 16, 16), torch.randn(4, 1, 16, 16)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    before = float(bk.losses.relative_lp(model(x), y).detach())
+    for _ in range(3):
+        opt.zero_grad()
+        bk.losses.relative_lp(model(x), y).backward()
+        opt.step()
+    assert float(bk.losses.relative_lp(model(x), y).detach()) < before
+    clone = TFNO((6, 6), 1, 1, 8, 2, factorization=factorization)
+    clone.load_state_dict(model.state_dict())
+    assert torch.equal(clone(x), model(x))
+
+
+def test_tfno_has_fewer_parameters_and_1d_3d_shapes():
+    dense = count_parameters(bk.operators.FNO((12, 12), 1, 1, 32, 4))
+    assert count_parameters(TFNO((12, 12), 1, 1, 32, 4, rank=0.1)) * 8 < dense
+    assert TFNO(8, 2, 1, 8, 2, factorization="cp")(torch.randn(2, 2, 32)).shape == (2, 1, 32)
+    assert TFNO((4, 4, 4), 1, 2, 8, 1, factorization="tt")(torch.randn(1, 1, 8, 8, 8)).shape == (1, 2, 8, 8, 8)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"factorization": "tuker"}, "factorization"), ({"rank": -0.1}, "rank"), ({"rank": (3, 3)}, "rank"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TFNO((4, 4), 1, 1, 8, 1, **kwargs)
