@@ -29,3 +29,8 @@ from .spectral import SpectralConv, spectral_conv  # noqa: E402,F401
 from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv  # noqa: E402,F401
 from .multigrid import MGTFNO, multigrid_patch, multigrid_unpatch  # noqa: E402,F401
 # [operators-more]
+from .interp_conv import InterpConv2d, resample_kernel  # noqa: E402
+from .lsm import LSM  # noqa: E402
+from .mgno import MgNO, prolong, restrict, v_cycle  # noqa: E402
+from .unet import FunctionUNet, UNet  # noqa: E402
+from .t1 import T1, dct_forward, dct_inverse, dft_forward, dft_inverse  # noqa: E402

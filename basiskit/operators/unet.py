@@ -1,0 +1,110 @@
+r"""U-Net baseline and its function-space version.
+
+``UNet``: Ronneberger, Fischer, Brox (2015) -- (3x3 conv, batch norm, GELU) x 2 per level, max-pool down,
+bilinear up, skip connections by concatenation. Its kernels span a fixed number of *cells*, so a model trained at
+one resolution computes a different map at another.
+
+``FunctionUNet``: the same architecture made a neural operator as in Berner et al. (2025), "Principled approaches
+for extending neural architectures to function spaces for operator learning": every 3x3 convolution becomes an
+``InterpConv2d`` whose kernel has a fixed *physical* support (level ``l`` uses reference resolution
+``ref_resolution / 2**l``), down-sampling is 2x2 averaging (a quadrature of the local mean, not a max over cells)
+and up-sampling is bilinear interpolation, so the same weights discretise one operator at every resolution.
+Batch norm averages over grid points (a quadrature of the spatial mean), so it is kept.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .._validation import check_choice, check_int, check_tensor
+from . import register_operator
+from .interp_conv import InterpConv2d
+
+
+def _double(conv: Callable[[int, int], nn.Module], c_in: int, c_out: int, **kw) -> nn.Sequential:
+    return nn.Sequential(conv(c_in, c_out), nn.BatchNorm2d(c_out, **kw), nn.GELU(),
+                         conv(c_out, c_out), nn.BatchNorm2d(c_out, **kw), nn.GELU())
+
+
+class _UNetBase(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, hidden_channels: int, levels: int,
+                 conv_at_level: Callable[[int], Callable[[int, int], nn.Module]], pool: str, **kw) -> None:
+        super().__init__()
+        self.in_channels = check_int("in_channels", in_channels, min_value=1)
+        self.out_channels = check_int("out_channels", out_channels, min_value=1)
+        self.hidden_channels = check_int("hidden_channels", hidden_channels, min_value=1)
+        self.levels = check_int("levels", levels, min_value=1)
+        self.pool = pool
+        widths = [hidden_channels * 2 ** lvl for lvl in range(levels)]
+        self.widths = widths
+        self.down = nn.ModuleList(_double(conv_at_level(lvl), in_channels if lvl == 0 else widths[lvl - 1],
+                                          widths[lvl], **kw) for lvl in range(levels))
+        self.up = nn.ModuleList(_double(conv_at_level(lvl), widths[lvl + 1] + widths[lvl], widths[lvl], **kw)
+                                for lvl in range(levels - 1))
+        self.head = nn.Conv2d(widths[0], out_channels, 1, **kw)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (batch, in_channels, h, w) -> (batch, out_channels, h, w); sides divisible by 2**(levels-1)."""
+        check_tensor("x", x, ndim=4)
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"x must have in_channels={self.in_channels} channels (dim 1), got shape {tuple(x.shape)}")
+        need = 2 ** (self.levels - 1)
+        if x.shape[2] % need or x.shape[3] % need:
+            raise ValueError(f"levels={self.levels} needs grid sides divisible by {need}; x has shape {tuple(x.shape)}")
+        skips = []
+        h = x
+        for lvl, block in enumerate(self.down):
+            if lvl:
+                h = F.max_pool2d(h, 2) if self.pool == "max" else F.avg_pool2d(h, 2)
+            h = block(h)
+            skips.append(h)
+        for lvl in range(self.levels - 2, -1, -1):
+            h = F.interpolate(h, size=skips[lvl].shape[-2:], mode="bilinear", align_corners=False)
+            h = self.up[lvl](torch.cat([h, skips[lvl]], dim=1))
+        return self.head(h)
+
+
+@register_operator("unet")
+class UNet(_UNetBase):
+    """Plain U-Net: (batch, in_channels, h, w) -> (batch, out_channels, h, w); widths ``hidden * 2**level``."""
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 16, levels: int = 3,
+                 device=None, dtype=None) -> None:
+        kw = {"device": device, "dtype": dtype}
+
+        def conv_at_level(lvl: int) -> Callable[[int, int], nn.Module]:
+            return lambda i, o: nn.Conv2d(i, o, 3, padding=1, **kw)
+
+        super().__init__(in_channels, out_channels, hidden_channels, levels, conv_at_level, "max", **kw)
+
+    def extra_repr(self) -> str:
+        return f"in_channels={self.in_channels}, out_channels={self.out_channels}, widths={self.widths}"
+
+
+@register_operator("function_unet")
+class FunctionUNet(_UNetBase):
+    """Function-space U-Net: ``InterpConv2d`` kernels of fixed physical support, average-pool down, bilinear up.
+
+    ``ref_resolution``: the grid size at which level 0's kernels are the stored 3x3 ones (usually the training
+    resolution); ``padding``: "zeros" or "periodic".
+    """
+
+    def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 16, levels: int = 3,
+                 ref_resolution: int = 32, padding: str = "zeros", device=None, dtype=None) -> None:
+        kw = {"device": device, "dtype": dtype}
+        check_int("ref_resolution", ref_resolution, min_value=2 ** (max(1, levels) - 1))
+        check_choice("padding", padding, ("zeros", "periodic"))
+
+        def conv_at_level(lvl: int) -> Callable[[int, int], nn.Module]:
+            ref = max(1, ref_resolution // 2 ** lvl)
+            return lambda i, o: InterpConv2d(i, o, 3, ref_resolution=ref, padding=padding, **kw)
+
+        super().__init__(in_channels, out_channels, hidden_channels, levels, conv_at_level, "avg", **kw)
+        self.ref_resolution = ref_resolution
+
+    def extra_repr(self) -> str:
+        return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, widths={self.widths}, "
+                f"ref_resolution={self.ref_resolution}")

@@ -1,0 +1,110 @@
+"""t1: Transform Once vs FNO at equal width on 2-D Navier-Stokes (viscosity 1e-3), w0 -> w(10).
+
+Poli et al. 2022, "Transform Once". T1 transforms once (DCT), acts on the kept modes only and is trained with the
+loss in frequency space; the FNO transforms forward and back in every layer. Same data, same width, same number
+of layers, same ``n_modes``: the FNO's ``n_modes = m`` keeps frequencies |k| < m/2 on an axis (negative and positive)
+and DCT mode k has frequency k/2, so both resolve the same band (with about the same number of spectral weights).
+Step time (forward, backward, Adam step on the same batch) is measured in one process, interleaved, median of repeats.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .._validation import check_choice
+from ..bench import compare
+from ..data import navier_stokes
+from ..losses import relative_lp
+from ..operators import T1
+from ..operators.t1 import ModesView
+from ..train import RunContext
+from ._operator_helpers import n_params, plot_samples, predict, rel_l2, scale_pairs, train_operator
+from .core import Claim, recipe
+
+
+@dataclass
+class T1Config:
+    n_train: int = 1000
+    n_test: int = 200
+    resolution: int = 64
+    viscosity: float = 1e-3
+    t_final: float = 10.0
+    width: int = 32
+    n_layers: int = 4
+    n_modes: int = 24
+    transform: str = "dct"
+    loss_space: str = "frequency"
+    steps: int = 5000
+    batch_size: int = 20
+    lr: float = 1e-3
+    timing_repeats: int = 15
+    checkpoint_every: int = 1000
+
+
+def _step_fn(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        relative_lp(model(x), y).backward()
+        opt.step()
+
+    return step
+
+
+@recipe("t1", paper="Poli et al. 2022, Transform Once: Efficient Operator Learning in Frequency Domain",
+        summary="T1 (one DCT, layers on kept modes) vs FNO at equal width on Navier-Stokes nu=1e-3, w0 -> w(10)",
+        config=T1Config,
+        quick={"n_train": 160, "n_test": 32, "width": 16, "n_modes": 12, "steps": 240,
+               "batch_size": 16, "lr": 3e-3, "timing_repeats": 5, "checkpoint_every": 0},
+        claims=[Claim("step_time_ratio", "<=", 0.5, note="T1 train step / FNO train step, same batch, same process"),
+                Claim("t1_rel_l2", "<=", "fno_rel_l2", scale=1.1, note="held-out relative L2")],
+        tour=True)
+def run(cfg: T1Config, ctx: RunContext) -> dict:
+    from ..operators import FNO  # the FNO family's module; imported here so this module loads on its own
+
+    check_choice("loss_space", cfg.loss_space, ("frequency", "physical"))
+    train, test = navier_stokes(cfg.n_train, cfg.n_test, cfg.resolution, viscosity=cfg.viscosity,
+                                t_final=cfg.t_final, seed=ctx.seed)
+    train, test = scale_pairs(train, test)
+
+    def build_fno() -> torch.nn.Module:
+        return FNO((cfg.n_modes, cfg.n_modes), 1, 1, cfg.width, cfg.n_layers)
+
+    def build_t1() -> T1:
+        return T1((cfg.n_modes, cfg.n_modes), 1, 1, cfg.width, cfg.n_layers, transform=cfg.transform)
+
+    torch.manual_seed(ctx.seed)
+    fno, t1 = build_fno().to(ctx.device), build_t1().to(ctx.device)
+
+    # ---- step time: fresh copies, same batch, interleaved rounds, median -------------------------------
+    xb, yb = train[0][:cfg.batch_size].to(ctx.device), train[1][:cfg.batch_size].to(ctx.device)
+    t1_timed = build_t1().to(ctx.device)
+    t1_case = (_step_fn(ModesView(t1_timed), xb, t1_timed.to_modes(yb)) if cfg.loss_space == "frequency"
+               else _step_fn(t1_timed, xb, yb))
+    timing = compare({"fno": _step_fn(build_fno().to(ctx.device), xb, yb), "t1": t1_case}, baseline="fno",
+                     warmup=2, repeats=cfg.timing_repeats, device=str(ctx.device))
+
+    # ---- training ------------------------------------------------------------------------------------
+    kw = dict(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, checkpoint_every=cfg.checkpoint_every)
+    fno_result = train_operator(fno, train, test, ctx, "fno", **kw)
+    if cfg.loss_space == "frequency":
+        with torch.no_grad():
+            modes_train = (train[0], t1.to_modes(train[1]))
+        t1_result = train_operator(ModesView(t1), modes_train, test, ctx, "t1", eval_model=t1, **kw)
+    else:
+        t1_result = train_operator(t1, train, test, ctx, "t1", **kw)
+
+    fno_err, t1_err = rel_l2(fno, test, ctx.device), rel_l2(t1, test, ctx.device)
+    truth = test[1]
+    plot_samples(ctx, "fno", predict(fno, test[0], ctx.device), truth)
+    plot_samples(ctx, "t1", predict(t1, test[0], ctx.device), truth)
+    ctx.plot_curves("test_error", {"FNO test rel. L2": fno_result.curve("test_rel_l2"),
+                                   "T1 test rel. L2": t1_result.curve("test_rel_l2")}, ylabel="relative L2")
+    return {"fno_rel_l2": fno_err, "t1_rel_l2": t1_err,
+            "error_ratio": t1_err / fno_err,
+            "fno_step_seconds": timing["fno"]["seconds"], "t1_step_seconds": timing["t1"]["seconds"],
+            "step_time_ratio": timing["t1"]["ratio"],
+            "fno_params": n_params(fno), "t1_params": n_params(t1),
+            "fno_train_seconds": fno_result.seconds, "t1_train_seconds": t1_result.seconds}

@@ -1,0 +1,73 @@
+import math
+
+import pytest
+import torch
+
+from basiskit.operators import LSM, create
+from basiskit.operators.lsm import SpectralBlock, patchify, spectral_tokens, unpatchify
+
+
+def test_patchify_round_trip_and_patch_contents():
+    x = torch.randn(2, 3, 8, 12)
+    seq = patchify(x, (2, 3))
+    assert seq.shape == (12, 16, 3)
+    assert torch.equal(unpatchify(seq, x.shape, (2, 3)), x)
+    # patch (1, 2) of sample 1 holds rows 4..7, columns 8..11
+    assert torch.equal(seq[1 * 6 + 1 * 3 + 2], x[1, :, 4:8, 8:12].permute(1, 2, 0).reshape(16, 3))
+
+
+def test_spectral_tokens_is_the_trigonometric_expansion():
+    t = torch.randn(5, 4, 3, dtype=torch.float64)
+    coeffs = torch.randn(3, 2, 2, dtype=torch.float64)
+    bias = torch.randn(3, dtype=torch.float64)
+    out = spectral_tokens(t, coeffs, bias)
+    c = 1
+    tc = t[..., c]
+    ref = (tc + coeffs[c, 0, 0] * torch.sin(math.pi * tc) + coeffs[c, 0, 1] * torch.sin(2 * math.pi * tc)
+           + coeffs[c, 1, 0] * torch.cos(math.pi * tc) + coeffs[c, 1, 1] * torch.cos(2 * math.pi * tc) + bias[c])
+    assert torch.allclose(out[..., c], ref)
+
+
+def test_spectral_block_keeps_shape_and_is_patch_local():
+    torch.manual_seed(0)
+    block = SpectralBlock(4, n_tokens=3, n_basis=4, n_patches=2).double()
+    x = torch.randn(1, 4, 8, 8, dtype=torch.float64)
+    y = block(x)
+    assert y.shape == x.shape
+    x2 = x.clone()
+    x2[..., :4, :4] += 1.0  # change one patch only: the other patches' outputs do not move
+    y2 = block(x2)
+    assert torch.allclose(y2[..., 4:, :], y[..., 4:, :]) and torch.allclose(y2[..., :4, 4:], y[..., :4, 4:])
+    assert not torch.allclose(y2[..., :4, :4], y[..., :4, :4])
+
+
+def test_lsm_builds_by_name_maps_shapes_trains_and_round_trips():
+    torch.manual_seed(0)
+    kwargs = dict(in_channels=2, out_channels=1, hidden_channels=4, levels=3, n_tokens=2, n_basis=3, n_patches=2)
+    model = create("lsm", **kwargs)
+    assert isinstance(model, LSM)
+    x, y = torch.randn(4, 2, 16, 16), torch.randn(4, 1, 16, 16)
+    assert model(x).shape == (4, 1, 16, 16)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss0 = torch.mean((model(x) - y) ** 2)
+    loss0.backward()
+    opt.step()
+    assert float(torch.mean((model(x) - y) ** 2).detach()) < float(loss0.detach())
+    model.eval()
+    clone = LSM(**kwargs).eval()
+    clone.load_state_dict(model.state_dict())
+    assert torch.equal(clone(x), model(x))
+
+
+def test_lsm_bad_inputs_name_the_argument():
+    model = LSM(1, 1, hidden_channels=4, levels=3, n_patches=2)
+    with pytest.raises(ValueError, match="x must have 4 dims"):
+        model(torch.randn(1, 1, 16))
+    with pytest.raises(ValueError, match="in_channels"):
+        model(torch.randn(1, 3, 16, 16))
+    with pytest.raises(ValueError, match="levels=3"):
+        model(torch.randn(1, 1, 18, 16))
+    with pytest.raises(ValueError, match="n_patches"):
+        LSM(1, 1, hidden_channels=4, levels=1, n_patches=3)(torch.randn(1, 1, 16, 16))
+    with pytest.raises(ValueError, match="n_tokens"):
+        LSM(n_tokens=0)

@@ -1,0 +1,101 @@
+import pytest
+import torch
+
+from basiskit.operators import MgNO, create, prolong, restrict, v_cycle
+from basiskit.operators.mgno import VCycle
+
+
+@pytest.mark.parametrize("padding,size", [("zeros", (8, 8)), ("zeros", (7, 10)), ("periodic", (8, 12))])
+def test_restriction_and_prolongation_shapes(padding, size):
+    x = torch.randn(2, 3, *size)
+    r = restrict(x, torch.randn(5, 3, 3, 3), padding)
+    coarse = (-(-size[0] // 2), -(-size[1] // 2))
+    assert r.shape == (2, 5, *coarse)
+    p = prolong(r, torch.randn(5, 4, 3, 3), size, padding)
+    assert p.shape == (2, 4, *size)
+
+
+def test_prolongation_places_coarse_point_on_fine_neighbours():
+    coarse = torch.zeros(1, 1, 4, 4)
+    coarse[0, 0, 3, 0] = 1.0
+    w = torch.arange(1.0, 10.0).reshape(1, 1, 3, 3)
+    zero = prolong(coarse, w, (8, 8), "zeros")[0, 0]
+    per = prolong(coarse, w, (8, 8), "periodic")[0, 0]
+    # coarse (3, 0) sits on fine (6, 0) and feeds fine rows 5..7, columns -1..1 with kernel entry [1+di, 1+dj]
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            i, j = 6 + di, dj
+            if j >= 0:
+                assert zero[i, j] == w[0, 0, 1 + di, 1 + dj]
+            assert per[i % 8, j % 8] == w[0, 0, 1 + di, 1 + dj]
+    assert zero.count_nonzero() == 6 and per.count_nonzero() == 9
+
+
+def test_restriction_is_strided_convolution():
+    x = torch.randn(1, 2, 8, 8)
+    w = torch.randn(3, 2, 3, 3)
+    ref = torch.nn.functional.conv2d(x, w, padding=1, stride=2)
+    assert torch.allclose(restrict(x, w, "zeros"), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "periodic"])
+def test_v_cycle_is_linear_in_u(padding):
+    torch.manual_seed(0)
+    cycle = VCycle(2, 3, levels=3, padding=padding).double()
+    u, v = torch.randn(2, 2, 16, 16, dtype=torch.float64), torch.randn(2, 2, 16, 16, dtype=torch.float64)
+    a, b = 0.7, -1.3
+    assert torch.allclose(cycle(a * u + b * v), a * cycle(u) + b * cycle(v), atol=1e-10)
+    out = v_cycle(u, list(cycle.a), list(cycle.smooth), list(cycle.post), list(cycle.restrict),
+                  list(cycle.prolong), padding)
+    assert out.shape == (2, 3, 16, 16) and torch.equal(out, cycle(u))
+
+
+def test_periodic_v_cycle_commutes_with_even_shifts():
+    torch.manual_seed(0)
+    cycle = VCycle(1, 2, levels=3, padding="periodic").double()
+    u = torch.randn(1, 1, 16, 16, dtype=torch.float64)
+    shift = 4  # a multiple of 2**(levels-1) keeps every coarse grid aligned
+    assert torch.allclose(cycle(torch.roll(u, shift, dims=-1)), torch.roll(cycle(u), shift, dims=-1), atol=1e-10)
+
+
+def test_mgno_builds_by_name_maps_shapes_trains_and_round_trips():
+    torch.manual_seed(0)
+    model = create("mgno", in_channels=2, out_channels=1, hidden_channels=6, n_layers=3, levels=3)
+    assert isinstance(model, MgNO)
+    x, y = torch.randn(4, 2, 16, 16), torch.randn(4, 1, 16, 16)
+    assert model(x).shape == (4, 1, 16, 16)
+    assert model(torch.randn(1, 2, 20, 12)).shape == (1, 1, 20, 12)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss0 = torch.mean((model(x) - y) ** 2)
+    loss0.backward()
+    opt.step()
+    assert float(torch.mean((model(x) - y) ** 2).detach()) < float(loss0.detach())
+    clone = MgNO(in_channels=2, out_channels=1, hidden_channels=6, n_layers=3, levels=3)
+    clone.load_state_dict(model.state_dict())
+    assert torch.equal(clone(x), model(x))
+
+
+def test_mgno_bad_inputs_name_the_argument():
+    model = MgNO(1, 1, hidden_channels=4, n_layers=2, levels=3, padding="periodic")
+    with pytest.raises(ValueError, match="x must have 4 dims"):
+        model(torch.randn(1, 1, 16))
+    with pytest.raises(ValueError, match="in_channels"):
+        model(torch.randn(1, 2, 16, 16))
+    with pytest.raises(ValueError, match="levels=3"):
+        model(torch.randn(1, 1, 18, 16))
+    with pytest.raises(ValueError, match="levels=3"):
+        MgNO(1, 1, levels=3)(torch.randn(1, 1, 3, 16))
+    with pytest.raises(ValueError, match="padding"):
+        MgNO(padding="reflect")
+    with pytest.raises(ValueError, match="n_layers"):
+        MgNO(n_layers=1)
+
+
+@pytest.mark.parametrize("levels", [1, 2, 4])
+def test_v_cycle_init_keeps_the_input_scale(levels):
+    torch.manual_seed(0)
+    cycle = VCycle(8, 8, levels=levels)
+    x = torch.randn(4, 8, 32, 32)
+    with torch.no_grad():
+        ratio = float(cycle(x).std() / x.std())
+    assert 0.5 < ratio < 2.0
