@@ -18,25 +18,9 @@ from collections.abc import Callable
 import torch
 
 from .._validation import check_float, check_int
+from .spectral import etdrk4_coefficients
 
-__all__ = ["allen_cahn_etdrk4", "etdrk4_coefficients", "fourier_linear_interp"]
-
-
-def etdrk4_coefficients(lin: torch.Tensor, dt: float, n_contour: int = 64) -> tuple[torch.Tensor, ...]:
-    r"""ETDRK4 coefficients for a diagonal linear operator ``lin`` (any shape, real float64).
-
-    Returns ``(E, E2, Q, f1, f2, f3)`` with :math:`E = e^{hL}`, :math:`E_2 = e^{hL/2}` and the
-    phi-function combinations of Kassam & Trefethen (2005), eq. (2.5), each averaged over ``n_contour``
-    points on a unit circle around :math:`hL` to avoid cancellation near 0.
-    """
-    hl = dt * lin.to(torch.float64)
-    roots = torch.exp(1j * math.pi * (torch.arange(1, n_contour + 1, dtype=torch.float64) - 0.5) / n_contour)
-    lr = hl.unsqueeze(-1).to(torch.complex128) + roots  # (..., n_contour)
-    q = dt * ((torch.exp(lr / 2) - 1) / lr).mean(-1).real
-    f1 = dt * ((-4 - lr + torch.exp(lr) * (4 - 3 * lr + lr ** 2)) / lr ** 3).mean(-1).real
-    f2 = dt * ((2 + lr + torch.exp(lr) * (-2 + lr)) / lr ** 3).mean(-1).real
-    f3 = dt * ((-4 - 3 * lr - lr ** 2 + torch.exp(lr) * (4 - lr)) / lr ** 3).mean(-1).real
-    return torch.exp(hl), torch.exp(hl / 2), q, f1, f2, f3
+__all__ = ["allen_cahn_etdrk4", "fourier_linear_interp"]
 
 
 def _default_u0(x: torch.Tensor) -> torch.Tensor:
@@ -76,7 +60,7 @@ def allen_cahn_etdrk4(n_x: int = 512, dt: float = 1e-4, t_final: float = 1.0, n_
     x = -1 + 2 * torch.arange(n_x, dtype=torch.float64) / n_x
     k = math.pi * torch.fft.rfftfreq(n_x, d=1.0 / n_x, dtype=torch.float64)  # wavenumbers for period 2
     lin = -eps * k ** 2 + a
-    e, e2, q, f1, f2, f3 = etdrk4_coefficients(lin, h)
+    e, e2, q, f1, f2, f3 = etdrk4_coefficients(lin, h, n_contour=64)
 
     def nonlin(v_hat: torch.Tensor) -> torch.Tensor:
         u = torch.fft.irfft(v_hat, n=n_x)

@@ -19,22 +19,7 @@ import math
 import torch
 
 from .._validation import check_float, check_int, check_tensor
-from .spectral import dealias_mask, rfft_wavenumbers
-
-
-def etdrk4_coefficients(linear: torch.Tensor, dt: float, n_contour: int = 32) -> tuple[torch.Tensor, ...]:
-    r"""ETDRK4 weights for a diagonal linear part :math:`L` (any shape, real), Kassam & Trefethen's contour means.
-
-    Returns ``(E, E2, Q, f1, f2, f3)`` with :math:`E = e^{L\,dt}`, :math:`E_2 = e^{L\,dt/2}`, and the
-    :math:`\varphi`-function combinations of Cox & Matthews.
-    """
-    roots = torch.exp(1j * math.pi * (torch.arange(1, n_contour + 1, dtype=torch.float64) - 0.5) / n_contour)
-    lr = dt * linear.to(torch.float64)[..., None] + roots.to(torch.complex128)
-    q = dt * ((torch.exp(lr / 2) - 1) / lr).mean(-1).real
-    f1 = dt * ((-4 - lr + torch.exp(lr) * (4 - 3 * lr + lr ** 2)) / lr ** 3).mean(-1).real
-    f2 = dt * ((2 + lr + torch.exp(lr) * (-2 + lr)) / lr ** 3).mean(-1).real
-    f3 = dt * ((-4 - 3 * lr - lr ** 2 + torch.exp(lr) * (4 - lr)) / lr ** 3).mean(-1).real
-    return torch.exp(dt * linear), torch.exp(dt * linear / 2), q, f1, f2, f3
+from .spectral import dealias_mask, etdrk4_coefficients, rfft_wavenumbers
 
 
 def burgers_1d(u0: torch.Tensor, viscosity: float = 0.1, t_final: float = 1.0, *, dt: float | None = None,
