@@ -2,7 +2,8 @@
 # [physics-pinn]
 from .derivatives import AutogradDerivatives, Derivatives, JetDerivatives, partial  # noqa: E402,F401
 from .problems import PROBLEMS, Problem, create as create_problem  # noqa: E402,F401
-from .pinn import PINN, PhysicsModel, causal_weights, residual_scale, train_physics  # noqa: E402,F401
+from .pinn import (PINN, PhysicsModel, causal_weights, residual_scale, train_physics,  # noqa: E402,F401
+                   training_summary)
 from .pig import PIG, GaussianFeatures, gaussian_feature_jets, gaussian_features  # noqa: E402,F401
 from .lpinn import LPINN, lagrangian_to_eulerian  # noqa: E402,F401
 # [physics-gp]

@@ -31,7 +31,7 @@ from .._validation import check_float, check_int, check_tensor
 from .derivatives import AutogradDerivatives, Derivatives
 from .problems import Problem
 
-__all__ = ["PINN", "PhysicsModel", "causal_weights", "residual_scale", "train_physics"]
+__all__ = ["PINN", "PhysicsModel", "causal_weights", "residual_scale", "train_physics", "training_summary"]
 
 
 def residual_scale(problem: Problem) -> float:
@@ -244,3 +244,20 @@ def train_physics(model: PhysicsModel, *, steps: int, lr: float = 1e-3, lbfgs_st
         model.resample_every = resample
         history += [{**r, "step": r["step"] + steps} for r in res.history]
     return history
+
+
+def training_summary(name: str, model: PhysicsModel, history: list[dict[str, float]]
+                     ) -> tuple[dict[str, float], dict[str, tuple[list[float], list[float]]]]:
+    """Figures and curves of one trained physics model, keyed by ``name``.
+
+    Metrics: ``{name}_rel_l2`` (final iterate on the problem's test grid), ``{name}_best_rel_l2_during_training``
+    (labelled as such, from the periodic evaluations) and ``{name}_n_params``. Curves: loss and rel. L2 by step.
+    """
+    losses = [(r["step"], r["loss"]) for r in history if "loss" in r]
+    evals = [(r["step"], r["rel_l2"]) for r in history if "rel_l2" in r]
+    metrics = {f"{name}_rel_l2": model.relative_l2(),
+               f"{name}_best_rel_l2_during_training": min(v for _, v in evals) if evals else float("nan"),
+               f"{name}_n_params": float(sum(p.numel() for p in model.parameters()))}
+    curves = {f"{name} loss": ([s for s, _ in losses], [v for _, v in losses]),
+              f"{name} rel. L2": ([s for s, _ in evals], [v for _, v in evals])}
+    return metrics, curves

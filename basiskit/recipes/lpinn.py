@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..models import MLP
-from ..physics import LPINN, PINN, train_physics
+from ..physics import LPINN, PINN, train_physics, training_summary
 from ..physics.problems import create
 from ..train import RunContext
 from .core import Claim, recipe
@@ -54,13 +54,9 @@ def run(cfg: LpinnConfig, ctx: RunContext) -> dict:
     for name, model in models.items():
         history = train_physics(model, steps=cfg.steps, lr=cfg.lr, lbfgs_steps=cfg.lbfgs_steps, ctx=ctx,
                                 name=name, eval_every=cfg.eval_every)
-        metrics[f"{name}_rel_l2"] = model.relative_l2()
-        evals = [r["rel_l2"] for r in history if "rel_l2" in r]
-        metrics[f"{name}_best_rel_l2_during_training"] = min(evals) if evals else float("nan")
-        metrics[f"{name}_n_params"] = sum(p.numel() for p in model.parameters())
-        curves[f"{name} loss"] = ([r["step"] for r in history if "loss" in r],
-                                  [r["loss"] for r in history if "loss" in r])
-        curves[f"{name} rel. L2"] = ([r["step"] for r in history if "rel_l2" in r], evals)
+        figures, lines = training_summary(name, model, history)
+        metrics.update(figures)
+        curves.update(lines)
         pred = model.predict(pts).cpu().reshape(shape)
         fields[name] = pred
         fields[f"|error| {name}"] = (pred - exact).abs()

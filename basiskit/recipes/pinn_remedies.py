@@ -15,7 +15,7 @@ import torch
 
 from ..models import MLP
 from ..nn import FourierFeatures
-from ..physics import PINN, residual_scale, train_physics
+from ..physics import PINN, residual_scale, train_physics, training_summary
 from ..physics.problems import create
 from ..train import RunContext
 from .core import Claim, recipe
@@ -62,13 +62,9 @@ def run(cfg: PinnRemediesConfig, ctx: RunContext) -> dict:
                      resample_every=cfg.resample_every, normalize_inputs=False, seed=ctx.seed)
         history = train_physics(model, steps=cfg.steps, lr=cfg.lr, lbfgs_steps=cfg.lbfgs_steps,
                                 scheduler=cfg.scheduler, ctx=ctx, name=name, eval_every=cfg.eval_every)
-        metrics[f"{name}_rel_l2"] = model.relative_l2()
-        evals = [r["rel_l2"] for r in history if "rel_l2" in r]
-        metrics[f"{name}_best_rel_l2_during_training"] = min(evals) if evals else float("nan")
-        metrics[f"{name}_n_params"] = sum(p.numel() for p in model.parameters())
-        curves[f"{name} loss"] = ([r["step"] for r in history if "loss" in r],
-                                  [r["loss"] for r in history if "loss" in r])
-        curves[f"{name} rel. L2"] = ([r["step"] for r in history if "rel_l2" in r], evals)
+        figures, lines = training_summary(name, model, history)
+        metrics.update(figures)
+        curves.update(lines)
         preds[name] = model.predict(pts).cpu()
     ctx.plot_curves("loss_curves", curves, ylabel="loss / rel. L2")
     ctx.plot_fields("solutions", {"exact": exact[:, 0], "tanh PINN": preds["pinn"][:, 0],
