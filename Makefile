@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # CPU machines take the local CPU build of torch; a machine with an NVIDIA driver takes the registry's build.
 TORCH_SPEC ?= $(if $(shell command -v nvidia-smi 2>/dev/null),torch,torch==2.13.0)
-EXTRAS ?= test,data,tabular,symbolic
+# peers and gpu (triton) too, so the side-by-side and Triton-interpreter tests run rather than skip
+EXTRAS ?= test,data,tabular,symbolic,peers,gpu
 STAMP := $(VENV)/.basiskit-installed
 PYTEST_ARGS ?=
 export BASISKIT_PROGRESS ?= 1
@@ -20,7 +21,9 @@ $(BIN)/python:
 # Re-run the install only when the package metadata changes; torch only if the venv has none.
 $(STAMP): pyproject.toml | $(BIN)/python
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install "$(TORCH_SPEC)"
-	$(BIN)/python -m pip install -e ".[$(EXTRAS)]"
+	@# keep the torch already installed: no extra may swap it for another build
+	$(BIN)/python -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
+	$(BIN)/python -m pip install -c $(VENV)/constraints.txt -e ".[$(EXTRAS)]"
 	@touch $@
 
 demo: $(STAMP)
