@@ -126,7 +126,7 @@ class FNOBase(nn.Module):
                 f"padding={self.padding}")
 
 
-@register_operator("fno")
+@register_operator("fno", summary="Fourier Neural Operator on 1-D/2-D/3-D grids (Li et al. 2020)")
 class FNO(FNOBase):
     """Fourier Neural Operator on 1-D/2-D/3-D grids (Li et al. 2020); see the module docstring.
 

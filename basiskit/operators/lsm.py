@@ -89,7 +89,7 @@ def double_conv(c_in: int, c_out: int, **kw) -> nn.Sequential:
                          nn.BatchNorm2d(c_out, **kw), nn.GELU())
 
 
-@register_operator("lsm")
+@register_operator("lsm", summary="Latent Spectral Model: latent tokens, neural spectral block, U-Net levels (Wu et al. 2023)")
 class LSM(nn.Module):
     r"""Latent Spectral Model: (batch, in_channels, h, w) -> (batch, out_channels, h, w).
 

@@ -109,7 +109,7 @@ class VCycle(nn.Module):
         return f"{self.in_channels}, {self.out_channels}, levels={self.levels}, padding={self.padding!r}"
 
 
-@register_operator("mgno")
+@register_operator("mgno", summary="MgNO: layers sigma(V-cycle u + W u + b), no lifting or projection (He et al. 2024)")
 class MgNO(nn.Module):
     r"""MgNO: (batch, in_channels, h, w) -> (batch, out_channels, h, w); see the module docstring.
 

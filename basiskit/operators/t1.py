@@ -135,7 +135,7 @@ def _split_act(z: torch.Tensor, act) -> torch.Tensor:
     return act(z)
 
 
-@register_operator("t1")
+@register_operator("t1", summary="Transform Once: one DCT/DFT, every layer on the kept modes (Poli et al. 2022)")
 class T1(nn.Module):
     r"""Transform Once operator: (batch, in_channels, *grid) -> (batch, out_channels, *grid).
 

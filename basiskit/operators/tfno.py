@@ -201,7 +201,7 @@ class FactorizedSpectralConv(nn.Module):
                 f"factorization={self.factorization!r}, ranks={self.ranks}")
 
 
-@register_operator("tfno")
+@register_operator("tfno", summary="FNO with Tucker/CP/TT-factorised spectral weights (Kossaifi et al. 2023)")
 class TFNO(FNOBase):
     """FNO with factorised spectral weights (Kossaifi et al. 2023). Same arguments as ``FNO`` plus
     ``factorization`` ("tucker" | "cp" | "tt" | None = dense) and ``rank`` (fraction of parameters or ranks).

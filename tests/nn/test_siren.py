@@ -32,13 +32,13 @@ def test_siren_shapes_training_and_state_dict():
     y = torch.sin(3 * x[:, :1]) * x[:, 1:]
     assert net(x).shape == (64, 1)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    loss0 = float((net(x) - y).pow(2).mean())
+    loss0 = float((net(x) - y).pow(2).mean().detach())
     for _ in range(20):
         opt.zero_grad()
         loss = (net(x) - y).pow(2).mean()
         loss.backward()
         opt.step()
-    assert float((net(x) - y).pow(2).mean()) < loss0
+    assert float((net(x) - y).pow(2).mean().detach()) < loss0
     other = SIREN([2, 32, 32, 1], omega_first=10.0)
     other.load_state_dict(net.state_dict())
     torch.testing.assert_close(other(x), net(x))
