@@ -43,7 +43,11 @@ def init_from_env(device: str) -> None:
 
 
 def shutdown() -> None:
+    """Tear the process group down once every rank has arrived (gloo aborts a rank that destroys its group
+    while a peer is still talking to it)."""
     if dist.is_available() and dist.is_initialized():
+        if dist.get_world_size() > 1:
+            dist.barrier()
         dist.destroy_process_group()
 
 
