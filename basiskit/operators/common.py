@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_choice, check_int, check_tensor
+from ..nn.params import count_parameters  # noqa: F401  (re-exported)
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "gelu": F.gelu, "relu": F.relu, "tanh": torch.tanh, "silu": F.silu, "identity": lambda x: x}
@@ -160,8 +161,3 @@ class ChannelMLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"activation={self.activation_name!r}"
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Real parameters (a complex weight stored as (..., 2) reals counts both parts)."""
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters())

@@ -152,7 +152,6 @@ def kron_solve(factors: Sequence[torch.Tensor], x: torch.Tensor, *, method: str 
     check_choice("method", method, METHODS)
     shift = check_float("shift", shift, min_value=0.0)
     _check_grid(x, [f.shape[0] for f in factors])
-    lead = x.ndim - len(factors)
     if method == "cholesky":
         if shift != 0.0:
             raise ValueError(f"shift={shift} needs method='eigh' (a shifted Kronecker product has no "

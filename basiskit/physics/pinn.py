@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, check_tensor
+from ..nn.params import count_parameters
 from .derivatives import AutogradDerivatives, Derivatives
 from .problems import Problem
 
@@ -257,7 +258,7 @@ def training_summary(name: str, model: PhysicsModel, history: list[dict[str, flo
     evals = [(r["step"], r["rel_l2"]) for r in history if "rel_l2" in r]
     metrics = {f"{name}_rel_l2": model.relative_l2(),
                f"{name}_best_rel_l2_during_training": min(v for _, v in evals) if evals else float("nan"),
-               f"{name}_n_params": float(sum(p.numel() for p in model.parameters()))}
+               f"{name}_n_params": float(count_parameters(model))}
     curves = {f"{name} loss": ([s for s, _ in losses], [v for _, v in losses]),
               f"{name} rel. L2": ([s for s, _ in evals], [v for _, v in evals])}
     return metrics, curves

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import create as create_dataset
+from ..nn.params import count_parameters
 from ..models import MLP
 from ..nn import AFKANLinear, ReLUKANLinear
 from ..train import RunContext, fit
@@ -34,18 +35,14 @@ class AfkanConfig:
     checkpoint_every: int = 1000
 
 
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 def matched_width(build: Callable[[int], nn.Module], target: int, max_width: int = 256) -> int:
     """The hidden width whose model's parameter count is closest to ``target``."""
     best, best_gap = 1, float("inf")
     for width in range(1, max_width + 1):
-        gap = abs(n_params(build(width)) - target)
+        gap = abs(count_parameters(build(width)) - target)
         if gap < best_gap:
             best, best_gap = width, gap
-        elif n_params(build(width)) > target:
+        elif count_parameters(build(width)) > target:
             break
     return best
 
@@ -84,7 +81,7 @@ def run(cfg: AfkanConfig, ctx: RunContext) -> dict:
     x_test = x_test.reshape(-1, 784)
 
     build = builders(cfg)
-    target = n_params(build["mlp"](cfg.hidden))
+    target = count_parameters(build["mlp"](cfg.hidden))
     metrics: dict[str, float] = {"mlp_params": target}
     curves: dict[str, tuple] = {}
     for i, (name, make) in enumerate(build.items()):
@@ -94,9 +91,9 @@ def run(cfg: AfkanConfig, ctx: RunContext) -> dict:
         result = fit(model, F.cross_entropy, (x_train, y_train), steps=cfg.steps, batch_size=cfg.batch_size,
                      lr=cfg.lr, scheduler="cosine", checkpoint_every=cfg.checkpoint_every, ctx=ctx, name=name)
         metrics[f"{name}_acc"] = accuracy(model, x_test, y_test, ctx.device)
-        metrics[f"{name}_params"] = n_params(model)
+        metrics[f"{name}_params"] = count_parameters(model)
         metrics[f"{name}_hidden"] = width
-        metrics[f"{name}_param_ratio"] = n_params(model) / target
+        metrics[f"{name}_param_ratio"] = count_parameters(model) / target
         metrics[f"{name}_train_seconds"] = result.seconds
         curves[name] = result.curve("loss")
     for name in build:

@@ -14,10 +14,10 @@ import torch
 
 from ..data import burgers
 from ..operators import FNO
-from ..operators.common import count_parameters
+from ..nn.params import count_parameters
 from ..train import RunContext
+from ._operator_helpers import plot_samples, predict, rel_l2, train_normalized
 from .core import Claim, recipe
-from .fno_darcy import plot_samples, predict, rel_l2, train_operator
 
 
 @dataclass
@@ -50,18 +50,18 @@ def run(cfg: FnoBurgersConfig, ctx: RunContext) -> dict:
     test = (fine_test[0][..., ::2].contiguous(), fine_test[1][..., ::2].contiguous())
     torch.manual_seed(ctx.seed)
     fno = FNO(cfg.modes, 1, 1, cfg.width, cfg.layers, positional="periodic")
-    model, result = train_operator(fno, train, test, ctx, "fno", steps=cfg.steps, batch_size=cfg.batch_size,
+    model, result = train_normalized(fno, train, test, ctx, "fno", steps=cfg.steps, batch_size=cfg.batch_size,
                                    lr=cfg.lr, weight_decay=cfg.weight_decay)
     metrics: dict[str, Any] = {
-        "rel_l2": rel_l2(model, *test, ctx.device),
-        "rel_l2_zero_shot": rel_l2(model, *fine_test, ctx.device),
+        "rel_l2": rel_l2(model, test, ctx.device),
+        "rel_l2_zero_shot": rel_l2(model, fine_test, ctx.device),
         "train_rel_l2": result.final_loss,
         "n_params": count_parameters(fno),
         "train_seconds": result.seconds,
     }
     ctx.plot_curves("learning_curve", {"train": result.curve("loss"), "test": result.curve("test_rel_l2")},
                     ylabel="relative L2")
-    plot_samples(ctx, "burgers", model, *test, input_label="u0")
+    plot_samples(ctx, "burgers", predict(model, test[0][:3], ctx.device), test[1], inputs=test[0], input_label="u0")
     fine_pred = predict(model, fine_test[0][:1], ctx.device)
     ctx.plot_fields("burgers_zero_shot", {f"prediction at {2 * cfg.resolution}": fine_pred[0, 0],
                                           "truth": fine_test[1][0, 0],

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from torch import nn
 
 from ..data import darcy
-from ..losses import relative_lp
+from ..nn.params import count_parameters
 from ..operators import FNO
-from ..operators.common import count_parameters
-from ..train import RunContext, fit
+from ..train import RunContext
+from ._operator_helpers import peer_fno, plot_samples, predict, rel_l2, train_normalized
 from .core import Claim, recipe
 
 
@@ -41,90 +40,6 @@ class FnoDarcyConfig:
     workers: int = 1
 
 
-class Normalized(nn.Module):
-    """``model`` applied to standardised inputs, its output rescaled: u = s_y * model((a - m_x) / s_x) + m_y.
-
-    The statistics are buffers (saved with the weights); x: (b, c, *grid) as for ``model``.
-    """
-
-    def __init__(self, model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor) -> None:
-        super().__init__()
-        self.model = model
-        self.register_buffer("x_mean", x_train.mean().reshape(1))
-        self.register_buffer("x_std", x_train.std().clamp_min(1e-12).reshape(1))
-        self.register_buffer("y_mean", y_train.mean().reshape(1))
-        self.register_buffer("y_std", y_train.std().clamp_min(1e-12).reshape(1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model((x - self.x_mean) / self.x_std) * self.y_std + self.y_mean
-
-
-@torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 64) -> torch.Tensor:
-    """Model outputs for ``x`` in batches, on the CPU."""
-    model.eval()
-    return torch.cat([model(x[i:i + batch].to(device)).cpu() for i in range(0, x.shape[0], batch)])
-
-
-def rel_l2(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> float:
-    """Mean over samples of the relative L2 error on held-out data."""
-    return float(relative_lp(predict(model, x, device), y))
-
-
-def train_operator(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], test: tuple[torch.Tensor, torch.Tensor],
-                   ctx: RunContext, name: str, *, steps: int, batch_size: int, lr: float, weight_decay: float = 0.0
-                   ) -> tuple[nn.Module, Any]:
-    """Wrap ``model`` with the data's normalisation and train it on the relative L2 loss (AdamW, cosine);
-    the test error is logged ten times. Returns (normalised model, FitResult)."""
-    wrapped = Normalized(model, *train)
-    n_eval = min(64, test[0].shape[0])
-    result = fit(wrapped, relative_lp, train, steps=steps, batch_size=batch_size, optimizer="adamw", lr=lr,
-                 weight_decay=weight_decay, scheduler="cosine", ctx=ctx, name=name,
-                 eval_fn=lambda m: {"test_rel_l2": rel_l2(m, test[0][:n_eval], test[1][:n_eval], ctx.device)},
-                 eval_every=max(1, steps // 10))
-    return wrapped, result
-
-
-def plot_samples(ctx: RunContext, name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                 n: int = 3, input_label: str = "input") -> None:
-    """Input / prediction / truth / |error| images (or lines) for the first ``n`` test samples."""
-    pred = predict(model, x[:n], ctx.device)
-    for i in range(min(n, x.shape[0])):
-        ctx.plot_fields(f"{name}_sample{i}", {input_label: x[i, 0], "prediction": pred[i, 0], "truth": y[i, 0],
-                                              "|error|": (pred[i, 0] - y[i, 0]).abs()})
-
-
-class TensorsOnly(nn.Module):
-    """Wraps a peer model whose ``state_dict`` carries non-tensor metadata (neuraloperator adds ``_metadata``)
-    so that safetensors checkpoints work; forward is unchanged."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
-
-    def state_dict(self, *args: Any, **kwargs: Any) -> Any:
-        state = super().state_dict(*args, **kwargs)
-        for key in [k for k, v in state.items() if not isinstance(v, torch.Tensor)]:
-            del state[key]
-        return state
-
-
-def peer_fno(cfg: Any, in_channels: int = 1, out_channels: int = 1) -> nn.Module | None:
-    """neuraloperator's FNO at the configuration of ``cfg`` (modes, width, layers, padding), or None if absent."""
-    from ..bench import peer_available
-
-    if not peer_available("neuralop"):
-        return None
-    from neuralop.models import FNO as PeerFNO
-
-    modes = (cfg.modes,) * 2
-    return TensorsOnly(PeerFNO(n_modes=modes, in_channels=in_channels, out_channels=out_channels,
-                               hidden_channels=cfg.width, n_layers=cfg.layers, domain_padding=cfg.padding or None))
-
-
 def _claims(cfg: FnoDarcyConfig) -> list[Claim]:
     claims = [Claim("rel_l2", "<", 5e-2, note="held-out relative L2 (FNO paper: ~1e-2 at 85x85, 1000 samples)")]
     if cfg.peer:
@@ -143,9 +58,9 @@ def run(cfg: FnoDarcyConfig, ctx: RunContext) -> dict:
     metrics: dict[str, Any] = {}
     torch.manual_seed(ctx.seed)
     fno = FNO((cfg.modes, cfg.modes), 1, 1, cfg.width, cfg.layers, padding=cfg.padding)
-    model, result = train_operator(fno, train, test, ctx, "fno", steps=cfg.steps, batch_size=cfg.batch_size,
+    model, result = train_normalized(fno, train, test, ctx, "fno", steps=cfg.steps, batch_size=cfg.batch_size,
                                    lr=cfg.lr, weight_decay=cfg.weight_decay)
-    metrics["rel_l2"] = rel_l2(model, *test, ctx.device)
+    metrics["rel_l2"] = rel_l2(model, test, ctx.device)
     metrics["train_rel_l2"] = result.final_loss
     metrics["n_params"] = count_parameters(fno)
     metrics["train_seconds"] = result.seconds
@@ -156,15 +71,16 @@ def run(cfg: FnoDarcyConfig, ctx: RunContext) -> dict:
         if peer is None:
             metrics["peer_skipped"] = "neuraloperator (neuralop) is not installed"
         else:
-            peer_model, peer_result = train_operator(peer, train, test, ctx, "neuralop_fno", steps=cfg.steps,
+            peer_model, peer_result = train_normalized(peer, train, test, ctx, "neuralop_fno", steps=cfg.steps,
                                                      batch_size=cfg.batch_size, lr=cfg.lr,
                                                      weight_decay=cfg.weight_decay)
-            metrics["peer_rel_l2"] = rel_l2(peer_model, *test, ctx.device)
+            metrics["peer_rel_l2"] = rel_l2(peer_model, test, ctx.device)
             metrics["peer_n_params"] = count_parameters(peer)
             metrics["peer_train_seconds"] = peer_result.seconds
             curves.update({"neuralop train": peer_result.curve("loss"),
                            "neuralop test": peer_result.curve("test_rel_l2")})
     ctx.plot_curves("learning_curve", curves, ylabel="relative L2")
-    plot_samples(ctx, "darcy", model, *test, input_label="coefficient a")
+    plot_samples(ctx, "darcy", predict(model, test[0][:3], ctx.device), test[1], inputs=test[0],
+                 input_label="coefficient a")
     return metrics
 

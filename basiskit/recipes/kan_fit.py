@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from ..losses import mse, rmse
+from ..nn.params import count_parameters
 from ..models import MLP
 from ..nn import KAN
 from ..train import RunContext, fit
@@ -33,10 +34,6 @@ class KanFitConfig:
 def target(xy: torch.Tensor) -> torch.Tensor:
     """f(x, y) = exp(sin(pi x) + y^2); xy: (n, 2) -> (n, 1)."""
     return torch.exp(torch.sin(math.pi * xy[:, :1]) + xy[:, 1:] ** 2)
-
-
-def n_params(model: torch.nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def mlp_width_for(n: int, n_in: int, n_out: int, depth: int) -> int:
@@ -74,7 +71,7 @@ def train_kan_with_grid_extension(cfg: KanFitConfig, ctx: RunContext, data: tupl
             model.refine(grid, x)
             fit(model, mse, (x, y), steps=cfg.steps_per_grid, ctx=ctx, name=f"{name}-g{grid}", **opt)
         with torch.no_grad():
-            rows.append({"grid": grid, "n_params": n_params(model), "test_rmse": rmse(model(x_test), y_test),
+            rows.append({"grid": grid, "n_params": count_parameters(model), "test_rmse": rmse(model(x_test), y_test),
                          "train_rmse": rmse(model(x), y)})
         ctx.log(phase=f"{name}-stage", **rows[-1])
     return model, rows
@@ -106,7 +103,7 @@ def run(cfg: KanFitConfig, ctx: RunContext) -> dict:
         fit(mlp, mse, (x_train, y_train), steps=total_steps, optimizer="lbfgs", lr=1.0,
             optimizer_options=lbfgs_options(cfg), ctx=ctx, name=f"mlp-w{width}")
         with torch.no_grad():
-            mlp_rows.append({"width": width, "n_params": n_params(mlp), "test_rmse": rmse(mlp(x_test), y_test)})
+            mlp_rows.append({"width": width, "n_params": count_parameters(mlp), "test_rmse": rmse(mlp(x_test), y_test)})
         ctx.log(phase="mlp-stage", **mlp_rows[-1])
 
     rmses = [r["test_rmse"] for r in rows]

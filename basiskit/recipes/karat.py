@@ -17,6 +17,7 @@ from ..data import create as create_dataset
 from ..models import create as create_model
 from ..models import Attention
 from ..nn import KANAttention
+from ..nn.params import count_parameters
 from ..train import RunContext, fit
 from .core import Claim, recipe
 
@@ -97,7 +98,7 @@ def run(cfg: KaratConfig, ctx: RunContext) -> dict:
                      ctx=ctx, name=name, eval_every=max(1, cfg.steps // 5),
                      eval_fn=lambda m: {"test_acc": accuracy(m, x_test, y_test, ctx.device)})
         metrics[f"{name}_acc"] = accuracy(model, x_test, y_test, ctx.device)
-        metrics[f"{name}_params"] = sum(p.numel() for p in model.parameters())
+        metrics[f"{name}_params"] = count_parameters(model)
         metrics[f"{name}_train_seconds"] = result.seconds
         curves[name] = result.curve("test_acc")
     for name in ("karat_blockwise", "karat_universal"):

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from .. import data, models
 from ..bench import compare
+from ..nn.params import count_parameters
 from ..train import RunContext, fit
 from .core import Claim, recipe
 
@@ -133,7 +134,7 @@ def run(cfg: KatConfig, ctx: RunContext) -> dict:
                   eval_fn=lambda m: {"test_acc": accuracy(m, x_test, y_test)})
         model.eval()
         results[name] = {"test_acc": accuracy(model, x_test, y_test), "fit": res,
-                         "params": sum(p.numel() for p in model.parameters())}
+                         "params": count_parameters(model)}
         trained[name] = model
 
     # Training step time, both models on the same batch, interleaved in this process (median of repeats).

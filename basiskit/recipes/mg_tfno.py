@@ -16,10 +16,10 @@ import torch
 
 from ..data import darcy
 from ..operators import FNO, MGTFNO, TFNO
-from ..operators.common import count_parameters
+from ..nn.params import count_parameters
 from ..train import RunContext
+from ._operator_helpers import plot_samples, predict, rel_l2, train_normalized
 from .core import Claim, recipe
-from .fno_darcy import plot_samples, rel_l2, train_operator
 
 
 @dataclass
@@ -68,9 +68,9 @@ def run(cfg: MgTfnoConfig, ctx: RunContext) -> dict:
     for name, build in builders.items():
         torch.manual_seed(ctx.seed)
         op = build()
-        model, result = train_operator(op, train, test, ctx, name, steps=cfg.steps, batch_size=cfg.batch_size,
+        model, result = train_normalized(op, train, test, ctx, name, steps=cfg.steps, batch_size=cfg.batch_size,
                                        lr=cfg.lr, weight_decay=cfg.weight_decay)
-        metrics[f"{name}_rel_l2"] = rel_l2(model, *test, ctx.device)
+        metrics[f"{name}_rel_l2"] = rel_l2(model, test, ctx.device)
         metrics[f"{name}_n_params"] = count_parameters(op)
         metrics[f"{name}_train_seconds"] = result.seconds
         curves[f"{name} test"] = result.curve("test_rel_l2")
@@ -78,5 +78,6 @@ def run(cfg: MgTfnoConfig, ctx: RunContext) -> dict:
     metrics["param_ratio"] = metrics["fno_n_params"] / metrics["tfno_n_params"]
     ctx.plot_curves("learning_curves", curves, ylabel="held-out relative L2")
     for name, model in models.items():
-        plot_samples(ctx, name, model, *test, n=2, input_label="coefficient a")
+        plot_samples(ctx, name, predict(model, test[0][:2], ctx.device), test[1], n=2, inputs=test[0],
+                     input_label="coefficient a")
     return metrics

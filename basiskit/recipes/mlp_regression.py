@@ -11,6 +11,7 @@ import torch
 
 from ..losses import mse, rmse
 from ..models import MLP
+from ..nn.params import count_parameters
 from ..train import RunContext, fit
 from .core import Claim, recipe
 
@@ -60,6 +61,6 @@ def run(cfg: MlpRegressionConfig, ctx: RunContext) -> dict:
     ctx.plot_fields("prediction", {"prediction": pred.reshape(side, side), "truth": y_test.reshape(side, side),
                                    "|error|": (pred - y_test).abs().reshape(side, side)},
                     extent=(-1, 1, -1, 1))
-    n_params = sum(p.numel() for p in model.parameters())
+    n_params = count_parameters(model)
     return {"test_rmse": test_rmse, "train_loss": result.final_loss, "n_params": n_params,
             "train_seconds": result.seconds}

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import torch
 
 from ..data import darcy
+from ..nn.params import count_parameters
 from ..operators import FunctionUNet, UNet
 from ..train import RunContext
-from ._operator_helpers import n_params, plot_samples, predict, rel_l2, scale_pairs, train_operator
+from ._operator_helpers import plot_samples, predict, rel_l2, scale_pairs, train_operator
 from .core import Claim, recipe
 
 
@@ -79,7 +80,7 @@ def run(cfg: NnToNoConfig, ctx: RunContext) -> dict:
     unet_result = train_operator(unet, train, train_test, ctx, "unet", **kw)
     fs_result = train_operator(fs_unet, train, train_test, ctx, "fs_unet", **kw)
 
-    out: dict = {"unet_params": n_params(unet), "fs_unet_params": n_params(fs_unet),
+    out: dict = {"unet_params": count_parameters(unet), "fs_unet_params": count_parameters(fs_unet),
                  "unet_train_seconds": unet_result.seconds, "fs_unet_train_seconds": fs_result.seconds}
     for r, data in tests_by_res.items():
         out[f"unet_rel_l2_{r}"] = rel_l2(unet, data, ctx.device)

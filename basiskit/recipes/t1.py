@@ -16,10 +16,11 @@ from .._validation import check_choice
 from ..bench import compare
 from ..data import navier_stokes
 from ..losses import relative_lp
+from ..nn.params import count_parameters
 from ..operators import T1
 from ..operators.t1 import ModesView
 from ..train import RunContext
-from ._operator_helpers import n_params, plot_samples, predict, rel_l2, scale_pairs, train_operator
+from ._operator_helpers import plot_samples, predict, rel_l2, scale_pairs, train_operator
 from .core import Claim, recipe
 
 
@@ -106,5 +107,5 @@ def run(cfg: T1Config, ctx: RunContext) -> dict:
             "error_ratio": t1_err / fno_err,
             "fno_step_seconds": timing["fno"]["seconds"], "t1_step_seconds": timing["t1"]["seconds"],
             "step_time_ratio": timing["t1"]["ratio"],
-            "fno_params": n_params(fno), "t1_params": n_params(t1),
+            "fno_params": count_parameters(fno), "t1_params": count_parameters(t1),
             "fno_train_seconds": fno_result.seconds, "t1_train_seconds": t1_result.seconds}

@@ -1,7 +1,8 @@
 """Pieces of the afkan recipe: parameter matching and accuracy."""
 import torch
 
-from basiskit.recipes.afkan import AfkanConfig, accuracy, builders, matched_width, n_params
+from basiskit.nn.params import count_parameters as n_params
+from basiskit.recipes.afkan import AfkanConfig, accuracy, builders, matched_width
 
 
 def test_matched_widths_are_within_ten_percent_of_the_mlp():

@@ -4,7 +4,8 @@ import torch
 from torch import nn
 
 from basiskit.losses import relative_lp
-from basiskit.recipes._operator_helpers import match_width, n_params, scale_pairs
+from basiskit.nn.params import count_parameters
+from basiskit.recipes._operator_helpers import match_width, scale_pairs
 from basiskit.recipes.nn_to_no import on_grid
 
 
@@ -41,5 +42,5 @@ def test_on_grid_takes_the_same_points_at_every_resolution():
         on_grid(field, 48, 128)
 
 
-def test_n_params_counts_every_parameter():
-    assert n_params(nn.Conv2d(2, 3, 3)) == 2 * 3 * 9 + 3
+def test_count_parameters_counts_every_parameter():
+    assert count_parameters(nn.Conv2d(2, 3, 3)) == 2 * 3 * 9 + 3
