@@ -106,6 +106,11 @@ def load(name: str, source: str, signatures: dict[str, Sequence[Any]]) -> ctypes
         return lib
 
 
+def source(name: str) -> str:
+    """Text of ``basiskit/ops/csrc/<name>.c`` (the kernels ship as package data)."""
+    return (Path(__file__).parent / "csrc" / f"{name}.c").read_text()
+
+
 def ptr(t: torch.Tensor) -> ctypes.c_void_p:
     """Raw data pointer of a contiguous CPU tensor."""
     return ctypes.c_void_p(t.data_ptr())
