@@ -117,7 +117,8 @@ def suite(quick: bool, device: str) -> BenchResult:
             fn = _step(layer, inputs[name])
             if _try_run(f"{name} (d={d})", fn, notes):
                 cases[name] = fn
-        timings = compare(cases, "Linear + GELU", warmup=warmup, repeats=repeats, device=device)
+        timings = compare(cases, "Linear + GELU", warmup=warmup, repeats=repeats,
+                          number=20 if device.startswith("cuda") else 1, device=device)
         base_mem = kept_for_backward_bytes(lambda: layers["Linear + GELU"](x))
         for name, t in timings.items():
             layer = layers[name]

@@ -59,8 +59,9 @@ def _kernels() -> Any:
                    PER_ELEMENT_ATOMICS: tl.constexpr):
         g = tl.program_id(1)
         rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
-        cols = g * D + tl.arange(0, BLOCK_D)
-        mask = (rows < M)[:, None] & (tl.arange(0, BLOCK_D) < D)[None, :]
+        within = tl.program_id(2) * BLOCK_D + tl.arange(0, BLOCK_D)  # channel offsets inside group g
+        cols = g * D + within
+        mask = (rows < M)[:, None] & (within < D)[None, :]
         offs = rows[:, None] * C + cols[None, :]
         x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
         go = tl.load(go_ptr + offs, mask=mask, other=0.0).to(tl.float32)
@@ -126,7 +127,7 @@ def group_rational_forward_triton(x2: torch.Tensor, a: torch.Tensor, b: torch.Te
 
 
 def _backward(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tensor, per_element: bool,
-              block_m: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              block_m: int, block_d: int | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     triton, _, bwd = _kernels()
     a32, b32, d, groups = _prep(x2, a, b)
     go = go.contiguous()
@@ -136,19 +137,22 @@ def _backward(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tens
     db = torch.zeros(b.shape, dtype=torch.float32, device=x2.device)
     if x2.numel():
         kp, kq = a.shape[1], b.shape[1]
-        grid = (triton.cdiv(m_rows, block_m), groups)
+        block_d = triton.next_power_of_2(d) if block_d is None else min(block_d, triton.next_power_of_2(d))
+        grid = (triton.cdiv(m_rows, block_m), groups, triton.cdiv(d, block_d))
         bwd[grid](x2, go, a32, b32, dx, da, db, m_rows, channels, d, KP=kp, KQ=kq, KDIM=max(kp, kq + 1),
-                  BLOCK_M=block_m, BLOCK_D=triton.next_power_of_2(d), PER_ELEMENT_ATOMICS=per_element)
+                  BLOCK_M=block_m, BLOCK_D=block_d, PER_ELEMENT_ATOMICS=per_element)
     return dx, da.to(a.dtype), db.to(b.dtype)
 
 
 def group_rational_backward_triton(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tensor, *,
-                                   block_m: int = 64) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(dx (M, C), da (groups, m + 1), db (groups, n)); one atomic add per coefficient per (rows x group) tile."""
-    return _backward(x2, a, b, go, per_element=False, block_m=block_m)
+                                   block_m: int = 64, block_d: int | None = None
+                                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(dx (M, C), da (groups, m + 1), db (groups, n)); one atomic add per coefficient per tile of
+    ``block_m`` rows x ``block_d`` channels of one group (``block_d`` None: the whole group)."""
+    return _backward(x2, a, b, go, per_element=False, block_m=block_m, block_d=block_d)
 
 
 def group_rational_backward_atomic(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tensor, *,
                                    block_m: int = 64) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Same result with one atomic add per element per coefficient (the slow scheme, for the benchmark only)."""
-    return _backward(x2, a, b, go, per_element=True, block_m=block_m)
+    return _backward(x2, a, b, go, per_element=True, block_m=block_m, block_d=None)

@@ -26,7 +26,8 @@ CHECK = textwrap.dedent("""
         go = torch.randn_like(y)
         want = torch.autograd.grad(y, (x, a, b), go)
         torch.testing.assert_close(T.group_rational_forward_triton(x.detach(), a, b, block_m=block_m), y.detach())
-        for backward in (T.group_rational_backward_triton, T.group_rational_backward_atomic):
+        for backward in (T.group_rational_backward_triton, T.group_rational_backward_atomic,
+                         lambda *args, **kw: T.group_rational_backward_triton(*args, block_d=4, **kw)):
             got = backward(x.detach(), a, b, go, block_m=block_m)
             for g, w in zip(got, want):
                 torch.testing.assert_close(g, w, atol=1e-4, rtol=1e-4)
