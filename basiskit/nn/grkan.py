@@ -60,7 +60,8 @@ def gaussian_second_moment(a: torch.Tensor, b: torch.Tensor, nodes: int = 200) -
     t, w = np.polynomial.hermite_e.hermegauss(nodes)  # weight exp(-t^2 / 2), sum w = sqrt(2 pi)
     t = torch.tensor(t, dtype=torch.float64)
     w = torch.tensor(w / math.sqrt(2 * math.pi), dtype=torch.float64)
-    f = rational(t, a.detach().double()[..., None, :], b.detach().double()[..., None, :])
+    a, b = a.detach().cpu().double(), b.detach().cpu().double()  # a scalar statistic: computed on the CPU
+    f = rational(t, a[..., None, :], b[..., None, :])
     return (f.square() * w).sum(-1)
 
 
@@ -151,7 +152,9 @@ class GRKAN(nn.Module):
         self.act2.reset_parameters()
         with torch.no_grad():
             for act, fc in ((self.act1, self.fc1), (self.act2, self.fc2)):
-                fc.weight.normal_(0.0, act.gain() / math.sqrt(fc.in_features))
+                # the gain of the init coefficients just set (CPU constants: works for any device, even meta)
+                gain = variance_gain(*init_coefficients(act.init, act.m, act.n))
+                fc.weight.normal_(0.0, gain / math.sqrt(fc.in_features))
                 if fc.bias is not None:
                     fc.bias.zero_()
 

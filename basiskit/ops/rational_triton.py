@@ -112,7 +112,7 @@ def _prep(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Ten
     return a32, b32, x2.shape[1] // a.shape[0], a.shape[0]
 
 
-def group_rational_forward_triton(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, block_m: int = 64,
+def group_rational_forward_triton(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, *, block_m: int = 16,
                                   block_c: int = 128) -> torch.Tensor:
     """x2: (M, C) contiguous; a: (groups, m + 1); b: (groups, n) -> (M, C) in x2's dtype."""
     triton, fwd, _ = _kernels()
@@ -145,7 +145,7 @@ def _backward(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tens
 
 
 def group_rational_backward_triton(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tensor, *,
-                                   block_m: int = 64, block_d: int | None = None
+                                   block_m: int = 64, block_d: int | None = 64
                                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(dx (M, C), da (groups, m + 1), db (groups, n)); one atomic add per coefficient per tile of
     ``block_m`` rows x ``block_d`` channels of one group (``block_d`` None: the whole group)."""

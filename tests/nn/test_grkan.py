@@ -86,3 +86,9 @@ def test_bad_arguments_name_the_argument():
         GroupRational(8, m=5, n=2, init="gelu")
     with pytest.raises(ValueError, match="expects x"):
         GroupRational(8)(torch.randn(3, 9))
+
+
+def test_grkan_builds_directly_on_another_device():
+    # the gain comes from the CPU init constants, so building on a device (here meta) never mixes devices
+    ffn = GRKAN(16, 32, 16, device="meta")
+    assert ffn.fc1.weight.is_meta and ffn.act2.a.is_meta
