@@ -71,6 +71,16 @@ def broadcast_object(obj: Any) -> Any:
     return box[0]
 
 
+def gather_to_main(obj: Any) -> list[Any] | None:
+    """Every rank's ``obj`` as a list (index = rank) on rank 0, None on the others; ``[obj]`` in one process.
+    A collective: every rank must call it."""
+    if not is_distributed():
+        return [obj]
+    box: list[Any] | None = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+    dist.gather_object(obj, box, dst=0)
+    return box
+
+
 def barrier() -> None:
     if is_distributed():
         dist.barrier()

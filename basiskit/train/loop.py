@@ -200,7 +200,9 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
         opt.load_state_dict(state["optimizer"])
         if sched is not None and state.get("scheduler") is not None:
             sched.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
+        # each rank continues its own random stream (older checkpoints hold rank 0's only)
+        per_rank = state.get("rng_per_rank")
+        set_rng_state(per_rank[ctx.rank] if per_rank and len(per_rank) == ctx.world_size else state["rng"])
         start, acc, count = int(state["step"]), float(state["loss_acc"]), int(state["loss_count"])
         history = [dict(r) for r in state["history"]]
         resumed_from, last_good, last_loss = start, found, float(state["last_loss"])
@@ -230,10 +232,14 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
 
     def checkpoint(step_done: int, last_loss: float) -> None:
         nonlocal last_good
-        if ckpt_dir is None or not ctx.is_main:
+        if ckpt_dir is None:
+            return
+        rngs = dist_utils.gather_to_main(rng_state())  # collective: every rank takes part
+        if not ctx.is_main:
             return
         state = {"step": step_done, "optimizer": opt.state_dict(),
-                 "scheduler": sched.state_dict() if sched is not None else None, "rng": rng_state(),
+                 "scheduler": sched.state_dict() if sched is not None else None, "rng": rngs[0],
+                 "rng_per_rank": rngs,
                  "loss_acc": acc, "loss_count": count, "history": history, "last_loss": last_loss}
         last_good = save_checkpoint(ckpt_dir, step_done, model, state)
 

@@ -63,3 +63,30 @@ def test_cli_run_under_torchrun_writes_one_run_folder(tmp_path):
     m = json.loads((runs[0] / "metrics.json").read_text())
     cfg = (runs[0] / "config.yaml").read_text()
     assert m["status"] == "ok" and "world_size: 2" in cfg
+
+
+def test_resume_under_ddp_restores_each_ranks_own_rng(tmp_path):
+    script = tmp_path / "ddp_rng.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, sys, torch
+        from torch import nn
+        from basiskit.train import RunContext, fit
+        from basiskit.train import distributed as d
+        d.init_from_env("cpu")
+        resume = sys.argv[1] == "resume"
+        ctx = RunContext({str(tmp_path / "run")!r}, seed=0, progress=False, resume=resume)
+        torch.manual_seed(100 + d.rank())  # per-rank streams (e.g. dropout masks that differ across ranks)
+        model = nn.Linear(2, 1)
+        obj = lambda m: (m(torch.rand(8, 2)) ** 2).mean()  # draws from each rank's stream
+        fit(model, objective=obj, steps=6, lr=1e-2, ctx=ctx, name="net", checkpoint_every=3)
+        draw = torch.rand(4).tolist()  # after a finished (or resumed-at-the-end) fit: the saved stream
+        json.dump(draw, open({str(tmp_path)!r} + f"/{{sys.argv[1]}}{{d.rank()}}.json", "w"))
+        d.shutdown()
+    """))
+    for mode in ("first", "resume"):
+        proc = subprocess.run(TORCHRUN + [str(script), mode], capture_output=True, text=True, env=ENV, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    draws = {(m, r): json.loads((tmp_path / f"{m}{r}.json").read_text()) for m in ("first", "resume") for r in (0, 1)}
+    assert draws[("first", 0)] != draws[("first", 1)]
+    assert draws[("resume", 0)] == draws[("first", 0)]
+    assert draws[("resume", 1)] == draws[("first", 1)]
