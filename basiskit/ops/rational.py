@@ -42,6 +42,7 @@ from torch.autograd.function import once_differentiable
 
 from .._validation import check_int, check_tensor
 from ..bases.rational import rational
+from . import rational_native
 
 # Elements per CPU chunk: a few tensors of this size fit in a 1-2 MiB L2 cache.
 CHUNK_ELEMENTS = 1 << 16
@@ -221,6 +222,8 @@ class GroupRationalFunction(torch.autograd.Function):
             from .rational_triton import group_rational_forward_triton
 
             out = group_rational_forward_triton(x2, a, b)
+        elif rational_native.usable(x2, a, b):
+            out = rational_native.forward(x2, a, b)
         else:
             out = fused_forward_cpu(x2, a, b)
         ctx.save_for_backward(x, a, b)
@@ -237,6 +240,8 @@ class GroupRationalFunction(torch.autograd.Function):
             from .rational_triton import group_rational_backward_triton
 
             dx, da, db = group_rational_backward_triton(x2, a, b, go)
+        elif rational_native.usable(x2, a, b):
+            dx, da, db = rational_native.backward(x2, a, b, go)
         else:
             dx, da, db = fused_backward_cpu(x2, a, b, go)
         return (dx.reshape(shape) if ctx.needs_input_grad[0] else None,

@@ -1,0 +1,190 @@
+/* Group-rational activation (KAT's GR-KAN), one-pass CPU kernels for basiskit.ops.rational_native.
+
+   x (rows, C) row-major, channel c belongs to group g = c / (C / groups); per group
+       P(x) = a_0 + a_1 x + ... + a_m x^m,   S(x) = b_1 x + ... + b_n x^n,   F = P / Q,   Q = 1 + |S|.
+   Forward:  out = F.
+   Backward (go = dL/dF, sgn(0) = 0 like the subgradient of torch.abs):
+       dx    = (P' - F sgn(S) S') / Q * go
+       da_k  =  sum_rows,channels-of-g  x^k go / Q
+       db_j  = -sum_rows,channels-of-g  F sgn(S) x^j go / Q
+
+   Vectorisation: the group coefficients are expanded once per call to per-channel planes (K, C), and the
+   inner loop runs over the contiguous channels of one row, so every access is unit-stride and the channels
+   are independent (one SIMD lane each). With the degrees known at compile time (KAT's m = 5, n = 4 has its
+   own instance) the Horner loops unroll and each element is done in registers; other degrees run the same
+   steps as loops over blocks of BLOCK channels with L1-resident temporaries.
+   Threads split the rows; each thread accumulates its coefficient gradients per channel in its own (K, C)
+   plane, and the planes are reduced in thread order at the end (no atomics: deterministic for a fixed
+   thread count). float and double versions come from one macro. */
+#include <math.h>
+#include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define BLOCK 128                 /* channels per block of the generic-degree path */
+#define SERIAL_BELOW 32768L       /* elements: below this one thread beats the fork/join cost */
+
+static int team_size(long n, int nt) { return (n < SERIAL_BELOW || nt < 1) ? 1 : nt; }
+
+#ifdef _OPENMP
+static int thread_id(void) { return omp_get_thread_num(); }
+static int thread_count(void) { return omp_get_num_threads(); }
+#else
+static int thread_id(void) { return 0; }
+static int thread_count(void) { return 1; }
+#endif
+
+#define GROUP_RATIONAL_KERNELS(T, SUF, ABS)                                                                   \
+                                                                                                              \
+/* coef (groups, k) -> plane (k - skip, C): column j + skip of each group repeated over its cpg channels,     \
+   times (j + skip) when weighted (the derivative's coefficients). */                                         \
+static void expand_##SUF(const T *coef, long groups, long k, long cpg, long skip, int weighted, T *plane) {    \
+    long C = groups * cpg;                                                                                    \
+    for (long j = 0; j < k - skip; j++)                                                                       \
+        for (long g = 0; g < groups; g++) {                                                                   \
+            T v = coef[g * k + j + skip] * (weighted ? (T)(j + skip) : (T)1);                                 \
+            for (long c = 0; c < cpg; c++) plane[j * C + g * cpg + c] = v;                                    \
+        }                                                                                                     \
+}                                                                                                             \
+                                                                                                              \
+/* Per-element forward of one row; with constant ka, kb the Horner loops unroll and the c loop vectorises. */ \
+static inline void forward_row_##SUF(long C, const T *restrict A, long ka, const T *restrict B, long kb,      \
+                                     const T *restrict x, T *restrict out) {                                  \
+    _Pragma("omp simd")                                                                                       \
+    for (long c = 0; c < C; c++) {                                                                            \
+        T xv = x[c], p = A[(ka - 1) * C + c], s = B[(kb - 1) * C + c];                                        \
+        for (long k = ka - 2; k >= 0; k--) p = p * xv + A[k * C + c];                                         \
+        for (long j = kb - 2; j >= 0; j--) s = s * xv + B[j * C + c];                                         \
+        out[c] = p / ((T)1 + ABS(s * xv));                                                                    \
+    }                                                                                                         \
+}                                                                                                             \
+                                                                                                              \
+/* h[c] = sum_k plane[k][c] x[c]^k for a block of nb channels (Horner); plane is offset to the block. */      \
+static inline void horner_##SUF(const T *plane, long k, long C, const T *x, long nb, T *h) {                  \
+    if (k <= 0) { for (long c = 0; c < nb; c++) h[c] = 0; return; }                                           \
+    const T *top = plane + (k - 1) * C;                                                                       \
+    for (long c = 0; c < nb; c++) h[c] = top[c];                                                              \
+    for (long j = k - 2; j >= 0; j--) {                                                                       \
+        const T *pj = plane + j * C;                                                                          \
+        for (long c = 0; c < nb; c++) h[c] = h[c] * x[c] + pj[c];                                             \
+    }                                                                                                         \
+}                                                                                                             \
+                                                                                                              \
+/* Generic-degree forward of one row: the same steps as loops over blocks of channels. */                     \
+static void forward_row_blocked_##SUF(long C, const T *A, long ka, const T *B, long kb, const T *x, T *out) { \
+    T p[BLOCK], s[BLOCK];                                                                                     \
+    for (long c0 = 0; c0 < C; c0 += BLOCK) {                                                                  \
+        long nb = C - c0 < BLOCK ? C - c0 : BLOCK;                                                            \
+        horner_##SUF(A + c0, ka, C, x + c0, nb, p);                                                           \
+        horner_##SUF(B + c0, kb, C, x + c0, nb, s);                                                           \
+        for (long c = 0; c < nb; c++) out[c0 + c] = p[c] / ((T)1 + ABS(s[c] * x[c0 + c]));                    \
+    }                                                                                                         \
+}                                                                                                             \
+                                                                                                              \
+void group_rational_forward_##SUF(long rows, long groups, long cpg, const T *x, const T *a, long ka,          \
+                                  const T *b, long kb, T *out, int nt) {                                      \
+    long C = groups * cpg;                                                                                    \
+    T *A = malloc(sizeof(T) * (size_t)(ka + kb) * C), *B = A + ka * C;                                        \
+    expand_##SUF(a, groups, ka, cpg, 0, 0, A);                                                                \
+    expand_##SUF(b, groups, kb, cpg, 0, 0, B);                                                                \
+    int kat = ka == 6 && kb == 4;                                                                             \
+    _Pragma("omp parallel for schedule(static) num_threads(team_size(rows * C, nt))")                         \
+    for (long i = 0; i < rows; i++) {                                                                         \
+        if (kat) forward_row_##SUF(C, A, 6, B, 4, x + i * C, out + i * C);                                    \
+        else forward_row_blocked_##SUF(C, A, ka, B, kb, x + i * C, out + i * C);                              \
+    }                                                                                                         \
+    free(A);                                                                                                  \
+}                                                                                                             \
+                                                                                                              \
+/* Per-element backward of one row: dx, and the per-channel sums r x^k into ga (K_a planes) and             \
+   v x^(j+1) into gb (K_b planes), r = go / Q, v = go F sgn(S) / Q. */                                        \
+static inline void backward_row_##SUF(long C, const T *restrict A, long ka, const T *restrict dA,            \
+                                      const T *restrict B, long kb, const T *restrict dB,                     \
+                                      const T *restrict x, const T *restrict go, T *restrict dx,              \
+                                      T *restrict ga, T *restrict gb) {                                       \
+    _Pragma("omp simd")                                                                                       \
+    for (long c = 0; c < C; c++) {                                                                            \
+        T xv = x[c], p = A[(ka - 1) * C + c], s = B[(kb - 1) * C + c], ds = dB[(kb - 1) * C + c];             \
+        T dp = ka > 1 ? dA[(ka - 2) * C + c] : (T)0;                                                          \
+        for (long k = ka - 2; k >= 0; k--) p = p * xv + A[k * C + c];                                         \
+        for (long k = ka - 3; k >= 0; k--) dp = dp * xv + dA[k * C + c];                                      \
+        for (long j = kb - 2; j >= 0; j--) { s = s * xv + B[j * C + c]; ds = ds * xv + dB[j * C + c]; }       \
+        s *= xv;                                                                                              \
+        T sg = s > 0 ? (T)1 : (s < 0 ? (T)-1 : (T)0);                                                         \
+        T iq = (T)1 / ((T)1 + ABS(s));                                                                        \
+        T r = go[c] * iq, v = r * p * iq * sg;                                                                \
+        dx[c] = r * dp - v * ds;                                                                              \
+        T pw = r;                                                                                             \
+        for (long k = 0; k < ka; k++) { ga[k * C + c] += pw; pw *= xv; }                                      \
+        pw = v * xv;                                                                                          \
+        for (long j = 0; j < kb; j++) { gb[j * C + c] += pw; pw *= xv; }                                      \
+    }                                                                                                         \
+}                                                                                                             \
+                                                                                                              \
+/* Generic-degree backward of one row, as loops over blocks of channels. */                                   \
+static void backward_row_blocked_##SUF(long C, const T *A, long ka, const T *dA, const T *B, long kb,         \
+                                       const T *dB, const T *x, const T *go, T *dx, T *ga, T *gb) {           \
+    T p[BLOCK], dp[BLOCK], s[BLOCK], ds[BLOCK], r[BLOCK], v[BLOCK], pw[BLOCK];                                \
+    for (long c0 = 0; c0 < C; c0 += BLOCK) {                                                                  \
+        long nb = C - c0 < BLOCK ? C - c0 : BLOCK;                                                            \
+        const T *xb = x + c0;                                                                                 \
+        horner_##SUF(A + c0, ka, C, xb, nb, p);                                                               \
+        horner_##SUF(dA + c0, ka - 1, C, xb, nb, dp);                                                         \
+        horner_##SUF(B + c0, kb, C, xb, nb, s);          /* S / x */                                          \
+        horner_##SUF(dB + c0, kb, C, xb, nb, ds);                                                             \
+        for (long c = 0; c < nb; c++) {                                                                       \
+            T sv = s[c] * xb[c];                                                                              \
+            T sg = sv > 0 ? (T)1 : (sv < 0 ? (T)-1 : (T)0);                                                   \
+            T iq = (T)1 / ((T)1 + ABS(sv));                                                                   \
+            r[c] = go[c0 + c] * iq;                                                                           \
+            v[c] = r[c] * p[c] * iq * sg;                                                                     \
+            dx[c0 + c] = r[c] * dp[c] - v[c] * ds[c];                                                         \
+            pw[c] = r[c];                                                                                     \
+        }                                                                                                     \
+        for (long k = 0; k < ka; k++)                                                                         \
+            for (long c = 0; c < nb; c++) { ga[k * C + c0 + c] += pw[c]; pw[c] *= xb[c]; }                    \
+        for (long c = 0; c < nb; c++) pw[c] = v[c] * xb[c];                                                   \
+        for (long j = 0; j < kb; j++)                                                                         \
+            for (long c = 0; c < nb; c++) { gb[j * C + c0 + c] += pw[c]; pw[c] *= xb[c]; }                    \
+    }                                                                                                         \
+}                                                                                                             \
+                                                                                                              \
+/* dx (rows, C); da (groups, ka) and db (groups, kb) are overwritten. */                                      \
+void group_rational_backward_##SUF(long rows, long groups, long cpg, const T *x, const T *go, const T *a,     \
+                                   long ka, const T *b, long kb, T *dx, T *da, T *db, int nt) {               \
+    long C = groups * cpg, K = ka + kb, kda = ka > 1 ? ka - 1 : 0;                                            \
+    int team = team_size(rows * C, nt), kat = ka == 6 && kb == 4;                                             \
+    T *A = malloc(sizeof(T) * (size_t)(ka + kda + 2 * kb) * C);                                               \
+    T *dA = A + ka * C, *B = dA + kda * C, *dB = B + kb * C;                                                  \
+    T *acc = calloc((size_t)team * K * C, sizeof(T));                                                         \
+    expand_##SUF(a, groups, ka, cpg, 0, 0, A);                                                                \
+    expand_##SUF(a, groups, ka, cpg, 1, 1, dA);            /* P' = sum_k k a_k x^(k-1) */                     \
+    expand_##SUF(b, groups, kb, cpg, 0, 0, B);             /* S / x = sum_j b_j x^(j-1) */                    \
+    for (long j = 0; j < kb; j++)                          /* S' = sum_j j b_j x^(j-1) */                     \
+        for (long c = 0; c < C; c++) dB[j * C + c] = B[j * C + c] * (T)(j + 1);                               \
+    _Pragma("omp parallel num_threads(team)")                                                                 \
+    {                                                                                                         \
+        int tid = thread_id(), nth = thread_count();                                                          \
+        long lo = rows * tid / nth, hi = rows * (tid + 1) / nth;                                              \
+        T *ga = acc + (long)tid * K * C, *gb = ga + ka * C;                                                   \
+        for (long i = lo; i < hi; i++) {                                                                      \
+            long o = i * C;                                                                                   \
+            if (kat) backward_row_##SUF(C, A, 6, dA, B, 4, dB, x + o, go + o, dx + o, ga, gb);                \
+            else backward_row_blocked_##SUF(C, A, ka, dA, B, kb, dB, x + o, go + o, dx + o, ga, gb);          \
+        }                                                                                                     \
+    }                                                                                                         \
+    for (int t = 1; t < team; t++)                                                                            \
+        for (long e = 0; e < K * C; e++) acc[e] += acc[(long)t * K * C + e];                                  \
+    for (long g = 0; g < groups; g++)                                                                         \
+        for (long k = 0; k < K; k++) {                                                                        \
+            T sum = 0;                                                                                        \
+            for (long c = g * cpg; c < (g + 1) * cpg; c++) sum += acc[k * C + c];                             \
+            if (k < ka) da[g * ka + k] = sum; else db[g * kb + k - ka] = -sum;                                \
+        }                                                                                                     \
+    free(acc);                                                                                                \
+    free(A);                                                                                                  \
+}
+
+GROUP_RATIONAL_KERNELS(float, f32, fabsf)
+GROUP_RATIONAL_KERNELS(double, f64, fabs)
