@@ -48,15 +48,23 @@ static void expand_##SUF(const T *coef, long groups, long k, long cpg, long skip
         }                                                                                                     \
 }                                                                                                             \
                                                                                                               \
-/* Per-element forward of one row; with constant ka, kb the Horner loops unroll and the c loop vectorises. */ \
-static inline void forward_row_##SUF(long C, const T *restrict A, long ka, const T *restrict B, long kb,      \
-                                     const T *restrict x, T *restrict out) {                                  \
+/* F at one element; with constant ka, kb the Horner loops unroll. */                                          \
+static inline T forward_element_##SUF(long C, long c, const T *restrict A, long ka, const T *restrict B,     \
+                                      long kb, T xv) {                                                        \
+    T p = A[(ka - 1) * C + c], s = B[(kb - 1) * C + c];                                                       \
+    for (long k = ka - 2; k >= 0; k--) p = p * xv + A[k * C + c];                                             \
+    for (long j = kb - 2; j >= 0; j--) s = s * xv + B[j * C + c];                                             \
+    return p / ((T)1 + ABS(s * xv));                                                                          \
+}                                                                                                             \
+                                                                                                              \
+/* Per-element forward of two rows sharing each coefficient load; the c loop vectorises. */                 \
+static inline void forward_rows_##SUF(long C, const T *restrict A, long ka, const T *restrict B, long kb,     \
+                                      const T *restrict x0, const T *restrict x1, T *restrict o0,             \
+                                      T *restrict o1) {                                                       \
     _Pragma("omp simd")                                                                                       \
     for (long c = 0; c < C; c++) {                                                                            \
-        T xv = x[c], p = A[(ka - 1) * C + c], s = B[(kb - 1) * C + c];                                        \
-        for (long k = ka - 2; k >= 0; k--) p = p * xv + A[k * C + c];                                         \
-        for (long j = kb - 2; j >= 0; j--) s = s * xv + B[j * C + c];                                         \
-        out[c] = p / ((T)1 + ABS(s * xv));                                                                    \
+        o0[c] = forward_element_##SUF(C, c, A, ka, B, kb, x0[c]);                                             \
+        o1[c] = forward_element_##SUF(C, c, A, ka, B, kb, x1[c]);                                             \
     }                                                                                                         \
 }                                                                                                             \
                                                                                                               \
@@ -90,35 +98,51 @@ void group_rational_forward_##SUF(long rows, long groups, long cpg, const T *x, 
     expand_##SUF(b, groups, kb, cpg, 0, 0, B);                                                                \
     int kat = ka == 6 && kb == 4;                                                                             \
     _Pragma("omp parallel for schedule(static) num_threads(team_size(rows * C, nt))")                         \
-    for (long i = 0; i < rows; i++) {                                                                         \
-        if (kat) forward_row_##SUF(C, A, 6, B, 4, x + i * C, out + i * C);                                    \
-        else forward_row_blocked_##SUF(C, A, ka, B, kb, x + i * C, out + i * C);                              \
+    for (long i2 = 0; i2 < (rows + 1) / 2; i2++) {      /* pairs of rows */                                   \
+        long o = 2 * i2 * C;                                                                                  \
+        if (kat && 2 * i2 + 1 < rows) {                                                                       \
+            forward_rows_##SUF(C, A, 6, B, 4, x + o, x + o + C, out + o, out + o + C);                        \
+        } else {                                                                                              \
+            for (long i = 2 * i2; i < rows && i < 2 * i2 + 2; i++)                                            \
+                forward_row_blocked_##SUF(C, A, ka, B, kb, x + i * C, out + i * C);                           \
+        }                                                                                                     \
     }                                                                                                         \
     free(A);                                                                                                  \
 }                                                                                                             \
                                                                                                               \
-/* Per-element backward of one row: dx, and the per-channel sums r x^k into ga (K_a planes) and             \
-   v x^(j+1) into gb (K_b planes), r = go / Q, v = go F sgn(S) / Q. */                                        \
-static inline void backward_row_##SUF(long C, const T *restrict A, long ka, const T *restrict dA,            \
-                                      const T *restrict B, long kb, const T *restrict dB,                     \
-                                      const T *restrict x, const T *restrict go, T *restrict dx,              \
-                                      T *restrict ga, T *restrict gb) {                                       \
+/* One element of the backward: dx = r P' - v S' with r = go / Q and v = go F sgn(S) / Q. */                  \
+static inline T backward_element_##SUF(long C, long c, const T *restrict A, long ka, const T *restrict dA,   \
+                                       const T *restrict B, long kb, const T *restrict dB, T xv, T gv,        \
+                                       T *r, T *v) {                                                          \
+    T p = A[(ka - 1) * C + c], s = B[(kb - 1) * C + c], ds = dB[(kb - 1) * C + c];                            \
+    T dp = ka > 1 ? dA[(ka - 2) * C + c] : (T)0;                                                              \
+    for (long k = ka - 2; k >= 0; k--) p = p * xv + A[k * C + c];                                             \
+    for (long k = ka - 3; k >= 0; k--) dp = dp * xv + dA[k * C + c];                                          \
+    for (long j = kb - 2; j >= 0; j--) { s = s * xv + B[j * C + c]; ds = ds * xv + dB[j * C + c]; }           \
+    s *= xv;                                                                                                  \
+    T sg = s > 0 ? (T)1 : (s < 0 ? (T)-1 : (T)0);                                                             \
+    T iq = (T)1 / ((T)1 + ABS(s));                                                                            \
+    *r = gv * iq;                                                                                             \
+    *v = *r * p * iq * sg;                                                                                    \
+    return *r * dp - *v * ds;                                                                                 \
+}                                                                                                             \
+                                                                                                              \
+/* Per-element backward of two rows (x0, x1): dx, and the per-channel sums r x^k into ga (K_a planes) and   \
+   v x^(j+1) into gb (K_b planes). Two rows per pass halve the coefficient loads and accumulator updates. */  \
+static inline void backward_rows_##SUF(long C, const T *restrict A, long ka, const T *restrict dA,           \
+                                       const T *restrict B, long kb, const T *restrict dB,                    \
+                                       const T *restrict x0, const T *restrict x1, const T *restrict g0,      \
+                                       const T *restrict g1, T *restrict d0, T *restrict d1,                  \
+                                       T *restrict ga, T *restrict gb) {                                      \
     _Pragma("omp simd")                                                                                       \
     for (long c = 0; c < C; c++) {                                                                            \
-        T xv = x[c], p = A[(ka - 1) * C + c], s = B[(kb - 1) * C + c], ds = dB[(kb - 1) * C + c];             \
-        T dp = ka > 1 ? dA[(ka - 2) * C + c] : (T)0;                                                          \
-        for (long k = ka - 2; k >= 0; k--) p = p * xv + A[k * C + c];                                         \
-        for (long k = ka - 3; k >= 0; k--) dp = dp * xv + dA[k * C + c];                                      \
-        for (long j = kb - 2; j >= 0; j--) { s = s * xv + B[j * C + c]; ds = ds * xv + dB[j * C + c]; }       \
-        s *= xv;                                                                                              \
-        T sg = s > 0 ? (T)1 : (s < 0 ? (T)-1 : (T)0);                                                         \
-        T iq = (T)1 / ((T)1 + ABS(s));                                                                        \
-        T r = go[c] * iq, v = r * p * iq * sg;                                                                \
-        dx[c] = r * dp - v * ds;                                                                              \
-        T pw = r;                                                                                             \
-        for (long k = 0; k < ka; k++) { ga[k * C + c] += pw; pw *= xv; }                                      \
-        pw = v * xv;                                                                                          \
-        for (long j = 0; j < kb; j++) { gb[j * C + c] += pw; pw *= xv; }                                      \
+        T r0, v0, r1, v1, xa = x0[c], xb = x1[c];                                                             \
+        d0[c] = backward_element_##SUF(C, c, A, ka, dA, B, kb, dB, xa, g0[c], &r0, &v0);                      \
+        d1[c] = backward_element_##SUF(C, c, A, ka, dA, B, kb, dB, xb, g1[c], &r1, &v1);                      \
+        for (long k = 0; k < ka; k++) { ga[k * C + c] += r0 + r1; r0 *= xa; r1 *= xb; }                       \
+        v0 *= xa;                                                                                             \
+        v1 *= xb;                                                                                             \
+        for (long j = 0; j < kb; j++) { gb[j * C + c] += v0 + v1; v0 *= xa; v1 *= xb; }                       \
     }                                                                                                         \
 }                                                                                                             \
                                                                                                               \
@@ -168,10 +192,16 @@ void group_rational_backward_##SUF(long rows, long groups, long cpg, const T *x,
         int tid = thread_id(), nth = thread_count();                                                          \
         long lo = rows * tid / nth, hi = rows * (tid + 1) / nth;                                              \
         T *ga = acc + (long)tid * K * C, *gb = ga + ka * C;                                                   \
-        for (long i = lo; i < hi; i++) {                                                                      \
+        long i = lo;                                                                                          \
+        if (kat)                                                                                              \
+            for (; i + 1 < hi; i += 2) {                                                                      \
+                long o = i * C, o1 = o + C;                                                                   \
+                backward_rows_##SUF(C, A, 6, dA, B, 4, dB, x + o, x + o1, go + o, go + o1, dx + o, dx + o1,   \
+                                    ga, gb);                                                                  \
+            }                                                                                                 \
+        for (; i < hi; i++) {                                                                                 \
             long o = i * C;                                                                                   \
-            if (kat) backward_row_##SUF(C, A, 6, dA, B, 4, dB, x + o, go + o, dx + o, ga, gb);                \
-            else backward_row_blocked_##SUF(C, A, ka, dA, B, kb, dB, x + o, go + o, dx + o, ga, gb);          \
+            backward_row_blocked_##SUF(C, A, ka, dA, B, kb, dB, x + o, go + o, dx + o, ga, gb);               \
         }                                                                                                     \
     }                                                                                                         \
     for (int t = 1; t < team; t++)                                                                            \
