@@ -13,27 +13,19 @@
    are independent (one SIMD lane each). With the degrees known at compile time (KAT's m = 5, n = 4 has its
    own instance) the Horner loops unroll and each element is done in registers; other degrees run the same
    steps as loops over blocks of BLOCK channels with L1-resident temporaries.
-   Threads split the rows; each thread accumulates its coefficient gradients per channel in its own (K, C)
-   plane, and the planes are reduced in thread order at the end (no atomics: deterministic for a fixed
-   thread count). float and double versions come from one macro. */
+   Threads: rows are handed out dynamically (a thread that the OS preempts on a shared machine does not hold
+   up the others). The backward splits the rows into SLICES fixed slices, each accumulating its coefficient
+   gradients per channel in its own (K, C) plane; the planes are reduced in slice order at the end. No
+   atomics, and the summation order does not depend on the threads: results are bitwise reproducible for
+   any thread count. float and double versions come from one macro. */
 #include <math.h>
 #include <stdlib.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define BLOCK 128                 /* channels per block of the generic-degree path */
 #define SERIAL_BELOW 32768L       /* elements: below this one thread beats the fork/join cost */
+#define SLICES 8                  /* backward: fixed row slices, each with its own gradient accumulators */
 
 static int team_size(long n, int nt) { return (n < SERIAL_BELOW || nt < 1) ? 1 : nt; }
-
-#ifdef _OPENMP
-static int thread_id(void) { return omp_get_thread_num(); }
-static int thread_count(void) { return omp_get_num_threads(); }
-#else
-static int thread_id(void) { return 0; }
-static int thread_count(void) { return 1; }
-#endif
 
 #define GROUP_RATIONAL_KERNELS(T, SUF, ABS)                                                                   \
                                                                                                               \
@@ -97,7 +89,7 @@ void group_rational_forward_##SUF(long rows, long groups, long cpg, const T *x, 
     expand_##SUF(a, groups, ka, cpg, 0, 0, A);                                                                \
     expand_##SUF(b, groups, kb, cpg, 0, 0, B);                                                                \
     int kat = ka == 6 && kb == 4;                                                                             \
-    _Pragma("omp parallel for schedule(static) num_threads(team_size(rows * C, nt))")                         \
+    _Pragma("omp parallel for schedule(dynamic, 16) num_threads(team_size(rows * C, nt))")                    \
     for (long i2 = 0; i2 < (rows + 1) / 2; i2++) {      /* pairs of rows */                                   \
         long o = 2 * i2 * C;                                                                                  \
         if (kat && 2 * i2 + 1 < rows) {                                                                       \
@@ -175,24 +167,24 @@ static void backward_row_blocked_##SUF(long C, const T *A, long ka, const T *dA,
 }                                                                                                             \
                                                                                                               \
 /* dx (rows, C); da (groups, ka) and db (groups, kb) are overwritten. */                                      \
+/* dx (rows, C); da (groups, ka) and db (groups, kb) are overwritten. */                                      \
 void group_rational_backward_##SUF(long rows, long groups, long cpg, const T *x, const T *go, const T *a,     \
                                    long ka, const T *b, long kb, T *dx, T *da, T *db, int nt) {               \
     long C = groups * cpg, K = ka + kb, kda = ka > 1 ? ka - 1 : 0;                                            \
-    int team = team_size(rows * C, nt), kat = ka == 6 && kb == 4;                                             \
+    long slices = rows < SLICES ? (rows > 0 ? rows : 1) : SLICES;                                             \
+    int kat = ka == 6 && kb == 4;                                                                             \
     T *A = malloc(sizeof(T) * (size_t)(ka + kda + 2 * kb) * C);                                               \
     T *dA = A + ka * C, *B = dA + kda * C, *dB = B + kb * C;                                                  \
-    T *acc = calloc((size_t)team * K * C, sizeof(T));                                                         \
+    T *acc = calloc((size_t)slices * K * C, sizeof(T));                                                       \
     expand_##SUF(a, groups, ka, cpg, 0, 0, A);                                                                \
     expand_##SUF(a, groups, ka, cpg, 1, 1, dA);            /* P' = sum_k k a_k x^(k-1) */                     \
     expand_##SUF(b, groups, kb, cpg, 0, 0, B);             /* S / x = sum_j b_j x^(j-1) */                    \
     for (long j = 0; j < kb; j++)                          /* S' = sum_j j b_j x^(j-1) */                     \
         for (long c = 0; c < C; c++) dB[j * C + c] = B[j * C + c] * (T)(j + 1);                               \
-    _Pragma("omp parallel num_threads(team)")                                                                 \
-    {                                                                                                         \
-        int tid = thread_id(), nth = thread_count();                                                          \
-        long lo = rows * tid / nth, hi = rows * (tid + 1) / nth;                                              \
-        T *ga = acc + (long)tid * K * C, *gb = ga + ka * C;                                                   \
-        long i = lo;                                                                                          \
+    _Pragma("omp parallel for schedule(dynamic, 1) num_threads(team_size(rows * C, nt))")                     \
+    for (long t = 0; t < slices; t++) {                                                                       \
+        long i = rows * t / slices, hi = rows * (t + 1) / slices;                                             \
+        T *ga = acc + t * K * C, *gb = ga + ka * C;                                                           \
         if (kat)                                                                                              \
             for (; i + 1 < hi; i += 2) {                                                                      \
                 long o = i * C, o1 = o + C;                                                                   \
@@ -204,8 +196,8 @@ void group_rational_backward_##SUF(long rows, long groups, long cpg, const T *x,
             backward_row_blocked_##SUF(C, A, ka, dA, B, kb, dB, x + o, go + o, dx + o, ga, gb);               \
         }                                                                                                     \
     }                                                                                                         \
-    for (int t = 1; t < team; t++)                                                                            \
-        for (long e = 0; e < K * C; e++) acc[e] += acc[(long)t * K * C + e];                                  \
+    for (long t = 1; t < slices; t++)                                                                         \
+        for (long e = 0; e < K * C; e++) acc[e] += acc[t * K * C + e];                                        \
     for (long g = 0; g < groups; g++)                                                                         \
         for (long k = 0; k < K; k++) {                                                                        \
             T sum = 0;                                                                                        \
