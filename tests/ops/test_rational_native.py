@@ -111,6 +111,15 @@ def test_native_off_gives_the_same_numbers(monkeypatch):
         torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
 
+def test_fallback_chunked_path_across_chunk_boundaries(monkeypatch):
+    # with the native kernel off, the chunked PyTorch path still runs (5 rows per chunk, ragged last chunk)
+    monkeypatch.setenv("BASISKIT_NATIVE", "0")
+    monkeypatch.setattr(R, "CHUNK_ELEMENTS", 40)
+    a, b = _coeffs(2, m=3, n=2)
+    x = torch.randn(23, 8, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, a, b: GroupRationalFunction.apply(x, a, b, 2), (x, a, b))
+
+
 def test_bitwise_reproducible_for_any_thread_count(native_only):
     # the kernel sums the coefficient gradients over fixed row slices, in slice order, whatever the threads
     a, b = _coeffs(8, dtype=torch.float32)
