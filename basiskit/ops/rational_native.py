@@ -20,8 +20,9 @@ import torch
 from . import native
 
 _P, _L, _I = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
-_FORWARD = [_L, _L, _L, _P, _P, _L, _P, _L, _P, _I]                  # rows, groups, cpg, x, a, ka, b, kb, out, nt
-_BACKWARD = [_L, _L, _L, _P, _P, _P, _L, _P, _L, _P, _P, _P, _I]     # ..., x, go, a, ka, b, kb, dx, da, db, nt
+# rows, groups, cpg, x, a, ka, b, kb, out, nt, status  /  ..., x, go, a, ka, b, kb, dx, da, db, nt, status
+_FORWARD = [_L, _L, _L, _P, _P, _L, _P, _L, _P, _I, _P]
+_BACKWARD = [_L, _L, _L, _P, _P, _P, _L, _P, _L, _P, _P, _P, _I, _P]
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 
 
@@ -45,6 +46,14 @@ def _coefficients(c: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return c.detach().to(dtype=dtype).contiguous()
 
 
+def _call(fn: ctypes._CFuncPtr, *args: object) -> None:
+    """Run a kernel; its last argument is a status flag set when its scratch allocation failed."""
+    status = ctypes.c_int(0)
+    fn(*args, ctypes.byref(status))
+    if status.value:
+        raise MemoryError(f"{fn.__name__}: out of memory for the kernel's coefficient buffers")
+
+
 def forward(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """F(x2) for x2 (M, C) contiguous; a (groups, m + 1), b (groups, n). Returns (M, C) in x2's dtype."""
     rows, channels = x2.shape
@@ -54,8 +63,8 @@ def forward(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return out
     ac, bc = _coefficients(a, x2.dtype), _coefficients(b, x2.dtype)
     fn = getattr(_library(), f"group_rational_forward_{_SUFFIX[x2.dtype]}")
-    fn(rows, groups, channels // groups, native.ptr(x2), native.ptr(ac), ac.shape[1], native.ptr(bc), bc.shape[1],
-       native.ptr(out), native.num_threads())
+    _call(fn, rows, groups, channels // groups, native.ptr(x2), native.ptr(ac), ac.shape[1], native.ptr(bc),
+          bc.shape[1], native.ptr(out), native.num_threads())
     return out
 
 
@@ -74,6 +83,6 @@ def backward(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tenso
         ac, bc = _coefficients(a, x2.dtype), _coefficients(b, x2.dtype)
         go = go.to(x2.dtype).contiguous()
         fn = getattr(_library(), f"group_rational_backward_{_SUFFIX[x2.dtype]}")
-        fn(rows, groups, channels // groups, native.ptr(x2), native.ptr(go), native.ptr(ac), ac.shape[1],
-           native.ptr(bc), bc.shape[1], native.ptr(dx), native.ptr(da), native.ptr(db), native.num_threads())
+        _call(fn, rows, groups, channels // groups, native.ptr(x2), native.ptr(go), native.ptr(ac), ac.shape[1],
+              native.ptr(bc), bc.shape[1], native.ptr(dx), native.ptr(da), native.ptr(db), native.num_threads())
     return dx, da.to(a.dtype), db.to(b.dtype)

@@ -83,9 +83,11 @@ static void forward_row_blocked_##SUF(long C, const T *A, long ka, const T *B, l
 }                                                                                                             \
                                                                                                               \
 void group_rational_forward_##SUF(long rows, long groups, long cpg, const T *x, const T *a, long ka,          \
-                                  const T *b, long kb, T *out, int nt) {                                      \
+                                  const T *b, long kb, T *out, int nt, int *status) {                         \
     long C = groups * cpg;                                                                                    \
     T *A = malloc(sizeof(T) * (size_t)(ka + kb) * C), *B = A + ka * C;                                        \
+    *status = A == NULL;                                                                                      \
+    if (A == NULL) return;                                                                                    \
     expand_##SUF(a, groups, ka, cpg, 0, 0, A);                                                                \
     expand_##SUF(b, groups, kb, cpg, 0, 0, B);                                                                \
     int kat = ka == 6 && kb == 4;                                                                             \
@@ -166,16 +168,17 @@ static void backward_row_blocked_##SUF(long C, const T *A, long ka, const T *dA,
     }                                                                                                         \
 }                                                                                                             \
                                                                                                               \
-/* dx (rows, C); da (groups, ka) and db (groups, kb) are overwritten. */                                      \
-/* dx (rows, C); da (groups, ka) and db (groups, kb) are overwritten. */                                      \
+/* dx (rows, C); da (groups, ka), db (groups, kb) overwritten; *status = 1 when out of memory. */             \
 void group_rational_backward_##SUF(long rows, long groups, long cpg, const T *x, const T *go, const T *a,     \
-                                   long ka, const T *b, long kb, T *dx, T *da, T *db, int nt) {               \
+                                   long ka, const T *b, long kb, T *dx, T *da, T *db, int nt, int *status) {  \
     long C = groups * cpg, K = ka + kb, kda = ka > 1 ? ka - 1 : 0;                                            \
     long slices = rows < SLICES ? (rows > 0 ? rows : 1) : SLICES;                                             \
     int kat = ka == 6 && kb == 4;                                                                             \
     T *A = malloc(sizeof(T) * (size_t)(ka + kda + 2 * kb) * C);                                               \
     T *dA = A + ka * C, *B = dA + kda * C, *dB = B + kb * C;                                                  \
     T *acc = calloc((size_t)slices * K * C, sizeof(T));                                                       \
+    *status = A == NULL || acc == NULL;                                                                       \
+    if (*status) { free(A); free(acc); return; }                                                              \
     expand_##SUF(a, groups, ka, cpg, 0, 0, A);                                                                \
     expand_##SUF(a, groups, ka, cpg, 1, 1, dA);            /* P' = sum_k k a_k x^(k-1) */                     \
     expand_##SUF(b, groups, kb, cpg, 0, 0, B);             /* S / x = sum_j b_j x^(j-1) */                    \
