@@ -1,8 +1,9 @@
 """``basiskit bench grkan``: KAT's GR-KAN FFN against the GELU-MLP FFN it replaces (Yang & Wang, ICLR 2025).
 
 Forward + backward of ``fc2(act(fc1(x)))`` on 4096 tokens at dim 192 and 384 (hidden 4 x dim), float32, timed
-interleaved in one process (median), as a ratio to the GELU MLP. Rows: the fused GR-KAN (chunked CPU autograd or
-Triton on CUDA) and plain autograd through the reference formula. Memory: bytes autograd keeps for backward.
+interleaved in one process (median), as a ratio to the GELU MLP. Rows: the fused GR-KAN (the compiled one-pass
+CPU kernel, or Triton on CUDA) and plain autograd through the reference formula. Memory: bytes autograd keeps for
+backward.
 On CUDA also: the Triton backward with one atomic add per coefficient per tile against one per element per
 coefficient (the scheme FlashKAT measured as KAT's bottleneck), and the GR-KAN FFN under bf16 autocast.
 """
@@ -94,6 +95,12 @@ def suite(quick: bool, device: str) -> BenchResult:
         if cuda:
             _atomic_rows(res, dim, dev, warmup, repeats, device)
     if not cuda:
+        from ..ops import rational_native
+
+        probe = torch.zeros(1, 1)
+        native = rational_native.usable(probe, probe, probe)
+        path = "native C kernel" if native else "chunked PyTorch (no native kernel)"
+        res.notes.append(f"GR-KAN fused CPU path: {path}")
         res.notes.append("Triton backward vs atomic-per-element backward: skipped (needs a CUDA device)")
     return res
 

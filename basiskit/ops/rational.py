@@ -24,24 +24,29 @@ Gradients (``sgn`` = sign of ``S``, 0 at ``S = 0`` like ``torch.abs``'s subgradi
     dF/da_k = x^k / Q
     dF/db_j = -F sgn(S) x^j / Q
 
-The fused Function keeps only ``x`` (and the coefficients) for backward and recomputes ``P, S, Q`` there. On
-the CPU it walks the rows in chunks of ~64k elements with preallocated work buffers, so its few dozen
-elementwise steps stay in cache instead of streaming (and page-faulting) whole tensors each time; the
-coefficient gradients are accumulated per channel by one matrix-vector product per power (``ones @ (r x^k)``)
-per chunk, and summed over each group's channels once at the end. CUDA tensors go to the Triton kernels
-in :mod:`basiskit.ops.rational_triton` when ``triton`` is installed.
+The fused Function keeps only ``x`` (and the coefficients) for backward and recomputes ``P, S, Q`` there.
+Dispatch, per call:
+
+* CUDA tensors go to the Triton kernels in :mod:`basiskit.ops.rational_triton` when ``triton`` is installed;
+* CPU float32/float64 tensors go to the one-pass compiled C kernels of :mod:`basiskit.ops.rational_native` when
+  :func:`basiskit.ops.native.usable` (a C compiler is present and ``BASISKIT_NATIVE`` is not 0);
+* anything else (bf16/fp16 under autocast, no compiler, CUDA without Triton) takes the chunked PyTorch path
+  below: it walks the rows in chunks of ~64k elements with preallocated work buffers, so its few dozen
+  elementwise steps stay in cache instead of streaming (and page-faulting) whole tensors each time; the
+  coefficient gradients are accumulated per channel by one matrix-vector product per power
+  (``ones @ (r x^k)``) per chunk, and summed over each group's channels once at the end.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import threading
+from typing import Any
 
 import torch
 from torch.autograd.function import once_differentiable
 
 from .._validation import check_int, check_tensor
 from ..bases.rational import rational
+from . import rational_native
 
 # Elements per CPU chunk: a few tensors of this size fit in a 1-2 MiB L2 cache.
 CHUNK_ELEMENTS = 1 << 16
@@ -221,6 +226,8 @@ class GroupRationalFunction(torch.autograd.Function):
             from .rational_triton import group_rational_forward_triton
 
             out = group_rational_forward_triton(x2, a, b)
+        elif rational_native.usable(x2, a, b):
+            out = rational_native.forward(x2, a, b)
         else:
             out = fused_forward_cpu(x2, a, b)
         ctx.save_for_backward(x, a, b)
@@ -237,6 +244,8 @@ class GroupRationalFunction(torch.autograd.Function):
             from .rational_triton import group_rational_backward_triton
 
             dx, da, db = group_rational_backward_triton(x2, a, b, go)
+        elif rational_native.usable(x2, a, b):
+            dx, da, db = rational_native.backward(x2, a, b, go)
         else:
             dx, da, db = fused_backward_cpu(x2, a, b, go)
         return (dx.reshape(shape) if ctx.needs_input_grad[0] else None,
@@ -247,9 +256,9 @@ def group_rational(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor, groups: in
                    fused: bool = True) -> torch.Tensor:
     """Group-rational activation, x: (..., C) -> (..., C); a: (groups, m + 1); b: (groups, n).
 
-    ``fused=True`` uses :class:`GroupRationalFunction` (Triton on CUDA when available, chunked CPU code
-    otherwise); ``fused=False`` the plain-PyTorch reference. Under autocast the arithmetic runs in float32 and
-    the output keeps x's dtype.
+    ``fused=True`` uses :class:`GroupRationalFunction` (Triton on CUDA when available, the compiled kernel for
+    CPU float32/float64, chunked PyTorch code otherwise); ``fused=False`` the plain-PyTorch reference. Under
+    autocast the arithmetic runs in float32 and the output keeps x's dtype.
     """
     if not fused:
         return group_rational_reference(x, a, b, groups)
