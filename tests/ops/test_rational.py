@@ -47,6 +47,7 @@ def test_fused_matches_reference_values_and_all_gradients():
 
 
 def test_chunked_path_crosses_chunk_boundaries(monkeypatch):
+    monkeypatch.setenv("BASISKIT_NATIVE", "0")  # the chunked PyTorch path, not the compiled kernel
     monkeypatch.setattr(R, "CHUNK_ELEMENTS", 40)  # 5 rows per chunk, ragged last chunk
     a, b = _coeffs(2, m=3, n=2)
     x = torch.randn(23, 8, dtype=torch.float64, requires_grad=True)
