@@ -218,23 +218,45 @@ def _features(x: torch.Tensor, index: torch.Tensor, values: torch.Tensor, n_basi
     return feats
 
 
+def _native_path(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool,
+                 dtype: torch.dtype) -> bool:
+    """Whether the C kernels (``bspline_native``) run this call: CPU, float32/float64, uniform knots, no autocast
+    to another dtype, and a compiled library (``BASISKIT_NATIVE=0`` turns them off)."""
+    if not uniform or knots.device.type != "cpu":
+        return False
+    from . import bspline_native
+
+    return bspline_native.available(x, weight, order, uniform, dtype)
+
+
 class _KANLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor,  # type: ignore[override]
                 order: int, uniform: bool, act: str) -> torch.Tensor:
         n_out, n_in, width = weight.shape
         dtype = _compute_dtype(x)
+        ctx.save_for_backward(x, knots, weight)
+        ctx.order, ctx.uniform, ctx.act, ctx.dtype = order, uniform, act, dtype
+        ctx.native = _native_path(x, knots, weight, order, uniform, dtype)
+        if ctx.native:
+            from . import bspline_native
+
+            return bspline_native.forward(x, knots, weight, order, act)
         with torch.autocast(x.device.type, enabled=False):
             index, values, _ = _local(x, knots, order, uniform, lower=False, width=width)
             feats = _features(x, index, values, width - 1, act)
             y = feats.reshape(x.shape[0], n_in * width).to(dtype) @ weight.reshape(n_out, -1).to(dtype).t()
-        ctx.save_for_backward(x, knots, weight)
-        ctx.order, ctx.uniform, ctx.act, ctx.dtype = order, uniform, act, dtype
         return y
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
         x, knots, weight = ctx.saved_tensors
+        if ctx.native and not torch.is_grad_enabled():  # create_graph=True needs the differentiable torch path
+            from . import bspline_native
+
+            grad_x, grad_w = bspline_native.backward(x, knots, weight, ctx.order, ctx.act, grad_out.to(x.dtype),
+                                                     ctx.needs_input_grad[0], ctx.needs_input_grad[2])
+            return grad_x, None, grad_w, None, None, None
         n_out, n_in, width = weight.shape
         n_basis, p, dtype = width - 1, ctx.order, ctx.dtype
         g = grad_out.to(dtype)
