@@ -6,16 +6,18 @@ Same layer as :func:`basiskit.ops.bspline.kan_linear`,
 
 where on a uniform grid of G intervals :math:`j_{ni}` is the interval of :math:`\bar x_{ni}` (x clamped to the
 grid's domain), :math:`u_{ni} \in [0, 1)` the position inside it and :math:`V_r` the p+1 cardinal B-spline
-pieces, the only non-zero B-splines there (local support). Two ways to evaluate it:
+pieces, the only non-zero B-splines there (local support). C loops run over those p+1 splines per input (4 of
+n_basis = 8 for the default cubic grid of 5) for the forward, :math:`\partial_W` and :math:`\partial_x`; the base
+term stays a BLAS matmul.
 
-* ``sparse``: C loops over the p+1 non-zero splines per input (4 of n_basis = 8 for the default cubic grid of 5),
-  for the forward, :math:`\partial_W` and :math:`\partial_x`; the base term stays a BLAS matmul.
-* ``dense``: a C pass writes the dense feature matrix ``[B | sigma] (N, I (n_basis+1))`` in one go and BLAS does
-  the three matmuls of the size of the full layer.
+Why not the dense feature matrix ``[B | sigma] (N, I (n_basis+1))`` and three BLAS matmuls: measured on this
+project's 2-core AMD EPYC (one thread, batch 1024, in 64, cubic, grid 5), a C pass writing that matrix plus BLAS
+took 1.6x to 2x the time of the local-support loops for every fan-out from 1 to 256, and 1.3x at grid 2 (4 of 6
+splines non-zero); only for linear splines at fan-out 8 was it ahead (by 12 %). So there is one path.
 
 Backward recomputes the window from x (nothing but x, the knots and the weight is saved). The C kernels take
-their cardinal-spline tables from :func:`basiskit.ops.bspline._uniform_tables`, so both paths use one set of
-coefficients.
+their cardinal-spline coefficients from :func:`basiskit.ops.bspline._uniform_coefficients`, the ones the PyTorch
+path uses.
 """
 from __future__ import annotations
 
@@ -28,10 +30,6 @@ from . import native
 from .bspline import activation, activation_backward
 
 _MAX_ORDER = 15  # the window kernel keeps u^0..u^p in a 16-element array
-# Rule for the path: the sparse loops do (p+1) multiply-adds per input and output where BLAS does n_basis+1,
-# but BLAS runs them several times faster per flop at a small fan-out; sparse is taken when the layer is wide
-# enough for the O-long inner loops to vectorise well and saves at least half of the dense flops.
-SPARSE_MIN_OUT = 128
 
 
 def _signatures() -> dict[str, list]:
@@ -39,7 +37,6 @@ def _signatures() -> dict[str, list]:
     sigs: dict[str, list] = {}
     for s in ("_f32", "_f64"):
         sigs["kan_window" + s] = [L, L, L, L, P, P, P, P, P, P, P, I]
-        sigs["kan_dense" + s] = [L, L, L, L, P, P, P, P, I]
         sigs["kan_forward" + s] = [L, L, L, L, L, P, P, P, P, I]
         sigs["kan_grad_x" + s] = [L, L, L, L, L, P, P, P, P, P, I]
         sigs["kan_grad_w" + s] = [L, L, L, L, L, P, P, P, P, P, I]
@@ -64,11 +61,6 @@ def available(x: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, 
     no autocast to another dtype, order <= 15, and a compiled library."""
     return (uniform and order <= _MAX_ORDER and compute_dtype == x.dtype and native.usable(x, weight)
             and _lib() is not None)
-
-
-def use_sparse(n_out: int, order: int, n_basis: int) -> bool:
-    """The documented path rule (see ``SPARSE_MIN_OUT``)."""
-    return n_out >= SPARSE_MIN_OUT and 2 * (order + 1) <= n_basis + 1
 
 
 def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool
@@ -101,25 +93,11 @@ def _transposed(weight: torch.Tensor) -> torch.Tensor:
     return weight.permute(1, 2, 0).contiguous()
 
 
-def _dense_features(x: torch.Tensor, start: torch.Tensor, values: torch.Tensor, width: int, act: str
-                    ) -> torch.Tensor:
-    """[B | sigma(x)] as (N, I * width) (B zero outside each window)."""
-    n, n_in = x.shape
-    base = activation(x, act).contiguous() if act != "none" else None
-    feats = torch.empty(n, n_in * width, dtype=x.dtype)
-    _fn("kan_dense", x.dtype)(n, n_in, width, values.shape[1] - 1, native.ptr(start), native.ptr(values),
-                              native.ptr(base) if base is not None else None, native.ptr(feats),
-                              native.num_threads())
-    return feats
-
-
 def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str) -> torch.Tensor:
     """y: (N, O) for x: (N, I), knots: (I, K) uniform rows, weight: (O, I, n_basis + 1)."""
     x = x.contiguous()
     n_out, n_in, width = weight.shape
     start, values, _ = window(x, knots, order, slopes=False)
-    if not use_sparse(n_out, order, width - 1):
-        return _dense_features(x, start, values, width, act) @ weight.reshape(n_out, -1).t()
     y = (activation(x, act) @ weight[..., width - 1].t() if act != "none"
          else x.new_zeros(x.shape[0], n_out)).contiguous()
     wt = _transposed(weight)
@@ -138,8 +116,6 @@ def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
     x, g = x.contiguous(), grad.contiguous()
     n_out, n_in, width = weight.shape
     start, values, slopes = window(x, knots, order, slopes=need_x)
-    if not use_sparse(n_out, order, width - 1):
-        return _dense_backward(x, weight, act, g, start, values, slopes, need_x, need_w)
     grad_x = grad_w = None
     nt = native.num_threads()
     if need_w:
@@ -155,19 +131,4 @@ def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
         wt = _transposed(weight)
         _fn("kan_grad_x", x.dtype)(x.shape[0], n_in, n_out, width, order, native.ptr(start), native.ptr(slopes),
                                    native.ptr(wt), native.ptr(g), native.ptr(grad_x), nt)
-    return grad_x, grad_w
-
-
-def _dense_backward(x: torch.Tensor, weight: torch.Tensor, act: str, g: torch.Tensor, start: torch.Tensor,
-                    values: torch.Tensor, slopes: torch.Tensor | None, need_x: bool, need_w: bool
-                    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    n_out, n_in, width = weight.shape
-    grad_x = grad_w = None
-    if need_w:
-        grad_w = (g.t() @ _dense_features(x, start, values, width, act)).reshape(weight.shape)
-    if need_x:
-        gfeat = (g @ weight.reshape(n_out, -1)).reshape(x.shape[0], n_in, width)
-        grad_x = activation_backward(gfeat[..., width - 1], x, act) if act != "none" else torch.zeros_like(x)
-        window = gfeat.gather(2, start.long().unsqueeze(-1) + torch.arange(values.shape[1]))
-        grad_x = grad_x + (window * slopes.transpose(1, 2)).sum(-1)
     return grad_x, grad_w

@@ -10,7 +10,6 @@
  *   forward:  y[n,:]         += sum_i sum_r val[n,r,i] wt[i, j+r, :]
  *   grad_x:   dx[n,i]        += sum_r dval[n,r,i] <wt[i, j+r, :], g[n,:]>
  *   grad_w:   gw[:, i, j+r]   = sum_n val[n,r,i] g[n,:]     (threads own disjoint inputs: no atomics)
- *   dense:    feats[n,i,:]    = [0 .. val[n,:,i] at j..j+p .. 0 | act[n,i]]   (for the BLAS path)
  *
  * Loops over samples run inside blocks of inputs whose rows of wt (or of the grad_w accumulator) fit in L1.
  * The body below is compiled twice, for float (suffix _f32) and double (_f64), by including this file into
@@ -24,7 +23,6 @@
 static int thread_id(void) { return omp_get_thread_num(); }
 #else
 static int thread_id(void) { return 0; }
-#undef T
 #endif
 
 #define SAMPLE_CHUNK 64L  /* samples per thread work item */
@@ -70,12 +68,13 @@ static void KAN_FN(window_row)(long m, long I, long G, long p, const T *xn, cons
     #pragma omp simd
     for (long a = 0; a < m; a++) {
         T raw = xn[a] * ih[a] + sh[a];
-        T pos = raw > 0 ? raw : (T)0;  /* written as selects so they vectorise; NaN -> 0, never out of range */
-        pos = pos < top ? pos : top;
-        int32_t j = (int32_t)(pos < last ? pos : last);  /* floor, as pos >= 0 */
+        /* selects (so the loop vectorises) that keep NaN: pos = clamp(raw, 0, G) */
+        T pos = !(raw <= 0) ? raw : (T)0;
+        pos = !(pos >= top) ? pos : top;
+        int32_t j = (int32_t)(pos < last ? pos : last);  /* floor, as pos >= 0; NaN -> G - 1, in range */
         sn[a] = j;
-        u[a] = pos - (T)j;
-        scale[a] = ih[a] * (T)(pos == raw);          /* clamped: constant, slope 0 */
+        u[a] = pos - (T)j;                               /* a NaN input gives NaN values */
+        scale[a] = ih[a] * (T)(pos == raw);              /* clamped: constant, slope 0 */
     }
     for (long r = 0; r < R; r++) KAN_FN(horner)(m, p, coef + r * R, u, val + r * I);
     if (!dval) return;
@@ -99,21 +98,6 @@ void KAN_FN(kan_window)(long N, long I, long G, long p, const T *x, const T *shi
             KAN_FN(window_row)(min_l(I - i0, WINDOW_BLOCK), I, G, p, x + n * I + i0, shift + i0, inv_h + i0,
                                coef, dcoef, start + n * I + i0, val + n * R * I + i0,
                                dval ? dval + n * R * I + i0 : NULL);
-}
-
-void KAN_FN(kan_dense)(long N, long I, long W, long p, const int32_t *start, const T *val, const T *act,
-                       T *feats, int nt) {
-    long R = p + 1;
-    #pragma omp parallel for schedule(static) num_threads(nt)
-    for (long n = 0; n < N; n++) {
-        T *row = feats + n * I * W;
-        memset(row, 0, sizeof(T) * I * W);
-        for (long i = 0; i < I; i++) {
-            T *f = row + i * W + start[n * I + i];
-            for (long r = 0; r < R; r++) f[r] = val[(n * R + r) * I + i];
-            if (act) row[i * W + W - 1] = act[n * I + i];
-        }
-    }
 }
 
 /* y[n, :] += sum_r v[r * I] w[r * O + :] for one (n, i); v strided by I (layout (N, R, I)). */
@@ -167,23 +151,54 @@ static inline T KAN_FN(dot_window)(long O, long R, long I, const T *d, const T *
     return s;
 }
 
+/* Cubic case, inputs i..i+3 of one sample at once: four independent reduction chains share the loads of g. */
+static inline void KAN_FN(dot_window4)(long O, long I, long W, const T *d, const T *wt, const int32_t *sn,
+                                       const T *gn, T *dxn) {
+    const T *w[4];
+    T c[4][4];
+    for (long k = 0; k < 4; k++) {
+        w[k] = wt + (k * W + sn[k]) * O;
+        for (long r = 0; r < 4; r++) c[k][r] = d[r * I + k];
+    }
+    T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    #pragma omp simd reduction(+:s0, s1, s2, s3)
+    for (long o = 0; o < O; o++) {
+        T go = gn[o];
+        s0 += go * (c[0][0] * w[0][o] + c[0][1] * w[0][O + o] + c[0][2] * w[0][2 * O + o] + c[0][3] * w[0][3 * O + o]);
+        s1 += go * (c[1][0] * w[1][o] + c[1][1] * w[1][O + o] + c[1][2] * w[1][2 * O + o] + c[1][3] * w[1][3 * O + o]);
+        s2 += go * (c[2][0] * w[2][o] + c[2][1] * w[2][O + o] + c[2][2] * w[2][2 * O + o] + c[2][3] * w[2][3 * O + o]);
+        s3 += go * (c[3][0] * w[3][o] + c[3][1] * w[3][O + o] + c[3][2] * w[3][2 * O + o] + c[3][3] * w[3][3 * O + o]);
+    }
+    dxn[0] += s0;
+    dxn[1] += s1;
+    dxn[2] += s2;
+    dxn[3] += s3;
+}
+
 void KAN_FN(kan_grad_x)(long N, long I, long O, long W, long p, const int32_t *start, const T *dval,
                         const T *wt, const T *g, T *dx, int nt) {
     long R = p + 1, ib = block_inputs(W, O, sizeof(T)), chunks = (N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
+    ib = ib < 4 ? 4 : ib - ib % 4;
     #pragma omp parallel for schedule(static) num_threads(nt)
     for (long c = 0; c < chunks; c++) {
         long n1 = min_l(N, (c + 1) * SAMPLE_CHUNK);
         for (long i0 = 0; i0 < I; i0 += ib) {
             long i1 = min_l(I, i0 + ib);
-            for (long n = c * SAMPLE_CHUNK; n < n1; n++)
-                for (long i = i0; i < i1; i++)
+            for (long n = c * SAMPLE_CHUNK; n < n1; n++) {
+                long i = i0;
+                if (R == 4)
+                    for (; i + 4 <= i1; i += 4)
+                        KAN_FN(dot_window4)(O, I, W, dval + n * R * I + i, wt + i * W * O, start + n * I + i,
+                                            g + n * O, dx + n * I + i);
+                for (; i < i1; i++)
                     dx[n * I + i] += KAN_FN(dot_window)(O, R, I, dval + n * R * I + i,
                                                         wt + (i * W + start[n * I + i]) * O, g + n * O);
+            }
         }
     }
 }
 
-/* a[r * O + :] += v[r * I] gn for one (n, i). */
+/* a[r * O + :] += v[r * I] gn for one (n, i): rows j..j+p of that input's accumulator. */
 static inline void KAN_FN(outer_window)(long O, long R, long I, const T *v, const T *gn, T *a) {
     if (R == 4) {
         T v0 = v[0], v1 = v[I], v2 = v[2 * I], v3 = v[3 * I];
@@ -205,7 +220,8 @@ static inline void KAN_FN(outer_window)(long O, long R, long I, const T *v, cons
     }
 }
 
-/* acc: scratch of nt * block_inputs(W, O) * W * O values. Writes gw[o, i, c] for c < W - 1; gw is (O, I, W). */
+/* gw[o, i, c] = sum_n [c in window] val g[n, o] for c < W - 1 (gw is (O, I, W); the base column is not written).
+ * acc: nt * block_inputs(W, O) * W * O values. Threads own blocks of inputs, samples stream past in order. */
 void KAN_FN(kan_grad_w)(long N, long I, long O, long W, long p, const int32_t *start, const T *val,
                         const T *g, T *gw, T *acc, int nt) {
     long R = p + 1, ib = block_inputs(W, O, sizeof(T)), blocks = (I + ib - 1) / ib;
@@ -220,9 +236,9 @@ void KAN_FN(kan_grad_w)(long N, long I, long O, long W, long p, const int32_t *s
                 for (long i = i0; i < i1; i++)
                     KAN_FN(outer_window)(O, R, I, val + n * R * I + i, g + n * O,
                                          a + ((i - i0) * W + start[n * I + i]) * O);
-            for (long i = i0; i < i1; i++)
-                for (long cidx = 0; cidx < W - 1; cidx++)
-                    for (long o = 0; o < O; o++) gw[(o * I + i) * W + cidx] = a[((i - i0) * W + cidx) * O + o];
+            for (long o = 0; o < O; o++)  /* gw[o, i0:i1, :W-1] is one contiguous run per o */
+                for (long i = i0; i < i1; i++)
+                    for (long c = 0; c < W - 1; c++) gw[(o * I + i) * W + c] = a[((i - i0) * W + c) * O + o];
         }
     }
 }
