@@ -63,6 +63,14 @@ def available(x: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, 
             and _lib() is not None)
 
 
+@functools.lru_cache(maxsize=None)
+def _coefficients(order: int, dtype: torch.dtype) -> torch.Tensor:
+    """C: (p+1, p+1), V_r(u) = sum_q C[r, q] u^q, the PyTorch path's table."""
+    from .bspline import _uniform_coefficients
+
+    return torch.tensor(_uniform_coefficients(order), dtype=dtype)
+
+
 def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     r"""The p+1 non-zero B-splines at clamp(x) on uniform knots. x: (N, I), knots: (I, K).
@@ -71,13 +79,11 @@ def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool
     ``slopes``, ``(N, p+1, I)`` :math:`[a_i \le x \le b_i]\, V_r'(u) / h_i` (0 outside the domain, where the
     clamped spline is constant). Window position comes before the input so the kernels store contiguously.
     """
-    from .bspline import _uniform_coefficients
-
     n, n_in = x.shape
     t = knots.to(x.dtype)
     inv_h = (1.0 / (t[:, 1] - t[:, 0])).contiguous()
     shift = (-t[:, order] * inv_h).contiguous()
-    coef = torch.tensor(_uniform_coefficients(order), dtype=x.dtype)
+    coef = _coefficients(order, x.dtype)
     start = torch.empty(n, n_in, dtype=torch.int32)
     values = torch.empty(n, order + 1, n_in, dtype=x.dtype)
     dvalues = torch.empty_like(values) if slopes else None
@@ -120,7 +126,7 @@ def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
     nt = native.num_threads()
     if need_w:
         grad_w = torch.empty_like(weight)
-        ib = max(1, (32 * 1024) // (width * n_out * x.element_size()))
+        ib = max(1, (32 * 1024) // (width * n_out * x.element_size()))  # the kernel's block_inputs, an upper bound
         scratch = torch.empty(nt * ib * width * n_out, dtype=x.dtype)
         _fn("kan_grad_w", x.dtype)(x.shape[0], n_in, n_out, width, order, native.ptr(start), native.ptr(values),
                                    native.ptr(g), native.ptr(grad_w), native.ptr(scratch), nt)

@@ -224,7 +224,9 @@ static inline void KAN_FN(outer_window)(long O, long R, long I, const T *v, cons
  * acc: nt * block_inputs(W, O) * W * O values. Threads own blocks of inputs, samples stream past in order. */
 void KAN_FN(kan_grad_w)(long N, long I, long O, long W, long p, const int32_t *start, const T *val,
                         const T *g, T *gw, T *acc, int nt) {
-    long R = p + 1, ib = block_inputs(W, O, sizeof(T)), blocks = (I + ib - 1) / ib;
+    long R = p + 1, ib = block_inputs(W, O, sizeof(T));
+    ib = min_l(ib, (I + 4 * nt - 1) / (4 * nt));  /* at least 4 blocks per thread, for balance */
+    long blocks = (I + ib - 1) / ib;
     #pragma omp parallel num_threads(nt)
     {
         T *a = acc + (long)thread_id() * ib * W * O;
