@@ -116,18 +116,36 @@ static inline void KAN_FN(axpy_window)(long O, long R, long I, const T *v, const
     }
 }
 
+/* Cubic case, inputs i and i+1 of one sample in one pass over y[n, :]. */
+static inline void KAN_FN(axpy_window2)(long O, long I, long W, const T *v, const T *wt, const int32_t *sn, T *yn) {
+    const T *a = wt + sn[0] * O, *b = wt + (W + sn[1]) * O;
+    T a0 = v[0], a1 = v[I], a2 = v[2 * I], a3 = v[3 * I];
+    T b0 = v[1], b1 = v[I + 1], b2 = v[2 * I + 1], b3 = v[3 * I + 1];
+    #pragma omp simd
+    for (long o = 0; o < O; o++)
+        yn[o] += (a0 * a[o] + a1 * a[O + o] + a2 * a[2 * O + o] + a3 * a[3 * O + o])
+               + (b0 * b[o] + b1 * b[O + o] + b2 * b[2 * O + o] + b3 * b[3 * O + o]);
+}
+
 void KAN_FN(kan_forward)(long N, long I, long O, long W, long p, const int32_t *start, const T *val,
                          const T *wt, T *y, int nt) {
     long R = p + 1, ib = block_inputs(W, O, sizeof(T)), chunks = (N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
+    ib += ib % 2;
     #pragma omp parallel for schedule(static) num_threads(nt)
     for (long c = 0; c < chunks; c++) {
         long n1 = min_l(N, (c + 1) * SAMPLE_CHUNK);
         for (long i0 = 0; i0 < I; i0 += ib) {
             long i1 = min_l(I, i0 + ib);
-            for (long n = c * SAMPLE_CHUNK; n < n1; n++)
-                for (long i = i0; i < i1; i++)
+            for (long n = c * SAMPLE_CHUNK; n < n1; n++) {
+                long i = i0;
+                if (R == 4)
+                    for (; i + 2 <= i1; i += 2)
+                        KAN_FN(axpy_window2)(O, I, W, val + n * R * I + i, wt + i * W * O, start + n * I + i,
+                                             y + n * O);
+                for (; i < i1; i++)
                     KAN_FN(axpy_window)(O, R, I, val + n * R * I + i, wt + (i * W + start[n * I + i]) * O,
                                         y + n * O);
+            }
         }
     }
 }
