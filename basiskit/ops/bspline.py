@@ -15,6 +15,11 @@ not of ``in_features * n_basis`` per sample. With :math:`G = g W` and :math:`M` 
            \partial_{x_{ni}} = [a_i \le x_{ni} \le b_i] \sum_{s=0}^{p-1} M_s \frac{p\,(G_{j+s+1} - G_{j+s})}
            {t_{j+s+1} - t_{j+s+1-p}} + G_{\sigma}\, \sigma'(x_{ni}).
 
+On CPU with uniform knots in float32/float64, forward and the first backward run the C kernels of
+:mod:`basiskit.ops.bspline_native` (local support: only the p+1 non-zero splines per input are touched, no dense
+feature matrix). A double backward (``create_graph=True``), autocast, non-uniform knots, other devices or
+``BASISKIT_NATIVE=0`` take the PyTorch code below.
+
 ``kan_linear_reference`` is the plain-autograd twin (dense basis, autograd keeps everything); tests check the
 two agree and ``gradcheck`` / ``gradgradcheck`` the fused one in float64 (the backward is written with
 differentiable tensor ops, so physics-informed second derivatives work).

@@ -95,7 +95,7 @@ def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool
 
 
 def _transposed(weight: torch.Tensor) -> torch.Tensor:
-    """weight (O, I, W) -> (I, W, O), O contiguous, for the sparse loops."""
+    """weight (O, I, W) -> (I, W, O), O contiguous, for the kernels' loops along O."""
     return weight.permute(1, 2, 0).contiguous()
 
 
@@ -125,7 +125,7 @@ def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
     grad_x = grad_w = None
     nt = native.num_threads()
     if need_w:
-        grad_w = torch.empty_like(weight)
+        grad_w = torch.empty(weight.shape, dtype=weight.dtype)  # contiguous whatever weight's strides
         ib = max(1, (32 * 1024) // (width * n_out * x.element_size()))  # the kernel's block_inputs, an upper bound
         scratch = torch.empty(nt * ib * width * n_out, dtype=x.dtype)
         _fn("kan_grad_w", x.dtype)(x.shape[0], n_in, n_out, width, order, native.ptr(start), native.ptr(values),

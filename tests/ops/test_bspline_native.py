@@ -127,6 +127,14 @@ def test_empty_batch_and_leading_dims():
     assert empty.grad.shape == (0, 5) and torch.equal(layer.weight.grad, torch.zeros_like(layer.weight))
 
 
+def test_non_contiguous_weight(monkeypatch):
+    x, knots, w = _layer(20, 4, 6, 5, 3)
+    w_t = w.permute(2, 0, 1).contiguous().permute(1, 2, 0)  # same values, other strides
+    assert not w_t.is_contiguous()
+    for a, b in zip(_run(x, knots, w_t, 3), _torch_path(monkeypatch, x, knots, w, 3)):
+        torch.testing.assert_close(a, b)
+
+
 def test_non_contiguous_input():
     x, knots, w = _layer(40, 6, 10, 5, 3)
     wide = torch.stack([x, x], -1)[..., 0]  # strided view
