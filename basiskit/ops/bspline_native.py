@@ -37,6 +37,7 @@ def _signatures() -> dict[str, list]:
     sigs: dict[str, list] = {}
     for s in ("_f32", "_f64"):
         sigs["kan_window" + s] = [L, L, L, L, P, P, P, P, P, P, P, I]
+        sigs["kan_transpose" + s] = [L, L, P, P, I]
         sigs["kan_forward" + s] = [L, L, L, L, L, P, P, P, P, I]
         sigs["kan_grad_x" + s] = [L, L, L, L, L, P, P, P, P, P, I]
         sigs["kan_grad_w" + s] = [L, L, L, L, L, P, P, P, P, P, I]
@@ -96,7 +97,11 @@ def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool
 
 def _transposed(weight: torch.Tensor) -> torch.Tensor:
     """weight (O, I, W) -> (I, W, O), O contiguous, for the kernels' loops along O."""
-    return weight.permute(1, 2, 0).contiguous()
+    n_out, n_in, width = weight.shape
+    packed = weight.contiguous()
+    wt = torch.empty(n_in, width, n_out, dtype=weight.dtype)
+    _fn("kan_transpose", weight.dtype)(n_out, n_in * width, native.ptr(packed), native.ptr(wt), native.num_threads())
+    return wt
 
 
 def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str) -> torch.Tensor:

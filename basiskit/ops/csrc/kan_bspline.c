@@ -7,6 +7,7 @@
  * C built in Python). The kernels use that local support instead of a dense (N, I*W) feature matrix:
  *
  *   window:   start[n,i] = j,  val[n,r,i] = V_r(u),  dval[n,r,i] = [pos == raw] V_r'(u) / h
+ *   transpose: wt = packed weight (O, I W) transposed
  *   forward:  y[n,:]         += sum_i sum_r val[n,r,i] wt[i, j+r, :]
  *   grad_x:   dx[n,i]        += sum_r dval[n,r,i] <wt[i, j+r, :], g[n,:]>
  *   grad_w:   gw[:, i, j+r]   = sum_n val[n,r,i] g[n,:]     (threads own disjoint inputs: no atomics)
@@ -98,6 +99,20 @@ void KAN_FN(kan_window)(long N, long I, long G, long p, const T *x, const T *shi
             KAN_FN(window_row)(min_l(I - i0, WINDOW_BLOCK), I, G, p, x + n * I + i0, shift + i0, inv_h + i0,
                                coef, dcoef, start + n * I + i0, val + n * R * I + i0,
                                dval ? dval + n * R * I + i0 : NULL);
+}
+
+/* dst (cols, rows) = src (rows, cols)^T in 32 x 32 tiles: the packed weight (O, I W) -> wt (I W, O). */
+void KAN_FN(kan_transpose)(long rows, long cols, const T *src, T *dst, int nt) {
+    long tiles = (cols + 31) / 32;
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (long tc = 0; tc < tiles; tc++) {
+        long c0 = tc * 32, c1 = min_l(cols, c0 + 32);
+        for (long r0 = 0; r0 < rows; r0 += 32) {
+            long r1 = min_l(rows, r0 + 32);
+            for (long c = c0; c < c1; c++)
+                for (long r = r0; r < r1; r++) dst[c * rows + r] = src[r * cols + c];
+        }
+    }
 }
 
 /* y[n, :] += sum_r v[r * I] w[r * O + :] for one (n, i); v strided by I (layout (N, R, I)). */
