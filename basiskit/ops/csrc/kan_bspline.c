@@ -104,7 +104,7 @@ void KAN_FN(kan_window)(long N, long I, long G, long p, const T *x, const T *shi
 /* dst (cols, rows) = src (rows, cols)^T in 32 x 32 tiles: the packed weight (O, I W) -> wt (I W, O). */
 void KAN_FN(kan_transpose)(long rows, long cols, const T *src, T *dst, int nt) {
     long tiles = (cols + 31) / 32;
-    #pragma omp parallel for schedule(static) num_threads(nt)
+    #pragma omp parallel for schedule(static) num_threads(nt) if (rows * cols >= (1L << 18))
     for (long tc = 0; tc < tiles; tc++) {
         long c0 = tc * 32, c1 = min_l(cols, c0 + 32);
         for (long r0 = 0; r0 < rows; r0 += 32) {
