@@ -127,6 +127,20 @@ def test_empty_batch_and_leading_dims():
     assert empty.grad.shape == (0, 5) and torch.equal(layer.weight.grad, torch.zeros_like(layer.weight))
 
 
+@pytest.mark.parametrize("wrt", ["x", "weight"])
+def test_one_gradient_only(monkeypatch, wrt):
+    x, knots, w = _layer(30, 5, 7, 4, 3)
+    leaf = (x if wrt == "x" else w).clone().requires_grad_(True)
+
+    def grad() -> torch.Tensor:
+        args = (leaf, w) if wrt == "x" else (x, leaf)
+        return torch.autograd.grad(kan_linear(args[0], knots, args[1], 3, uniform=True).square().sum(), leaf)[0]
+
+    native = grad()
+    monkeypatch.setenv("BASISKIT_NATIVE", "0")
+    torch.testing.assert_close(native, grad())
+
+
 def test_non_contiguous_weight(monkeypatch):
     x, knots, w = _layer(20, 4, 6, 5, 3)
     w_t = w.permute(2, 0, 1).contiguous().permute(1, 2, 0)  # same values, other strides
