@@ -4,7 +4,8 @@
 Rows: our fused B-spline ``KANLinear`` (native C kernels on CPU), the same with those kernels off (its PyTorch
 path), the same layer on plain autograd (``fused=False``: dense basis, the unfused baseline), pykan's
 ``KANLayer`` and inkan's ``KANLayer`` (``peers`` extra; skipped with a note when absent), our other bases at
-about 8 functions each, and a plain ``nn.Linear(in * n_basis, out)`` (the matmul of a dense B-spline layer). Batch 1024, grid 5, order 3, float32; 2 threads on CPU.
+about 8 functions each, and a plain ``nn.Linear(in * n_basis, out)`` (the matmul of a dense B-spline layer).
+Batch 1024, grid 5, order 3, float32; 2 threads on CPU.
 """
 from __future__ import annotations
 

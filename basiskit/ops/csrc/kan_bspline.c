@@ -6,15 +6,16 @@
  * the R = p + 1 B-splines j..j+p are non-zero there, with values V_r(u) = sum_q C[r][q] u^q (cardinal pieces,
  * C built in Python). The kernels use that local support instead of a dense (N, I*W) feature matrix:
  *
- *   window:   start[n,i] = j,  val[n,r,i] = V_r(u),  dval[n,r,i] = [pos == raw] V_r'(u) / h
+ *   window:    start[n,i] = j,  val[n,r,i] = V_r(u),  dval[n,r,i] = [pos == raw] V_r'(u) / h
  *   transpose: wt = packed weight (O, I W) transposed
- *   forward:  y[n,:]         += sum_i sum_r val[n,r,i] wt[i, j+r, :]
- *   grad_x:   dx[n,i]        += sum_r dval[n,r,i] <wt[i, j+r, :], g[n,:]>
- *   grad_w:   gw[:, i, j+r]   = sum_n val[n,r,i] g[n,:]     (threads own disjoint inputs: no atomics)
+ *   forward:   y[n,:]         += sum_i sum_r val[n,r,i] wt[i, j+r, :]
+ *   grad_x:    dx[n,i]        += sum_r dval[n,r,i] <wt[i, j+r, :], g[n,:]>
+ *   grad_w:    gw[:, i, j+r]   = sum_n val[n,r,i] g[n,:]     (threads own disjoint inputs: no atomics)
  *
  * Loops over samples run inside blocks of inputs whose rows of wt (or of the grad_w accumulator) fit in L1.
  * The body below is compiled twice, for float (suffix _f32) and double (_f64), by including this file into
- * itself; `nt` is the OpenMP thread count.
+ * itself (so it must be built under its own name, as basiskit.ops.native does); `nt` is the OpenMP thread
+ * count. Without OpenMP the pragmas are ignored and everything runs on one thread.
  */
 #ifndef KAN_T
 #include <stdint.h>
