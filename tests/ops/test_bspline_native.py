@@ -141,6 +141,22 @@ def test_one_gradient_only(monkeypatch, wrt):
     torch.testing.assert_close(native, grad())
 
 
+def test_same_bits_for_any_thread_count():
+    """No atomics and fixed summation orders in the kernels: one thread and two give identical results (no base
+    activation, so no BLAS call, whose blocking may depend on the thread count)."""
+    x, knots, w = _layer(200, 9, 33, 5, 3, dtype=torch.float32)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _run(x, knots, w, 3, act="none")
+        torch.set_num_threads(2)
+        two = _run(x, knots, w, 3, act="none")
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(one, two):
+        assert torch.equal(a, b)
+
+
 def test_non_contiguous_weight(monkeypatch):
     x, knots, w = _layer(20, 4, 6, 5, 3)
     w_t = w.permute(2, 0, 1).contiguous().permute(1, 2, 0)  # same values, other strides
