@@ -1,13 +1,15 @@
 """``basiskit bench kan``: KAN layers' forward+backward time and kept-for-backward memory, as ratios to
 ``nn.Linear`` + GELU of the same in/out, all timed in one process, interleaved, median of repeats.
 
-Rows: our fused B-spline ``KANLinear``, the same layer on plain autograd (``fused=False``: dense basis, the
-unfused baseline), pykan's ``KANLayer`` and inkan's ``KANLayer`` (``peers`` extra; skipped with a note when
-absent), our other bases at about 8 functions each, and a plain ``nn.Linear(in * n_basis, out)`` (the matmul
-floor of a B-spline layer). Batch 1024, grid 5, order 3, float32; 2 threads on CPU.
+Rows: our fused B-spline ``KANLinear`` (native C kernels on CPU), the same with those kernels off (its PyTorch
+path), the same layer on plain autograd (``fused=False``: dense basis, the unfused baseline), pykan's
+``KANLayer`` and inkan's ``KANLayer`` (``peers`` extra; skipped with a note when absent), our other bases at
+about 8 functions each, and a plain ``nn.Linear(in * n_basis, out)`` (the matmul of a dense B-spline layer).
+Batch 1024, grid 5, order 3, float32; 2 threads on CPU.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +59,27 @@ def _peer_layers(d: int, grid: int, order: int, device: str, notes: list[str]) -
     return out
 
 
+class _TorchPath(nn.Module):
+    """The same fused layer with the native kernels switched off (``BASISKIT_NATIVE=0`` during its forward; the
+    backward follows the forward's choice)."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+        self.n_basis = getattr(layer, "n_basis", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        before = os.environ.get("BASISKIT_NATIVE")
+        os.environ["BASISKIT_NATIVE"] = "0"
+        try:
+            return self.layer(x)
+        finally:
+            if before is None:
+                del os.environ["BASISKIT_NATIVE"]
+            else:
+                os.environ["BASISKIT_NATIVE"] = before
+
+
 class _FirstOutput(nn.Module):
     """pykan's KANLayer returns (y, preacts, postacts, postspline); time it as y only."""
 
@@ -102,6 +125,7 @@ def suite(quick: bool, device: str) -> BenchResult:
         x = (torch.rand(batch, d, generator=gen) * 2 - 1).to(device).requires_grad_(True)
         layers: dict[str, nn.Module] = {"Linear + GELU": _LinearGelu(d, d)}
         layers["KANLinear bspline (fused)"] = KANLinear(d, d, grid_size=grid, order=order)
+        layers["KANLinear bspline (fused, PyTorch path)"] = _TorchPath(KANLinear(d, d, grid_size=grid, order=order))
         layers["KANLinear bspline (plain autograd)"] = KANLinear(d, d, grid_size=grid, order=order, fused=False)
         layers.update(_peer_layers(d, grid, order, device, notes if d == dims[0] else []))
         for name, kw in OTHER_BASES.items():

@@ -15,6 +15,11 @@ not of ``in_features * n_basis`` per sample. With :math:`G = g W` and :math:`M` 
            \partial_{x_{ni}} = [a_i \le x_{ni} \le b_i] \sum_{s=0}^{p-1} M_s \frac{p\,(G_{j+s+1} - G_{j+s})}
            {t_{j+s+1} - t_{j+s+1-p}} + G_{\sigma}\, \sigma'(x_{ni}).
 
+On CPU with uniform knots in float32/float64, forward and the first backward run the C kernels of
+:mod:`basiskit.ops.bspline_native` (local support: only the p+1 non-zero splines per input are touched, no dense
+feature matrix). A double backward (``create_graph=True``), autocast, non-uniform knots, other devices or
+``BASISKIT_NATIVE=0`` take the PyTorch code below.
+
 ``kan_linear_reference`` is the plain-autograd twin (dense basis, autograd keeps everything); tests check the
 two agree and ``gradcheck`` / ``gradgradcheck`` the fused one in float64 (the backward is written with
 differentiable tensor ops, so physics-informed second derivatives work).
@@ -218,23 +223,45 @@ def _features(x: torch.Tensor, index: torch.Tensor, values: torch.Tensor, n_basi
     return feats
 
 
+def _native_path(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool,
+                 dtype: torch.dtype) -> bool:
+    """Whether the C kernels (``bspline_native``) run this call: CPU, float32/float64, uniform knots, no autocast
+    to another dtype, and a compiled library (``BASISKIT_NATIVE=0`` turns them off)."""
+    if not uniform or knots.device.type != "cpu":
+        return False
+    from . import bspline_native
+
+    return bspline_native.available(x, weight, order, uniform, dtype)
+
+
 class _KANLinear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor,  # type: ignore[override]
                 order: int, uniform: bool, act: str) -> torch.Tensor:
         n_out, n_in, width = weight.shape
         dtype = _compute_dtype(x)
+        ctx.save_for_backward(x, knots, weight)
+        ctx.order, ctx.uniform, ctx.act, ctx.dtype = order, uniform, act, dtype
+        ctx.native = _native_path(x, knots, weight, order, uniform, dtype)
+        if ctx.native:
+            from . import bspline_native
+
+            return bspline_native.forward(x, knots, weight, order, act)
         with torch.autocast(x.device.type, enabled=False):
             index, values, _ = _local(x, knots, order, uniform, lower=False, width=width)
             feats = _features(x, index, values, width - 1, act)
             y = feats.reshape(x.shape[0], n_in * width).to(dtype) @ weight.reshape(n_out, -1).to(dtype).t()
-        ctx.save_for_backward(x, knots, weight)
-        ctx.order, ctx.uniform, ctx.act, ctx.dtype = order, uniform, act, dtype
         return y
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
         x, knots, weight = ctx.saved_tensors
+        if ctx.native and not torch.is_grad_enabled():  # create_graph=True needs the differentiable torch path
+            from . import bspline_native
+
+            grad_x, grad_w = bspline_native.backward(x, knots, weight, ctx.order, ctx.act, grad_out.to(x.dtype),
+                                                     ctx.needs_input_grad[0], ctx.needs_input_grad[2])
+            return grad_x, None, grad_w, None, None, None
         n_out, n_in, width = weight.shape
         n_basis, p, dtype = width - 1, ctx.order, ctx.dtype
         g = grad_out.to(dtype)

@@ -1,0 +1,197 @@
+"""Native (C) path of the fused B-spline KAN layer against its PyTorch path: values and both gradients over
+shapes, orders, grid sizes and inputs beyond the grid, gradcheck in float64 and the fallbacks."""
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from basiskit.bases import uniform_knots
+from basiskit.nn import KANLinear
+from basiskit.ops import bspline_native
+from basiskit.ops.bspline import _native_path, kan_linear, kan_linear_reference
+
+pytestmark = pytest.mark.skipif(bspline_native._lib() is None, reason="no C compiler for the native kernels")
+
+
+def _layer(n: int, n_in: int, n_out: int, grid: int, order: int, dtype=torch.float64, seed: int = 0,
+           spread: float = 1.5):
+    g = torch.Generator().manual_seed(seed)
+    knots = uniform_knots(grid, order, (-1, 1), dtype=torch.float64).expand(n_in, -1).contiguous()
+    x = ((torch.rand(n, n_in, generator=g, dtype=torch.float64) * 2 - 1) * spread).to(dtype)
+    w = torch.randn(n_out, n_in, grid + order + 1, generator=g, dtype=torch.float64).to(dtype)
+    return x, knots, w
+
+
+def _run(x, knots, w, order, act="silu"):
+    """(y, dL/dx, dL/dW) for L = <y, r> with a fixed r."""
+    x, w = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
+    y = kan_linear(x, knots, w, order, uniform=True, base_activation=act)
+    r = torch.linspace(-1, 1, y.numel(), dtype=y.dtype).reshape(y.shape)
+    gx, gw = torch.autograd.grad((y * r).sum(), (x, w))
+    return y.detach(), gx, gw
+
+
+def _torch_path(monkeypatch, *args, **kw):
+    with monkeypatch.context() as m:
+        m.setenv("BASISKIT_NATIVE", "0")
+        return _run(*args, **kw)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 40), n_in=st.integers(1, 5), n_out=st.integers(1, 20), grid=st.integers(1, 7),
+       order=st.integers(0, 4), act=st.sampled_from(["silu", "gelu", "none", "identity"]),
+       seed=st.integers(0, 1000))
+def test_native_matches_torch_path(n, n_in, n_out, grid, order, act, seed):
+    x, knots, w = _layer(n, n_in, n_out, grid, order, seed=seed, spread=2.0)  # about half the points outside
+    assert _native_path(x, knots, w, order, True, x.dtype)
+    native = _run(x, knots, w, order, act)
+    with pytest.MonkeyPatch.context() as mp:
+        reference = _torch_path(mp, x, knots, w, order, act)
+    for a, b in zip(native, reference):
+        torch.testing.assert_close(a, b, atol=1e-11, rtol=1e-11)
+
+
+@pytest.mark.parametrize("n_in,n_out", [(23, 70), (3, 300)])
+def test_blocks_of_inputs_and_samples(monkeypatch, n_in, n_out):
+    """Several L1 blocks of inputs (some partial), several sample chunks, output lengths off the vector width."""
+    x, knots, w = _layer(150, n_in, n_out, 5, 3, seed=n_in)
+    native = _run(x, knots, w, 3)
+    for a, b in zip(native, _torch_path(monkeypatch, x, knots, w, 3)):
+        torch.testing.assert_close(a, b, atol=1e-11, rtol=1e-11)
+
+
+def test_kan_linear_module_takes_the_native_path(monkeypatch):
+    calls = []
+    real = bspline_native.forward
+    monkeypatch.setattr(bspline_native, "forward", lambda *a: calls.append(1) or real(*a))
+    layer = KANLinear(4, 3)
+    layer(torch.rand(5, 4)).sum().backward()
+    assert calls == [1] and layer.weight.grad is not None
+
+
+@pytest.mark.parametrize("order", [1, 3])
+def test_float32_native_matches_float64_reference(order):
+    x, knots, w = _layer(300, 7, 130, 5, order, dtype=torch.float32, spread=1.3)
+    got = _run(x, knots, w, order)
+    want = _run(x.double(), knots, w.double(), order)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a.double(), b, atol=2e-4, rtol=2e-4)
+
+
+def test_switched_off_gives_the_same_numbers(monkeypatch):
+    x, knots, w = _layer(64, 6, 140, 5, 3, dtype=torch.float32, seed=4)
+    native = _run(x, knots, w, 3)
+    off = _torch_path(monkeypatch, x, knots, w, 3)
+    for a, b in zip(native, off):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("order", [0, 2, 3])
+def test_gradcheck_float64_native_path(order):
+    x, knots, w = _layer(6, 3, 4, 4, order, seed=order, spread=1.4)
+    assert _native_path(x, knots, w, order, True, x.dtype)
+    fn = lambda a, b: kan_linear(a, knots, b, order, uniform=True)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x.requires_grad_(True), w.requires_grad_(True)))
+
+
+def test_double_backward_uses_the_differentiable_path():
+    x, knots, w = _layer(5, 2, 3, 3, 3, seed=7)
+    fn = lambda a, b: kan_linear(a, knots, b, 3, uniform=True)  # noqa: E731
+    assert torch.autograd.gradgradcheck(fn, (x.requires_grad_(True), w.requires_grad_(True)), fast_mode=True)
+
+
+def test_slope_is_zero_outside_the_grid():
+    order = 3
+    x, knots, w = _layer(50, 4, 3, 5, order, spread=1.0)
+    x = x.sign() * (1.2 + x.abs())  # every point beyond [-1, 1]
+    x.requires_grad_(True)
+    y = kan_linear(x, knots, w, order, uniform=True, base_activation="none")
+    (gx,) = torch.autograd.grad(y.sum(), x)
+    assert torch.equal(gx, torch.zeros_like(gx))
+    edge = torch.where(x > 0, 1.0, -1.0).to(x.dtype)
+    torch.testing.assert_close(y, kan_linear_reference(edge, knots, w, order, base_activation="none"))
+
+
+def test_empty_batch_and_leading_dims():
+    layer = KANLinear(5, 130, grid_size=4, dtype=torch.float64)
+    x = torch.rand(2, 3, 5, dtype=torch.float64, requires_grad=True)
+    y = layer(x)
+    assert y.shape == (2, 3, 130)
+    torch.testing.assert_close(y, layer(x.reshape(6, 5)).reshape(2, 3, 130))
+    empty = torch.zeros(0, 5, dtype=torch.float64, requires_grad=True)
+    out = layer(empty)
+    assert out.shape == (0, 130)
+    out.sum().backward()
+    assert empty.grad.shape == (0, 5) and torch.equal(layer.weight.grad, torch.zeros_like(layer.weight))
+
+
+@pytest.mark.parametrize("wrt", ["x", "weight"])
+def test_one_gradient_only(monkeypatch, wrt):
+    x, knots, w = _layer(30, 5, 7, 4, 3)
+    leaf = (x if wrt == "x" else w).clone().requires_grad_(True)
+
+    def grad() -> torch.Tensor:
+        args = (leaf, w) if wrt == "x" else (x, leaf)
+        return torch.autograd.grad(kan_linear(args[0], knots, args[1], 3, uniform=True).square().sum(), leaf)[0]
+
+    native = grad()
+    monkeypatch.setenv("BASISKIT_NATIVE", "0")
+    torch.testing.assert_close(native, grad())
+
+
+def test_same_bits_for_any_thread_count():
+    """No atomics and fixed summation orders in the kernels: one thread and two give identical results (no base
+    activation, so no BLAS call, whose blocking may depend on the thread count)."""
+    x, knots, w = _layer(200, 9, 33, 5, 3, dtype=torch.float32)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = _run(x, knots, w, 3, act="none")
+        torch.set_num_threads(2)
+        two = _run(x, knots, w, 3, act="none")
+    finally:
+        torch.set_num_threads(before)
+    for a, b in zip(one, two):
+        assert torch.equal(a, b)
+
+
+def test_non_contiguous_weight(monkeypatch):
+    x, knots, w = _layer(20, 4, 6, 5, 3)
+    w_t = w.permute(2, 0, 1).contiguous().permute(1, 2, 0)  # same values, other strides
+    assert not w_t.is_contiguous()
+    for a, b in zip(_run(x, knots, w_t, 3), _torch_path(monkeypatch, x, knots, w, 3)):
+        torch.testing.assert_close(a, b)
+
+
+def test_non_contiguous_input():
+    x, knots, w = _layer(40, 6, 10, 5, 3)
+    wide = torch.stack([x, x], -1)[..., 0]  # strided view
+    assert not wide.is_contiguous()
+    for a, b in zip(_run(wide, knots, w, 3), _run(x, knots, w, 3)):
+        torch.testing.assert_close(a, b)
+
+
+def test_fallbacks_are_chosen():
+    x, knots, w = _layer(8, 3, 4, 5, 3, dtype=torch.float32)
+    assert _native_path(x, knots, w, 3, True, torch.float32)
+    assert not _native_path(x, knots, w, 3, False, torch.float32)            # non-uniform knots
+    assert not _native_path(x, knots, w, 3, True, torch.bfloat16)            # autocast to bfloat16
+    assert not _native_path(x, knots, w.double(), 3, True, torch.float32)    # mixed dtypes
+    assert not _native_path(x.half(), knots, w.half(), 3, True, torch.float16)
+
+
+def test_non_uniform_knots_still_match_the_reference():
+    x, knots, w = _layer(30, 3, 4, 5, 3)
+    knots = knots + 0.03 * torch.rand(knots.shape, generator=torch.Generator().manual_seed(1), dtype=knots.dtype)
+    y = kan_linear(x, knots, w, 3, uniform=False)
+    torch.testing.assert_close(y, kan_linear_reference(x, knots, w, 3))
+
+
+def test_non_finite_inputs():
+    x, knots, w = _layer(4, 3, 130, 5, 3)
+    x[0, 0], x[1, 1], x[2, 2] = float("inf"), float("-inf"), float("nan")
+    y = kan_linear(x, knots, w, 3, uniform=True, base_activation="none")
+    assert torch.isnan(y[2]).all() and torch.isfinite(y[[0, 1, 3]]).all()
+    torch.testing.assert_close(y[:2], kan_linear_reference(x[:2], knots, w, 3, base_activation="none"))
