@@ -8,6 +8,8 @@ nothing but ``cc``. Each one has a pure-PyTorch twin, so the native path is an a
 * The shared object is cached under ``<basiskit cache>/kernels/<name>-<hash>.so``; the hash covers the source, the
   flags and the compiler's version, so an edit or a new compiler rebuilds. Builds write to a temporary name and
   are renamed into place, so concurrent processes (pytest-xdist, torchrun) never load a half-written file.
+* The source is compiled from a file named ``<name>.c``, so a kernel may ``#include`` itself (the usual C idiom
+  for instantiating one body for float and double, as ``csrc/kan_bspline.c`` does).
 * ``BASISKIT_NATIVE=0`` turns every native kernel off; ``CC`` picks the compiler (default ``cc``).
 * A missing or failing compiler gives one warning with the compiler's message, and callers fall back to their
   PyTorch path.
