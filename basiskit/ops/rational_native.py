@@ -14,6 +14,7 @@ fixed order, so results are deterministic for a given ``torch.get_num_threads()`
 from __future__ import annotations
 
 import ctypes
+import functools
 
 import torch
 
@@ -26,12 +27,17 @@ _BACKWARD = [_L, _L, _L, _P, _P, _P, _L, _P, _L, _P, _P, _P, _I, _P]
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 
 
+_SIGNATURES = {f"group_rational_{d}_{suffix}": sig for suffix in _SUFFIX.values()
+               for d, sig in (("forward", _FORWARD), ("backward", _BACKWARD))}
+
+
+@functools.lru_cache(maxsize=1)
+def _source() -> str:
+    return native.source("group_rational")
+
+
 def _library() -> ctypes.CDLL | None:
-    signatures = {}
-    for suffix in _SUFFIX.values():
-        signatures[f"group_rational_forward_{suffix}"] = _FORWARD
-        signatures[f"group_rational_backward_{suffix}"] = _BACKWARD
-    return native.load("group_rational", native.source("group_rational"), signatures)
+    return native.load("group_rational", _source(), _SIGNATURES)
 
 
 def usable(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> bool:
