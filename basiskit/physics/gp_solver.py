@@ -72,7 +72,7 @@ class GPSolver(nn.Module):
     ``log_weights``, ``log_scales``, ``freqs`` are ``(d, Q)``. Example::
 
         solver = GPSolver("poisson1d_sin", grid=400, n_components=30, freq_scale=20.0)
-        basiskit.fit(solver, objective=lambda m: m.loss(), steps=20000, lr=1e-2)
+        basiskit.fit(solver, objective=lambda m: m.loss(), steps=100000, lr=1e-2)
         u = solver.predict(points)  # (n, 1-D) -> (n,)
     """
 
