@@ -80,3 +80,26 @@ def test_planted_solution_fits_sin_100x_through_the_kernel_derivatives() -> None
     assert parts["residual_mse"] / f_ms < 1e-8, parts
     ref = torch.sin(k * x)
     assert float((pred - ref).norm() / ref.norm()) < 1e-4
+
+
+@pytest.mark.slow
+def test_paper_parameterization_meets_the_recipe_claims_in_15000_steps() -> None:
+    """The gp-hm recipe's 1-D setting with the paper code's direct U (about 4 min on one thread): Adam lr 1e-2,
+    no schedule. Measured here: rel. L2 3.3e-4 and top frequency 15.916 at step 15,000 (the whitened
+    parameterization is at 1.1e-2 with the top weight at frequency 0 then)."""
+    torch.set_num_threads(1)
+    k = 100.0
+    prob = problems.create("poisson1d_sin", k=k)
+    s = GPSolver(prob, 400, n_components=30, freq_scale=20.0, boundary_weight=200.0, parameterization="direct")
+    opt = torch.optim.Adam(s.parameters(), lr=1e-2)
+    for _ in range(15000):
+        opt.zero_grad()
+        s.loss()[0].backward()
+        opt.step()
+    with torch.no_grad():
+        points, _ = prob.test_grid()
+        pred = s.predict_grid([points[:, 0].double()]).reshape(-1)
+        ref = prob.solution(points.double()).reshape(-1)
+        target = k / (2 * math.pi)
+        assert float((pred - ref).norm() / ref.norm()) <= 1e-2
+        assert abs(float(s.dominant_frequencies()[0]) - target) <= 0.05 * target
