@@ -98,3 +98,48 @@ def test_tfno_has_fewer_parameters_and_1d_3d_shapes():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TFNO((4, 4), 1, 1, 8, 1, **kwargs)
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
+def test_reconstructed_weight_has_the_dense_init_scale(factorization):
+    """The factors are drawn so that the weight they stand for has E|W|^2 = 2 / (in + out), the dense FNO's
+    (and neuraloperator's ``init_std='auto'``) variance, so TFNO and FNO start on the same scale."""
+    target = 2.0 / (32 + 32)
+    ratios = []
+    for seed in range(4):
+        torch.manual_seed(seed)
+        conv = FactorizedSpectralConv(32, 32, (12, 12), factorization, 0.1, dtype=torch.float64)
+        ratios.append(float(conv.dense_weight().detach().abs().pow(2).mean()) / target)
+    assert 0.75 < sum(ratios) / len(ratios) < 1.25, ratios
+
+
+def test_tucker_init_matches_neuraloperator_scale():
+    pytest.importorskip("neuralop")
+    from neuralop.layers.spectral_convolution import SpectralConv as PeerConv
+
+    ours, peer = [], []
+    for seed in range(4):
+        torch.manual_seed(seed)
+        conv = FactorizedSpectralConv(32, 32, (12, 12), "tucker", 0.1)
+        ours.append(float(conv.dense_weight().detach().abs().pow(2).mean()))
+        w = PeerConv(32, 32, (12, 12), factorization="tucker", rank=0.1).weight
+        assert tuple(w.rank) == factorized_ranks(tuple(w.shape), "tucker", 0.1)
+        peer.append(float(w.to_tensor().abs().pow(2).mean()))
+    assert 0.75 < sum(ours) / sum(peer) < 1.33, (ours, peer)
+
+
+def test_param_ratio_at_the_recipe_sizes():
+    """Spectral weights shrink about 10x at rank 0.1 (9.6x at the quick size, where the rounded Tucker ranks
+    keep a little more); the dense lifting / projection / skip / channel-MLP layers are not factorised and are
+    the same in both models, so the whole-model ratio is lower (8.97 at the full size, 7.08 at the quick size
+    with 16 channels and 8 modes)."""
+    def counts(modes, width):
+        fno, tfno = bk.operators.FNO((modes, modes), 1, 1, width, 4), TFNO((modes, modes), 1, 1, width, 4, rank=0.1)
+        spec = lambda m: sum(count_parameters(c) for c in m.modules()  # noqa: E731
+                             if type(c).__name__ in ("SpectralConv", "FactorizedSpectralConv"))
+        return count_parameters(fno), count_parameters(tfno), spec(fno), spec(tfno)
+    full, quick = counts(12, 32), counts(8, 16)
+    assert full[0] - full[2] == full[1] - full[3] and quick[0] - quick[2] == quick[1] - quick[3]
+    assert full[2] / full[3] > 10 and 9 < quick[2] / quick[3] < 10
+    assert full[0] / full[1] > 8
+    assert (quick[0], quick[1]) == (85425, 12073)
