@@ -1,11 +1,13 @@
+import copy
+
 import pytest
 import torch
 
 import basiskit as bk
 from basiskit.operators import TFNO, spectral_conv
 from basiskit.operators.common import count_parameters
-from basiskit.operators.tfno import (FactorizedSpectralConv, factorized_ranks, factorized_spectral_conv,
-                                     factorized_to_dense)
+from basiskit.operators.tfno import (FactorizedSpectralConv, JointFactorizedSpectralConv, JointFactorizedWeights,
+                                     factorized_ranks, factorized_spectral_conv, factorized_to_dense)
 
 
 @pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
@@ -143,3 +145,58 @@ def test_param_ratio_at_the_recipe_sizes():
     assert full[2] / full[3] > 10 and 9 < quick[2] / quick[3] < 10
     assert full[0] / full[1] > 8
     assert (quick[0], quick[1]) == (85425, 12073)
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
+def test_joint_factorisation_layers_are_slices_of_the_stacked_weight(factorization):
+    torch.manual_seed(0)
+    joint = JointFactorizedWeights(3, 2, 3, (4, 4), factorization, 0.5, dtype=torch.float64)
+    stacked = factorized_to_dense([torch.view_as_complex(f) for f in joint.factors], factorization)
+    assert stacked.shape == (3, 2, 3, 4, 3)
+    x = torch.randn(2, 2, 8, 8, dtype=torch.float64)
+    for layer in range(3):
+        conv = JointFactorizedSpectralConv(joint, layer, 3, (4, 4), dtype=torch.float64)
+        assert torch.allclose(conv.dense_weight(), stacked[layer], atol=1e-12)
+        assert torch.allclose(conv(x), spectral_conv(x, stacked[layer], conv.bias), atol=1e-12)
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
+def test_joint_tfno_counts_one_factorisation_of_all_layers(factorization):
+    tltorch = pytest.importorskip("tltorch")
+    joint = TFNO((12, 12), 1, 1, 32, 4, factorization=factorization, rank=0.1, joint_factorization=True)
+    dense = bk.operators.FNO((12, 12), 1, 1, 32, 4)
+    peer = tltorch.FactorizedTensor.new((4, 32, 32, 12, 7), rank=0.1, factorization=factorization,
+                                        dtype=torch.cfloat)
+    shared = sum(2 * p.numel() for p in peer.parameters())  # complex -> real pairs
+    spectral = 4 * 32 * 32 * 12 * 7 * 2
+    assert count_parameters(joint) == count_parameters(dense) - spectral + shared
+    w = joint.joint_weights
+    assert tuple(w.ranks) == tuple(peer.rank if isinstance(peer.rank, (tuple, list)) else (peer.rank,))
+
+
+def test_joint_tfno_train_step_state_dict_and_init_scale():
+    torch.manual_seed(0)
+    model = bk.operators.create("tfno", n_modes=(6, 6), hidden_channels=8, n_layers=3, joint_factorization=True)
+    x, y = torch.randn(4, 1, 16, 16), torch.randn(4, 1, 16, 16)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    before = float(bk.losses.relative_lp(model(x), y).detach())
+    for _ in range(3):
+        opt.zero_grad()
+        bk.losses.relative_lp(model(x), y).backward()
+        opt.step()
+    assert float(bk.losses.relative_lp(model(x), y).detach()) < before
+    assert not any(k.startswith("blocks.convs.") and "factors" in k for k in model.state_dict())
+    clone = TFNO((6, 6), 1, 1, 8, 3, joint_factorization=True)
+    clone.load_state_dict(model.state_dict())
+    assert torch.equal(clone(x), model(x))
+    copied = copy.deepcopy(model)
+    assert copied.blocks.convs[1].weights is copied.joint_weights
+    with torch.no_grad():
+        copied.joint_weights.factors[0].mul_(0)
+    assert not torch.equal(copied(x), model(x))
+    torch.manual_seed(1)
+    big = TFNO((12, 12), 1, 1, 32, 4, rank=0.1, joint_factorization=True)
+    ratio = float(torch.stack([c.dense_weight().detach().abs().pow(2).mean() for c in big.blocks.convs]).mean())
+    assert 0.6 < ratio / (2 / 64) < 1.5
+    with pytest.raises(ValueError, match="joint_factorization"):
+        TFNO((4, 4), 1, 1, 8, 1, factorization=None, joint_factorization=True)
