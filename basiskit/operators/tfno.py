@@ -10,7 +10,12 @@ stored as a low-rank factorisation and contracted with the input's kept Fourier 
 
 ``rank`` is a fraction of the dense parameter count (0.1 keeps about 10 %) or explicit ranks; the fraction is
 turned into ranks by the same rules as TensorLy (so sizes agree with neuraloperator's TFNO). With full ranks
-the factorised layer represents any dense weight exactly, and then equals ``spectral_conv``.
+the factorised layer represents any dense weight exactly, and then equals ``spectral_conv``. The factors are
+drawn so that the weight they stand for has the dense FNO's variance E|W|^2 = 2 / (I + O) (neuraloperator
+spreads the same product variance evenly over the Tucker factors; the scale is what matters and is tested).
+
+``joint_factorization=True`` factorises the stacked weights of all layers, (L, I, O, *modes), as one tensor
+(the paper's "global" factorisation); layer l's factors absorb row l of the layer factor.
 """
 from __future__ import annotations
 
