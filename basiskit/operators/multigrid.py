@@ -5,10 +5,15 @@ surroundings through ``levels`` extra groups of channels: level :math:`l` is the
 patch size centred on the patch, average-pooled by :math:`2^l` back to the patch size (coarser and wider with
 each level). Beyond the domain the window is filled by ``padding_mode`` (periodic wrap, reflection or zeros).
 
-``multigrid_patch`` : (b, c, *grid) -> (b * P, c * (levels + 1), *patch) with P = prod(n_patches), patches in
-row-major order within each sample; the first ``c`` channels are the patch itself.
-``multigrid_unpatch`` : (b * P, c * (levels + 1), *patch) -> (b, c, *grid) from the first ``c`` channels, so
-``multigrid_unpatch(multigrid_patch(x, n, L), n, L) == x`` exactly.
+With ``pad`` > 0 cells every patch overlaps its neighbours by ``pad`` cells on each side (a fine-resolution halo,
+as neuraloperator's ``MultigridPatching2D(padding_fraction=...)``); every context level then covers
+:math:`2^l` times the padded patch. The model's output on the halo is cropped before stitching, so each output
+cell comes from the one patch that owns it but was computed with its neighbourhood in view.
+
+``multigrid_patch`` : (b, c, *grid) -> (b * P, c * (levels + 1), *(patch + 2 pad)) with P = prod(n_patches),
+patches in row-major order within each sample; the first ``c`` channels are the (padded) patch itself.
+``multigrid_unpatch`` : (b * P, c * (levels + 1), *(patch + 2 pad)) -> (b, c, *grid) from the first ``c``
+channels with the halo cropped, so ``multigrid_unpatch(multigrid_patch(x, n, L, pad=p), n, L, pad=p) == x``.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_int, check_tensor
+from .._validation import check_choice, check_float, check_int, check_tensor
 from . import register_operator
 from .common import append_grid, as_tuple, check_field
 from .tfno import TFNO
@@ -66,38 +71,51 @@ def _pad(x: torch.Tensor, pads: Sequence[int], mode: str) -> torch.Tensor:
     return F.pad(x, spec, mode=mode)
 
 
-def multigrid_patch(x: torch.Tensor, n_patches: int | Sequence[int], levels: int = 1,
-                    padding_mode: str = "periodic") -> torch.Tensor:
-    """Patches with coarser context levels as extra channels; see the module docstring.
+def _halo(pad: int | Sequence[int], d: int) -> tuple[int, ...]:
+    return as_tuple("pad", pad, d, min_value=0)
 
-    x: (b, c, *grid) -> (b * P, c * (levels + 1), *patch).
+
+def multigrid_patch(x: torch.Tensor, n_patches: int | Sequence[int], levels: int = 1,
+                    padding_mode: str = "periodic", pad: int | Sequence[int] = 0) -> torch.Tensor:
+    """Patches (with a halo of ``pad`` cells per side) and coarser context levels as extra channels; see the
+    module docstring.
+
+    x: (b, c, *grid) -> (b * P, c * (levels + 1), *(patch + 2 pad)).
     """
     n_patches = as_tuple("n_patches", n_patches, x.ndim - 2 if isinstance(n_patches, int) else None)
     sizes = _check(x, n_patches, levels)
+    halo = _halo(pad, len(sizes))
     mode = PADDING_MODES[check_choice("padding_mode", padding_mode, list(PADDING_MODES))]
     b, c = x.shape[:2]
     d = len(sizes)
     groups = []
     for level in range(levels + 1):
         scale = 2 ** level
-        pads = [(scale - 1) * h // 2 for h in sizes]
+        pads = [(scale - 1) * h // 2 + scale * p for h, p in zip(sizes, halo)]
         if mode == "reflect" and any(p >= n for p, n in zip(pads, x.shape[2:])):
             raise ValueError(f"levels={levels} needs a context wider than the grid; reflect padding cannot "
                              f"provide it (use fewer levels or padding_mode='periodic')")
         padded = _pad(x, pads, mode)
         windows = padded
-        for j, h in enumerate(sizes):  # (b, c, p_1, .., p_d, w_1, .., w_d) after unfolding every grid dim
-            windows = windows.unfold(2 + j, scale * h, h)
+        for j, (h, p) in enumerate(zip(sizes, halo)):  # (b, c, p_1, .., p_d, w_1, .., w_d) after unfolding
+            windows = windows.unfold(2 + j, scale * (h + 2 * p), h)
         perm = [0] + list(range(2, 2 + d)) + [1] + list(range(2 + d, 2 + 2 * d))
-        windows = windows.permute(perm).reshape(-1, c, *[scale * h for h in sizes])
+        windows = windows.permute(perm).reshape(-1, c, *[scale * (h + 2 * p) for h, p in zip(sizes, halo)])
         groups.append(_pool(windows, scale))
     return torch.cat(groups, 1)
 
 
-def multigrid_unpatch(patches: torch.Tensor, n_patches: int | Sequence[int], levels: int = 0) -> torch.Tensor:
-    """Stitch patches back: (b * P, c * (levels + 1), *patch) -> (b, c, *grid) from the first c channels."""
+def multigrid_unpatch(patches: torch.Tensor, n_patches: int | Sequence[int], levels: int = 0,
+                      pad: int | Sequence[int] = 0) -> torch.Tensor:
+    """Crop the ``pad``-cell halo and stitch: (b * P, c * (levels + 1), *(patch + 2 pad)) -> (b, c, *grid) from
+    the first c channels."""
     check_tensor("patches", patches, min_ndim=3)
     d = patches.ndim - 2
+    halo = _halo(pad, d)
+    for j, p in enumerate(halo):
+        if 2 * p >= patches.shape[2 + j]:
+            raise ValueError(f"pad[{j}]={p} leaves nothing of patches of size {patches.shape[2 + j]}")
+    patches = patches[(slice(None), slice(None), *[slice(p, patches.shape[2 + j] - p) for j, p in enumerate(halo)])]
     n_patches = as_tuple("n_patches", n_patches, d if isinstance(n_patches, int) else None)
     if len(n_patches) != d:
         raise ValueError(f"n_patches={n_patches} needs one entry per grid dim of patches {tuple(patches.shape[2:])}")
@@ -123,20 +141,23 @@ class MGTFNO(nn.Module):
     """Multi-grid tensorised FNO: patch (with ``levels`` context levels), apply one TFNO to every patch, stitch.
 
     Global grid coordinates are appended before patching (so each patch knows where it lies); the inner TFNO
-    takes ``(in_channels + d) * (levels + 1)`` channels. Other keywords go to ``TFNO``.
+    takes ``(in_channels + d) * (levels + 1)`` channels. ``patch_padding`` is the halo each patch gets from its
+    neighbours, as a fraction of the grid size per side (neuraloperator's ``padding_fraction``; rounded to
+    cells). Other keywords go to ``TFNO``.
     x: (batch, in_channels, *grid) -> (batch, out_channels, *grid), grid divisible by ``n_patches``.
     """
 
     def __init__(self, n_modes: int | Sequence[int], in_channels: int = 1, out_channels: int = 1,
                  hidden_channels: int = 32, n_layers: int = 4, *, n_patches: int | Sequence[int] = 2,
-                 levels: int = 1, padding_mode: str = "periodic", positional: bool | str = True, device=None,
-                 dtype=None, **tfno_options) -> None:
+                 levels: int = 1, padding_mode: str = "periodic", patch_padding: float = 0.0,
+                 positional: bool | str = True, device=None, dtype=None, **tfno_options) -> None:
         super().__init__()
         modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
         self.n_dims = len(modes)
         self.n_patches = as_tuple("n_patches", n_patches, self.n_dims)
         self.levels = check_int("levels", levels, min_value=0)
         self.padding_mode = check_choice("padding_mode", padding_mode, list(PADDING_MODES))
+        self.patch_padding = check_float("patch_padding", patch_padding, min_value=0.0, max_value=0.45)
         self.in_channels = check_int("in_channels", in_channels, min_value=1)
         if positional not in (True, False, "closed", "periodic"):
             raise ValueError(f"positional must be True/'closed', 'periodic' or False, got {positional!r}")
@@ -149,8 +170,10 @@ class MGTFNO(nn.Module):
         check_field("x", x, self.n_dims, self.in_channels)
         if self.positional:
             x = append_grid(x, periodic=self.positional == "periodic")
-        patches = multigrid_patch(x, self.n_patches, self.levels, self.padding_mode)
-        return multigrid_unpatch(self.tfno(patches), self.n_patches)
+        pad = tuple(int(round(n * self.patch_padding)) for n in x.shape[2:])
+        patches = multigrid_patch(x, self.n_patches, self.levels, self.padding_mode, pad)
+        return multigrid_unpatch(self.tfno(patches), self.n_patches, pad=pad)
 
     def extra_repr(self) -> str:
-        return f"n_patches={self.n_patches}, levels={self.levels}, padding_mode={self.padding_mode!r}"
+        return (f"n_patches={self.n_patches}, levels={self.levels}, padding_mode={self.padding_mode!r}, "
+                f"patch_padding={self.patch_padding}")

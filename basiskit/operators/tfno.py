@@ -10,7 +10,12 @@ stored as a low-rank factorisation and contracted with the input's kept Fourier 
 
 ``rank`` is a fraction of the dense parameter count (0.1 keeps about 10 %) or explicit ranks; the fraction is
 turned into ranks by the same rules as TensorLy (so sizes agree with neuraloperator's TFNO). With full ranks
-the factorised layer represents any dense weight exactly, and then equals ``spectral_conv``.
+the factorised layer represents any dense weight exactly, and then equals ``spectral_conv``. The factors are
+drawn so that the weight they stand for has the dense FNO's variance E|W|^2 = 2 / (I + O) (neuraloperator
+spreads the same product variance evenly over the Tucker factors; the scale is what matters and is tested).
+
+``joint_factorization=True`` factorises the stacked weights of all layers, (L, I, O, *modes), as one tensor
+(the paper's "global" factorisation); layer l's factors absorb row l of the layer factor.
 """
 from __future__ import annotations
 
@@ -151,6 +156,43 @@ def factorized_spectral_conv(x: torch.Tensor, factors: Sequence[torch.Tensor], f
     return y
 
 
+def init_factors(shape: Sequence[int], factorization: str, ranks: Sequence[int], std: float, *, device=None,
+                 dtype=None) -> nn.ParameterList:
+    """Random complex factors (stored as real pairs) of a weight of ``shape`` such that every entry of the
+    weight they stand for has E|W|^2 = std^2: CP weights 1 and equal factor scales; Tucker core std ``std`` and
+    factors 1/sqrt(rank); TT first core std ``std``, the others 1/sqrt(their left rank)."""
+    shapes = factor_shapes(shape, factorization, ranks)
+    if factorization == "cp":
+        stds = [0.0] + [(std ** 2 / ranks[0]) ** (1 / (2 * len(shape)))] * len(shape)
+    elif factorization == "tucker":
+        stds = [std] + [1 / math.sqrt(r) for r in ranks]
+    else:
+        stds = [std] + [1 / math.sqrt(ranks[k]) for k in range(1, len(shape))]
+    factors = nn.ParameterList()
+    for i, (s, sd) in enumerate(zip(shapes, stds)):
+        if factorization == "cp" and i == 0:
+            init = torch.zeros(*s, 2, device=device, dtype=dtype)
+            init[..., 0] = 1.0
+        else:
+            init = torch.randn(*s, 2, device=device, dtype=dtype) * (sd / math.sqrt(2))
+        factors.append(nn.Parameter(init))
+    return factors
+
+
+def layer_factors(factors: Sequence[torch.Tensor], factorization: str, layer: int) -> list[torch.Tensor]:
+    """Factors of layer ``layer``'s weight (I, O, *modes) from a joint factorisation of all layers' weights
+    (L, I, O, *modes): the layer factor's row ``layer`` is absorbed into the CP weights / Tucker core / first
+    TT core."""
+    if factorization == "cp":
+        lam, u_layer, *rest = factors
+        return [lam * u_layer[layer], *rest]
+    if factorization == "tucker":
+        core, u_layer, *rest = factors
+        return [torch.tensordot(u_layer[layer], core, dims=([0], [0])), *rest]
+    g_layer, g_in, *rest = factors
+    return [torch.einsum("a,aib->ib", g_layer[0, layer], g_in)[None], *rest]
+
+
 class FactorizedSpectralConv(nn.Module):
     """Spectral convolution whose weight is a CP / Tucker / TT factorisation (complex factors stored as real
     pairs). x: (b, in_channels, *grid) -> (b, out_channels, *grid)."""
@@ -165,23 +207,8 @@ class FactorizedSpectralConv(nn.Module):
         self.factorization = check_choice("factorization", factorization, ["tucker", "cp", "tt"])
         shape = (in_channels, out_channels, *kept_modes(self.n_modes))
         self.ranks = factorized_ranks(shape, factorization, rank)
-        std = math.sqrt(2.0 / (in_channels + out_channels))  # std of the dense weight it stands for
-        shapes = factor_shapes(shape, factorization, self.ranks)
-        if factorization == "cp":
-            per = (std ** 2 / self.ranks[0]) ** (1 / (2 * len(shape)))
-            stds = [0.0] + [per] * len(shape)
-        elif factorization == "tucker":
-            stds = [std] + [1 / math.sqrt(r) for r in self.ranks]
-        else:
-            stds = [std] + [1 / math.sqrt(self.ranks[k]) for k in range(1, len(shape))]
-        self.factors = nn.ParameterList()
-        for i, (s, sd) in enumerate(zip(shapes, stds)):
-            if factorization == "cp" and i == 0:
-                init = torch.zeros(*s, 2, device=device, dtype=dtype)
-                init[..., 0] = 1.0
-            else:
-                init = torch.randn(*s, 2, device=device, dtype=dtype) * (sd / math.sqrt(2))
-            self.factors.append(nn.Parameter(init))
+        self.factors = init_factors(shape, factorization, self.ranks, math.sqrt(2.0 / (in_channels + out_channels)),
+                                    device=device, dtype=dtype)
         self.bias = nn.Parameter(torch.zeros(out_channels, device=device, dtype=dtype)) if bias else None
 
     def complex_factors(self) -> list[torch.Tensor]:
@@ -201,28 +228,87 @@ class FactorizedSpectralConv(nn.Module):
                 f"factorization={self.factorization!r}, ranks={self.ranks}")
 
 
+class JointFactorizedWeights(nn.Module):
+    """One CP / Tucker / TT factorisation of the stacked spectral weights of ``n_layers`` layers,
+    (n_layers, I, O, *modes) (the paper's global factorisation; neuraloperator's former ``joint_factorization``).
+    ``rank`` counts against all layers' parameters together."""
+
+    def __init__(self, n_layers: int, in_channels: int, out_channels: int, n_modes: Sequence[int],
+                 factorization: str = "tucker", rank: float | int | Sequence[int] = 0.1, *, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        self.factorization = check_choice("factorization", factorization, ["tucker", "cp", "tt"])
+        self.n_layers = check_int("n_layers", n_layers, min_value=1)
+        shape = (n_layers, in_channels, out_channels, *kept_modes(n_modes))
+        self.ranks = factorized_ranks(shape, factorization, rank)
+        self.factors = init_factors(shape, factorization, self.ranks, math.sqrt(2.0 / (in_channels + out_channels)),
+                                    device=device, dtype=dtype)
+
+    def layer(self, index: int) -> list[torch.Tensor]:
+        """Complex factors of layer ``index``'s (I, O, *modes) weight."""
+        return layer_factors([torch.view_as_complex(f) for f in self.factors], self.factorization, index)
+
+    def extra_repr(self) -> str:
+        return f"factorization={self.factorization!r}, ranks={self.ranks}"
+
+
+class JointFactorizedSpectralConv(nn.Module):
+    """Layer ``index`` of a ``JointFactorizedWeights``: its own bias, the shared factors (held by reference, not
+    registered here, so they are saved once by their owner). x: (b, I, *grid) -> (b, O, *grid)."""
+
+    def __init__(self, weights: JointFactorizedWeights, index: int, out_channels: int, n_modes: Sequence[int],
+                 *, device=None, dtype=None) -> None:
+        super().__init__()
+        object.__setattr__(self, "weights", weights)
+        self.index = check_int("index", index, min_value=0, max_value=weights.n_layers - 1)
+        self.n_modes = tuple(n_modes)
+        self.bias = nn.Parameter(torch.zeros(out_channels, device=device, dtype=dtype))
+
+    def dense_weight(self) -> torch.Tensor:
+        return factorized_to_dense(self.weights.layer(self.index), self.weights.factorization)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_modes(self.n_modes, x.shape[2:])
+        return factorized_spectral_conv(x, self.weights.layer(self.index), self.weights.factorization, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"layer {self.index} of a joint {self.weights.factorization} factorisation"
+
+
 @register_operator("tfno", summary="FNO with Tucker/CP/TT-factorised spectral weights (Kossaifi et al. 2023)")
 class TFNO(FNOBase):
     """FNO with factorised spectral weights (Kossaifi et al. 2023). Same arguments as ``FNO`` plus
-    ``factorization`` ("tucker" | "cp" | "tt" | None = dense) and ``rank`` (fraction of parameters or ranks).
+    ``factorization`` ("tucker" | "cp" | "tt" | None = dense), ``rank`` (fraction of parameters or ranks) and
+    ``joint_factorization``: False factorises every layer's weight on its own (neuraloperator 2.x), True
+    factorises all layers' weights as one (n_layers, I, O, *modes) tensor (the paper's global factorisation).
 
     x: (batch, in_channels, *grid) -> (batch, out_channels, *grid).
     """
 
     def __init__(self, n_modes: int | Sequence[int], in_channels: int = 1, out_channels: int = 1,
                  hidden_channels: int = 32, n_layers: int = 4, *, factorization: str | None = "tucker",
-                 rank: float | int | Sequence[int] = 0.1, positional: bool | str = True,
+                 rank: float | int | Sequence[int] = 0.1, joint_factorization: bool = False,
+                 positional: bool | str = True,
                  padding: float | int | Sequence[float | int] = 0, lifting_ratio: float = 2.0,
                  projection_ratio: float = 2.0, channel_mlp_expansion: float | None = 0.5,
                  activation: str = "gelu", device=None, dtype=None) -> None:
         check_choice("factorization", factorization, FACTORIZATIONS)
         modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
         check_int("hidden_channels", hidden_channels, min_value=1)
+        if not isinstance(joint_factorization, bool):
+            raise TypeError(f"joint_factorization must be a bool, got {joint_factorization!r}")
+        if joint_factorization and factorization is None:
+            raise ValueError("joint_factorization=True needs a factorization ('tucker', 'cp' or 'tt'), got None")
         self.factorization = factorization
+        joint = (JointFactorizedWeights(check_int("n_layers", n_layers, min_value=1), hidden_channels,
+                                        hidden_channels, modes, factorization, rank, device=device, dtype=dtype)
+                 if joint_factorization else None)
 
-        def conv(_: int) -> nn.Module:
+        def conv(i: int) -> nn.Module:
             if factorization is None:
                 return SpectralConv(hidden_channels, hidden_channels, modes, device=device, dtype=dtype)
+            if joint is not None:
+                return JointFactorizedSpectralConv(joint, i, hidden_channels, modes, device=device, dtype=dtype)
             return FactorizedSpectralConv(hidden_channels, hidden_channels, modes, factorization, rank,
                                           device=device, dtype=dtype)
 
@@ -230,3 +316,4 @@ class TFNO(FNOBase):
                          padding=padding, lifting_ratio=lifting_ratio, projection_ratio=projection_ratio,
                          channel_mlp_expansion=channel_mlp_expansion, activation_name=activation, device=device,
                          dtype=dtype)
+        self.joint_weights = joint

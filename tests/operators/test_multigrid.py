@@ -53,7 +53,46 @@ def test_mgtfno_by_name_train_step_state_dict():
     (lambda: multigrid_patch(torch.randn(1, 1, 8, 8), (2, 2), 1, "wrap"), "padding_mode"),
     (lambda: multigrid_unpatch(torch.randn(3, 1, 4, 4), (2, 2)), "multiple"),
     (lambda: MGTFNO((4, 4), 1, 1, 8, 1)(torch.randn(1, 2, 16, 16)), "in_channels"),
+    (lambda: multigrid_patch(torch.randn(1, 1, 8, 8), (2, 2), 0, pad=-1), r"pad\[0\]"),
+    (lambda: multigrid_patch(torch.randn(1, 1, 8, 8), (2, 2), 0, pad=(1,)), "pad"),
+    (lambda: multigrid_unpatch(torch.randn(4, 1, 4, 4), (2, 2), pad=2), "leaves nothing"),
+    (lambda: MGTFNO((4, 4), 1, 1, 8, 1, patch_padding=0.6), "patch_padding"),
 ])
 def test_bad_inputs(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@settings(max_examples=20, deadline=None)
+@given(d=st.integers(1, 2), p=st.integers(1, 3), levels=st.integers(0, 2), pad=st.integers(1, 3))
+def test_halo_patch_then_unpatch_is_identity(d, p, levels, pad):
+    size = p * 2 ** levels * 4
+    x = torch.randn(2, 2, *([size] * d))
+    patches = multigrid_patch(x, (p,) * d, levels, "periodic", pad)
+    assert patches.shape == (2 * p ** d, 2 * (levels + 1), *([size // p + 2 * pad] * d))
+    assert torch.equal(multigrid_unpatch(patches, (p,) * d, levels, pad), x)
+
+
+def test_halo_overlaps_neighbours_and_widens_context():
+    x = torch.arange(16.0).reshape(1, 1, 16)
+    patches = multigrid_patch(x, (4,), 1, "periodic", pad=1)
+    # patch 1 owns cells 4..7 and sees one neighbour cell on each side
+    assert torch.equal(patches[1, 0], torch.tensor([3.0, 4, 5, 6, 7, 8]))
+    # level 1: window of 2 * 6 cells centred on the patch (cells 0..11) averaged in pairs
+    assert torch.equal(patches[1, 1], torch.tensor([0.5, 2.5, 4.5, 6.5, 8.5, 10.5]))
+    # patch 0 wraps around periodically
+    assert torch.equal(patches[0, 0], torch.tensor([15.0, 0, 1, 2, 3, 4]))
+
+
+def test_mgtfno_output_near_a_seam_depends_on_the_neighbour_only_with_a_halo():
+    torch.manual_seed(0)
+    kw = dict(n_modes=(4,), hidden_channels=8, n_layers=2, n_patches=2, levels=0, padding=0.0)
+    x = torch.randn(1, 1, 32)
+    bumped = x.clone()
+    bumped[..., 16] += 1.0  # first cell of patch 1, next to patch 0's last cell 15
+    for patch_padding, changes in ((0.0, False), (0.125, True)):
+        torch.manual_seed(0)
+        model = MGTFNO(patch_padding=patch_padding, **kw)
+        with torch.no_grad():
+            delta = (model(bumped) - model(x))[0, 0, :16].abs().max()
+        assert (delta > 1e-6) == changes

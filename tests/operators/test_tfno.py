@@ -1,11 +1,13 @@
+import copy
+
 import pytest
 import torch
 
 import basiskit as bk
 from basiskit.operators import TFNO, spectral_conv
 from basiskit.operators.common import count_parameters
-from basiskit.operators.tfno import (FactorizedSpectralConv, factorized_ranks, factorized_spectral_conv,
-                                     factorized_to_dense)
+from basiskit.operators.tfno import (FactorizedSpectralConv, JointFactorizedSpectralConv, JointFactorizedWeights,
+                                     factorized_ranks, factorized_spectral_conv, factorized_to_dense)
 
 
 @pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
@@ -98,3 +100,103 @@ def test_tfno_has_fewer_parameters_and_1d_3d_shapes():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TFNO((4, 4), 1, 1, 8, 1, **kwargs)
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
+def test_reconstructed_weight_has_the_dense_init_scale(factorization):
+    """The factors are drawn so that the weight they stand for has E|W|^2 = 2 / (in + out), the dense FNO's
+    (and neuraloperator's ``init_std='auto'``) variance, so TFNO and FNO start on the same scale."""
+    target = 2.0 / (32 + 32)
+    ratios = []
+    for seed in range(4):
+        torch.manual_seed(seed)
+        conv = FactorizedSpectralConv(32, 32, (12, 12), factorization, 0.1, dtype=torch.float64)
+        ratios.append(float(conv.dense_weight().detach().abs().pow(2).mean()) / target)
+    assert 0.75 < sum(ratios) / len(ratios) < 1.25, ratios
+
+
+def test_tucker_init_matches_neuraloperator_scale():
+    pytest.importorskip("neuralop")
+    from neuralop.layers.spectral_convolution import SpectralConv as PeerConv
+
+    ours, peer = [], []
+    for seed in range(4):
+        torch.manual_seed(seed)
+        conv = FactorizedSpectralConv(32, 32, (12, 12), "tucker", 0.1)
+        ours.append(float(conv.dense_weight().detach().abs().pow(2).mean()))
+        w = PeerConv(32, 32, (12, 12), factorization="tucker", rank=0.1).weight
+        assert tuple(w.rank) == factorized_ranks(tuple(w.shape), "tucker", 0.1)
+        peer.append(float(w.to_tensor().abs().pow(2).mean()))
+    assert 0.75 < sum(ours) / sum(peer) < 1.33, (ours, peer)
+
+
+def test_param_ratio_at_the_recipe_sizes():
+    """Spectral weights shrink about 10x at rank 0.1 (9.6x at the quick size, where the rounded Tucker ranks
+    keep a little more); the dense lifting / projection / skip / channel-MLP layers are not factorised and are
+    the same in both models, so the whole-model ratio is lower (8.97 at the full size, 7.08 at the quick size
+    with 16 channels and 8 modes)."""
+    def counts(modes, width):
+        fno, tfno = bk.operators.FNO((modes, modes), 1, 1, width, 4), TFNO((modes, modes), 1, 1, width, 4, rank=0.1)
+        spec = lambda m: sum(count_parameters(c) for c in m.modules()  # noqa: E731
+                             if type(c).__name__ in ("SpectralConv", "FactorizedSpectralConv"))
+        return count_parameters(fno), count_parameters(tfno), spec(fno), spec(tfno)
+    full, quick = counts(12, 32), counts(8, 16)
+    assert full[0] - full[2] == full[1] - full[3] and quick[0] - quick[2] == quick[1] - quick[3]
+    assert full[2] / full[3] > 10 and 9 < quick[2] / quick[3] < 10
+    assert full[0] / full[1] > 8
+    assert (quick[0], quick[1]) == (85425, 12073)
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
+def test_joint_factorisation_layers_are_slices_of_the_stacked_weight(factorization):
+    torch.manual_seed(0)
+    joint = JointFactorizedWeights(3, 2, 3, (4, 4), factorization, 0.5, dtype=torch.float64)
+    stacked = factorized_to_dense([torch.view_as_complex(f) for f in joint.factors], factorization)
+    assert stacked.shape == (3, 2, 3, 4, 3)
+    x = torch.randn(2, 2, 8, 8, dtype=torch.float64)
+    for layer in range(3):
+        conv = JointFactorizedSpectralConv(joint, layer, 3, (4, 4), dtype=torch.float64)
+        assert torch.allclose(conv.dense_weight(), stacked[layer], atol=1e-12)
+        assert torch.allclose(conv(x), spectral_conv(x, stacked[layer], conv.bias), atol=1e-12)
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "cp", "tt"])
+def test_joint_tfno_counts_one_factorisation_of_all_layers(factorization):
+    tltorch = pytest.importorskip("tltorch")
+    joint = TFNO((12, 12), 1, 1, 32, 4, factorization=factorization, rank=0.1, joint_factorization=True)
+    dense = bk.operators.FNO((12, 12), 1, 1, 32, 4)
+    peer = tltorch.FactorizedTensor.new((4, 32, 32, 12, 7), rank=0.1, factorization=factorization,
+                                        dtype=torch.cfloat)
+    shared = sum(2 * p.numel() for p in peer.parameters())  # complex -> real pairs
+    spectral = 4 * 32 * 32 * 12 * 7 * 2
+    assert count_parameters(joint) == count_parameters(dense) - spectral + shared
+    w = joint.joint_weights
+    assert tuple(w.ranks) == tuple(peer.rank if isinstance(peer.rank, (tuple, list)) else (peer.rank,))
+
+
+def test_joint_tfno_train_step_state_dict_and_init_scale():
+    torch.manual_seed(0)
+    model = bk.operators.create("tfno", n_modes=(6, 6), hidden_channels=8, n_layers=3, joint_factorization=True)
+    x, y = torch.randn(4, 1, 16, 16), torch.randn(4, 1, 16, 16)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    before = float(bk.losses.relative_lp(model(x), y).detach())
+    for _ in range(3):
+        opt.zero_grad()
+        bk.losses.relative_lp(model(x), y).backward()
+        opt.step()
+    assert float(bk.losses.relative_lp(model(x), y).detach()) < before
+    assert not any(k.startswith("blocks.convs.") and "factors" in k for k in model.state_dict())
+    clone = TFNO((6, 6), 1, 1, 8, 3, joint_factorization=True)
+    clone.load_state_dict(model.state_dict())
+    assert torch.equal(clone(x), model(x))
+    copied = copy.deepcopy(model)
+    assert copied.blocks.convs[1].weights is copied.joint_weights
+    with torch.no_grad():
+        copied.joint_weights.factors[0].mul_(0)
+    assert not torch.equal(copied(x), model(x))
+    torch.manual_seed(1)
+    big = TFNO((12, 12), 1, 1, 32, 4, rank=0.1, joint_factorization=True)
+    ratio = float(torch.stack([c.dense_weight().detach().abs().pow(2).mean() for c in big.blocks.convs]).mean())
+    assert 0.6 < ratio / (2 / 64) < 1.5
+    with pytest.raises(ValueError, match="joint_factorization"):
+        TFNO((4, 4), 1, 1, 8, 1, factorization=None, joint_factorization=True)
