@@ -181,7 +181,7 @@ class _KANEstimator(BaseEstimator):
                     total += float(loss.detach()) * len(idx)
                 self.loss_curve_.append(total / len(perm))
                 if len(val_idx):
-                    model.eval()
+                    model.train(False)
                     with torch.no_grad():
                         val = float(self._loss(model(x_va), t_va))
                     self.validation_scores_.append(val)
@@ -193,7 +193,7 @@ class _KANEstimator(BaseEstimator):
                             break
             if best_state is not None:
                 model.load_state_dict(best_state)
-        model.eval()
+        model.train(False)
         self.model_ = model
         self.n_epochs_ = epoch + 1
         self.n_iter_ = self.n_epochs_

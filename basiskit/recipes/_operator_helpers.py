@@ -30,7 +30,7 @@ def scale_pairs(train: Pair, *tests: Pair) -> tuple[Pair, ...]:
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:
     was = model.training
-    model.eval()
+    model.train(False)
     out = torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)])
     model.train(was)
     return out

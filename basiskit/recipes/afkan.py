@@ -49,7 +49,7 @@ def matched_width(build: Callable[[int], nn.Module], target: int, max_width: int
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> float:
     """Top-1 accuracy in percent (x: (n, 784))."""
-    model.eval()
+    model.train(False)
     with torch.no_grad():
         pred = model(x.to(device)).argmax(-1).cpu()
     return 100.0 * int((pred == y).sum()) / len(y)

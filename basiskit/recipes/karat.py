@@ -43,7 +43,7 @@ class KaratConfig:
 def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
              batch: int = 500) -> float:
     """Top-1 accuracy in percent."""
-    model.eval()
+    model.train(False)
     correct = 0
     with torch.no_grad():
         for i in range(0, len(images), batch):

@@ -132,7 +132,7 @@ def run(cfg: KatConfig, ctx: RunContext) -> dict:
                   warmup_steps=cfg.warmup_steps, grad_clip=1.0, checkpoint_every=cfg.checkpoint_every, ctx=ctx,
                   name=name, eval_every=cfg.eval_every,
                   eval_fn=lambda m: {"test_acc": accuracy(m, x_test, y_test)})
-        model.eval()
+        model.train(False)
         results[name] = {"test_acc": accuracy(model, x_test, y_test), "fit": res,
                          "params": count_parameters(model)}
         trained[name] = model

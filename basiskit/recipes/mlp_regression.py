@@ -51,7 +51,7 @@ def run(cfg: MlpRegressionConfig, ctx: RunContext) -> dict:
                  scheduler="cosine", checkpoint_every=cfg.checkpoint_every, ctx=ctx, name="mlp",
                  eval_fn=lambda m: {"test_rmse": rmse(m(x_test.to(ctx.device)).cpu(), y_test)},
                  eval_every=max(1, cfg.steps // 10))
-    model.eval()
+    model.train(False)
     with torch.no_grad():
         pred = model(x_test.to(ctx.device)).cpu()
     test_rmse = rmse(pred, y_test)

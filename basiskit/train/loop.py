@@ -247,7 +247,7 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
         if eval_fn is None:
             return
         was_training = model.training
-        model.eval()
+        model.train(False)
         grad_mode = torch.enable_grad() if getattr(eval_fn, "needs_grad", False) else torch.no_grad()
         with grad_mode:
             values = {k: float(v) for k, v in eval_fn(model).items()}
