@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_int
+from .._validation import check_choice, check_widths
 from . import register_model
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU, "silu": nn.SiLU, "sigmoid": nn.Sigmoid,
@@ -26,11 +26,7 @@ class MLP(nn.Module):
     def __init__(self, widths: Sequence[int], activation: str = "tanh", *, device: torch.device | str | None = None,
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        widths = list(widths)
-        if len(widths) < 2:
-            raise ValueError(f"widths needs at least [in, out], got {widths}")
-        for i, w in enumerate(widths):
-            check_int(f"widths[{i}]", w, min_value=1)
+        widths = check_widths("widths", widths)
         check_choice("activation", activation, list(ACTIVATIONS))
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..operators import LSM
 from ..train import RunContext
-from ._operator_helpers import compare_with_fno_on_darcy
+from ._common import compare_with_fno_on_darcy
 from .core import Claim, recipe
 
 
@@ -29,6 +29,7 @@ class LsmConfig:
     steps: int = 5000
     batch_size: int = 20
     lr: float = 1e-3
+    weight_decay: float = 1e-4
     checkpoint_every: int = 1000
 
 
