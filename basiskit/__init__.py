@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = {
     "bases", "nn", "ops", "models", "operators", "pde", "data", "physics", "kernels", "dynamics",
-    "generative", "hebbian", "tabular", "train", "recipes", "bench", "losses", "plotting",
+    "generative", "hebbian", "tabular", "train", "recipes", "bench", "losses", "measure", "plotting",
     "registry", "report", "cli",
 }
 # Short names re-exported at the top level: name -> "module:attribute".

@@ -43,5 +43,5 @@ from .rational import Rational, polyval, rational, rational_basis  # noqa: E402
 from .relu_power import ReLUPower, relu_power_basis  # noqa: E402
 
 __all__ = ["BASES", "BSpline", "Chebyshev", "Fourier", "Gaussian", "ReLUPower", "Rational", "bspline_basis",
-           "bspline_local", "check_domain", "chebyshev_basis", "create", "fourier_basis", "gaussian_basis", "names", "polyval",
-           "rational", "rational_basis", "register_basis", "relu_power_basis", "uniform_knots"]
+           "bspline_local", "chebyshev_basis", "check_domain", "create", "fourier_basis", "gaussian_basis", "names",
+           "polyval", "rational", "rational_basis", "register_basis", "relu_power_basis", "uniform_knots"]

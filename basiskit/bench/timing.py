@@ -1,7 +1,8 @@
 """Benchmark suites' table (``BenchResult``), thread and peer helpers.
 
-The measuring tools themselves (``compare``, ``kept_for_backward_bytes``, ``peer_available``) live in ``basiskit.measure``, shared
-with the recipes; they are re-exported here so ``basiskit.bench.timing.compare`` keeps working.
+The measuring tools themselves (``compare``, ``kept_for_backward_bytes``, ``peer_available``) live in
+``basiskit.measure``, shared with the recipes; they are re-exported here so ``basiskit.bench.timing.compare``
+keeps working.
 """
 from __future__ import annotations
 
