@@ -95,6 +95,7 @@ def check_widths(arg: str, widths: Any, *, min_hidden: int = 0) -> list[int]:
         raise TypeError(f"{arg} must be a sequence of ints [in, hidden..., out], got {type(widths).__name__}")
     widths = list(widths)
     if len(widths) < 2 + min_hidden:
-        shape = "[in, out]" if min_hidden == 0 else f"[in, hidden..., out] with at least {min_hidden} hidden layer(s)"
+        hidden = "one hidden layer" if min_hidden == 1 else f"{min_hidden} hidden layers"
+        shape = "[in, out]" if min_hidden == 0 else f"[in, hidden..., out] with at least {hidden}"
         raise ValueError(f"{arg} needs at least {shape}, got {widths}")
     return [check_int(f"{arg}[{i}]", w, min_value=1) for i, w in enumerate(widths)]

@@ -14,8 +14,10 @@ def test_check_widths():
     assert check_widths("widths", iter([2, 1])) == [2, 1]
     with pytest.raises(ValueError, match=r"widths needs at least \[in, out\], got \[3\]"):
         check_widths("widths", [3])
-    with pytest.raises(ValueError, match="at least 1 hidden layer"):
+    with pytest.raises(ValueError, match="at least one hidden layer"):
         check_widths("widths", [3, 1], min_hidden=1)
+    with pytest.raises(ValueError, match="at least 2 hidden layers"):
+        check_widths("widths", [3, 4, 1], min_hidden=2)
     with pytest.raises(ValueError, match=r"widths\[1\] must be >= 1, got 0"):
         check_widths("widths", [3, 0, 1])
     with pytest.raises(TypeError, match=r"widths\[0\] must be an int"):
@@ -27,7 +29,7 @@ def test_check_widths():
 @pytest.mark.parametrize("build, bad, match", [
     (KAN, [4], r"widths needs at least \[in, out\]"),
     (MLP, [2, -1, 1], r"widths\[1\] must be >= 1"),
-    (SIREN, [2, 1], "at least 1 hidden layer"),
+    (SIREN, [2, 1], "at least one hidden layer"),
 ])
 def test_stacks_check_their_widths_alike(build, bad, match):
     with pytest.raises(ValueError, match=match):
