@@ -119,6 +119,7 @@ class MgNO(nn.Module):
         levels: grids per V-cycle (the finest plus ``levels - 1`` coarsenings); each grid side must be at least
             ``2 ** (levels - 1)`` (and divisible by it for ``padding="periodic"``).
         padding: "zeros" (Dirichlet) or "periodic".
+        activation: sigma between layers, a name of :mod:`basiskit.nn.activations`.
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 16, n_layers: int = 4,

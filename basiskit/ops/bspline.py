@@ -18,7 +18,9 @@ not of ``in_features * n_basis`` per sample. With :math:`G = g W` and :math:`M` 
 On CPU with uniform knots in float32/float64, forward and the first backward run the C kernels of
 :mod:`basiskit.ops.bspline_native` (local support: only the p+1 non-zero splines per input are touched, no dense
 feature matrix). A double backward (``create_graph=True``), autocast, non-uniform knots, other devices or
-``BASISKIT_NATIVE=0`` take the PyTorch code below.
+``BASISKIT_NATIVE=0`` take the PyTorch code below. What both paths share - the base term :math:`\sigma`,
+:math:`\sigma'` by name (from the one activation registry) and the cardinal-spline coefficients - lives in
+:mod:`basiskit.ops._bspline_math`; this module imports the native loader, never the other way round.
 
 ``kan_linear_reference`` is the plain-autograd twin (dense basis, autograd keeps everything); tests check the
 two agree and ``gradcheck`` / ``gradgradcheck`` the fused one in float64 (the backward is written with
