@@ -56,6 +56,7 @@ readme-table: $(STAMP)
 
 # The documentation site in site/ (open site/index.html): offline, strict (any warning fails the build).
 docs: $(DOCS_STAMP)
+	@if [ -n "$(RUNS)" ] && [ ! -d "$(RUNS)" ]; then echo "make docs: RUNS=$(RUNS) is not a folder of runs" >&2; exit 2; fi
 	DOCS_RUNS="$(RUNS)" NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
 
 clean:
