@@ -18,16 +18,18 @@ in a ``validate`` method; ``spec.config(quick=..., overrides=...)`` checks both 
         lr: float = field(default=1e-3, metadata={"gt": 0.0})
         warmup_steps: int = field(default=100, metadata={"min": 0})
         activation: str = field(default="tanh", metadata={"choices": ("tanh", "relu")})
+        scheduler: str = field(default="cosine", metadata={"choices_from": "basiskit.train.loop:SCHEDULERS"})
 
         def validate(self) -> None:
             if self.warmup_steps > self.steps:
-                raise UsageError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
+                raise ValueError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
 
 A field without metadata is still type-checked.
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import operator
 import types
@@ -139,7 +141,20 @@ def recipe(name: str, *, paper: str, summary: str, config: type, quick: dict[str
 
 # ---- config overrides and checks ----------------------------------------------------------------
 # Keys a config field's ``metadata`` may carry (see ``check_config``).
-BOUND_KEYS = ("min", "max", "gt", "lt", "choices", "min_len", "max_len")
+BOUND_KEYS = ("min", "max", "gt", "lt", "choices", "choices_from", "min_len", "max_len")
+
+
+def _choices(md: typing.Mapping[str, Any]) -> list[Any] | None:
+    """The allowed values a field's metadata declares: ``choices`` (a collection) or ``choices_from``
+    (``"module:attribute"``, a collection or a function returning one, read when the config is checked, so
+    the list stays where the code that uses it keeps it; ``None`` entries are left out)."""
+    if md.get("choices") is not None:
+        return list(md["choices"])
+    if md.get("choices_from") is None:
+        return None
+    module, attr = md["choices_from"].split(":")
+    found = getattr(importlib.import_module(module), attr)
+    return [c for c in (found() if callable(found) else found) if c is not None]
 
 
 def _type_name(tp: Any) -> str:
@@ -249,8 +264,8 @@ def _check_number(key: str, value: Any, md: typing.Mapping[str, Any]) -> None:
 
 def check_field(key: str, value: Any, tp: Any, md: typing.Mapping[str, Any]) -> None:
     """``UsageError`` unless ``value`` has type ``tp`` and meets the bounds in ``md`` (``min``/``max``
-    inclusive, ``gt``/``lt`` exclusive, ``choices`` a collection or a function returning one, ``min_len``/
-    ``max_len`` for tuples and lists, whose bounds then apply to each element)."""
+    inclusive, ``gt``/``lt`` exclusive, ``choices``/``choices_from`` (see ``_choices``), ``min_len``/``max_len``
+    for tuples and lists, whose other bounds then apply to each element)."""
     if not conforms(value, tp):
         raise UsageError(f"{key} must be {_type_name(tp)}, got {type(value).__name__} {value!r}")
     if value is None:
@@ -264,9 +279,8 @@ def check_field(key: str, value: Any, tp: Any, md: typing.Mapping[str, Any]) -> 
         for i, v in enumerate(value):
             check_field(f"{key}[{i}]", v, Any, md)
         return
-    choices = md.get("choices")
-    if choices is not None:
-        options = list(choices() if callable(choices) else choices)
+    options = _choices(md)
+    if options is not None:
         if value not in options:
             near = close_matches(value, map(str, options)) if isinstance(value, str) else []
             hint = f"; did you mean {' or '.join(map(repr, near))}?" if near else ""
@@ -277,17 +291,22 @@ def check_field(key: str, value: Any, tp: Any, md: typing.Mapping[str, Any]) -> 
 
 def check_config(cfg: Any, recipe: str = "") -> Any:
     """Check every field of the config dataclass ``cfg`` against its type and the bounds in its metadata,
-    then run ``cfg.validate()`` if the class has one (cross-field rules; it raises ``UsageError``).
-    Returns ``cfg``; ``UsageError`` naming the recipe, the field, the value and what is allowed otherwise."""
+    then run ``cfg.validate()`` if the class has one: cross-field rules, which raise ``ValueError`` naming the
+    fields. Returns ``cfg``; ``UsageError`` naming the recipe, the field, the value and what is allowed
+    otherwise."""
+    where = f"recipe {recipe!r}: " if recipe else ""
     hints = typing.get_type_hints(type(cfg))
     try:
         for f in dataclasses.fields(cfg):
             check_field(f.name, getattr(cfg, f.name), hints[f.name], f.metadata)
-        validate = getattr(cfg, "validate", None)
-        if callable(validate):
-            validate()
     except UsageError as e:
-        raise UsageError(f"recipe {recipe!r}: {e}" if recipe else str(e)) from None
+        raise UsageError(f"{where}{e}") from None
+    validate = getattr(cfg, "validate", None)
+    if callable(validate):
+        try:
+            validate()
+        except ValueError as e:  # validate's contract: a broken cross-field rule is a ValueError
+            raise UsageError(f"{where}{e}") from None
     return cfg
 
 

@@ -22,19 +22,14 @@ from ..train import RunContext, fit
 from .core import Claim, recipe
 
 
-def _gp_kernels() -> list[str]:
-    from ..physics.kernels_sm import KERNELS
-
-    return list(KERNELS)
-
-
 @dataclass
 class GpHmConfig:
     k: float = field(default=100.0, metadata={"gt": 0.0})
     grid_1d: int = field(default=400, metadata={"min": 2})
     grid_2d: int = field(default=400, metadata={"min": 2})
     n_components: int = field(default=30, metadata={"min": 1})
-    kernel: str = field(default="spectral_mixture", metadata={"choices": _gp_kernels})
+    kernel: str = field(default="spectral_mixture",
+                        metadata={"choices_from": "basiskit.physics.kernels_sm:KERNELS"})
     # U trained directly, as the GP-HM code does: on sin(100x) it is at 3e-4 after 15000 steps where the
     # whitened U = L(theta) v (which moves whenever the kernel does) is still at 1e-2 (docs/physics.md)
     parameterization: str = field(default="direct", metadata={"choices": ("direct", "whitened")})

@@ -14,14 +14,7 @@ from ..nn.params import count_parameters
 from ..models import MLP
 from ..nn import KAN
 from ..train import RunContext, fit
-from .._validation import UsageError
 from .core import Claim, recipe
-
-
-def _mlp_activations() -> list[str]:
-    from ..models.mlp import ACTIVATIONS
-
-    return sorted(ACTIVATIONS)
 
 
 @dataclass
@@ -34,16 +27,16 @@ class KanFitConfig:
     steps_per_grid: int = field(default=50, metadata={"min": 1})
     lbfgs_iters: int = field(default=20, metadata={"min": 1})
     mlp_depth: int = field(default=2, metadata={"min": 1})
-    mlp_activation: str = field(default="tanh", metadata={"choices": _mlp_activations})
+    mlp_activation: str = field(default="tanh", metadata={"choices_from": "basiskit.models.mlp:ACTIVATIONS"})
     dtype: str = field(default="float64", metadata={"choices": ("float32", "float64")})
 
     def validate(self) -> None:
         """The target maps 2 inputs to 1 output; grid extension goes to ever finer grids."""
         if self.widths[0] != 2 or self.widths[-1] != 1:
-            raise UsageError(f"widths must start with 2 inputs and end with 1 output (the target is f(x, y)), "
+            raise ValueError(f"widths must start with 2 inputs and end with 1 output (the target is f(x, y)), "
                              f"got {self.widths}")
         if any(b <= a for a, b in zip(self.grids[:-1], self.grids[1:])):
-            raise UsageError(f"grids must increase (each stage extends the grid), got {self.grids}")
+            raise ValueError(f"grids must increase (each stage extends the grid), got {self.grids}")
 
 
 def target(xy: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,6 @@ import torch
 from ..losses import mse, rmse
 from ..nn import KAN
 from ..train import RunContext, fit
-from .._validation import UsageError
 from .core import Claim, recipe
 
 
@@ -33,7 +32,7 @@ class KanScalingConfig:
     def validate(self) -> None:
         """Grid extension goes to ever finer grids."""
         if any(b <= a for a, b in zip(self.grids[:-1], self.grids[1:])):
-            raise UsageError(f"grids must increase (each stage extends the grid), got {self.grids}")
+            raise ValueError(f"grids must increase (each stage extends the grid), got {self.grids}")
 
 
 def target(x: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,6 @@ import torch
 from ..losses import mse, rmse
 from ..nn import KAN
 from ..train import RunContext, fit
-from .._validation import UsageError
 from .core import Claim, recipe
 from .kan_fit import target
 
@@ -39,7 +38,7 @@ class KanSymbolicConfig:
     def validate(self) -> None:
         """The target maps 2 inputs to 1 output."""
         if self.widths[0] != 2 or self.widths[-1] != 1:
-            raise UsageError(f"widths must start with 2 inputs and end with 1 output (the target is f(x, y)), "
+            raise ValueError(f"widths must start with 2 inputs and end with 1 output (the target is f(x, y)), "
                              f"got {self.widths}")
 
 

@@ -19,7 +19,6 @@ from ..models import Attention
 from ..nn import KANAttention
 from ..nn.params import count_parameters
 from ..train import RunContext, fit
-from .._validation import UsageError
 from .core import Claim, recipe
 
 
@@ -43,9 +42,9 @@ class KaratConfig:
     def validate(self) -> None:
         """Heads split the embedding evenly; the warm-up fits in the run."""
         if self.embed_dim % self.num_heads:
-            raise UsageError(f"embed_dim ({self.embed_dim}) must be divisible by num_heads ({self.num_heads})")
+            raise ValueError(f"embed_dim ({self.embed_dim}) must be divisible by num_heads ({self.num_heads})")
         if self.warmup_steps > self.steps:
-            raise UsageError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
+            raise ValueError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
 
 
 def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device,

@@ -19,7 +19,6 @@ from .. import data, models
 from ..bench import compare
 from ..nn.params import count_parameters
 from ..train import RunContext, fit
-from .._validation import UsageError
 from .core import Claim, recipe
 
 
@@ -45,17 +44,17 @@ class KatConfig:
     def validate(self) -> None:
         """Patches tile the image, heads and rational groups split the widths evenly, the warm-up fits."""
         if self.img_size % self.patch_size:
-            raise UsageError(f"img_size ({self.img_size}) must be divisible by patch_size ({self.patch_size})")
+            raise ValueError(f"img_size ({self.img_size}) must be divisible by patch_size ({self.patch_size})")
         if self.embed_dim % self.num_heads:
-            raise UsageError(f"embed_dim ({self.embed_dim}) must be divisible by num_heads ({self.num_heads})")
+            raise ValueError(f"embed_dim ({self.embed_dim}) must be divisible by num_heads ({self.num_heads})")
         hidden = int(self.embed_dim * self.mlp_ratio)
         if hidden < 1:
-            raise UsageError(f"the FFN width embed_dim * mlp_ratio must be >= 1, got {hidden}")
+            raise ValueError(f"the FFN width embed_dim * mlp_ratio must be >= 1, got {hidden}")
         if self.embed_dim % self.groups or hidden % self.groups:
-            raise UsageError(f"embed_dim ({self.embed_dim}) and the FFN width embed_dim * mlp_ratio ({hidden}) "
+            raise ValueError(f"embed_dim ({self.embed_dim}) and the FFN width embed_dim * mlp_ratio ({hidden}) "
                              f"must be divisible by groups ({self.groups})")
         if self.warmup_steps > self.steps:
-            raise UsageError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
+            raise ValueError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
 
 
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> float:

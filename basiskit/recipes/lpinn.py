@@ -13,7 +13,6 @@ from ..models import MLP
 from ..physics import LPINN, PINN, train_physics, training_summary
 from ..physics.problems import create
 from ..train import RunContext
-from .._validation import UsageError
 from .core import Claim, recipe
 
 
@@ -34,7 +33,7 @@ class LpinnConfig:
     def validate(self) -> None:
         """Some training happens."""
         if self.steps + self.lbfgs_steps < 1:
-            raise UsageError("steps + lbfgs_steps must be >= 1 (Adam steps, then L-BFGS steps), got 0 + 0")
+            raise ValueError("steps + lbfgs_steps must be >= 1 (Adam steps, then L-BFGS steps), got 0 + 0")
 
 
 @recipe("lpinn", paper="Mojgani, Balajewicz & Hassanzadeh 2023, Lagrangian PINNs",

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from ..operators import LSM
 from ..train import RunContext
 from ._operator_helpers import compare_with_fno_on_darcy
-from .._validation import UsageError
 from .core import Claim, recipe
 
 
@@ -37,7 +36,7 @@ class LsmConfig:
         for level in range(self.levels):
             side = self.resolution // 2 ** level
             if self.resolution % 2 ** level or side % min(self.n_patches, side):
-                raise UsageError(f"resolution ({self.resolution}) must be divisible by 2**(levels-1) "
+                raise ValueError(f"resolution ({self.resolution}) must be divisible by 2**(levels-1) "
                                  f"({2 ** (self.levels - 1)}) and each level's grid by n_patches ({self.n_patches}); "
                                  f"e.g. a multiple of {self.n_patches * 2 ** (self.levels - 1)}")
 

@@ -26,7 +26,6 @@ from ..operators import FNO, MGTFNO, TFNO
 from ..nn.params import count_parameters
 from ..train import RunContext
 from ._operator_helpers import plot_samples, predict, rel_l2, train_normalized
-from .._validation import UsageError
 from .core import Claim, recipe
 
 
@@ -54,10 +53,10 @@ class MgTfnoConfig:
     def validate(self) -> None:
         """The grid is cut into n_patches equal patches per side, each halved ``levels`` times for context."""
         if self.resolution % self.n_patches:
-            raise UsageError(f"n_patches ({self.n_patches}) must divide resolution ({self.resolution})")
+            raise ValueError(f"n_patches ({self.n_patches}) must divide resolution ({self.resolution})")
         patch = self.resolution // self.n_patches
         if self.levels and patch % 2 ** self.levels:
-            raise UsageError(f"the patch side resolution / n_patches ({patch}) must be divisible by 2**levels "
+            raise ValueError(f"the patch side resolution / n_patches ({patch}) must be divisible by 2**levels "
                              f"({2 ** self.levels})")
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from ..operators import MgNO
 from ..train import RunContext
 from ._operator_helpers import compare_with_fno_on_darcy
-from .._validation import UsageError
 from .core import Claim, recipe
 
 
@@ -33,7 +32,7 @@ class MgnoConfig:
     def validate(self) -> None:
         """The V-cycle's coarsest grid keeps at least one point."""
         if self.resolution < 2 ** (self.levels - 1):
-            raise UsageError(f"resolution ({self.resolution}) must be >= 2**(levels-1) ({2 ** (self.levels - 1)})")
+            raise ValueError(f"resolution ({self.resolution}) must be >= 2**(levels-1) ({2 ** (self.levels - 1)})")
 
 
 @recipe("mgno", paper="He, Liu, Xu 2024, MgNO: Efficient Parameterization of Linear Operators via Multigrid",

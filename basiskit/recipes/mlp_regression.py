@@ -16,19 +16,13 @@ from ..train import RunContext, fit
 from .core import Claim, recipe
 
 
-def _mlp_activations() -> list[str]:
-    from ..models.mlp import ACTIVATIONS
-
-    return sorted(ACTIVATIONS)
-
-
 @dataclass
 class MlpRegressionConfig:
     n_train: int = field(default=2000, metadata={"min": 1})
     n_test: int = field(default=2500, metadata={"min": 1})  # rounded to a square grid
     width: int = field(default=64, metadata={"min": 1})
     depth: int = field(default=3, metadata={"min": 1})
-    activation: str = field(default="tanh", metadata={"choices": _mlp_activations})
+    activation: str = field(default="tanh", metadata={"choices_from": "basiskit.models.mlp:ACTIVATIONS"})
     steps: int = field(default=10000, metadata={"min": 1})
     batch_size: int = field(default=256, metadata={"min": 1})
     lr: float = field(default=3e-3, metadata={"gt": 0.0})

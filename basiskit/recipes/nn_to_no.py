@@ -20,7 +20,6 @@ from ..nn.params import count_parameters
 from ..operators import FunctionUNet, UNet
 from ..train import RunContext
 from ._operator_helpers import plot_samples, predict, rel_l2, scale_pairs, train_operator
-from .._validation import UsageError
 from .core import Claim, recipe
 
 
@@ -44,10 +43,10 @@ class NnToNoConfig:
         finest, need = max(resolutions), 2 ** (self.levels - 1)
         for r in resolutions:
             if finest % r:
-                raise UsageError(f"resolution {r} must divide the finest resolution {finest} (train_resolution="
+                raise ValueError(f"resolution {r} must divide the finest resolution {finest} (train_resolution="
                                  f"{self.train_resolution}, eval_resolutions={self.eval_resolutions})")
             if r % need:
-                raise UsageError(f"resolution {r} must be divisible by 2**(levels-1) ({need}) "
+                raise ValueError(f"resolution {r} must be divisible by 2**(levels-1) ({need}) "
                                  f"for levels={self.levels}")
 
 

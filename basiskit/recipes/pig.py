@@ -15,14 +15,7 @@ from ..models import MLP
 from ..physics import PIG, PINN, residual_scale, train_physics, training_summary
 from ..physics.problems import create
 from ..train import RunContext
-from .._validation import UsageError
 from .core import Claim, recipe
-
-
-def _schedulers() -> list[str]:
-    from ..train.loop import SCHEDULERS
-
-    return [s for s in SCHEDULERS if s is not None]
 
 
 @dataclass
@@ -42,13 +35,13 @@ class PigConfig:
     lbfgs_steps: int = field(default=0, metadata={"min": 0})
     lr: float = field(default=1e-3, metadata={"gt": 0.0})
     pig_lr: float = field(default=1e-2, metadata={"gt": 0.0})
-    scheduler: str = field(default="exponential", metadata={"choices": _schedulers})
+    scheduler: str = field(default="exponential", metadata={"choices_from": "basiskit.train.loop:SCHEDULERS"})
     eval_every: int = field(default=500, metadata={"min": 0})
 
     def validate(self) -> None:
         """Some training happens."""
         if self.steps + self.lbfgs_steps < 1:
-            raise UsageError("steps + lbfgs_steps must be >= 1 (Adam steps, then L-BFGS steps), got 0 + 0")
+            raise ValueError("steps + lbfgs_steps must be >= 1 (Adam steps, then L-BFGS steps), got 0 + 0")
 
 
 @recipe("pig", paper="Kang et al. 2024, PIG: Physics-Informed Gaussians",

@@ -18,14 +18,7 @@ from ..nn import FourierFeatures
 from ..physics import PINN, residual_scale, train_physics, training_summary
 from ..physics.problems import create
 from ..train import RunContext
-from .._validation import UsageError
 from .core import Claim, recipe
-
-
-def _schedulers() -> list[str]:
-    from ..train.loop import SCHEDULERS
-
-    return [s for s in SCHEDULERS if s is not None]
 
 
 @dataclass
@@ -39,13 +32,13 @@ class PinnRemediesConfig:
     steps: int = field(default=5000, metadata={"min": 0})  # Adam steps; 0 goes straight to L-BFGS
     lbfgs_steps: int = field(default=200, metadata={"min": 0})
     lr: float = field(default=1e-3, metadata={"gt": 0.0})
-    scheduler: str = field(default="exponential", metadata={"choices": _schedulers})
+    scheduler: str = field(default="exponential", metadata={"choices_from": "basiskit.train.loop:SCHEDULERS"})
     eval_every: int = field(default=500, metadata={"min": 0})
 
     def validate(self) -> None:
         """Some training happens."""
         if self.steps + self.lbfgs_steps < 1:
-            raise UsageError("steps + lbfgs_steps must be >= 1 (Adam steps, then L-BFGS steps), got 0 + 0")
+            raise ValueError("steps + lbfgs_steps must be >= 1 (Adam steps, then L-BFGS steps), got 0 + 0")
 
 
 @recipe("pinn-remedies", paper="Wang, Wang & Perdikaris 2021, eigenvector bias of Fourier feature networks",

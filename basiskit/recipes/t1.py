@@ -21,14 +21,7 @@ from ..operators import T1
 from ..operators.t1 import ModesView
 from ..train import RunContext
 from ._operator_helpers import plot_samples, predict, rel_l2, scale_pairs, train_operator
-from .._validation import UsageError
 from .core import Claim, recipe
-
-
-def _transforms() -> list[str]:
-    from ..operators.t1 import TRANSFORMS
-
-    return list(TRANSFORMS)
 
 
 @dataclass
@@ -41,7 +34,7 @@ class T1Config:
     width: int = field(default=32, metadata={"min": 1})
     n_layers: int = field(default=4, metadata={"min": 1})
     n_modes: int = field(default=24, metadata={"min": 1})
-    transform: str = field(default="dct", metadata={"choices": _transforms})
+    transform: str = field(default="dct", metadata={"choices_from": "basiskit.operators.t1:TRANSFORMS"})
     loss_space: str = field(default="frequency", metadata={"choices": ("frequency", "physical")})
     steps: int = field(default=5000, metadata={"min": 1})
     batch_size: int = field(default=20, metadata={"min": 1})
@@ -53,7 +46,7 @@ class T1Config:
         """The grid carries the kept modes (a DFT needs two points per mode)."""
         need = self.n_modes * (2 if self.transform == "dft" else 1)
         if self.resolution < need:
-            raise UsageError(f"n_modes={self.n_modes} {self.transform} modes need resolution >= {need}, "
+            raise ValueError(f"n_modes={self.n_modes} {self.transform} modes need resolution >= {need}, "
                              f"got {self.resolution}")
 
 

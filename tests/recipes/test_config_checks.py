@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from basiskit import UsageError
 from basiskit.recipes import RECIPES
-from basiskit.recipes.core import BOUND_KEYS, apply_overrides, check_config, check_field, recipe
+from basiskit.recipes.core import BOUND_KEYS, _choices, apply_overrides, check_config, check_field, recipe
 
 NAMES = RECIPES.names()
 
@@ -29,16 +29,11 @@ def _scalar(tp: typing.Any) -> typing.Any:
     return typing.get_args(tp)[0] if typing.get_origin(tp) in (tuple, list) else tp
 
 
-def _choices(md: typing.Mapping) -> list:
-    c = md["choices"]
-    return list(c() if callable(c) else c)
-
-
 def _bad_scalar(tp: typing.Any, md: typing.Mapping) -> st.SearchStrategy | None:
     """Values of type ``tp`` outside the bounds in ``md`` (None if the field has no bound to break)."""
     options = []
-    if "choices" in md:
-        allowed = _choices(md)
+    allowed = _choices(md)
+    if allowed is not None:
         if tp is str:
             options.append(st.text(max_size=12).filter(lambda s: s not in allowed))
         elif tp is int:
@@ -83,8 +78,10 @@ def test_every_numeric_field_declares_its_range(name):
         assert set(f.metadata) <= set(BOUND_KEYS), (name, f.name, dict(f.metadata))
         scalar = _scalar(tp)
         if scalar in (int, float):
-            declared = {"min", "gt", "choices"} & set(f.metadata)
+            declared = {"min", "gt", "choices", "choices_from"} & set(f.metadata)
             assert declared, f"{name}: numeric field {f.name} declares no min / gt / choices"
+        if "choices_from" in f.metadata:
+            assert f.default in _choices(f.metadata), (name, f.name)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -168,7 +165,7 @@ class Toy:
 
     def validate(self) -> None:
         if self.warmup > self.steps:
-            raise UsageError(f"warmup ({self.warmup}) must be <= steps ({self.steps})")
+            raise ValueError(f"warmup ({self.warmup}) must be <= steps ({self.steps})")
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -201,6 +198,14 @@ def test_saved_values_are_brought_to_the_field_type():
         check_field("sizes", [1], tuple[int, ...], {"min": 1})  # apply_overrides brings lists to tuples first
     with pytest.raises(UsageError, match=r"lr must be > 0.0 and < 1.0, got 1.0"):
         check_config(cfg, recipe="toy")
+
+
+def test_choices_from_reads_the_list_where_the_code_keeps_it():
+    from basiskit.train.loop import SCHEDULERS
+
+    assert _choices({"choices_from": "basiskit.train.loop:SCHEDULERS"}) == [s for s in SCHEDULERS if s]
+    with pytest.raises(UsageError, match=r"^recipe 'pig': scheduler='cosin': expected one of .* did you mean 'cosine'"):
+        RECIPES.get("pig").config(overrides={"scheduler": "cosin"})
 
 
 def test_config_metadata_keys_are_checked_at_registration():
