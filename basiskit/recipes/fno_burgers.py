@@ -36,6 +36,13 @@ class FnoBurgersConfig:
     weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
     workers: int = field(default=1, metadata={"min": 1})
 
+    def validate(self) -> None:
+        """The training grid (no padding) carries the kept Fourier modes, as ``spectral.check_modes`` counts them."""
+        limit = 2 * (self.resolution // 2) + 1
+        if self.modes > limit:
+            raise ValueError(f"modes ({self.modes}) is more Fourier modes than a grid of {self.resolution} points "
+                             f"allows (at most {limit})")
+
 
 @recipe("fno-burgers", paper="Li et al. 2020, Fourier Neural Operator for Parametric PDEs",
         summary="FNO on 1-D Burgers (nu=0.1) at 256 points; zero-shot evaluation at 512",

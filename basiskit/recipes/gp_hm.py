@@ -25,8 +25,8 @@ from .core import Claim, recipe
 @dataclass
 class GpHmConfig:
     k: float = field(default=100.0, metadata={"gt": 0.0})
-    grid_1d: int = field(default=400, metadata={"min": 2})
-    grid_2d: int = field(default=400, metadata={"min": 2})
+    grid_1d: int = field(default=400, metadata={"min": 3})
+    grid_2d: int = field(default=400, metadata={"min": 3})
     n_components: int = field(default=30, metadata={"min": 1})
     kernel: str = field(default="spectral_mixture",
                         metadata={"choices_from": "basiskit.physics.kernels_sm:KERNELS"})

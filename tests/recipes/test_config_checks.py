@@ -133,6 +133,7 @@ def test_wrong_types_are_refused_for_every_field(name):
     ("mg-tfno", {"levels": 6}, r"the patch side .* \(32\) must be divisible by 2\*\*levels \(64\)"),
     ("nn-to-no", {"eval_resolutions": "48"}, r"resolution 32 must divide the finest resolution 48"),
     ("nn-to-no", {"levels": 7}, r"resolution 32 must be divisible by 2\*\*\(levels-1\) \(64\)"),
+    ("fno-burgers", {"resolution": 16, "modes": 18}, r"modes \(18\) is more Fourier modes than a grid of 16 points"),
     ("t1", {"transform": "dft", "n_modes": 40}, r"n_modes=40 dft modes need resolution >= 80, got 64"),
     ("lpinn", {"steps": 0, "lbfgs_steps": 0}, r"steps \+ lbfgs_steps must be >= 1"),
     ("pig", {"steps": 0}, r"steps \+ lbfgs_steps must be >= 1"),
