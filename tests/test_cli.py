@@ -175,3 +175,19 @@ def test_out_of_range_value_from_a_shell_is_one_line_exit_2(tmp_path):
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr == "basiskit: error: recipe 'kan-fit': steps_per_grid must be >= 1, got -1\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_device_names_what_is_allowed(monkeypatch):
+    from basiskit.recipes.runner import check_device
+
+    assert check_device("cpu") == "cpu"
+    for bad in ("gpu", "cuda:", "cuda:-1", "CPU", "cuda0"):
+        with pytest.raises(basiskit.UsageError, match=rf"device must be 'cpu', 'cuda' or 'cuda:N'.*got '{bad}'"):
+            check_device(bad)
+    with pytest.raises(basiskit.UsageError, match=r"device must be a str"):
+        check_device(0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert check_device("cuda:0") == "cuda:0"
+    with pytest.raises(basiskit.UsageError, match=r"device 'cuda:3': only 1 CUDA device\(s\) present"):
+        check_device("cuda:3")
