@@ -191,3 +191,10 @@ def test_check_device_names_what_is_allowed(monkeypatch):
     assert check_device("cuda:0") == "cuda:0"
     with pytest.raises(basiskit.UsageError, match=r"device 'cuda:3': only 1 CUDA device\(s\) present"):
         check_device("cuda:3")
+
+
+def test_help_and_version_exit_0(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("basiskit ")
+    assert main(["run", "--help"]) == 0
+    assert "--set KEY=VALUE" in capsys.readouterr().out
