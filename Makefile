@@ -30,6 +30,7 @@ demo: $(STAMP)
 	$(BIN)/basiskit run tour
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(STAMP)

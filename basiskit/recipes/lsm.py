@@ -52,7 +52,7 @@ class LsmConfig:
         tour=True)
 def run(cfg: LsmConfig, ctx: RunContext) -> dict:
     def build(width: int) -> LSM:
-        return LSM(1, 1, hidden_channels=width, levels=cfg.levels, n_tokens=cfg.n_tokens, n_basis=cfg.n_basis,
+        return LSM(1, 1, hidden_channels=width, levels=cfg.levels, num_tokens=cfg.n_tokens, n_basis=cfg.n_basis,
                    n_patches=cfg.n_patches)
 
     return compare_with_fno_on_darcy(cfg, ctx, "lsm", build, range(2, 65))
