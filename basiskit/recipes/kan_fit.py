@@ -27,7 +27,7 @@ class KanFitConfig:
     steps_per_grid: int = field(default=50, metadata={"min": 1})
     lbfgs_iters: int = field(default=20, metadata={"min": 1})
     mlp_depth: int = field(default=2, metadata={"min": 1})
-    mlp_activation: str = field(default="tanh", metadata={"choices_from": "basiskit.models.mlp:ACTIVATIONS"})
+    mlp_activation: str = field(default="tanh", metadata={"choices_from": "basiskit.nn.activations:activation_names"})
     dtype: str = field(default="float64", metadata={"choices": ("float32", "float64")})
 
     def validate(self) -> None:

@@ -22,7 +22,7 @@ class MlpRegressionConfig:
     n_test: int = field(default=2500, metadata={"min": 1})  # rounded to a square grid
     width: int = field(default=64, metadata={"min": 1})
     depth: int = field(default=3, metadata={"min": 1})
-    activation: str = field(default="tanh", metadata={"choices_from": "basiskit.models.mlp:ACTIVATIONS"})
+    activation: str = field(default="tanh", metadata={"choices_from": "basiskit.nn.activations:activation_names"})
     steps: int = field(default=10000, metadata={"min": 1})
     batch_size: int = field(default=256, metadata={"min": 1})
     lr: float = field(default=3e-3, metadata={"gt": 0.0})
