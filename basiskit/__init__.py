@@ -20,6 +20,7 @@ _EXPORTS = {
     "Claim": "basiskit.recipes.core:Claim",
     "RunContext": "basiskit.train.context:RunContext",
     "fit": "basiskit.train.loop:fit",
+    "UsageError": "basiskit._validation:UsageError",
 }
 
 __all__ = sorted(_SUBMODULES | set(_EXPORTS) | {"__version__"})
