@@ -7,10 +7,13 @@ TORCH_SPEC ?= $(if $(shell command -v nvidia-smi 2>/dev/null),torch,torch==2.13.
 # peers and gpu (triton) too, so the side-by-side and Triton-interpreter tests run rather than skip
 EXTRAS ?= test,data,tabular,symbolic,peers,gpu
 STAMP := $(VENV)/.basiskit-installed
+DOCS_STAMP := $(VENV)/.basiskit-docs-installed
+# `make docs RUNS=runs`: the gallery shows the newest run of each recipe (claims measured, plots)
+RUNS ?=
 PYTEST_ARGS ?=
 export BASISKIT_PROGRESS ?= 1
 
-.PHONY: demo test test-slow test-all bench readme-table report setup clean
+.PHONY: demo test test-slow test-all bench readme-table report setup docs clean
 
 setup: $(STAMP)
 
@@ -26,10 +29,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -c $(VENV)/constraints.txt -e ".[$(EXTRAS)]"
 	@touch $@
 
+# The docs extra on top of the set-up, in its own stamp: `make test` does not need it.
+$(DOCS_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install -c $(VENV)/constraints.txt -e ".[docs]"
+	@touch $@
+
 demo: $(STAMP)
 	$(BIN)/basiskit run tour
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
@@ -45,5 +54,10 @@ report: $(STAMP)
 readme-table: $(STAMP)
 	$(BIN)/python tools/readme_table.py README.md runs
 
+# The documentation site in site/ (open site/index.html): offline, strict (any warning fails the build).
+docs: $(DOCS_STAMP)
+	@if [ -n "$(RUNS)" ] && [ ! -d "$(RUNS)" ]; then echo "make docs: RUNS=$(RUNS) is not a folder of runs" >&2; exit 2; fi
+	DOCS_RUNS="$(RUNS)" NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache

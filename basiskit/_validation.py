@@ -1,5 +1,11 @@
 """Argument checks that fail early and say why: each error names the argument, what was given
-and what is allowed (with close matches for names). Every public entry point uses these."""
+and what is allowed (with close matches for names). Every public entry point uses these.
+
+``UsageError`` is the type of a caller's mistake in a name, key, type or value given from outside the
+library (the command line, a recipe's ``--set``): raised where the mistake is detected, it reaches the CLI,
+which prints it in one line and exits with code 2. It is a ``ValueError``, so code that catches those keeps
+working.
+"""
 from __future__ import annotations
 
 import difflib
@@ -8,6 +14,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
+
+
+class UsageError(ValueError):
+    """A mistake in what the caller asked for (unknown name, bad key, value of the wrong type or out of range).
+
+    The message is one line naming the argument, the value and what is allowed; ``basiskit`` on the command
+    line prints it and exits with code 2.
+    """
 
 
 def close_matches(name: str, options: Iterable[str], n: int = 3) -> list[str]:

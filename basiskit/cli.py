@@ -1,4 +1,8 @@
-"""The ``basiskit`` command line: list, run, bench, report (see DESIGN.md)."""
+"""The ``basiskit`` command line: list, run, bench, report (see DESIGN.md).
+
+A mistake in what was asked for is a ``basiskit.UsageError``, raised where it is detected (the registries,
+the recipe config checks, the runner); ``main`` prints it as one line on stderr and returns exit code 2.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,9 +10,13 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-# kind -> "module:REGISTRY"; a module that does not exist yet lists nothing.
+from ._validation import UsageError, unknown_name_message
+
+__all__ = ["REGISTRIES", "UsageError", "build_parser", "main", "papers_markdown"]
+
+# kind -> "module:REGISTRY". A family's registry is listed here once the family exists in the package.
 REGISTRIES = {
     "models": "basiskit.models:MODELS",
     "operators": "basiskit.operators:OPERATORS",
@@ -20,19 +28,10 @@ REGISTRIES = {
 }
 
 
-class UsageError(Exception):
-    """A mistake on the command line: one line on stderr, exit code 2."""
-
-
-def _registry(kind: str) -> Any | None:
+def _registry(kind: str) -> Any:
+    """The registry object of ``kind``; an import failure of its module surfaces as it is."""
     module, attr = REGISTRIES[kind].split(":")
-    try:
-        mod = importlib.import_module(module)
-    except ModuleNotFoundError as e:
-        if e.name and (e.name == module or module.startswith(e.name + ".")):
-            return None
-        raise
-    return getattr(mod, attr, None)
+    return getattr(importlib.import_module(module), attr)
 
 
 def _parse_sets(items: list[str]) -> dict[str, str]:
@@ -53,8 +52,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(papers_markdown(Path(args.runs) if args.runs else None))
         return 0
     for kind in kinds:
-        reg = _registry(kind)
-        entries = reg.entries() if reg is not None else []
+        entries = _registry(kind).entries()
         if len(kinds) > 1:
             print(f"{kind} ({len(entries)})")
         if not entries:
@@ -67,20 +65,23 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def papers_markdown(runs: Path | None) -> str:
+    """The README's paper table: each paper's recipes and their claim status (from ``runs`` if given)."""
     from .papers import PAPERS, recipe_status
     from .recipes.core import RECIPES
     from .report import markdown_table
 
     registered = set(RECIPES.names())
     rows = []
-    for pid, title, family, recipes in PAPERS:
-        if not recipes:
-            rows.append([pid, title, family, "-", "bench only" if pid == "5" else "not yet"])
+    for paper in PAPERS:
+        if not paper.recipes:
+            rows.append([paper.id, paper.title, paper.family, "-", paper.where or "not yet"])
             continue
-        statuses = [recipe_status(runs, r, registered) for r in recipes]
-        status = statuses[0] if len(set(statuses)) == 1 else "; ".join(f"{r}: {s}" for r, s in zip(recipes, statuses))
-        rows.append([pid, title, family, ", ".join(f"`{r}`" if r in registered else r for r in recipes), status])
-    extra = sorted(registered - {r for p in PAPERS for r in p[3]})
+        statuses = [recipe_status(runs, r, registered) for r in paper.recipes]
+        status = (statuses[0] if len(set(statuses)) == 1
+                  else "; ".join(f"{r}: {s}" for r, s in zip(paper.recipes, statuses)))
+        rows.append([paper.id, paper.title, paper.family,
+                     ", ".join(f"`{r}`" if r in registered else r for r in paper.recipes), status])
+    extra = sorted(registered - {r for p in PAPERS for r in p.recipes})
     for name in extra:
         spec = RECIPES.get(name)
         rows.append(["-", spec.paper, "-", f"`{name}`", recipe_status(runs, name, registered)])
@@ -91,38 +92,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .recipes.core import RECIPES
     from .recipes.runner import check_device, run_recipe, run_tour
 
-    try:
-        check_device(args.device)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    check_device(args.device)
     progress = False if args.no_progress else None
     if args.recipe == "tour":
         if args.set or args.resume:
             raise UsageError("'run tour' takes no --set or --resume; run a single recipe for that")
         only = [s for s in args.only.split(",") if s] if args.only else None
         for name in only or []:
-            try:
-                RECIPES.get(name)
-            except ValueError as e:
-                raise UsageError(str(e)) from None
+            RECIPES.get(name)
         results = run_tour(out=args.out, device=args.device, seed=args.seed, only=only, progress=progress)
         return 1 if any(r.status != "ok" for r in results) else 0
-    try:
-        spec = RECIPES.get(args.recipe)
-        overrides = _parse_sets(args.set)
-        spec.config(quick=args.quick, overrides=overrides)
-    except (ValueError, TypeError) as e:
-        msg = str(e)
-        if "unknown recipe" in msg:
-            msg += " (or 'tour')"
-        raise UsageError(msg) from None
-    try:
-        result = run_recipe(args.recipe, quick=args.quick, overrides=overrides, device=args.device, seed=args.seed,
-                            out=args.out, resume=args.resume, progress=progress)
-    except ValueError as e:
-        if str(e).startswith("--resume"):
-            raise UsageError(str(e)) from None
-        raise
+    if args.recipe not in RECIPES:  # the CLI adds 'tour' to the recipes it accepts
+        raise UsageError(unknown_name_message("recipe", args.recipe, [*RECIPES.names(), "tour"]))
+    if args.only:
+        raise UsageError("--only selects recipes of 'run tour'; it does not apply to a single recipe")
+    result = run_recipe(args.recipe, quick=args.quick, overrides=_parse_sets(args.set), device=args.device,
+                        seed=args.seed, out=args.out, resume=args.resume, progress=progress)
     return 0 if result.status == "ok" else 1
 
 
@@ -130,13 +115,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import SUITES, set_threads
     from .recipes.runner import check_device
 
-    try:
-        suite = SUITES.get(args.suite)
-        check_device(args.device)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    suite = SUITES.get(args.suite)
+    device = check_device(args.device)
     set_threads(args.threads)
-    result = suite(quick=args.quick, device=args.device)
+    result = suite(quick=args.quick, device=device)
     text = result.to_markdown()
     print(text)
     if args.out:
@@ -151,18 +133,32 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    try:
-        md, page = write_report(args.dir)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    md, page = write_report(args.dir)
     print(f"wrote {md}\nwrote {page}")
     return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors in the CLI's one-line form (``basiskit: error: ...``, exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    p = argparse.ArgumentParser(prog="basiskit", description="Learning functions, fields and operators with the "
+    p = _Parser(prog="basiskit", description="Learning functions, fields and operators with the "
                                 "right basis: KANs, neural operators, physics-informed solvers.")
     p.add_argument("--version", action="version", version=f"basiskit {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="{list,run,bench,report}")
@@ -189,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("suite")
     pb.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
     pb.add_argument("--device", default="cpu")
-    pb.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    pb.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's)")
     pb.add_argument("--out", default=None, help="write the table as JSON (and .md beside it)")
     pb.set_defaults(func=cmd_bench)
 
@@ -200,13 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; returns the exit code (2 for a ``UsageError``, printed as one line)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        return _usage_error(e)
+    except SystemExit as e:  # --help, --version
+        return e.code if isinstance(e.code, int) else 0
     try:
         return int(args.func(args) or 0)
     except UsageError as e:
-        print(f"basiskit: error: {e}", file=sys.stderr)
-        return 2
+        return _usage_error(e)
     except BrokenPipeError:  # output piped into `head` and the like
         sys.stderr.close()
         return 0
@@ -217,6 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         from .train import distributed as dist_utils
 
         dist_utils.shutdown()
+
+
+def _usage_error(e: UsageError) -> int:
+    print("basiskit: error: " + " ".join(str(e).split()), file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from ._validation import unknown_name_message
+from ._validation import UsageError, unknown_name_message
 
 T = TypeVar("T")
 
@@ -76,7 +76,7 @@ class Registry(Generic[T]):
         self._discovered = True
 
     def get(self, name: str) -> T:
-        """The object registered as ``name``; ValueError with close matches if there is none."""
+        """The object registered as ``name``; ``UsageError`` (a ValueError) with close matches if there is none."""
         return self.entry(name).obj
 
     def entry(self, name: str) -> Entry[T]:
@@ -86,7 +86,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            raise ValueError(unknown_name_message(self.kind, name, self._entries)) from None
+            raise UsageError(unknown_name_message(self.kind, name, self._entries)) from None
 
     def create(self, name: str, **kwargs: Any) -> Any:
         """Call the registered constructor with ``kwargs`` (the same keywords as the class)."""

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from ._validation import UsageError
+
 
 def markdown_table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[str(h) for h in headers]] + [[str(c).replace("|", "\\|") for c in r] for r in rows]
@@ -123,13 +125,14 @@ def build_html(root: Path, runs: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def write_report(root: str | Path = "runs") -> tuple[Path, Path]:
-    """Write ``root/report.md`` and ``root/report.html``; ValueError if ``root`` holds no finished run."""
+    """Write ``root/report.md`` and ``root/report.html``; ``UsageError`` (a ValueError) if ``root`` holds no
+    finished run."""
     root = Path(root)
     if not root.is_dir():
-        raise ValueError(f"report: folder {str(root)!r} does not exist; run a recipe first (basiskit run ...)")
+        raise UsageError(f"report: folder {str(root)!r} does not exist; run a recipe first (basiskit run ...)")
     runs = collect_runs(root)
     if not runs:
-        raise ValueError(f"report: no finished runs (*/*/metrics.json) under {str(root)!r}")
+        raise UsageError(f"report: no finished runs (*/*/metrics.json) under {str(root)!r}")
     md, page = root / "report.md", root / "report.html"
     md.write_text(build_markdown(root, runs))
     page.write_text(build_html(root, runs))

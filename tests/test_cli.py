@@ -8,6 +8,8 @@ import time
 import pytest
 import torch
 
+import basiskit
+from basiskit import cli
 from basiskit.cli import main
 
 ENV = {**os.environ, "BASISKIT_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
@@ -18,11 +20,53 @@ def run_cli(*args, cwd=None, timeout=300):
                           cwd=cwd, timeout=timeout)
 
 
+def one_line_error(capsys) -> str:
+    """The single stderr line of a usage error (nothing on stdout)."""
+    captured = capsys.readouterr()
+    err = captured.err
+    assert err.startswith("basiskit: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
 def test_unknown_recipe_exits_2_with_suggestion(capsys):
     assert main(["run", "mlp-regresion"]) == 2
-    err = capsys.readouterr().err
+    err = one_line_error(capsys)
     assert "unknown recipe 'mlp-regresion'; did you mean 'mlp-regression'" in err
-    assert err.count("\n") == 1 and "Traceback" not in err
+    assert main(["run", "tuor"]) == 2
+    assert "unknown recipe 'tuor'; did you mean 'tour'" in one_line_error(capsys)
+
+
+def test_usage_error_is_one_type_exported_at_the_top():
+    assert cli.UsageError is basiskit.UsageError
+    assert issubclass(basiskit.UsageError, ValueError)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "kan-fit", "--set", "steps_per_grid=-1"], "recipe 'kan-fit': steps_per_grid must be >= 1, got -1"),
+    (["run", "fno-darcy", "--quick", "--set", "n_train=0"], "recipe 'fno-darcy': n_train must be >= 1, got 0"),
+    (["run", "mlp-regression", "--set", "nokey=1"], "unknown config key 'nokey' for recipe 'mlp-regression'"),
+    (["run", "mlp-regression", "--set", "steps=abc"], "recipe 'mlp-regression': steps='abc': expected int"),
+    (["run", "mlp-regression", "--set", "lr=0"], "recipe 'mlp-regression': lr must be > 0.0, got 0.0"),
+    (["run", "mlp-regression", "--set", "activation=tnah"], "activation='tnah': expected one of"),
+    (["run", "kat", "--set", "num_heads=5"], "recipe 'kat': embed_dim (192) must be divisible by num_heads (5)"),
+    (["run", "mlp-regression", "--device", "gpu"], "device must be 'cpu', 'cuda' or 'cuda:N'"),
+    (["run", "mlp-regression", "--device", "cuda:x"], "device must be 'cpu', 'cuda' or 'cuda:N'"),
+    (["run", "tour", "--set", "steps=3"], "'run tour' takes no --set or --resume"),
+    (["run", "tour", "--only", "mlp-regression,nope"], "unknown recipe 'nope'"),
+    (["run", "mlp-regression", "--only", "kat"], "--only selects recipes of 'run tour'"),
+    (["bench", "nosuchsuite"], "unknown bench suite 'nosuchsuite'"),
+    (["bench", "kan", "--device", "tpu"], "device must be 'cpu', 'cuda' or 'cuda:N'"),
+    (["bench", "kan", "--threads", "0"], "argument --threads: expected a whole number >= 1, got 0"),
+    (["list", "widgets"], "argument kind: invalid choice: 'widgets'"),
+    (["list", "models", "--markdown"], "--markdown is available for 'list recipes'"),
+    (["run"], "the following arguments are required: recipe (see 'basiskit run --help')"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_every_usage_error_is_one_line_and_exit_2(capsys, args, message):
+    """Each mistake is refused before any work starts (no run folder), in one line, exit code 2."""
+    assert main([*args, "--out", "/nonexistent/never-written"] if args[0] == "run" and len(args) > 1
+                else args) == 2
+    assert message in one_line_error(capsys)
 
 
 def test_bad_set_key_lists_valid_keys(capsys):
@@ -33,23 +77,24 @@ def test_bad_set_key_lists_valid_keys(capsys):
 
 def test_bad_set_value_names_expected_type(capsys):
     assert main(["run", "mlp-regression", "--set", "steps=many"]) == 2
-    assert "steps='many': expected int" in capsys.readouterr().err
+    assert "steps='many': expected int" in one_line_error(capsys)
     assert main(["run", "mlp-regression", "--set", "steps"]) == 2
-    assert "--set expects key=value" in capsys.readouterr().err
+    assert "--set expects key=value" in one_line_error(capsys)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message for a machine without CUDA")
 def test_cuda_without_cuda_says_so(capsys):
     assert main(["run", "mlp-regression", "--device", "cuda"]) == 2
-    err = capsys.readouterr().err
-    assert "CUDA is not available" in err and "Traceback" not in err
+    assert "device 'cuda': CUDA is not available" in one_line_error(capsys)
 
 
 def test_unknown_bench_suite_and_empty_report(capsys, tmp_path):
     assert main(["bench", "nosuchsuite"]) == 2
-    assert "unknown bench suite 'nosuchsuite'" in capsys.readouterr().err
+    assert "unknown bench suite 'nosuchsuite'" in one_line_error(capsys)
     assert main(["report", str(tmp_path / "missing")]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "does not exist" in one_line_error(capsys)
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no finished runs" in one_line_error(capsys)
 
 
 def test_list_shows_registries(capsys):
@@ -59,6 +104,15 @@ def test_list_shows_registries(capsys):
     assert main(["list", "recipes", "--markdown"]) == 0
     table = capsys.readouterr().out
     assert table.startswith("| #") and "mlp-regression" in table and "not yet" in table
+    flashkat = next(line for line in table.splitlines() if "FlashKAT" in line)
+    assert flashkat.rstrip().endswith("| bench `grkan` |")  # a registry fact (papers.PAPERS), not a CLI branch
+
+
+def test_a_broken_registry_module_surfaces(monkeypatch):
+    """Only families that exist are listed; an import failure of a listed module is not swallowed."""
+    monkeypatch.setitem(cli.REGISTRIES, "widgets", "basiskit.no_such_family:WIDGETS")
+    with pytest.raises(ModuleNotFoundError, match="basiskit.no_such_family"):
+        main(["list"])
 
 
 def test_run_writes_run_folder_and_report(tmp_path, capsys):
@@ -109,4 +163,38 @@ def test_killed_run_resumes_to_same_result(tmp_path):
 
 def test_resume_without_earlier_run_is_a_usage_error(tmp_path, capsys):
     assert main(["run", "mlp-regression", "--resume", "--out", str(tmp_path)]) == 2
-    assert "no earlier run" in capsys.readouterr().err
+    assert "nothing to resume: no earlier run of 'mlp-regression'" in one_line_error(capsys)
+    assert main(["run", "mlp-regression", "--resume", "--set", "steps=3", "--out", str(tmp_path)]) == 2
+    assert "give no overrides (--set) with it" in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_of_range_value_from_a_shell_is_one_line_exit_2(tmp_path):
+    """The same through a real process: no traceback, no run folder, exit code 2."""
+    res = run_cli("run", "kan-fit", "--set", "steps_per_grid=-1", "--out", str(tmp_path), timeout=120)
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr == "basiskit: error: recipe 'kan-fit': steps_per_grid must be >= 1, got -1\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_device_names_what_is_allowed(monkeypatch):
+    from basiskit.recipes.runner import check_device
+
+    assert check_device("cpu") == "cpu"
+    for bad in ("gpu", "cuda:", "cuda:-1", "CPU", "cuda0"):
+        with pytest.raises(basiskit.UsageError, match=rf"device must be 'cpu', 'cuda' or 'cuda:N'.*got '{bad}'"):
+            check_device(bad)
+    with pytest.raises(basiskit.UsageError, match=r"device must be a str"):
+        check_device(0)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert check_device("cuda:0") == "cuda:0"
+    with pytest.raises(basiskit.UsageError, match=r"device 'cuda:3': only 1 CUDA device\(s\) present"):
+        check_device("cuda:3")
+
+
+def test_help_and_version_exit_0(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("basiskit ")
+    assert main(["run", "--help"]) == 0
+    assert "--set KEY=VALUE" in capsys.readouterr().out

@@ -1,5 +1,6 @@
 import pytest
 
+from basiskit import UsageError
 from basiskit.registry import Registry
 
 
@@ -25,6 +26,8 @@ def test_unknown_name_suggests_close_matches():
     reg.add("vit_small", object)
     with pytest.raises(ValueError, match=r"unknown widget 'vit_tiy'; did you mean 'vit_tiny'"):
         reg.get("vit_tiy")
+    with pytest.raises(UsageError, match=r"unknown widget 'vit_smal'; did you mean 'vit_small'"):
+        reg.create("vit_smal")  # a caller's mistake by name: the CLI prints it in one line, exit code 2
 
 
 def test_summary_defaults_to_first_docstring_line():

@@ -3,7 +3,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from basiskit._validation import check_choice, check_float, check_int, check_tensor, close_matches
+import basiskit
+from basiskit._validation import UsageError, check_choice, check_float, check_int, check_tensor, close_matches
 
 
 def test_check_int_and_float():
@@ -47,3 +48,10 @@ def test_check_tensor():
 def test_exact_name_is_its_own_best_match(name):
     options = [name, name + "_x", "zzzz"]
     assert close_matches(name, options)[0] == name
+
+
+def test_usage_error_is_a_value_error_exported_at_the_top():
+    assert basiskit.UsageError is UsageError and "UsageError" in basiskit.__all__
+    assert issubclass(UsageError, ValueError)
+    with pytest.raises(ValueError, match="bad key"):
+        raise UsageError("bad key")

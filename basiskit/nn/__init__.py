@@ -12,3 +12,4 @@ from .attention import KANAttention, KArAtOperator  # noqa: E402,F401
 # [physics]
 from .fourier_features import FourierFeatures, fourier_features  # noqa: E402,F401
 from .siren import SIREN, SineLayer, sine_layer  # noqa: E402,F401
+from .activations import Activation, activation_names, get_activation  # noqa: E402,F401

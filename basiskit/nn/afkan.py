@@ -36,11 +36,7 @@ from torch import nn
 
 from .._validation import check_choice, check_int, check_tensor
 from ..bases.bspline import check_domain
-
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "silu": F.silu, "relu": F.relu, "gelu": F.gelu, "softplus": F.softplus, "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh, "elu": F.elu, "selu": F.selu, "leaky_relu": F.leaky_relu,
-}
+from .activations import get_activation
 
 COMBOS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "quad1": lambda a, b: (a * b) ** 2,
@@ -72,7 +68,7 @@ def af_kan_features(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor, acti
     unless ``norm="none"``.
     """
     u = x.unsqueeze(-1)
-    act = ACTIVATIONS[activation]
+    act = get_activation(activation).fn
     feats = COMBOS[combo](act(u - low), act(high - u))
     if norm == "none":
         return feats
@@ -142,7 +138,7 @@ class AFKANLinear(nn.Module):
 
     Args:
         activation: ``s`` in :math:`s(x - l_c)`, :math:`s(h_c - x)` and before the final linear map
-            (``ACTIVATIONS``; "relu" with combo "quad1" gives ReLU-KAN bumps).
+            (a name of :mod:`basiskit.nn.activations`; "relu" with combo "quad1" gives ReLU-KAN bumps).
         combo: how the two activations are combined (``COMBOS``: quad1, quad2, sum, prod, sum_prod, cubic1,
             cubic2).
         reduction: "global_attn" (softmax over inputs with a learnable temperature) or "linear".
@@ -159,7 +155,7 @@ class AFKANLinear(nn.Module):
         super().__init__()
         self.in_features = check_int("in_features", in_features, min_value=1)
         self.out_features = check_int("out_features", out_features, min_value=1)
-        self.activation = check_choice("activation", activation, list(ACTIVATIONS))
+        self.activation = get_activation(activation).name
         self.combo = check_choice("combo", combo, list(COMBOS))
         self.reduction = check_choice("reduction", reduction, list(REDUCTIONS))
         self.norm = check_choice("norm", norm, list(NORMS))
@@ -193,7 +189,7 @@ class AFKANLinear(nn.Module):
         feats = af_kan_features(x.reshape(-1, self.in_features), self.low, self.high, self.activation,
                                 self.combo, self.norm)
         hidden = self.layer_norm(self.reduce(feats))
-        out = F.linear(ACTIVATIONS[self.activation](hidden), self.weight, self.bias)
+        out = F.linear(get_activation(self.activation).fn(hidden), self.weight, self.bias)
         return out.reshape(*lead, self.out_features)
 
     def extra_repr(self) -> str:

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from .._deprecation import renamed_kwargs
 from .._validation import check_choice, check_int, check_tensor
 
 MODES = ("blockwise", "universal")
@@ -143,12 +144,13 @@ class KArAtOperator(nn.Module):
     with ``base="softmax"``, ``base_weight`` (heads,).
     """
 
-    def __init__(self, num_tokens: int, heads: int, basis: str | nn.Module = "fourier", grid_size: int = 3,
+    @renamed_kwargs(heads="num_heads")
+    def __init__(self, num_tokens: int, num_heads: int, basis: str | nn.Module = "fourier", grid_size: int = 3,
                  rank: int = 12, base: str = "none", impl: str = "fused", basis_kwargs: dict | None = None, *,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.num_tokens = check_int("num_tokens", num_tokens, min_value=1)
-        self.heads = check_int("heads", heads, min_value=1)
+        self.num_heads = check_int("num_heads", num_heads, min_value=1)
         self.rank = check_int("rank", rank, min_value=1)
         self.grid_size = check_int("grid_size", grid_size, min_value=1)
         self.base = check_choice("base", base, BASES_BRANCH)
@@ -157,10 +159,10 @@ class KArAtOperator(nn.Module):
         self.basis.to(device=device, dtype=dtype)
         m = self.basis.n_basis
         kw = {"device": device, "dtype": dtype or torch.get_default_dtype()}
-        self.coeffs = nn.Parameter(torch.randn(heads, rank, num_tokens, m, **kw) / math.sqrt(num_tokens * m))
+        self.coeffs = nn.Parameter(torch.randn(num_heads, rank, num_tokens, m, **kw) / math.sqrt(num_tokens * m))
         w_scale = 0.0 if base == "softmax" else 1.0 / (num_tokens * math.sqrt(rank))
-        self.weight = nn.Parameter(torch.randn(heads, num_tokens, rank, **kw) * w_scale)
-        self.base_weight = nn.Parameter(torch.ones(heads, **kw)) if base == "softmax" else None
+        self.weight = nn.Parameter(torch.randn(num_heads, num_tokens, rank, **kw) * w_scale)
+        self.base_weight = nn.Parameter(torch.ones(num_heads, **kw)) if base == "softmax" else None
 
     def rows(self, scores: torch.Tensor) -> torch.Tensor:
         """Phi of every row: scores (batch, heads, N, N) -> (batch, heads, N, rank)."""
@@ -190,13 +192,13 @@ class KArAtOperator(nn.Module):
         return out
 
     def _check(self, scores: torch.Tensor) -> None:
-        n, h = self.num_tokens, self.heads
+        n, h = self.num_tokens, self.num_heads
         if scores.ndim != 4 or scores.shape[1] != h or scores.shape[2] != n or scores.shape[3] != n:
             raise ValueError(f"scores must have shape (batch, {h}, {n}, {n}), got {tuple(scores.shape)}")
 
     def extra_repr(self) -> str:
-        return (f"num_tokens={self.num_tokens}, heads={self.heads}, rank={self.rank}, grid_size={self.grid_size}, "
-                f"n_basis={self.basis.n_basis}, base={self.base!r}, impl={self.impl!r}")
+        return (f"num_tokens={self.num_tokens}, num_heads={self.num_heads}, rank={self.rank}, "
+                f"grid_size={self.grid_size}, n_basis={self.basis.n_basis}, base={self.base!r}, impl={self.impl!r}")
 
 
 class KANAttention(nn.Module):
@@ -205,7 +207,7 @@ class KANAttention(nn.Module):
     x: (batch, num_tokens, dim) -> (batch, num_tokens, dim).
 
     Args:
-        dim, heads: model width and number of heads (``dim % heads == 0``).
+        dim, num_heads: model width and number of heads (``dim % num_heads == 0``).
         basis: a ``basiskit.bases`` name ("fourier", "bspline", "chebyshev", "gaussian", ...) or a basis module.
         grid_size: the basis size (``G`` harmonics for Fourier, so ``2G`` features).
         rank: ``r``, the operator's inner width (paper: 12).
@@ -216,15 +218,16 @@ class KANAttention(nn.Module):
         impl: "fused" (chunked, features recomputed in backward) or "reference" (materialised).
     """
 
-    def __init__(self, dim: int, heads: int, basis: str | nn.Module = "fourier", grid_size: int = 3,
+    @renamed_kwargs(heads="num_heads")
+    def __init__(self, dim: int, num_heads: int, basis: str | nn.Module = "fourier", grid_size: int = 3,
                  rank: int = 12, mode: str = "blockwise", *, num_tokens: int, operator: KArAtOperator | None = None,
                  base: str = "none", impl: str = "fused", qkv_bias: bool = True, basis_kwargs: dict | None = None,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.dim = check_int("dim", dim, min_value=1)
-        self.heads = check_int("heads", heads, min_value=1)
-        if dim % heads:
-            raise ValueError(f"dim ({dim}) must be divisible by heads ({heads})")
+        self.num_heads = check_int("num_heads", num_heads, min_value=1)
+        if dim % num_heads:
+            raise ValueError(f"dim ({dim}) must be divisible by num_heads ({num_heads})")
         self.mode = check_choice("mode", mode, MODES)
         self.num_tokens = check_int("num_tokens", num_tokens, min_value=1)
         if operator is not None:
@@ -233,10 +236,11 @@ class KANAttention(nn.Module):
                                  f"got mode={mode!r}")
             if not isinstance(operator, KArAtOperator):
                 raise TypeError(f"operator must be a KArAtOperator, got {type(operator).__name__}")
-            if (operator.num_tokens, operator.heads) != (num_tokens, heads):
-                raise ValueError(f"shared operator has num_tokens={operator.num_tokens}, heads={operator.heads}; "
-                                 f"this block has num_tokens={num_tokens}, heads={heads}")
-        self.head_dim = dim // heads
+            if (operator.num_tokens, operator.num_heads) != (num_tokens, num_heads):
+                raise ValueError(f"shared operator has num_tokens={operator.num_tokens}, "
+                                 f"num_heads={operator.num_heads}; this block has num_tokens={num_tokens}, "
+                                 f"num_heads={num_heads}")
+        self.head_dim = dim // num_heads
         self.scale = self.head_dim ** -0.5
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias, device=device, dtype=dtype)
         self.proj = nn.Linear(dim, dim, device=device, dtype=dtype)
@@ -245,7 +249,7 @@ class KANAttention(nn.Module):
             if linear.bias is not None:
                 nn.init.zeros_(linear.bias)
         self.operator = operator if operator is not None else KArAtOperator(
-            num_tokens, heads, basis, grid_size, rank, base, impl, basis_kwargs, device=device, dtype=dtype)
+            num_tokens, num_heads, basis, grid_size, rank, base, impl, basis_kwargs, device=device, dtype=dtype)
 
     def scores(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(scaled scores (B, H, N, N), values (B, H, N, head_dim)) for x (B, N, dim)."""
@@ -254,7 +258,7 @@ class KANAttention(nn.Module):
             raise ValueError(f"x has {x.shape[1]} tokens, but this KANAttention was built for "
                              f"num_tokens={self.num_tokens}; shape {tuple(x.shape)}")
         b, n, _ = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         return (q @ k.transpose(-2, -1)) * self.scale, v
 
     def attention_weights(self, x: torch.Tensor) -> torch.Tensor:
@@ -267,4 +271,4 @@ class KANAttention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(x.shape[0], x.shape[1], self.dim))
 
     def extra_repr(self) -> str:
-        return f"dim={self.dim}, heads={self.heads}, num_tokens={self.num_tokens}, mode={self.mode!r}"
+        return f"dim={self.dim}, num_heads={self.num_heads}, num_tokens={self.num_tokens}, mode={self.mode!r}"

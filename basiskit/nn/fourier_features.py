@@ -15,42 +15,47 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .._deprecation import renamed_kwargs
 from .._validation import check_float, check_int, check_tensor
 
 __all__ = ["FourierFeatures", "fourier_features"]
 
 
 def fourier_features(x: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
-    """x: (..., in_features), freqs B: (n_features, in_features) -> (..., 2 n_features): [cos 2pi xB^T, sin 2pi xB^T]."""
+    """x: (..., in_features), freqs B: (num_features, in_features) -> (..., 2 num_features):
+    [cos 2pi xB^T, sin 2pi xB^T]."""
     proj = 2 * math.pi * x @ freqs.T
     return torch.cat([torch.cos(proj), torch.sin(proj)], dim=-1)
 
 
 class FourierFeatures(nn.Module):
-    """Random Fourier feature embedding: (..., in_features) -> (..., 2 n_features).
+    """Random Fourier feature embedding: (..., in_features) -> (..., 2 num_features).
 
     Args:
         in_features: input dimension.
-        n_features: number of frequencies (the output has twice as many channels).
+        num_features: number of frequencies (the output has twice as many channels); ``n_features=`` is a
+            deprecated spelling.
         sigma: standard deviation of the Gaussian frequencies (in cycles per unit of x); a sequence gives
             multi-scale features (Wang et al. 2021), frequency row i drawn with ``sigma[i % len(sigma)]``.
         trainable: make B a parameter (default: a fixed buffer, saved in the state dict).
         generator: torch.Generator for B (reproducible draws).
     """
 
-    def __init__(self, in_features: int, n_features: int = 64, sigma: float | Sequence[float] = 1.0, *, trainable: bool = False,
-                 generator: torch.Generator | None = None, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    @renamed_kwargs(n_features="num_features")
+    def __init__(self, in_features: int, num_features: int = 64, sigma: float | Sequence[float] = 1.0, *,
+                 trainable: bool = False, generator: torch.Generator | None = None,
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.in_features = check_int("in_features", in_features, min_value=1)
-        self.n_features = check_int("n_features", n_features, min_value=1)
+        self.num_features = check_int("num_features", num_features, min_value=1)
         sigmas = [sigma] if isinstance(sigma, (int, float)) else list(sigma)
         if not sigmas:
             raise ValueError("sigma must be a positive number or a non-empty sequence of them, got []")
         self.sigma = tuple(check_float(f"sigma[{i}]" if len(sigmas) > 1 else "sigma", s, min_value=0.0,
                                        strict_min=True) for i, s in enumerate(sigmas))
-        scale = torch.tensor(self.sigma, dtype=dtype or torch.get_default_dtype())[torch.arange(n_features) % len(sigmas)]
-        freqs = scale[:, None] * torch.randn(n_features, in_features, generator=generator, dtype=scale.dtype)
+        rows = torch.arange(num_features) % len(sigmas)
+        scale = torch.tensor(self.sigma, dtype=dtype or torch.get_default_dtype())[rows]
+        freqs = scale[:, None] * torch.randn(num_features, in_features, generator=generator, dtype=scale.dtype)
         freqs = freqs.to(device)
         if trainable:
             self.freqs = nn.Parameter(freqs)
@@ -59,12 +64,12 @@ class FourierFeatures(nn.Module):
 
     @property
     def out_features(self) -> int:
-        return 2 * self.n_features
+        return 2 * self.num_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_tensor("x", x, min_ndim=1, last_dim=self.in_features)
         return fourier_features(x, self.freqs)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, n_features={self.n_features}, sigma={self.sigma}, "
+        return (f"in_features={self.in_features}, num_features={self.num_features}, sigma={self.sigma}, "
                 f"trainable={isinstance(self.freqs, nn.Parameter)}")

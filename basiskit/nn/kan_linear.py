@@ -25,7 +25,7 @@ from torch import nn
 from .. import bases
 from .._validation import check_choice, check_int, check_tensor
 from ..bases.bspline import BSpline
-from ..ops.bspline import BASE_ACTIVATIONS, activation, clamp_to_grid, kan_linear, kan_linear_reference
+from ..ops.bspline import base_term, check_base_activation, clamp_to_grid, kan_linear, kan_linear_reference
 from . import kan_grid
 
 
@@ -35,7 +35,8 @@ class KANLinear(nn.Module):
     Args:
         basis: a registered basis name (``basiskit.bases.names()``); ``**basis_kwargs`` go to its constructor
             (``grid_size``, ``order``, ``domain`` for "bspline").
-        base_activation: one of ``"silu" | "gelu" | "tanh" | "relu" | "identity" | "none"``.
+        base_activation: an activation name of :mod:`basiskit.nn.activations` (``"silu"``, ``"gelu"``, ...) or
+            ``"none"`` (no base term).
         bias: add a learnable output bias (the node bias of pykan).
         fused: use the fused B-spline autograd (ignored for other bases).
         spline_scale: std of the initial spline coefficients, times 1/sqrt(in_features).
@@ -52,7 +53,7 @@ class KANLinear(nn.Module):
             raise TypeError(f"basis must be a registered basis name (str), got {type(basis).__name__}")
         check_choice("basis", basis, bases.names())
         base_activation = "none" if base_activation is None else base_activation
-        check_choice("base_activation", base_activation, list(BASE_ACTIVATIONS))
+        check_base_activation(base_activation)
         if basis == "bspline":
             self.basis = BSpline(channels=in_features, device=device, dtype=dtype, **basis_kwargs)
         else:
@@ -111,7 +112,7 @@ class KANLinear(nn.Module):
             b = bases.bspline_basis(clamp_to_grid(x, knots, order), knots, order)
         else:
             b = self.basis(x)
-        return torch.cat([b.to(x.dtype), activation(x, self.base_activation).unsqueeze(-1)], -1)
+        return torch.cat([b.to(x.dtype), base_term(x, self.base_activation).unsqueeze(-1)], -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)

@@ -3,23 +3,15 @@ and point-wise channel MLPs. Every tensor is laid out (batch, channels, *grid) w
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_int, check_tensor
+from .._validation import check_int, check_tensor
+from ..nn.activations import get_activation
 from ..nn.params import count_parameters  # noqa: F401  (re-exported)
-
-ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-    "gelu": F.gelu, "relu": F.relu, "tanh": torch.tanh, "silu": F.silu, "identity": lambda x: x}
-
-
-def activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The activation function called ``name`` (gelu, relu, tanh, silu, identity)."""
-    return ACTIVATIONS[check_choice("activation", name, list(ACTIVATIONS))]
-
 
 def as_tuple(arg: str, value: int | Sequence[int], n: int | None = None, *, min_value: int = 1) -> tuple[int, ...]:
     """``value`` as a tuple of ints (an int is repeated ``n`` times); each checked >= ``min_value``."""
@@ -135,7 +127,8 @@ class ChannelLinear(nn.Module):
 
 
 class ChannelMLP(nn.Module):
-    """Point-wise MLP on the channels: ``n_layers`` 1x1 maps, ``activation`` between them.
+    """Point-wise MLP on the channels: ``n_layers`` 1x1 maps, ``activation`` (a name of
+    :mod:`basiskit.nn.activations`) between them.
 
     x: (b, in_channels, *grid) -> (b, out_channels, *grid).
     """
@@ -149,8 +142,8 @@ class ChannelMLP(nn.Module):
         sizes = [in_channels] + [hidden] * (n_layers - 1) + [out_channels]
         self.layers = nn.ModuleList(ChannelLinear(a, b, device=device, dtype=dtype)
                                     for a, b in zip(sizes[:-1], sizes[1:]))
-        self.activation_name = activation
-        self.act = globals()["activation"](activation)
+        self.activation = activation
+        self.act = get_activation(activation).fn
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
@@ -160,4 +153,4 @@ class ChannelMLP(nn.Module):
         return x
 
     def extra_repr(self) -> str:
-        return f"activation={self.activation_name!r}"
+        return f"activation={self.activation!r}"

@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int
+from ..nn.activations import get_activation
 from . import register_operator
-from .common import (ChannelLinear, ChannelMLP, activation, append_grid, as_tuple, check_field, pad_domain,
+from .common import (ChannelLinear, ChannelMLP, append_grid, as_tuple, check_field, pad_domain,
                      padding_amounts, unpad_domain)
 from .spectral import SpectralConv, check_modes
 
@@ -45,7 +46,7 @@ class FNOBlocks(nn.Module):
     """
 
     def __init__(self, hidden_channels: int, n_layers: int, n_dims: int, conv_factory: Callable[[int], nn.Module],
-                 channel_mlp_expansion: float | None = 0.5, activation_name: str = "gelu", *, device=None,
+                 channel_mlp_expansion: float | None = 0.5, activation: str = "gelu", *, device=None,
                  dtype=None) -> None:
         super().__init__()
         self.n_layers = n_layers
@@ -55,11 +56,11 @@ class FNOBlocks(nn.Module):
         self.use_mlp = bool(channel_mlp_expansion)
         if self.use_mlp:
             width = max(1, round(hidden_channels * channel_mlp_expansion))
-            self.mlps = nn.ModuleList(ChannelMLP(hidden_channels, hidden_channels, width, 2, activation_name,
+            self.mlps = nn.ModuleList(ChannelMLP(hidden_channels, hidden_channels, width, 2, activation,
                                                  device=device, dtype=dtype) for _ in range(n_layers))
             self.gates = nn.ModuleList(SoftGating(hidden_channels, n_dims, device=device, dtype=dtype)
                                        for _ in range(n_layers))
-        self.act = activation(activation_name)
+        self.act = get_activation(activation).fn
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for i in range(self.n_layers):
@@ -81,7 +82,7 @@ class FNOBase(nn.Module):
     def __init__(self, n_modes: int | Sequence[int], in_channels: int, out_channels: int, hidden_channels: int,
                  n_layers: int, conv_factory: Callable[[int], nn.Module], *, positional: bool | str,
                  padding: float | int | Sequence[float | int], lifting_ratio: float, projection_ratio: float,
-                 channel_mlp_expansion: float | None, activation_name: str, device=None, dtype=None) -> None:
+                 channel_mlp_expansion: float | None, activation: str, device=None, dtype=None) -> None:
         super().__init__()
         self.n_modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
         self.n_dims = len(self.n_modes)
@@ -100,12 +101,12 @@ class FNOBase(nn.Module):
         lift_in = in_channels + (self.n_dims if positional else 0)
         kw = {"device": device, "dtype": dtype}
         lift_hidden = round(lifting_ratio * hidden_channels)
-        self.lifting = (ChannelMLP(lift_in, hidden_channels, lift_hidden, 2, activation_name, **kw) if lift_hidden
-                        else ChannelMLP(lift_in, hidden_channels, None, 1, activation_name, **kw))
+        self.lifting = (ChannelMLP(lift_in, hidden_channels, lift_hidden, 2, activation, **kw) if lift_hidden
+                        else ChannelMLP(lift_in, hidden_channels, None, 1, activation, **kw))
         self.blocks = FNOBlocks(hidden_channels, n_layers, self.n_dims, conv_factory, channel_mlp_expansion,
-                                activation_name, **kw)
+                                activation, **kw)
         proj_hidden = round(projection_ratio * hidden_channels)
-        self.projection = (ChannelMLP(hidden_channels, out_channels, proj_hidden, 2, activation_name, **kw)
+        self.projection = (ChannelMLP(hidden_channels, out_channels, proj_hidden, 2, activation, **kw)
                            if proj_hidden else ChannelMLP(hidden_channels, out_channels, None, 1, **kw))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -157,5 +158,5 @@ class FNO(FNOBase):
 
         super().__init__(modes, in_channels, out_channels, hidden_channels, n_layers, conv, positional=positional,
                          padding=padding, lifting_ratio=lifting_ratio, projection_ratio=projection_ratio,
-                         channel_mlp_expansion=channel_mlp_expansion, activation_name=activation, device=device,
+                         channel_mlp_expansion=channel_mlp_expansion, activation=activation, device=device,
                          dtype=dtype)

@@ -1,7 +1,7 @@
 r"""LSM (Latent Spectral Models): U-Net levels, each with a neural spectral block on latent tokens.
 
 Wu, Hu, Luo, Wang, Long (2023), "Solving High-Dimensional PDEs with Latent Spectral Models". At each level of a
-U-Net-like encoder, the feature map is cut into patches; in each patch, ``n_tokens`` learned queries attend to the
+U-Net-like encoder, the feature map is cut into patches; in each patch, ``num_tokens`` learned queries attend to the
 patch's points to form latent tokens (a linear-time projection to a small latent space); the neural spectral block
 expands every token channel in a trigonometric basis with learned coefficients,
 
@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._deprecation import renamed_kwargs
 from .._validation import check_int, check_tensor
 from . import register_operator
 
@@ -54,11 +55,12 @@ def spectral_tokens(tokens: torch.Tensor, coeffs: torch.Tensor, bias: torch.Tens
 class SpectralBlock(nn.Module):
     """Patch-wise attention to latent tokens, neural spectral block, attention back: (b, c, h, w) -> same."""
 
-    def __init__(self, channels: int, n_tokens: int, n_basis: int, n_patches: int, device=None, dtype=None) -> None:
+    @renamed_kwargs(n_tokens="num_tokens")
+    def __init__(self, channels: int, num_tokens: int, n_basis: int, n_patches: int, device=None, dtype=None) -> None:
         super().__init__()
         kw = {"device": device, "dtype": dtype}
-        self.channels, self.n_tokens, self.n_basis, self.n_patches = channels, n_tokens, n_basis, n_patches
-        self.queries = nn.Parameter(torch.randn(n_tokens, channels, **kw) / math.sqrt(channels))
+        self.channels, self.num_tokens, self.n_basis, self.n_patches = channels, num_tokens, n_basis, n_patches
+        self.queries = nn.Parameter(torch.randn(num_tokens, channels, **kw) / math.sqrt(channels))
         self.to_key = nn.Linear(channels, channels, bias=False, **kw)
         self.to_query = nn.Linear(channels, channels, bias=False, **kw)
         self.coeffs = nn.Parameter(torch.randn(channels, 2, n_basis, **kw) / math.sqrt(2 * n_basis))
@@ -79,7 +81,8 @@ class SpectralBlock(nn.Module):
         return x + unpatchify(self.out(back @ tokens), (b, c, h, w), p)
 
     def extra_repr(self) -> str:
-        return f"channels={self.channels}, n_tokens={self.n_tokens}, n_basis={self.n_basis}, n_patches={self.n_patches}"
+        return (f"channels={self.channels}, num_tokens={self.num_tokens}, n_basis={self.n_basis}, "
+                f"n_patches={self.n_patches}")
 
 
 def double_conv(c_in: int, c_out: int, **kw) -> nn.Sequential:
@@ -97,19 +100,21 @@ class LSM(nn.Module):
         hidden_channels: width of the first level; level l has ``hidden_channels * min(2**l, max_mult)``.
         levels: U-Net levels (grid halves ``levels - 1`` times; sides must be divisible by
             ``n_patches * 2**(levels-1)`` where patches are used).
-        n_tokens: latent tokens per patch; n_basis: sin/cos frequencies per token channel;
+        num_tokens: latent tokens per patch (``n_tokens=`` is a deprecated spelling);
+        n_basis: sin/cos frequencies per token channel;
         n_patches: patches per side at the finest level (halved per level, at least 1).
     """
 
+    @renamed_kwargs(n_tokens="num_tokens")
     def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 16, levels: int = 4,
-                 n_tokens: int = 4, n_basis: int = 12, n_patches: int = 4, max_mult: int = 8,
+                 num_tokens: int = 4, n_basis: int = 12, n_patches: int = 4, max_mult: int = 8,
                  device=None, dtype=None) -> None:
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels, min_value=1)
         self.out_channels = check_int("out_channels", out_channels, min_value=1)
         self.hidden_channels = check_int("hidden_channels", hidden_channels, min_value=1)
         self.levels = check_int("levels", levels, min_value=1)
-        self.n_tokens = check_int("n_tokens", n_tokens, min_value=1)
+        self.num_tokens = check_int("num_tokens", num_tokens, min_value=1)
         self.n_basis = check_int("n_basis", n_basis, min_value=1)
         self.n_patches = check_int("n_patches", n_patches, min_value=1)
         check_int("max_mult", max_mult, min_value=1)
@@ -118,7 +123,7 @@ class LSM(nn.Module):
         self.widths = widths
         self.lift = double_conv(in_channels, widths[0], **kw)
         self.down = nn.ModuleList(double_conv(widths[lvl - 1], widths[lvl], **kw) for lvl in range(1, levels))
-        self.blocks = nn.ModuleList(SpectralBlock(widths[lvl], n_tokens, n_basis, max(1, n_patches // 2 ** lvl), **kw)
+        self.blocks = nn.ModuleList(SpectralBlock(widths[lvl], num_tokens, n_basis, max(1, n_patches // 2 ** lvl), **kw)
                                     for lvl in range(levels))
         self.up = nn.ModuleList(double_conv(widths[lvl + 1] + widths[lvl], widths[lvl], **kw)
                                 for lvl in range(levels - 1))
@@ -145,4 +150,4 @@ class LSM(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, widths={self.widths}, "
-                f"n_tokens={self.n_tokens}, n_basis={self.n_basis}, n_patches={self.n_patches}")
+                f"num_tokens={self.num_tokens}, n_basis={self.n_basis}, n_patches={self.n_patches}")

@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._validation import check_choice, check_int, check_tensor
+from ..nn.activations import get_activation
 from . import register_operator
 
 PADDINGS = ("zeros", "periodic")
@@ -118,6 +119,7 @@ class MgNO(nn.Module):
         levels: grids per V-cycle (the finest plus ``levels - 1`` coarsenings); each grid side must be at least
             ``2 ** (levels - 1)`` (and divisible by it for ``padding="periodic"``).
         padding: "zeros" (Dirichlet) or "periodic".
+        activation: sigma between layers, a name of :mod:`basiskit.nn.activations`.
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 16, n_layers: int = 4,
@@ -129,7 +131,7 @@ class MgNO(nn.Module):
         self.n_layers = check_int("n_layers", n_layers, min_value=2)
         self.levels = check_int("levels", levels, min_value=1)
         self.padding = check_choice("padding", padding, PADDINGS)
-        self.activation = check_choice("activation", activation, ("gelu", "relu", "silu", "tanh"))
+        self.activation = get_activation(activation).name
         kw = {"device": device, "dtype": dtype}
         sizes = [in_channels] + [hidden_channels] * (n_layers - 1) + [out_channels]
         self.cycles = nn.ModuleList(VCycle(i, o, levels, padding, **kw) for i, o in zip(sizes[:-1], sizes[1:]))
@@ -146,7 +148,7 @@ class MgNO(nn.Module):
                 rule = "divisible by" if self.padding == "periodic" else "at least"
                 raise ValueError(f"levels={self.levels} with padding={self.padding!r} needs grid sides {rule} "
                                  f"{step}; x has shape {tuple(x.shape)}")
-        act = getattr(F, self.activation) if self.activation != "tanh" else torch.tanh
+        act = get_activation(self.activation).fn
         for k, (cycle, local) in enumerate(zip(self.cycles, self.local)):
             x = cycle(x) + local(x)
             if k + 1 < len(self.cycles):

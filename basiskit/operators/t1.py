@@ -28,10 +28,10 @@ import torch
 from torch import nn
 
 from .._validation import check_choice, check_float, check_int, check_tensor
+from ..nn.activations import get_activation
 from . import register_operator
 
 TRANSFORMS = ("dct", "dft")
-ACTIVATIONS = {"gelu": nn.functional.gelu, "relu": torch.relu, "tanh": torch.tanh, "silu": nn.functional.silu}
 
 
 # ---- pure functions: transforms ---------------------------------------------------------------------
@@ -144,7 +144,8 @@ class T1(nn.Module):
             ``m`` non-negative); the grid must have ``n >= m`` (DCT) or ``n >= 2m`` (DFT) on each axis.
         in_channels, out_channels, hidden_channels, n_layers: sizes.
         transform: "dct" (real coefficients) or "dft" (complex, activation on real and imaginary parts apart).
-        activation: "gelu" | "relu" | "tanh" | "silu"; ``gain`` is the variance gain of the initialisation.
+        activation: a name of :mod:`basiskit.nn.activations` ("gelu", "relu", "tanh", "silu", ...); ``gain`` is
+            the variance gain of the initialisation.
 
     ``forward_modes(x)`` returns the output's kept modes, ``to_modes(y)`` a target's, for a loss in frequency
     space (by Parseval it equals the physical-space error of the band-limited target). See the module docstring.
@@ -162,7 +163,7 @@ class T1(nn.Module):
         self.hidden_channels = check_int("hidden_channels", hidden_channels, min_value=1)
         self.n_layers = check_int("n_layers", n_layers, min_value=1)
         self.transform = check_choice("transform", transform, TRANSFORMS)
-        self.activation = check_choice("activation", activation, tuple(ACTIVATIONS))
+        self.activation = get_activation(activation).name
         self.gain = check_float("gain", gain, min_value=0.0, strict_min=True)
         complex_ = transform == "dft"
         shape = self.n_modes if not complex_ else tuple(2 * m for m in self.n_modes[:-1]) + self.n_modes[-1:]
@@ -211,7 +212,7 @@ class T1(nn.Module):
     def forward_modes(self, x: torch.Tensor) -> torch.Tensor:
         """The output's kept modes: (batch, in_channels, *grid) -> (batch, out_channels, *mode_shape)."""
         self._check(x, "x", self.in_channels)
-        act = ACTIVATIONS[self.activation]
+        act = get_activation(self.activation).fn
         z = torch.einsum("oi,bi...->bo...", self._w(self.lift), self.to_modes(x).to(self._w(self.lift).dtype))
         d = len(self.n_modes)
         for layer in range(self.n_layers):

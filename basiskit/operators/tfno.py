@@ -314,6 +314,6 @@ class TFNO(FNOBase):
 
         super().__init__(modes, in_channels, out_channels, hidden_channels, n_layers, conv, positional=positional,
                          padding=padding, lifting_ratio=lifting_ratio, projection_ratio=projection_ratio,
-                         channel_mlp_expansion=channel_mlp_expansion, activation_name=activation, device=device,
+                         channel_mlp_expansion=channel_mlp_expansion, activation=activation, device=device,
                          dtype=dtype)
         self.joint_weights = joint

@@ -18,7 +18,9 @@ not of ``in_features * n_basis`` per sample. With :math:`G = g W` and :math:`M` 
 On CPU with uniform knots in float32/float64, forward and the first backward run the C kernels of
 :mod:`basiskit.ops.bspline_native` (local support: only the p+1 non-zero splines per input are touched, no dense
 feature matrix). A double backward (``create_graph=True``), autocast, non-uniform knots, other devices or
-``BASISKIT_NATIVE=0`` take the PyTorch code below.
+``BASISKIT_NATIVE=0`` take the PyTorch code below. What both paths share - the base term :math:`\sigma`,
+:math:`\sigma'` by name (from the one activation registry) and the cardinal-spline coefficients - lives in
+:mod:`basiskit.ops._bspline_math`; this module imports the native loader, never the other way round.
 
 ``kan_linear_reference`` is the plain-autograd twin (dense basis, autograd keeps everything); tests check the
 two agree and ``gradcheck`` / ``gradgradcheck`` the fused one in float64 (the backward is written with
@@ -26,56 +28,14 @@ differentiable tensor ops, so physics-informed second derivatives work).
 """
 from __future__ import annotations
 
-import functools
-import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ..bases.bspline import _triangle, bspline_basis
-
-BASE_ACTIVATIONS = ("silu", "gelu", "tanh", "relu", "identity", "none")
-
-
-def activation(x: torch.Tensor, name: str) -> torch.Tensor:
-    """sigma(x) for a named base activation ("none" gives zeros)."""
-    if name == "silu":
-        return F.silu(x)
-    if name == "gelu":
-        return F.gelu(x)
-    if name == "tanh":
-        return torch.tanh(x)
-    if name == "relu":
-        return torch.relu(x)
-    if name == "identity":
-        return x
-    if name == "none":
-        return torch.zeros_like(x)
-    raise ValueError(f"base_activation must be one of {list(BASE_ACTIVATIONS)}, got {name!r}")
-
-
-def activation_backward(grad: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:
-    """grad * sigma'(x). Under grad mode (a double backward) it uses differentiable formulas, otherwise
-    the single fused aten kernels."""
-    differentiable = torch.is_grad_enabled()
-    if name == "silu":
-        if differentiable:
-            s = torch.sigmoid(x)
-            return grad * s * (1 + x * (1 - s))
-        return torch.ops.aten.silu_backward(grad, x)
-    if name == "gelu":
-        if differentiable:
-            cdf = 0.5 * (1 + torch.erf(x / math.sqrt(2)))
-            return grad * (cdf + x * torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
-        return torch.ops.aten.gelu_backward(grad, x)
-    if name == "tanh":
-        return grad * (1 - torch.tanh(x) ** 2)
-    if name == "relu":
-        return grad * (x > 0).to(grad.dtype)
-    if name == "identity":
-        return grad
-    return torch.zeros_like(x)
+from . import bspline_native
+from ._bspline_math import (BASE_ACTIVATIONS, base_term, base_term_backward,  # noqa: F401 (re-exported)
+                            check_base_activation, uniform_coefficients)
 
 
 def grid_domain(knots: torch.Tensor, order: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,39 +51,9 @@ def clamp_to_grid(x: torch.Tensor, knots: torch.Tensor, order: int) -> torch.Ten
     return torch.maximum(torch.minimum(x, hi), lo)
 
 
-@functools.lru_cache(maxsize=None)
-def _uniform_coefficients(order: int) -> tuple[tuple[float, ...], ...]:
-    r"""Power-basis coefficients of the uniform (cardinal) B-spline pieces: on its span a uniform-knot
-    order-p spline's non-zero values are :math:`V_r(u) = \sum_q C_{rq} u^q`, u in [0, 1] the position in the
-    interval. Built exactly by running de Boor's triangle on polynomials (``left_m = u + m - 1``,
-    ``right_m = m - u``, every level-d denominator d)."""
-    def mul(a: list[float], b: list[float]) -> list[float]:
-        out = [0.0] * (len(a) + len(b) - 1)
-        for i, ai in enumerate(a):
-            for j, bj in enumerate(b):
-                out[i + j] += ai * bj
-        return out
-
-    def add(a: list[float], b: list[float]) -> list[float]:
-        n = max(len(a), len(b))
-        return [(a[i] if i < len(a) else 0.0) + (b[i] if i < len(b) else 0.0) for i in range(n)]
-
-    vals: list[list[float]] = [[1.0]]
-    for d in range(1, order + 1):
-        saved: list[float] = [0.0]
-        nxt = []
-        for r in range(d):
-            temp = [c / d for c in vals[r]]
-            nxt.append(add(saved, mul([r + 1.0, -1.0], temp)))
-            saved = mul([d - r - 1.0, 1.0], temp)
-        nxt.append(saved)
-        vals = nxt
-    return tuple(tuple(v + [0.0] * (order + 1 - len(v))) for v in vals)
-
-
 def _uniform_tables(order: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """``C^T: (p+1, p+1)`` (powers -> values) and ``D: (p+1, max(p, 1))`` with ``D[r, q-1] = q C[r, q]``."""
-    coef = torch.tensor(_uniform_coefficients(order), dtype=torch.float64)
+    coef = torch.tensor(uniform_coefficients(order), dtype=torch.float64)
     deriv = coef[:, 1:] * torch.arange(1, order + 1, dtype=torch.float64) if order else torch.zeros(1, 1,
                                                                                                     dtype=torch.float64)
     return coef.t().to(dtype=dtype, device=device), deriv.to(dtype=dtype, device=device)
@@ -219,7 +149,7 @@ def _features(x: torch.Tensor, index: torch.Tensor, values: torch.Tensor, n_basi
     feats = x.new_zeros(*x.shape, n_basis + 1)
     feats.view(-1).scatter_(0, index.reshape(-1), values.reshape(-1))
     if act != "none":
-        feats[..., n_basis] = activation(x, act)
+        feats[..., n_basis] = base_term(x, act)
     return feats
 
 
@@ -229,12 +159,14 @@ def _native_path(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, ord
     to another dtype, and a compiled library (``BASISKIT_NATIVE=0`` turns them off)."""
     if not uniform or knots.device.type != "cpu":
         return False
-    from . import bspline_native
-
-    return bspline_native.available(x, weight, order, uniform, dtype)
+    return bspline_native.usable(x, weight, order, uniform, dtype)
 
 
-class _KANLinear(torch.autograd.Function):
+class KANLinearFunction(torch.autograd.Function):
+    """Fused B-spline KAN layer: saves only (x, knots, weight); backward recomputes the basis (see the module
+    docstring). ``KANLinearFunction.apply(x, knots, weight, order, uniform, base_activation)``; :func:`kan_linear`
+    is the usual entry point."""
+
     @staticmethod
     def forward(ctx, x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor,  # type: ignore[override]
                 order: int, uniform: bool, act: str) -> torch.Tensor:
@@ -244,8 +176,6 @@ class _KANLinear(torch.autograd.Function):
         ctx.order, ctx.uniform, ctx.act, ctx.dtype = order, uniform, act, dtype
         ctx.native = _native_path(x, knots, weight, order, uniform, dtype)
         if ctx.native:
-            from . import bspline_native
-
             return bspline_native.forward(x, knots, weight, order, act)
         with torch.autocast(x.device.type, enabled=False):
             index, values, _ = _local(x, knots, order, uniform, lower=False, width=width)
@@ -257,8 +187,6 @@ class _KANLinear(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
         x, knots, weight = ctx.saved_tensors
         if ctx.native and not torch.is_grad_enabled():  # create_graph=True needs the differentiable torch path
-            from . import bspline_native
-
             grad_x, grad_w = bspline_native.backward(x, knots, weight, ctx.order, ctx.act, grad_out.to(x.dtype),
                                                      ctx.needs_input_grad[0], ctx.needs_input_grad[2])
             return grad_x, None, grad_w, None, None, None
@@ -275,7 +203,7 @@ class _KANLinear(torch.autograd.Function):
                 grad_w = grad_w.to(weight.dtype)
             if ctx.needs_input_grad[0]:
                 gfeat = (g @ weight.reshape(n_out, -1).to(dtype)).reshape(x.shape[0], n_in, width).to(x.dtype)
-                grad_x = activation_backward(gfeat[..., n_basis], x, ctx.act) if ctx.act != "none" else None
+                grad_x = base_term_backward(gfeat[..., n_basis], x, ctx.act) if ctx.act != "none" else None
                 if p:
                     spline = spline_grad(gfeat.take(index))
                     grad_x = spline if grad_x is None else grad_x + spline
@@ -291,14 +219,16 @@ def kan_linear(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order
     x: (N, I). knots: (I, K), strictly increasing rows (``uniform=True`` promises equal spacing: faster, no
     knot lookups). weight: (O, I, n_basis + 1) packed, ``[..., :n_basis]`` the spline coefficients ``W_s``
     (n_basis = K - 1 - order) and ``[..., n_basis]`` the base weights ``W_b``. Returns (N, O).
-    ``base_activation`` is one of ``BASE_ACTIVATIONS``.
+    ``base_activation`` is one of ``BASE_ACTIVATIONS`` (a registered activation name, or "none").
     """
-    return _KANLinear.apply(x, knots, weight, order, uniform, base_activation)
+    check_base_activation(base_activation)
+    return KANLinearFunction.apply(x, knots, weight, order, uniform, base_activation)
 
 
 def kan_linear_reference(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, *,
                          base_activation: str = "silu") -> torch.Tensor:
     """The same layer with plain autograd on the dense basis (keeps ``(N, I, n_basis)`` for backward)."""
+    check_base_activation(base_activation)
     basis = bspline_basis(clamp_to_grid(x, knots, order), knots, order)
-    feats = torch.cat([basis, activation(x, base_activation).unsqueeze(-1)], -1)
+    feats = torch.cat([basis, base_term(x, base_activation).unsqueeze(-1)], -1)
     return feats.reshape(x.shape[0], feats.shape[1] * feats.shape[2]) @ weight.reshape(weight.shape[0], -1).t()

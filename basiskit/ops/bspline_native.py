@@ -16,8 +16,10 @@ took 1.6x to 2x the time of the local-support loops for every fan-out from 1 to 
 splines non-zero); only for linear splines at fan-out 8 was it ahead (by 12 %). So there is one path.
 
 Backward recomputes the window from x (nothing but x, the knots and the weight is saved). The C kernels take
-their cardinal-spline coefficients from :func:`basiskit.ops.bspline._uniform_coefficients`, the ones the PyTorch
-path uses.
+their cardinal-spline coefficients from :func:`basiskit.ops._bspline_math.uniform_coefficients`, the ones the
+PyTorch path uses, and the base term from the same module. This loader imports nothing from
+:mod:`basiskit.ops.bspline` (it is a leaf, like :mod:`basiskit.ops.rational_native`); ``usable`` says whether
+the compiled kernels can run a call, in both loaders.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ import functools
 import torch
 
 from . import native
-from .bspline import activation, activation_backward
+from ._bspline_math import base_term, base_term_backward, uniform_coefficients
 
 _MAX_ORDER = 15  # the window kernel keeps u^0..u^p in a 16-element array
 
@@ -57,9 +59,9 @@ def _fn(name: str, dtype: torch.dtype):
     return getattr(_lib(), name + ("_f32" if dtype == torch.float32 else "_f64"))
 
 
-def available(x: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, compute_dtype: torch.dtype) -> bool:
-    """Whether the native kernels can run this call: CPU float32/float64 x and weight of one dtype, uniform knots,
-    no autocast to another dtype, order <= 15, and a compiled library."""
+def usable(x: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, compute_dtype: torch.dtype) -> bool:
+    """True when the native kernels can run this call: CPU float32/float64 x and weight of one dtype, uniform
+    knots, no autocast to another dtype, order <= 15, native kernels enabled and built."""
     return (uniform and order <= _MAX_ORDER and compute_dtype == x.dtype and native.usable(x, weight)
             and _lib() is not None)
 
@@ -67,9 +69,7 @@ def available(x: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, 
 @functools.lru_cache(maxsize=None)
 def _coefficients(order: int, dtype: torch.dtype) -> torch.Tensor:
     """C: (p+1, p+1), V_r(u) = sum_q C[r, q] u^q, the PyTorch path's table."""
-    from .bspline import _uniform_coefficients
-
-    return torch.tensor(_uniform_coefficients(order), dtype=dtype)
+    return torch.tensor(uniform_coefficients(order), dtype=dtype)
 
 
 def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool
@@ -109,7 +109,7 @@ def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: i
     x = x.contiguous()
     n_out, n_in, width = weight.shape
     start, values, _ = window(x, knots, order, slopes=False)
-    y = (activation(x, act) @ weight[..., width - 1].t() if act != "none"
+    y = (base_term(x, act) @ weight[..., width - 1].t() if act != "none"
          else x.new_zeros(x.shape[0], n_out)).contiguous()
     wt = _transposed(weight)
     _fn("kan_forward", x.dtype)(x.shape[0], n_in, n_out, width, order, native.ptr(start), native.ptr(values),
@@ -135,9 +135,9 @@ def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
         scratch = torch.empty(nt * ib * width * n_out, dtype=x.dtype)
         _fn("kan_grad_w", x.dtype)(x.shape[0], n_in, n_out, width, order, native.ptr(start), native.ptr(values),
                                    native.ptr(g), native.ptr(grad_w), native.ptr(scratch), nt)
-        grad_w[..., width - 1] = g.t() @ activation(x, act) if act != "none" else 0
+        grad_w[..., width - 1] = g.t() @ base_term(x, act) if act != "none" else 0
     if need_x:
-        grad_x = (activation_backward(g @ weight[..., width - 1], x, act) if act != "none"
+        grad_x = (base_term_backward(g @ weight[..., width - 1], x, act) if act != "none"
                   else torch.zeros_like(x)).contiguous()
         wt = _transposed(weight)
         _fn("kan_grad_x", x.dtype)(x.shape[0], n_in, n_out, width, order, native.ptr(start), native.ptr(slopes),

@@ -131,7 +131,7 @@ class PIG(PINN):
         n_gaussians: number of Gaussians N; ``channels``: feature dimension C of each.
         hidden: hidden widths of the tanh MLP after the features (the paper uses one small layer).
         closed_form: residual derivatives in closed form (True) or by nested autograd (False; same values).
-        Other keywords as :class:`PINN` (collocation sizes, loss weights, adaptive/causal options, seed).
+        **kwargs: as for :class:`PINN` (collocation sizes, loss weights, adaptive/causal options, seed).
     """
 
     def __init__(self, problem: Problem, n_gaussians: int, channels: int = 4, *, hidden: Sequence[int] = (16,),

@@ -9,7 +9,7 @@ the MLP's, measured in the same process.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -25,14 +25,14 @@ from .core import Claim, recipe
 
 @dataclass
 class AfkanConfig:
-    hidden: int = 64
-    grid_size: int = 3
-    order: int = 3
-    steps: int = 3000
-    batch_size: int = 64
-    lr: float = 1e-3
-    n_train: int = 4000
-    checkpoint_every: int = 1000
+    hidden: int = field(default=64, metadata={"min": 1})
+    grid_size: int = field(default=3, metadata={"min": 1})
+    order: int = field(default=3, metadata={"min": 0})
+    steps: int = field(default=3000, metadata={"min": 1})
+    batch_size: int = field(default=64, metadata={"min": 1})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    n_train: int = field(default=4000, metadata={"min": 1, "max": 4000})  # mnist5k has 4000 training digits
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
 
 
 def builders(cfg: AfkanConfig) -> dict[str, Callable[[int], nn.Module]]:

@@ -7,7 +7,7 @@ test functions at both resolutions are the same. Model: ``FNO`` with periodic po
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -22,18 +22,26 @@ from .core import Claim, recipe
 
 @dataclass
 class FnoBurgersConfig:
-    n_train: int = 1000
-    n_test: int = 200
-    resolution: int = 256
-    viscosity: float = 0.1
-    modes: int = 16
-    width: int = 64
-    layers: int = 4
-    steps: int = 10000
-    batch_size: int = 20
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    workers: int = 1
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=200, metadata={"min": 1})
+    # the data are solved on 1024 points and made at twice this resolution, which must divide 1024
+    resolution: int = field(default=256, metadata={"choices": (4, 8, 16, 32, 64, 128, 256, 512)})
+    viscosity: float = field(default=0.1, metadata={"gt": 0.0})
+    modes: int = field(default=16, metadata={"min": 1})
+    width: int = field(default=64, metadata={"min": 1})
+    layers: int = field(default=4, metadata={"min": 1})
+    steps: int = field(default=10000, metadata={"min": 1})
+    batch_size: int = field(default=20, metadata={"min": 1})
+    lr: float = field(default=2e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
+    workers: int = field(default=1, metadata={"min": 1})
+
+    def validate(self) -> None:
+        """The training grid (no padding) carries the kept Fourier modes, as ``spectral.check_modes`` counts them."""
+        limit = 2 * (self.resolution // 2) + 1
+        if self.modes > limit:
+            raise ValueError(f"modes ({self.modes}) is more Fourier modes than a grid of {self.resolution} points "
+                             f"allows (at most {limit})")
 
 
 @recipe("fno-burgers", paper="Li et al. 2020, Fourier Neural Operator for Parametric PDEs",

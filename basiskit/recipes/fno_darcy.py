@@ -10,7 +10,7 @@ Training, normalisation, evaluation and sample plots are the operator recipes' s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -25,19 +25,19 @@ from .core import Claim, recipe
 
 @dataclass
 class FnoDarcyConfig:
-    n_train: int = 1000
-    n_test: int = 200
-    resolution: int = 64
-    modes: int = 12
-    width: int = 32
-    layers: int = 4
-    padding: float = 0.125
-    steps: int = 10000
-    batch_size: int = 16
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=200, metadata={"min": 1})
+    resolution: int = field(default=64, metadata={"min": 3})
+    modes: int = field(default=12, metadata={"min": 1})
+    width: int = field(default=32, metadata={"min": 1})
+    layers: int = field(default=4, metadata={"min": 1})
+    padding: float = field(default=0.125, metadata={"min": 0.0})  # fraction of the grid added on each side
+    steps: int = field(default=10000, metadata={"min": 1})
+    batch_size: int = field(default=16, metadata={"min": 1})
+    lr: float = field(default=2e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
     peer: bool = False
-    workers: int = 1
+    workers: int = field(default=1, metadata={"min": 1})
 
 
 def _claims(cfg: FnoDarcyConfig) -> list[Claim]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -24,24 +24,25 @@ from .core import Claim, recipe
 
 @dataclass
 class GpHmConfig:
-    k: float = 100.0
-    grid_1d: int = 400
-    grid_2d: int = 400
-    n_components: int = 30
-    kernel: str = "spectral_mixture"
+    k: float = field(default=100.0, metadata={"gt": 0.0})
+    grid_1d: int = field(default=400, metadata={"min": 3})
+    grid_2d: int = field(default=400, metadata={"min": 3})
+    n_components: int = field(default=30, metadata={"min": 1})
+    kernel: str = field(default="spectral_mixture",
+                        metadata={"choices_from": "basiskit.physics.kernels_sm:KERNELS"})
     # U trained directly, as the GP-HM code does: on sin(100x) it is at 3e-4 after 15000 steps where the
     # whitened U = L(theta) v (which moves whenever the kernel does) is still at 1e-2 (docs/physics.md)
-    parameterization: str = "direct"
-    freq_scale: float = 20.0
-    boundary_weight: float = 200.0
-    lr: float = 1e-2
+    parameterization: str = field(default="direct", metadata={"choices": ("direct", "whitened")})
+    freq_scale: float = field(default=20.0, metadata={"gt": 0.0})
+    boundary_weight: float = field(default=200.0, metadata={"gt": 0.0})
+    lr: float = field(default=1e-2, metadata={"gt": 0.0})
     # the GP-HM code's setting for sin(100x): nepoch 100000 at a constant lr 1e-2 (code_fang/config/
     # poisson_1d-single_sin.yaml and run_1d.sh in xuangu-fang/Gaussian-Process-Slover-for-High-Freq-PDE);
     # Adam's second-moment estimates remember the first steps' ~1e10-sized gradients for ~10^4 steps
-    steps_1d: int = 100000
-    steps_2d: int = 2000
-    eval_every_1d: int = 1000
-    checkpoint_every: int = 1000
+    steps_1d: int = field(default=100000, metadata={"min": 1})
+    steps_2d: int = field(default=2000, metadata={"min": 1})
+    eval_every_1d: int = field(default=1000, metadata={"min": 1})
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
 
 
 def _peak_rss_mb() -> float:

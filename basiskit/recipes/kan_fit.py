@@ -4,7 +4,7 @@ as many parameters trained for the same number of LBFGS steps.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -20,16 +20,24 @@ from .core import Claim, recipe
 
 @dataclass
 class KanFitConfig:
-    n_train: int = 1000
-    n_test: int = 1000
-    widths: tuple[int, ...] = (2, 5, 1)
-    grids: tuple[int, ...] = (3, 5, 10, 20)
-    order: int = 3
-    steps_per_grid: int = 50
-    lbfgs_iters: int = 20
-    mlp_depth: int = 2
-    mlp_activation: str = "tanh"
-    dtype: str = "float64"
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=1000, metadata={"min": 1})
+    widths: tuple[int, ...] = field(default=(2, 5, 1), metadata={"min": 1, "min_len": 2})
+    grids: tuple[int, ...] = field(default=(3, 5, 10, 20), metadata={"min": 1, "min_len": 1})
+    order: int = field(default=3, metadata={"min": 0})
+    steps_per_grid: int = field(default=50, metadata={"min": 1})
+    lbfgs_iters: int = field(default=20, metadata={"min": 1})
+    mlp_depth: int = field(default=2, metadata={"min": 1})
+    mlp_activation: str = field(default="tanh", metadata={"choices_from": "basiskit.nn.activations:activation_names"})
+    dtype: str = field(default="float64", metadata={"choices": ("float32", "float64")})
+
+    def validate(self) -> None:
+        """The target maps 2 inputs to 1 output; grid extension goes to ever finer grids."""
+        if self.widths[0] != 2 or self.widths[-1] != 1:
+            raise ValueError(f"widths must start with 2 inputs and end with 1 output (the target is f(x, y)), "
+                             f"got {self.widths}")
+        if any(b <= a for a, b in zip(self.grids[:-1], self.grids[1:])):
+            raise ValueError(f"grids must increase (each stage extends the grid), got {self.grids}")
 
 
 def mlp_width_for(n: int, n_in: int, n_out: int, depth: int) -> int:

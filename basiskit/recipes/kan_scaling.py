@@ -8,7 +8,7 @@ sizes; the log-log slope of test RMSE against grid size is fitted by least squar
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -21,13 +21,19 @@ from .core import Claim, recipe
 
 @dataclass
 class KanScalingConfig:
-    n_train: int = 2000
-    n_test: int = 4000
-    grids: tuple[int, ...] = (4, 8, 16, 32, 64)
-    order: int = 3
-    steps_per_grid: int = 20
-    lbfgs_iters: int = 20
-    dtype: str = "float64"
+    n_train: int = field(default=2000, metadata={"min": 1})
+    n_test: int = field(default=4000, metadata={"min": 2})
+    # the slope is fitted through at least two grid sizes
+    grids: tuple[int, ...] = field(default=(4, 8, 16, 32, 64), metadata={"min": 1, "min_len": 2})
+    order: int = field(default=3, metadata={"min": 0})
+    steps_per_grid: int = field(default=20, metadata={"min": 1})
+    lbfgs_iters: int = field(default=20, metadata={"min": 1})
+    dtype: str = field(default="float64", metadata={"choices": ("float32", "float64")})
+
+    def validate(self) -> None:
+        """Grid extension goes to ever finer grids."""
+        if any(b <= a for a, b in zip(self.grids[:-1], self.grids[1:])):
+            raise ValueError(f"grids must increase (each stage extends the grid), got {self.grids}")
 
 
 def target(x: torch.Tensor) -> torch.Tensor:

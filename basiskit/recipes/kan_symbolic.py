@@ -7,7 +7,7 @@ together and the sympy formula is evaluated on fresh points.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -21,20 +21,26 @@ from .core import Claim, recipe
 
 @dataclass
 class KanSymbolicConfig:
-    n_train: int = 1000
-    n_test: int = 1000
-    widths: tuple[int, ...] = (2, 5, 1)
-    grid_size: int = 5
-    order: int = 3
-    sparse_steps: int = 50
-    lamb: float = 1e-2
-    lamb_entropy: float = 2.0
-    prune_threshold: float = 5e-2
-    refine_grid: int = 10
-    tune_steps: int = 50
-    lbfgs_iters: int = 20
-    symbolic_steps: int = 200
-    dtype: str = "float64"
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=1000, metadata={"min": 1})
+    widths: tuple[int, ...] = field(default=(2, 5, 1), metadata={"min": 1, "min_len": 2})
+    grid_size: int = field(default=5, metadata={"min": 1})
+    order: int = field(default=3, metadata={"min": 0})
+    sparse_steps: int = field(default=50, metadata={"min": 1})
+    lamb: float = field(default=1e-2, metadata={"min": 0.0})
+    lamb_entropy: float = field(default=2.0, metadata={"min": 0.0})
+    prune_threshold: float = field(default=5e-2, metadata={"min": 0.0})
+    refine_grid: int = field(default=10, metadata={"min": 1})
+    tune_steps: int = field(default=50, metadata={"min": 1})
+    lbfgs_iters: int = field(default=20, metadata={"min": 1})
+    symbolic_steps: int = field(default=200, metadata={"min": 1})
+    dtype: str = field(default="float64", metadata={"choices": ("float32", "float64")})
+
+    def validate(self) -> None:
+        """The target maps 2 inputs to 1 output."""
+        if self.widths[0] != 2 or self.widths[-1] != 1:
+            raise ValueError(f"widths must start with 2 inputs and end with 1 output (the target is f(x, y)), "
+                             f"got {self.widths}")
 
 
 @recipe("kan-symbolic", paper="Liu et al. 2024, KAN: Kolmogorov-Arnold Networks",

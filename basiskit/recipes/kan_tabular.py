@@ -9,7 +9,7 @@ the same validation fraction) and ``HistGradientBoosting`` with defaults. Same f
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,15 +23,17 @@ MODELS = ("kan", "mlp", "hgb")
 
 @dataclass
 class KanTabularConfig:
-    folds: int = 5
-    kan_hidden: int = 8
-    grid_size: int = 5
-    kan_epochs: int = 1000
-    kan_lr: float = 1e-2
-    mlp_hidden: int = 64
-    mlp_epochs: int = 1000
-    patience: int = 50
-    validation_fraction: float = 0.15
+    # stratified folds need every class in every fold: wine's smallest class has 48 samples
+    folds: int = field(default=5, metadata={"min": 2, "max": 48})
+    kan_hidden: int = field(default=8, metadata={"min": 1})
+    grid_size: int = field(default=5, metadata={"min": 1})
+    kan_epochs: int = field(default=1000, metadata={"min": 1})
+    kan_lr: float = field(default=1e-2, metadata={"gt": 0.0})
+    mlp_hidden: int = field(default=64, metadata={"min": 1})
+    mlp_epochs: int = field(default=1000, metadata={"min": 1})
+    patience: int = field(default=50, metadata={"min": 1})
+    # both the KAN and scikit-learn's early-stopping MLP hold this fraction out (the KAN allows at most 0.5)
+    validation_fraction: float = field(default=0.15, metadata={"gt": 0.0, "max": 0.5})
 
 
 def make_model(kind: str, task: str, cfg: KanTabularConfig, seed: int) -> Any:

@@ -7,7 +7,7 @@ attention block, KArAt / softmax, at the recipe's size and at ViT-Tiny's real si
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -23,20 +23,27 @@ from .core import Claim, recipe
 
 @dataclass
 class KaratConfig:
-    embed_dim: int = 96
-    depth: int = 6
-    num_heads: int = 3
-    patch_size: int = 7
-    grid_size: int = 3
-    rank: int = 12
-    steps: int = 3000
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_steps: int = 100
-    n_train: int = 4000
-    memory_batch: int = 64
-    checkpoint_every: int = 1000
+    embed_dim: int = field(default=96, metadata={"min": 1})
+    depth: int = field(default=6, metadata={"min": 1})
+    num_heads: int = field(default=3, metadata={"min": 1})
+    patch_size: int = field(default=7, metadata={"choices": (1, 2, 4, 7, 14, 28)})  # divides the 28-pixel side
+    grid_size: int = field(default=3, metadata={"min": 1})
+    rank: int = field(default=12, metadata={"min": 1})
+    steps: int = field(default=3000, metadata={"min": 1})
+    batch_size: int = field(default=128, metadata={"min": 1})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=0.05, metadata={"min": 0.0})
+    warmup_steps: int = field(default=100, metadata={"min": 0})
+    n_train: int = field(default=4000, metadata={"min": 1, "max": 4000})  # mnist5k has 4000 training digits
+    memory_batch: int = field(default=64, metadata={"min": 1})
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
+
+    def validate(self) -> None:
+        """Heads split the embedding evenly; the warm-up fits in the run."""
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"embed_dim ({self.embed_dim}) must be divisible by num_heads ({self.num_heads})")
+        if self.warmup_steps > self.steps:
+            raise ValueError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
 
 
 def attention_memory(dim: int, heads: int, num_tokens: int, batch: int, grid_size: int, rank: int,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -24,22 +24,37 @@ from .core import Claim, recipe
 
 @dataclass
 class KatConfig:
-    img_size: int = 28
-    patch_size: int = 7
-    embed_dim: int = 192
-    depth: int = 6
-    num_heads: int = 3
-    mlp_ratio: float = 4.0
-    drop_path_rate: float = 0.1
-    groups: int = 8
-    steps: int = 3000
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_steps: int = 200
-    eval_every: int = 250
-    time_repeats: int = 15
-    checkpoint_every: int = 1000
+    img_size: int = field(default=28, metadata={"choices": (28,)})  # the MNIST digits' side
+    patch_size: int = field(default=7, metadata={"min": 1})
+    embed_dim: int = field(default=192, metadata={"min": 1})
+    depth: int = field(default=6, metadata={"min": 1})
+    num_heads: int = field(default=3, metadata={"min": 1})
+    mlp_ratio: float = field(default=4.0, metadata={"gt": 0.0})
+    drop_path_rate: float = field(default=0.1, metadata={"min": 0.0, "max": 1.0})
+    groups: int = field(default=8, metadata={"min": 1})
+    steps: int = field(default=3000, metadata={"min": 1})
+    batch_size: int = field(default=128, metadata={"min": 1})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=0.05, metadata={"min": 0.0})
+    warmup_steps: int = field(default=200, metadata={"min": 0})
+    eval_every: int = field(default=250, metadata={"min": 0})
+    time_repeats: int = field(default=15, metadata={"min": 1})
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
+
+    def validate(self) -> None:
+        """Patches tile the image, heads and rational groups split the widths evenly, the warm-up fits."""
+        if self.img_size % self.patch_size:
+            raise ValueError(f"img_size ({self.img_size}) must be divisible by patch_size ({self.patch_size})")
+        if self.embed_dim % self.num_heads:
+            raise ValueError(f"embed_dim ({self.embed_dim}) must be divisible by num_heads ({self.num_heads})")
+        hidden = int(self.embed_dim * self.mlp_ratio)
+        if hidden < 1:
+            raise ValueError(f"the FFN width embed_dim * mlp_ratio must be >= 1, got {hidden}")
+        if self.embed_dim % self.groups or hidden % self.groups:
+            raise ValueError(f"embed_dim ({self.embed_dim}) and the FFN width embed_dim * mlp_ratio ({hidden}) "
+                             f"must be divisible by groups ({self.groups})")
+        if self.warmup_steps > self.steps:
+            raise ValueError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
 
 
 def _train_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):

@@ -7,7 +7,7 @@ state along it. Both get the same optimizer steps, collocation points and branch
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..models import MLP
 from ..physics import LPINN, PINN, train_physics, training_summary
@@ -18,17 +18,22 @@ from .core import Claim, recipe
 
 @dataclass
 class LpinnConfig:
-    beta: float = 50.0
-    width: int = 64
-    depth: int = 3
-    n_interior: int = 4000
-    n_boundary: int = 200
-    n_initial: int = 400
-    resample_every: int = 1
-    steps: int = 3000
-    lbfgs_steps: int = 50
-    lr: float = 3e-3
-    eval_every: int = 250
+    beta: float = field(default=50.0, metadata={"min": 0.0})
+    width: int = field(default=64, metadata={"min": 1})
+    depth: int = field(default=3, metadata={"min": 1})
+    n_interior: int = field(default=4000, metadata={"min": 1})
+    n_boundary: int = field(default=200, metadata={"min": 1})
+    n_initial: int = field(default=400, metadata={"min": 1})
+    resample_every: int = field(default=1, metadata={"min": 0})  # 0: fixed collocation points
+    steps: int = field(default=3000, metadata={"min": 0})  # Adam steps; 0 goes straight to L-BFGS
+    lbfgs_steps: int = field(default=50, metadata={"min": 0})
+    lr: float = field(default=3e-3, metadata={"gt": 0.0})
+    eval_every: int = field(default=250, metadata={"min": 0})
+
+    def validate(self) -> None:
+        """Some training happens."""
+        if self.steps + self.lbfgs_steps < 1:
+            raise ValueError("steps + lbfgs_steps must be >= 1 (Adam steps, then L-BFGS steps), got 0 + 0")
 
 
 @recipe("lpinn", paper="Mojgani, Balajewicz & Hassanzadeh 2023, Lagrangian PINNs",

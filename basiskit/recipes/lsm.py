@@ -6,7 +6,7 @@ chosen by counting parameters: the width whose model is closest to the FNO's cou
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..operators import LSM
 from ..train import RunContext
@@ -16,21 +16,30 @@ from .core import Claim, recipe
 
 @dataclass
 class LsmConfig:
-    n_train: int = 1000
-    n_test: int = 200
-    resolution: int = 64
-    fno_modes: int = 12
-    fno_width: int = 32
-    fno_layers: int = 4
-    levels: int = 4
-    n_tokens: int = 4
-    n_basis: int = 12
-    n_patches: int = 4
-    steps: int = 5000
-    batch_size: int = 20
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    checkpoint_every: int = 1000
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=200, metadata={"min": 1})
+    resolution: int = field(default=64, metadata={"min": 3})
+    fno_modes: int = field(default=12, metadata={"min": 1})
+    fno_width: int = field(default=32, metadata={"min": 1})
+    fno_layers: int = field(default=4, metadata={"min": 1})
+    levels: int = field(default=4, metadata={"min": 1})
+    n_tokens: int = field(default=4, metadata={"min": 1})
+    n_basis: int = field(default=12, metadata={"min": 1})
+    n_patches: int = field(default=4, metadata={"min": 1})
+    steps: int = field(default=5000, metadata={"min": 1})
+    batch_size: int = field(default=20, metadata={"min": 1})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
+
+    def validate(self) -> None:
+        """Every U-Net level halves the grid, and each level's grid is cut into n_patches^2 equal patches."""
+        for level in range(self.levels):
+            side = self.resolution // 2 ** level
+            if self.resolution % 2 ** level or side % min(self.n_patches, side):
+                raise ValueError(f"resolution ({self.resolution}) must be divisible by 2**(levels-1) "
+                                 f"({2 ** (self.levels - 1)}) and each level's grid by n_patches ({self.n_patches}); "
+                                 f"e.g. a multiple of {self.n_patches * 2 ** (self.levels - 1)}")
 
 
 @recipe("lsm", paper="Wu et al. 2023, Solving High-Dimensional PDEs with Latent Spectral Models",
@@ -44,7 +53,7 @@ class LsmConfig:
         tour=True)
 def run(cfg: LsmConfig, ctx: RunContext) -> dict:
     def build(width: int) -> LSM:
-        return LSM(1, 1, hidden_channels=width, levels=cfg.levels, n_tokens=cfg.n_tokens, n_basis=cfg.n_basis,
+        return LSM(1, 1, hidden_channels=width, levels=cfg.levels, num_tokens=cfg.n_tokens, n_basis=cfg.n_basis,
                    n_patches=cfg.n_patches)
 
     return compare_with_fno_on_darcy(cfg, ctx, "lsm", build, range(2, 65))

@@ -16,7 +16,7 @@ Navier-Stokes config names next to its multi-grid ``levels: 1`` switch (``config
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -31,24 +31,33 @@ from .core import Claim, recipe
 
 @dataclass
 class MgTfnoConfig:
-    n_train: int = 1000
-    n_test: int = 200
-    resolution: int = 64
-    modes: int = 12
-    width: int = 32
-    layers: int = 4
-    padding: float = 0.125
-    factorization: str = "tucker"
-    rank: float = 0.1
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=200, metadata={"min": 1})
+    resolution: int = field(default=64, metadata={"min": 3})
+    modes: int = field(default=12, metadata={"min": 1})
+    width: int = field(default=32, metadata={"min": 1})
+    layers: int = field(default=4, metadata={"min": 1})
+    padding: float = field(default=0.125, metadata={"min": 0.0})  # fraction of the grid added on each side
+    factorization: str = field(default="tucker", metadata={"choices": ("tucker", "cp", "tt")})
+    rank: float = field(default=0.1, metadata={"gt": 0.0})  # fraction of the dense weight's parameters
     joint_factorization: bool = False
-    n_patches: int = 2
-    levels: int = 1
-    patch_padding: float = 0.078125
-    steps: int = 10000
-    batch_size: int = 16
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    workers: int = 1
+    n_patches: int = field(default=2, metadata={"min": 1})
+    levels: int = field(default=1, metadata={"min": 0})
+    patch_padding: float = field(default=0.078125, metadata={"min": 0.0, "max": 0.45})
+    steps: int = field(default=10000, metadata={"min": 1})
+    batch_size: int = field(default=16, metadata={"min": 1})
+    lr: float = field(default=2e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
+    workers: int = field(default=1, metadata={"min": 1})
+
+    def validate(self) -> None:
+        """The grid is cut into n_patches equal patches per side, each halved ``levels`` times for context."""
+        if self.resolution % self.n_patches:
+            raise ValueError(f"n_patches ({self.n_patches}) must divide resolution ({self.resolution})")
+        patch = self.resolution // self.n_patches
+        if self.levels and patch % 2 ** self.levels:
+            raise ValueError(f"the patch side resolution / n_patches ({patch}) must be divisible by 2**levels "
+                             f"({2 ** self.levels})")
 
 
 @recipe("mg-tfno", paper="Kossaifi et al. 2023, Multi-Grid Tensorized Fourier Neural Operator",

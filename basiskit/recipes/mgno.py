@@ -6,7 +6,7 @@ counting parameters: the width whose model is closest to the FNO's count (report
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..operators import MgNO
 from ..train import RunContext
@@ -16,19 +16,24 @@ from .core import Claim, recipe
 
 @dataclass
 class MgnoConfig:
-    n_train: int = 1000
-    n_test: int = 200
-    resolution: int = 64
-    fno_modes: int = 12
-    fno_width: int = 32
-    fno_layers: int = 4
-    levels: int = 4
-    n_layers: int = 5
-    steps: int = 5000
-    batch_size: int = 20
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    checkpoint_every: int = 1000
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=200, metadata={"min": 1})
+    resolution: int = field(default=64, metadata={"min": 3})
+    fno_modes: int = field(default=12, metadata={"min": 1})
+    fno_width: int = field(default=32, metadata={"min": 1})
+    fno_layers: int = field(default=4, metadata={"min": 1})
+    levels: int = field(default=4, metadata={"min": 1})
+    n_layers: int = field(default=5, metadata={"min": 2})  # MgNO: lifting and projection layers at least
+    steps: int = field(default=5000, metadata={"min": 1})
+    batch_size: int = field(default=20, metadata={"min": 1})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
+
+    def validate(self) -> None:
+        """The V-cycle's coarsest grid keeps at least one point."""
+        if self.resolution < 2 ** (self.levels - 1):
+            raise ValueError(f"resolution ({self.resolution}) must be >= 2**(levels-1) ({2 ** (self.levels - 1)})")
 
 
 @recipe("mgno", paper="He, Liu, Xu 2024, MgNO: Efficient Parameterization of Linear Operators via Multigrid",

@@ -5,7 +5,7 @@ The pipeline's end-to-end check and the baseline the KAN recipes compare against
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -18,15 +18,15 @@ from .core import Claim, recipe
 
 @dataclass
 class MlpRegressionConfig:
-    n_train: int = 2000
-    n_test: int = 2500
-    width: int = 64
-    depth: int = 3
-    activation: str = "tanh"
-    steps: int = 10000
-    batch_size: int = 256
-    lr: float = 3e-3
-    checkpoint_every: int = 1000
+    n_train: int = field(default=2000, metadata={"min": 1})
+    n_test: int = field(default=2500, metadata={"min": 1})  # rounded to a square grid
+    width: int = field(default=64, metadata={"min": 1})
+    depth: int = field(default=3, metadata={"min": 1})
+    activation: str = field(default="tanh", metadata={"choices_from": "basiskit.nn.activations:activation_names"})
+    steps: int = field(default=10000, metadata={"min": 1})
+    batch_size: int = field(default=256, metadata={"min": 1})
+    lr: float = field(default=3e-3, metadata={"gt": 0.0})
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
 
 
 def target(xy: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ so the grid spacing is 1 / resolution. Training samples come from the same fine 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -25,17 +25,30 @@ from .core import Claim, recipe
 
 @dataclass
 class NnToNoConfig:
-    n_train: int = 1000
-    n_test: int = 100
-    train_resolution: int = 32
-    eval_resolutions: tuple[int, ...] = (64, 128)
-    hidden_channels: int = 16
-    levels: int = 3
-    steps: int = 4000
-    batch_size: int = 20
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    checkpoint_every: int = 1000
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=100, metadata={"min": 1})
+    train_resolution: int = field(default=32, metadata={"min": 2})
+    eval_resolutions: tuple[int, ...] = field(default=(64, 128), metadata={"min": 2})
+    hidden_channels: int = field(default=16, metadata={"min": 1})
+    levels: int = field(default=3, metadata={"min": 1})
+    steps: int = field(default=4000, metadata={"min": 1})
+    batch_size: int = field(default=20, metadata={"min": 1})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
+
+    def validate(self) -> None:
+        """Every resolution divides the finest (the test fields are subsampled from it), and the U-Nets'
+        levels halve each grid evenly."""
+        resolutions = (self.train_resolution, *self.eval_resolutions)
+        finest, need = max(resolutions), 2 ** (self.levels - 1)
+        for r in resolutions:
+            if finest % r:
+                raise ValueError(f"resolution {r} must divide the finest resolution {finest} (train_resolution="
+                                 f"{self.train_resolution}, eval_resolutions={self.eval_resolutions})")
+            if r % need:
+                raise ValueError(f"resolution {r} must be divisible by 2**(levels-1) ({need}) "
+                                 f"for levels={self.levels}")
 
 
 def on_grid(field: torch.Tensor, resolution: int, finest: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ the default trains with Adam on points resampled every step; ``lbfgs_steps`` tur
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..models import MLP
 from ..physics import PIG, PINN, residual_scale, train_physics, training_summary
@@ -20,23 +20,28 @@ from .core import Claim, recipe
 
 @dataclass
 class PigConfig:
-    a1: float = 4.0
-    a2: float = 1.0
-    n_gaussians: int = 1000
-    channels: int = 4
-    pig_hidden: int = 16
-    init_scale: float = 0.1
-    pinn_width: int = 64
-    pinn_depth: int = 3
-    n_interior: int = 3000
-    n_boundary: int = 750
-    resample_every: int = 1
-    steps: int = 5000
-    lbfgs_steps: int = 0
-    lr: float = 1e-3
-    pig_lr: float = 1e-2
-    scheduler: str = "exponential"
-    eval_every: int = 500
+    a1: float = field(default=4.0, metadata={"gt": 0.0})  # exact solution sin(a1 pi x) sin(a2 pi y)
+    a2: float = field(default=1.0, metadata={"gt": 0.0})
+    n_gaussians: int = field(default=1000, metadata={"min": 1})
+    channels: int = field(default=4, metadata={"min": 1})
+    pig_hidden: int = field(default=16, metadata={"min": 1})
+    init_scale: float = field(default=0.1, metadata={"gt": 0.0})
+    pinn_width: int = field(default=64, metadata={"min": 1})
+    pinn_depth: int = field(default=3, metadata={"min": 1})
+    n_interior: int = field(default=3000, metadata={"min": 1})
+    n_boundary: int = field(default=750, metadata={"min": 1})
+    resample_every: int = field(default=1, metadata={"min": 0})  # 0: fixed collocation points
+    steps: int = field(default=5000, metadata={"min": 0})  # Adam steps; 0 goes straight to L-BFGS
+    lbfgs_steps: int = field(default=0, metadata={"min": 0})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    pig_lr: float = field(default=1e-2, metadata={"gt": 0.0})
+    scheduler: str = field(default="exponential", metadata={"choices_from": "basiskit.train.loop:SCHEDULERS"})
+    eval_every: int = field(default=500, metadata={"min": 0})
+
+    def validate(self) -> None:
+        """Some training happens."""
+        if self.steps + self.lbfgs_steps < 1:
+            raise ValueError("steps + lbfgs_steps must be >= 1 (Adam steps, then L-BFGS steps), got 0 + 0")
 
 
 @recipe("pig", paper="Kang et al. 2024, PIG: Physics-Informed Gaussians",

@@ -9,7 +9,7 @@ the 50pi one, an ill-conditioning that L-BFGS handles far better than Adam.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -23,17 +23,22 @@ from .core import Claim, recipe
 
 @dataclass
 class PinnRemediesConfig:
-    width: int = 128
-    depth: int = 3
-    n_features: int = 64
-    sigmas: tuple[float, ...] = (1.0, 10.0)
-    n_interior: int = 2048
-    resample_every: int = 0
-    steps: int = 5000
-    lbfgs_steps: int = 200
-    lr: float = 1e-3
-    scheduler: str = "exponential"
-    eval_every: int = 500
+    width: int = field(default=128, metadata={"min": 1})
+    depth: int = field(default=3, metadata={"min": 1})
+    n_features: int = field(default=64, metadata={"min": 1})
+    sigmas: tuple[float, ...] = field(default=(1.0, 10.0), metadata={"gt": 0.0, "min_len": 1})
+    n_interior: int = field(default=2048, metadata={"min": 1})
+    resample_every: int = field(default=0, metadata={"min": 0})  # 0: fixed collocation points
+    steps: int = field(default=5000, metadata={"min": 0})  # Adam steps; 0 goes straight to L-BFGS
+    lbfgs_steps: int = field(default=200, metadata={"min": 0})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    scheduler: str = field(default="exponential", metadata={"choices_from": "basiskit.train.loop:SCHEDULERS"})
+    eval_every: int = field(default=500, metadata={"min": 0})
+
+    def validate(self) -> None:
+        """Some training happens."""
+        if self.steps + self.lbfgs_steps < 1:
+            raise ValueError("steps + lbfgs_steps must be >= 1 (Adam steps, then L-BFGS steps), got 0 + 0")
 
 
 @recipe("pinn-remedies", paper="Wang, Wang & Perdikaris 2021, eigenvector bias of Fourier feature networks",

@@ -15,6 +15,7 @@ import torch
 import yaml
 
 from .. import __version__
+from .._validation import UsageError
 from ..train import distributed as dist_utils
 from ..train.context import RunContext
 from ..train.loop import TrainingDiverged
@@ -37,19 +38,24 @@ class RunResult:
 
 
 def check_device(device: str) -> str:
-    """'cpu', 'cuda' or 'cuda:N'; ValueError if CUDA is asked for and absent."""
+    """'cpu', 'cuda' or 'cuda:N' (under torchrun 'cuda' becomes this rank's device); ``UsageError`` for any
+    other string, or if CUDA is asked for and absent."""
+    if not isinstance(device, str):
+        raise UsageError(f"device must be a str ('cpu', 'cuda' or 'cuda:N'), got {type(device).__name__} {device!r}")
     if device == "cpu":
         return device
-    if device == "cuda" or device.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"--device {device}: CUDA is not available on this machine (torch {torch.__version__}, "
-                             f"cuda build: {torch.version.cuda or 'none'}); use --device cpu")
-        if device.startswith("cuda:") and int(device.split(":")[1]) >= torch.cuda.device_count():
-            raise ValueError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) present")
-        if dist_utils.launched_by_torchrun() and device == "cuda":
-            return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-        return device
-    raise ValueError(f"--device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    index = device[5:] if device.startswith("cuda:") else None
+    if device != "cuda" and not (index is not None and index.isdigit()):
+        raise UsageError(f"device must be 'cpu', 'cuda' or 'cuda:N' (N = 0, 1, ...), got {device!r}")
+    if not torch.cuda.is_available():
+        raise UsageError(f"device {device!r}: CUDA is not available on this machine (torch {torch.__version__}, "
+                         f"cuda build: {torch.version.cuda or 'none'}); use 'cpu'")
+    if index is not None and int(index) >= torch.cuda.device_count():
+        raise UsageError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s) present "
+                         f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})")
+    if dist_utils.launched_by_torchrun() and device == "cuda":
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    return device
 
 
 def _plain(v: Any) -> Any:
@@ -88,23 +94,28 @@ def latest_run_dir(out: Path, name: str) -> Path | None:
 def run_recipe(name: str, *, quick: bool = False, overrides: dict[str, str] | None = None, device: str = "cpu",
                seed: int = 0, out: str | Path = "runs", resume: bool = False, progress: bool | None = None,
                verbose: bool = True) -> RunResult:
-    """Run recipe ``name`` and write its run folder; see DESIGN.md (The command line)."""
+    """Run recipe ``name`` and write its run folder; see DESIGN.md (The command line).
+
+    Every mistake in the request (unknown recipe, bad override, bad device, nothing to resume) raises
+    ``UsageError`` before any work starts."""
     spec: RecipeSpec = RECIPES.get(name)
     device = check_device(device)
+    if resume and overrides:
+        raise UsageError(f"resume continues the newest run of {name!r} with its saved config; give no overrides "
+                         f"(--set) with it, or start a new run")
+    cfg = None if resume else spec.config(quick=quick, overrides=overrides)
     dist_utils.init_from_env(device)
     out = Path(out)
     if resume:
-        if overrides:
-            raise ValueError("--resume continues a run with its saved config; drop --set (or start a new run)")
         run_dir = latest_run_dir(out, name) if dist_utils.is_main() else None
         run_dir = dist_utils.broadcast_object(run_dir)
         if run_dir is None:
-            raise ValueError(f"--resume: no earlier run of {name!r} under {out}/{name}; start one without --resume")
+            raise UsageError(f"nothing to resume: no earlier run of {name!r} under {out / name}; start one first "
+                             f"(without --resume)")
         saved = yaml.safe_load((run_dir / "config.yaml").read_text())
         quick, seed = bool(saved["quick"]), int(saved["seed"])
         cfg = spec.config(quick=quick, overrides=saved["config"])
     else:
-        cfg = spec.config(quick=quick, overrides=overrides)
         run_dir = _new_run_dir(out, name) if dist_utils.is_main() else None
         run_dir = dist_utils.broadcast_object(run_dir)
     record = {"recipe": name, "paper": spec.paper, "summary": spec.summary, "quick": quick, "seed": seed,

@@ -8,7 +8,7 @@ Step time (forward, backward, Adam step on the same batch) is measured in one pr
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -27,22 +27,29 @@ from .core import Claim, recipe
 
 @dataclass
 class T1Config:
-    n_train: int = 1000
-    n_test: int = 200
-    resolution: int = 64
-    viscosity: float = 1e-3
-    t_final: float = 10.0
-    width: int = 32
-    n_layers: int = 4
-    n_modes: int = 24
-    transform: str = "dct"
-    loss_space: str = "frequency"
-    steps: int = 5000
-    batch_size: int = 20
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    timing_repeats: int = 15
-    checkpoint_every: int = 1000
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=200, metadata={"min": 1})
+    resolution: int = field(default=64, metadata={"min": 4})
+    viscosity: float = field(default=1e-3, metadata={"gt": 0.0})
+    t_final: float = field(default=10.0, metadata={"gt": 0.0})
+    width: int = field(default=32, metadata={"min": 1})
+    n_layers: int = field(default=4, metadata={"min": 1})
+    n_modes: int = field(default=24, metadata={"min": 1})
+    transform: str = field(default="dct", metadata={"choices_from": "basiskit.operators.t1:TRANSFORMS"})
+    loss_space: str = field(default="frequency", metadata={"choices": ("frequency", "physical")})
+    steps: int = field(default=5000, metadata={"min": 1})
+    batch_size: int = field(default=20, metadata={"min": 1})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
+    timing_repeats: int = field(default=15, metadata={"min": 1})
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
+
+    def validate(self) -> None:
+        """The grid carries the kept modes (a DFT needs two points per mode)."""
+        need = self.n_modes * (2 if self.transform == "dft" else 1)
+        if self.resolution < need:
+            raise ValueError(f"n_modes={self.n_modes} {self.transform} modes need resolution >= {need}, "
+                             f"got {self.resolution}")
 
 
 def _step_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor):

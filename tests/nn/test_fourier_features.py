@@ -40,5 +40,5 @@ def test_bad_inputs():
         FourierFeatures(2, 8, sigma=0.0)
     with pytest.raises(ValueError, match="x must have last dim 2"):
         FourierFeatures(2, 8)(torch.rand(4, 3))
-    with pytest.raises(ValueError, match="n_features must be >= 1"):
+    with pytest.raises(ValueError, match="num_features must be >= 1"):
         FourierFeatures(2, 0)

@@ -30,7 +30,7 @@ def test_spectral_tokens_is_the_trigonometric_expansion():
 
 def test_spectral_block_keeps_shape_and_is_patch_local():
     torch.manual_seed(0)
-    block = SpectralBlock(4, n_tokens=3, n_basis=4, n_patches=2).double()
+    block = SpectralBlock(4, num_tokens=3, n_basis=4, n_patches=2).double()
     x = torch.randn(1, 4, 8, 8, dtype=torch.float64)
     y = block(x)
     assert y.shape == x.shape
@@ -43,7 +43,7 @@ def test_spectral_block_keeps_shape_and_is_patch_local():
 
 def test_lsm_builds_by_name_maps_shapes_trains_and_round_trips():
     torch.manual_seed(0)
-    kwargs = dict(in_channels=2, out_channels=1, hidden_channels=4, levels=3, n_tokens=2, n_basis=3, n_patches=2)
+    kwargs = dict(in_channels=2, out_channels=1, hidden_channels=4, levels=3, num_tokens=2, n_basis=3, n_patches=2)
     model = create("lsm", **kwargs)
     assert isinstance(model, LSM)
     x, y = torch.randn(4, 2, 16, 16), torch.randn(4, 1, 16, 16)
@@ -69,5 +69,5 @@ def test_lsm_bad_inputs_name_the_argument():
         model(torch.randn(1, 1, 18, 16))
     with pytest.raises(ValueError, match="n_patches"):
         LSM(1, 1, hidden_channels=4, levels=1, n_patches=3)(torch.randn(1, 1, 16, 16))
-    with pytest.raises(ValueError, match="n_tokens"):
-        LSM(n_tokens=0)
+    with pytest.raises(ValueError, match="num_tokens"):
+        LSM(num_tokens=0)

@@ -89,3 +89,13 @@ def test_torch_compile_matches_eager():
     g_ref = torch.autograd.grad(kan_linear(x, knots, w, 3, uniform=True).sum(), (x, w))
     for a, b in zip(g, g_ref):
         torch.testing.assert_close(a, b)
+
+
+def test_base_activations_are_the_registry_plus_none():
+    from basiskit.nn.activations import activation_names
+
+    assert set(BASE_ACTIVATIONS) == {*activation_names(), "none"}
+    x, knots, w = _setup(3, True)
+    for fn in (kan_linear, kan_linear_reference):
+        with pytest.raises(ValueError, match=r"^base_activation: unknown value 'slu'; did you mean 'silu'"):
+            fn(x, knots, w, 3, base_activation="slu")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from basiskit.bases import uniform_knots
 from basiskit.nn import KANLinear
 from basiskit.ops import bspline_native
-from basiskit.ops.bspline import _native_path, kan_linear, kan_linear_reference
+from basiskit.ops.bspline import KANLinearFunction, _native_path, kan_linear, kan_linear_reference
 
 pytestmark = pytest.mark.skipif(bspline_native._lib() is None, reason="no C compiler for the native kernels")
 
@@ -195,3 +195,48 @@ def test_non_finite_inputs():
     y = kan_linear(x, knots, w, 3, uniform=True, base_activation="none")
     assert torch.isnan(y[2]).all() and torch.isfinite(y[[0, 1, 3]]).all()
     torch.testing.assert_close(y[:2], kan_linear_reference(x[:2], knots, w, 3, base_activation="none"))
+
+
+LEAF_SCRIPT = r"""
+import sys
+import torch
+from basiskit.ops import bspline_native as N
+from basiskit.bases import bspline_basis, uniform_knots
+
+g = torch.Generator().manual_seed(0)
+x = torch.rand(7, 3, generator=g, dtype=torch.float64) * 1.6 - 0.8   # inside the grid's domain [-1, 1]
+knots = uniform_knots(4, 3, (-1, 1), dtype=torch.float64).expand(3, -1).contiguous()
+w = torch.randn(5, 3, 8, generator=g, dtype=torch.float64)
+assert N.usable(x, w, 3, True, x.dtype)
+y = N.forward(x, knots, w, 3, "tanh")
+feats = torch.cat([bspline_basis(x, knots, 3), torch.tanh(x)[..., None]], -1)   # (N, I, n_basis + 1)
+torch.testing.assert_close(y, feats.reshape(7, -1) @ w.reshape(5, -1).t())
+grad = torch.randn(7, 5, generator=g, dtype=torch.float64)
+gx, gw = N.backward(x, knots, w, 3, "tanh", grad, True, True)
+torch.testing.assert_close(gw, (grad.t() @ feats.reshape(7, -1)).reshape(w.shape))
+print(sorted(m for m in sys.modules if m.startswith("basiskit.ops")))
+"""
+
+
+def test_native_loader_is_a_leaf():
+    """bspline_native imports and runs without basiskit.ops.bspline (no import cycle between the two)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", LEAF_SCRIPT], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    loaded = out.stdout.strip().splitlines()[-1]
+    assert "'basiskit.ops.bspline_native'" in loaded and "'basiskit.ops.bspline'" not in loaded
+
+
+def test_both_loaders_share_one_vocabulary():
+    """One word for 'the compiled kernel can run this call' and one convention for the autograd Functions."""
+    from basiskit.ops import rational, rational_native
+
+    assert callable(bspline_native.usable) and callable(rational_native.usable)
+    assert not hasattr(bspline_native, "available")
+    assert issubclass(KANLinearFunction, torch.autograd.Function)
+    assert issubclass(rational.GroupRationalFunction, torch.autograd.Function)
+    x, knots, w = _layer(6, 3, 4, 4, 3, seed=2)
+    torch.testing.assert_close(KANLinearFunction.apply(x, knots, w, 3, True, "silu"),
+                               kan_linear(x, knots, w, 3, uniform=True))
