@@ -143,10 +143,9 @@ def train_step(objective: Callable[[], torch.Tensor], params: nn.Module | Iterab
     ``loss.backward()``, then ``optimizer.step()`` when an optimizer is given. It returns the loss.
 
     Without an optimizer the closure is forward + backward only (what a fwd+bwd timing measures), and is the
-    ``closure`` that ``torch.optim.LBFGS.step`` expects. Example::
-
-        step = train_step(lambda: relative_lp(model(x), y), model, torch.optim.Adam(model.parameters()))
-        step()  # one Adam step on (x, y)
+    ``closure`` that ``torch.optim.LBFGS.step`` expects. For example
+    ``step = train_step(lambda: relative_lp(model(x), y), model, torch.optim.Adam(model.parameters()))``; each
+    ``step()`` is then one Adam step on (x, y).
     """
     if not callable(objective):
         raise TypeError(f"objective must be a callable returning a scalar loss, got {type(objective).__name__}")
