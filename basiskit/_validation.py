@@ -98,3 +98,18 @@ def check_tensor(arg: str, x: Any, *, ndim: int | Sequence[int] | None = None, m
         bad = int((~torch.isfinite(x)).sum())
         raise ValueError(f"{arg} contains {bad} NaN/inf value(s), shape {tuple(x.shape)}")
     return x
+
+
+def check_widths(arg: str, widths: Any, *, min_hidden: int = 0) -> list[int]:
+    """Layer widths ``[in, hidden..., out]`` of a stack: positive ints, at least ``min_hidden`` hidden ones.
+
+    Returns them as a list of ints; raises naming ``arg`` (e.g. "widths") and the offending entry otherwise.
+    """
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Iterable):
+        raise TypeError(f"{arg} must be a sequence of ints [in, hidden..., out], got {type(widths).__name__}")
+    widths = list(widths)
+    if len(widths) < 2 + min_hidden:
+        hidden = "one hidden layer" if min_hidden == 1 else f"{min_hidden} hidden layers"
+        shape = "[in, out]" if min_hidden == 0 else f"[in, hidden..., out] with at least {hidden}"
+        raise ValueError(f"{arg} needs at least {shape}, got {widths}")
+    return [check_int(f"{arg}[{i}]", w, min_value=1) for i, w in enumerate(widths)]

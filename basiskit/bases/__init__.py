@@ -35,7 +35,7 @@ def names(pattern: str | None = None) -> list[str]:
     return BASES.names(pattern)
 
 
-from .bspline import BSpline, bspline_basis, bspline_local, uniform_knots  # noqa: E402
+from .bspline import BSpline, bspline_basis, bspline_local, check_domain, uniform_knots  # noqa: E402
 from .chebyshev import Chebyshev, chebyshev_basis  # noqa: E402
 from .fourier import Fourier, fourier_basis  # noqa: E402
 from .gaussian import Gaussian, gaussian_basis  # noqa: E402
@@ -43,5 +43,5 @@ from .rational import Rational, polyval, rational, rational_basis  # noqa: E402
 from .relu_power import ReLUPower, relu_power_basis  # noqa: E402
 
 __all__ = ["BASES", "BSpline", "Chebyshev", "Fourier", "Gaussian", "ReLUPower", "Rational", "bspline_basis",
-           "bspline_local", "chebyshev_basis", "create", "fourier_basis", "gaussian_basis", "names", "polyval",
-           "rational", "rational_basis", "register_basis", "relu_power_basis", "uniform_knots"]
+           "bspline_local", "chebyshev_basis", "check_domain", "create", "fourier_basis", "gaussian_basis", "names",
+           "polyval", "rational", "rational_basis", "register_basis", "relu_power_basis", "uniform_knots"]

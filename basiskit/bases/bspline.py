@@ -33,19 +33,21 @@ def uniform_knots(grid_size: int, order: int, domain: Sequence[float] = (-1.0, 1
     """Uniform knots ``(grid_size + 2 order + 1,)``: ``grid_size`` intervals on ``domain`` plus ``order`` each side."""
     check_int("grid_size", grid_size, min_value=1)
     check_int("order", order, min_value=0)
-    lo, hi = _check_domain(domain)
+    lo, hi = check_domain(domain)
     h = (hi - lo) / grid_size
     steps = torch.arange(-order, grid_size + order + 1, device=device, dtype=dtype or torch.get_default_dtype())
     return lo + steps * h
 
 
-def _check_domain(domain: Sequence[float]) -> tuple[float, float]:
+def check_domain(domain: Sequence[float]) -> tuple[float, float]:
+    """An interval ``domain = (low, high)`` of finite floats with low < high, as a tuple of floats; raises
+    ``ValueError`` naming ``domain`` otherwise. Every basis and layer with a domain checks it here."""
     if not isinstance(domain, (tuple, list)) or len(domain) != 2:
         raise ValueError(f"domain must be a pair (low, high), got {domain!r}")
     lo = check_float("domain[0]", domain[0])
     hi = check_float("domain[1]", domain[1])
     if not hi > lo:
-        raise ValueError(f"domain must have high > low, got {tuple(domain)}")
+        raise ValueError(f"domain must have low < high, got {tuple(domain)}")
     return lo, hi
 
 
@@ -197,7 +199,7 @@ class BSpline(nn.Module):
         if channels is not None:
             knots = knots.expand(channels, -1).clone()
         self.grid_size, self.order, self.channels = grid_size, order, channels
-        self.domain = _check_domain(domain)
+        self.domain = check_domain(domain)
         self.n_basis = grid_size + order
         self.uniform = True
         self.register_buffer("knots", knots)

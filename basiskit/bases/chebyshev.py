@@ -20,7 +20,7 @@ from torch import nn
 
 from .._validation import check_choice, check_int, check_tensor
 from . import register_basis
-from .bspline import _check_domain
+from .bspline import check_domain
 
 
 def chebyshev_basis(z: torch.Tensor, degree: int) -> torch.Tensor:
@@ -43,7 +43,7 @@ class Chebyshev(nn.Module):
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.degree = check_int("degree", degree, min_value=0)
-        self.domain = _check_domain(domain)
+        self.domain = check_domain(domain)
         self.squash = check_choice("squash", squash, ["clamp", "tanh"])
         self.n_basis = degree + 1
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from .._validation import check_float, check_int, check_tensor
 from . import register_basis
-from .bspline import _check_domain
+from .bspline import check_domain
 
 
 def gaussian_basis(x: torch.Tensor, centers: torch.Tensor, width: float | torch.Tensor) -> torch.Tensor:
@@ -33,7 +33,7 @@ class Gaussian(nn.Module):
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.n_centers = check_int("n_centers", n_centers, min_value=2)
-        self.domain = _check_domain(domain)
+        self.domain = check_domain(domain)
         lo, hi = self.domain
         spacing = (hi - lo) / (n_centers - 1)
         self.width = spacing if width is None else check_float("width", width, min_value=0.0, strict_min=True)

@@ -17,7 +17,7 @@ from torch import nn
 
 from .._validation import check_int, check_tensor
 from . import register_basis
-from .bspline import _check_domain
+from .bspline import check_domain
 
 
 def relu_power_basis(x: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
@@ -43,7 +43,7 @@ class ReLUPower(nn.Module):
         super().__init__()
         self.grid_size = check_int("grid_size", grid_size, min_value=1)
         self.order = check_int("order", order, min_value=0)
-        self.domain = _check_domain(domain)
+        self.domain = check_domain(domain)
         lo, hi = self.domain
         h = (hi - lo) / grid_size
         idx = torch.arange(grid_size + order, device=device, dtype=dtype or torch.get_default_dtype())

@@ -18,7 +18,8 @@ from torch import nn
 
 from ..nn.grkan import GRKAN
 from . import register_suite
-from .timing import BenchResult, compare, kept_for_backward_bytes
+from ..measure import compare, kept_for_backward_bytes
+from .timing import BenchResult
 
 TOKENS = 4096
 TARGETS_CPU = {192: 1.4, 384: 1.2}

@@ -9,16 +9,17 @@ Batch 1024, grid 5, order 3, float32; 2 threads on CPU.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
 
+from .._env import override
 from ..nn import KANLinear
 from . import register_suite
-from .timing import BenchResult, compare, kept_for_backward_bytes, peer_available
+from ..measure import compare, kept_for_backward_bytes, peer_available, train_step
+from .timing import BenchResult
 
 OTHER_BASES: dict[str, dict[str, Any]] = {
     "chebyshev": {"degree": 7}, "fourier": {"n_freq": 4}, "gaussian": {"n_centers": 8},
@@ -69,15 +70,8 @@ class _TorchPath(nn.Module):
         self.n_basis = getattr(layer, "n_basis", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        before = os.environ.get("BASISKIT_NATIVE")
-        os.environ["BASISKIT_NATIVE"] = "0"
-        try:
+        with override("BASISKIT_NATIVE", "0"):
             return self.layer(x)
-        finally:
-            if before is None:
-                del os.environ["BASISKIT_NATIVE"]
-            else:
-                os.environ["BASISKIT_NATIVE"] = before
 
 
 class _FirstOutput(nn.Module):
@@ -91,13 +85,9 @@ class _FirstOutput(nn.Module):
         return self.layer(x)[0]
 
 
-def _step(layer: nn.Module, x: torch.Tensor) -> Callable[[], None]:
-    def run() -> None:
-        layer.zero_grad(set_to_none=True)
-        x.grad = None
-        layer(x).sum().backward()
-
-    return run
+def _step(layer: nn.Module, x: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """Forward and backward of ``layer(x).sum()`` (gradients of the layer and of x; no optimizer step)."""
+    return train_step(lambda: layer(x).sum(), layer, clear=(x,))
 
 
 def _try_run(name: str, fn: Callable[[], None], notes: list[str]) -> bool:

@@ -8,31 +8,29 @@ process. A missing ``neuralop`` gives skipped rows with a note.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from . import register_suite
-from .timing import BenchResult, compare, kept_for_backward_bytes, peer_available
+from ..measure import compare, count_parameters, kept_for_backward_bytes, peer_available, train_step
+from .timing import BenchResult
 
 CONFIG = {"grid": (64, 64), "width": 32, "modes": 12, "layers": 4, "batch": 16}
 
 
-def _step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Any:
+def _step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> Callable[[], torch.Tensor]:
+    """Forward and backward of the relative-L2 loss on (x, y) (no optimizer step)."""
     from ..losses import relative_lp
 
-    def run() -> None:
-        model.zero_grad(set_to_none=True)
-        relative_lp(model(x), y).backward()
-
-    return run
+    return train_step(lambda: relative_lp(model(x), y), model)
 
 
 @register_suite("operators")
 def suite(quick: bool = False, device: str = "cpu") -> BenchResult:
     """Our FNO / TFNO vs neuraloperator's: parameters, fwd+bwd time ratio, saved-for-backward memory."""
     from ..operators import FNO, TFNO
-    from ..operators.common import count_parameters
 
     cfg = CONFIG
     result = BenchResult("operators", ["model", "params (ours)", "params (neuralop)", "fwd+bwd s (ours)",

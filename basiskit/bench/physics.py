@@ -17,18 +17,13 @@ import torch
 from ..models import MLP
 from ..physics import GPSolver, PIG, PINN, create_problem
 from . import register_suite
-from .timing import BenchResult, compare, kept_for_backward_bytes
+from ..measure import compare, kept_for_backward_bytes, train_step
+from .timing import BenchResult
 
 
-def _train_step(model: torch.nn.Module, objective: Callable[[], torch.Tensor]) -> Callable[[], None]:
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        objective().backward()
-        opt.step()
-
-    return step
+def _train_step(model: torch.nn.Module, objective: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
+    """One Adam iteration (lr 1e-3) of ``objective`` on ``model``."""
+    return train_step(objective, model, torch.optim.Adam(model.parameters(), lr=1e-3))
 
 
 def _growth_exponent(sizes: list[int], seconds: list[float]) -> float:

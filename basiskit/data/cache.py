@@ -2,7 +2,8 @@
 
 Files are safetensors written atomically (temp file + rename) with a SHA-256 of the tensor bytes in the
 metadata; a file that is truncated, corrupt or from other parameters is detected on load and regenerated.
-The folder is ``$BASISKIT_CACHE`` if set, else ``$XDG_CACHE_HOME/basiskit`` or ``~/.cache/basiskit``.
+The folder is ``basiskit._env.cache_dir()``: ``$BASISKIT_CACHE`` if set, else ``$XDG_CACHE_HOME/basiskit`` or
+``~/.cache/basiskit``.
 """
 from __future__ import annotations
 
@@ -17,16 +18,12 @@ from typing import Any
 
 import torch
 
+from .._env import cache_dir
+
+__all__ = ["cache_dir", "cache_key", "cached", "load_cached", "save_cached"]
+
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("BASISKIT_CACHE")
-    if root:
-        return Path(root)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "basiskit"
 
 
 def cache_key(name: str, params: dict[str, Any]) -> str:

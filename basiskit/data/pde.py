@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._env import progress_enabled
 from .._validation import check_float, check_int
 from ..pde.burgers import burgers_1d
 from ..pde.darcy import darcy_2d, threshold_coefficient
@@ -91,8 +92,6 @@ def _init_worker() -> None:
 def generate(kind: str, params: dict[str, Any], n_train: int, n_test: int, workers: int = 1) -> dict[str, torch.Tensor]:
     """Solve every chunk of both splits (in ``workers`` processes) and stack them:
     {"x_train", "y_train", "x_test", "y_test"}."""
-    from ..train.context import progress_enabled
-
     chunk = CHUNK[kind]
     jobs = [(split, i, min(chunk, n - i * chunk)) for split, n in ((0, n_train), (1, n_test))
             for i in range(math.ceil(n / chunk))]

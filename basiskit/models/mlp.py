@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .._validation import check_int
+from .._validation import check_widths
 from ..nn.activations import get_activation
 from . import register_model
 
@@ -19,11 +19,7 @@ class MLP(nn.Module):
     def __init__(self, widths: Sequence[int], activation: str = "tanh", *, device: torch.device | str | None = None,
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        widths = list(widths)
-        if len(widths) < 2:
-            raise ValueError(f"widths needs at least [in, out], got {widths}")
-        for i, w in enumerate(widths):
-            check_int(f"widths[{i}]", w, min_value=1)
+        widths = check_widths("widths", widths)
         act = get_activation(activation)
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):

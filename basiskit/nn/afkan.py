@@ -34,7 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_float, check_int, check_tensor
+from .._validation import check_choice, check_int, check_tensor
+from ..bases.bspline import check_domain
 from .activations import get_activation
 
 COMBOS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -86,16 +87,6 @@ def _grid(grid_size: int, order: int, domain: tuple[float, float]) -> tuple[torc
     return low, high, 4.0 / width ** 2
 
 
-def _check_domain(domain: tuple[float, float]) -> tuple[float, float]:
-    if not (isinstance(domain, (tuple, list)) and len(domain) == 2):
-        raise ValueError(f"domain must be a pair (low, high), got {domain!r}")
-    lo = check_float("domain[0]", domain[0])
-    hi = check_float("domain[1]", domain[1])
-    if not hi > lo:
-        raise ValueError(f"domain must have low < high, got {domain!r}")
-    return lo, hi
-
-
 class ReLUKANLinear(nn.Module):
     r"""ReLU-KAN layer (Qiu et al., "ReLU-KAN: New Kolmogorov-Arnold networks that only need matrix
     addition, dot multiplication, and ReLU", 2024), correct for any number of inputs.
@@ -116,7 +107,7 @@ class ReLUKANLinear(nn.Module):
         self.out_features = check_int("out_features", out_features, min_value=1)
         self.grid_size = check_int("grid_size", grid_size, min_value=1)
         self.order = check_int("order", order, min_value=0)
-        self.domain = _check_domain(domain)
+        self.domain = check_domain(domain)
         low, high, self.r = _grid(grid_size, order, self.domain)
         n_cells = grid_size + order
         kw = {"device": device, "dtype": dtype or torch.get_default_dtype()}
@@ -170,7 +161,7 @@ class AFKANLinear(nn.Module):
         self.norm = check_choice("norm", norm, list(NORMS))
         self.grid_size = check_int("grid_size", grid_size, min_value=1)
         self.order = check_int("order", order, min_value=0)
-        self.domain = _check_domain(domain)
+        self.domain = check_domain(domain)
         low, high, _ = _grid(grid_size, order, self.domain)
         n_cells = grid_size + order
         kw = {"device": device, "dtype": dtype or torch.get_default_dtype()}

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import check_float, check_int, check_tensor
+from .._validation import check_float, check_int, check_tensor, check_widths
 from .kan_linear import KANLinear
 
 
@@ -34,11 +34,7 @@ class KAN(nn.Module):
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None,
                  **basis_kwargs: Any) -> None:
         super().__init__()
-        widths = list(widths)
-        if len(widths) < 2:
-            raise ValueError(f"widths needs at least [in, out], got {widths}")
-        for i, w in enumerate(widths):
-            check_int(f"widths[{i}]", w, min_value=1)
+        widths = check_widths("widths", widths)
         kw = dict(basis_kwargs)
         if basis in ("bspline", "relu_power"):
             if grid_size is not None:

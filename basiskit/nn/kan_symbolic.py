@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from .._validation import check_float, check_int, unknown_name_message
+from ..measure import train_step
 
 
 @dataclass(frozen=True)
@@ -114,15 +115,11 @@ def _polish(fn: SymbolicFunction, x: torch.Tensor, y: torch.Tensor, params: list
     opt = torch.optim.LBFGS([theta], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe", tolerance_grad=1e-32,
                             tolerance_change=1e-32)
 
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        pred = theta[2] * fn.torch_fn(theta[0] * xd + theta[1]) + theta[3]
-        loss = ((pred - yd) ** 2).mean()
-        loss.backward()
-        return loss
+    def mse() -> torch.Tensor:
+        return ((theta[2] * fn.torch_fn(theta[0] * xd + theta[1]) + theta[3] - yd) ** 2).mean()
 
     try:
-        opt.step(closure)
+        opt.step(train_step(mse, [theta]))
     except RuntimeError:
         return params
     new = theta.detach().tolist()
@@ -246,11 +243,7 @@ def fit_symbolic(kan: Any, x: torch.Tensor, y: torch.Tensor, steps: int = 50) ->
                             tolerance_grad=1e-32, tolerance_change=1e-32)
     yd = y.double()
 
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = ((symbolic_forward(kan, x, store) - yd) ** 2).mean()
-        loss.backward()
-        return loss
+    closure = train_step(lambda: ((symbolic_forward(kan, x, store) - yd) ** 2).mean(), leaves)
 
     before = [(layer["params"].detach().clone(), layer["bias"].detach().clone()) for layer in store]
     start = float(closure().detach())

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .._validation import check_float, check_int, check_tensor
+from .._validation import check_float, check_int, check_tensor, check_widths
 
 __all__ = ["SIREN", "SineLayer", "sine_layer"]
 
@@ -59,11 +59,7 @@ class SIREN(nn.Module):
     def __init__(self, widths: Sequence[int], omega_first: float = 30.0, omega: float = 30.0, *,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        widths = list(widths)
-        if len(widths) < 3:
-            raise ValueError(f"widths needs [in, hidden..., out] with at least one hidden layer, got {widths}")
-        for i, w in enumerate(widths):
-            check_int(f"widths[{i}]", w, min_value=1)
+        widths = check_widths("widths", widths, min_hidden=1)
         layers: list[nn.Module] = [SineLayer(widths[0], widths[1], omega_first, first=True, device=device, dtype=dtype)]
         layers += [SineLayer(a, b, omega, device=device, dtype=dtype) for a, b in zip(widths[1:-2], widths[2:-1])]
         last = nn.Linear(widths[-2], widths[-1], device=device, dtype=dtype)

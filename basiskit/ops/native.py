@@ -32,6 +32,8 @@ from typing import Any
 
 import torch
 
+from .._env import cache_dir, native_enabled
+
 BASE_FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-std=c11", "-fno-math-errno")
 _LOCK = threading.Lock()
 _LIBS: dict[str, ctypes.CDLL | None] = {}
@@ -39,12 +41,10 @@ _LIBS: dict[str, ctypes.CDLL | None] = {}
 
 def enabled() -> bool:
     """False when ``BASISKIT_NATIVE`` is set to 0/false/no/off."""
-    return os.environ.get("BASISKIT_NATIVE", "1").strip().lower() not in {"0", "false", "no", "off"}
+    return native_enabled()
 
 
 def kernel_dir() -> Path:
-    from ..data.cache import cache_dir
-
     return cache_dir() / "kernels"
 
 

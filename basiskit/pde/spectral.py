@@ -6,7 +6,7 @@ layout: full FFT order in every dim but the last, which holds :math:`0 \dots n/2
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -68,3 +68,27 @@ def etdrk4_coefficients(linear: torch.Tensor, dt: float, n_contour: int = 32) ->
     f2 = dt * ((2 + lr + torch.exp(lr) * (-2 + lr)) / lr ** 3).mean(-1).real
     f3 = dt * ((-4 - 3 * lr - lr ** 2 + torch.exp(lr) * (4 - lr)) / lr ** 3).mean(-1).real
     return torch.exp(hl), torch.exp(hl / 2), q, f1, f2, f3
+
+
+def etdrk4_step(v: torch.Tensor, nonlinear: Callable[[torch.Tensor], torch.Tensor],
+                coefficients: Sequence[torch.Tensor]) -> torch.Tensor:
+    r"""One ETDRK4 step of :math:`\hat v_t = L \hat v + N(\hat v)` for a diagonal :math:`L` (Cox & Matthews 2002,
+    in the form of Kassam & Trefethen 2005, eq. (2.5)).
+
+    Args:
+        v: the spectral state :math:`\hat v_n`, any shape that broadcasts with the coefficients.
+        nonlinear: :math:`\hat v \mapsto N(\hat v)`, the same shape as ``v``.
+        coefficients: ``(E, E2, Q, f1, f2, f3)`` from :func:`etdrk4_coefficients` for the step size.
+
+    Returns:
+        :math:`\hat v_{n+1}`, shaped like ``v``; four evaluations of ``nonlinear``.
+    """
+    e, e2, q, f1, f2, f3 = coefficients
+    nv = nonlinear(v)
+    a = e2 * v + q * nv
+    na = nonlinear(a)
+    b = e2 * v + q * na
+    nb = nonlinear(b)
+    c = e2 * a + q * (2 * nb - nv)
+    nc = nonlinear(c)
+    return e * v + f1 * nv + 2 * f2 * (na + nb) + f3 * nc

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, check_tensor
-from ..nn.params import count_parameters
+from ..measure import count_parameters
 from .derivatives import AutogradDerivatives, Derivatives
 from .problems import Problem
 

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import create as create_dataset
-from ..nn.params import count_parameters
+from ..measure import accuracy, count_parameters, match_width
 from ..models import MLP
 from ..nn import AFKANLinear, ReLUKANLinear
 from ..train import RunContext, fit
@@ -33,26 +33,6 @@ class AfkanConfig:
     lr: float = field(default=1e-3, metadata={"gt": 0.0})
     n_train: int = field(default=4000, metadata={"min": 1, "max": 4000})  # mnist5k has 4000 training digits
     checkpoint_every: int = field(default=1000, metadata={"min": 0})
-
-
-def matched_width(build: Callable[[int], nn.Module], target: int, max_width: int = 256) -> int:
-    """The hidden width whose model's parameter count is closest to ``target``."""
-    best, best_gap = 1, float("inf")
-    for width in range(1, max_width + 1):
-        gap = abs(count_parameters(build(width)) - target)
-        if gap < best_gap:
-            best, best_gap = width, gap
-        elif count_parameters(build(width)) > target:
-            break
-    return best
-
-
-def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> float:
-    """Top-1 accuracy in percent (x: (n, 784))."""
-    model.train(False)
-    with torch.no_grad():
-        pred = model(x.to(device)).argmax(-1).cpu()
-    return 100.0 * int((pred == y).sum()) / len(y)
 
 
 def builders(cfg: AfkanConfig) -> dict[str, Callable[[int], nn.Module]]:
@@ -85,12 +65,12 @@ def run(cfg: AfkanConfig, ctx: RunContext) -> dict:
     metrics: dict[str, float] = {"mlp_params": target}
     curves: dict[str, tuple] = {}
     for i, (name, make) in enumerate(build.items()):
-        width = cfg.hidden if name in ("mlp", "af_kan") else matched_width(make, target)
+        width = cfg.hidden if name in ("mlp", "af_kan") else match_width(make, target, range(1, 257))[0]
         torch.manual_seed(ctx.seed * 100 + i)
         model = make(width)
         result = fit(model, F.cross_entropy, (x_train, y_train), steps=cfg.steps, batch_size=cfg.batch_size,
                      lr=cfg.lr, scheduler="cosine", checkpoint_every=cfg.checkpoint_every, ctx=ctx, name=name)
-        metrics[f"{name}_acc"] = accuracy(model, x_test, y_test, ctx.device)
+        metrics[f"{name}_acc"] = accuracy(model, x_test, y_test, device=ctx.device)
         metrics[f"{name}_params"] = count_parameters(model)
         metrics[f"{name}_hidden"] = width
         metrics[f"{name}_param_ratio"] = count_parameters(model) / target

@@ -13,10 +13,10 @@ from typing import Any
 import torch
 
 from ..data import burgers
+from ..measure import count_parameters
 from ..operators import FNO
-from ..nn.params import count_parameters
 from ..train import RunContext
-from ._operator_helpers import plot_samples, predict, rel_l2, train_normalized
+from ._common import plot_samples, predict, rel_l2, train_operator
 from .core import Claim, recipe
 
 
@@ -58,7 +58,7 @@ def run(cfg: FnoBurgersConfig, ctx: RunContext) -> dict:
     test = (fine_test[0][..., ::2].contiguous(), fine_test[1][..., ::2].contiguous())
     torch.manual_seed(ctx.seed)
     fno = FNO(cfg.modes, 1, 1, cfg.width, cfg.layers, positional="periodic")
-    model, result = train_normalized(fno, train, test, ctx, "fno", steps=cfg.steps, batch_size=cfg.batch_size,
+    model, result = train_operator(fno, train, test, ctx, "fno", steps=cfg.steps, batch_size=cfg.batch_size,
                                    lr=cfg.lr, weight_decay=cfg.weight_decay)
     metrics: dict[str, Any] = {
         "rel_l2": rel_l2(model, test, ctx.device),

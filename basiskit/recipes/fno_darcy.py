@@ -6,7 +6,7 @@ periodic), trained on the relative L2 loss. ``--set peer=true`` also trains neur
 configuration, on the same samples, with the same optimiser, schedule, batch size and number of steps (the
 mini-batch order follows each run's name), and compares.
 
-The helpers below (normalisation, training, evaluation, sample plots) are shared by the other operator recipes.
+Training, normalisation, evaluation and sample plots are the operator recipes' shared ones (``recipes._common``).
 """
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from typing import Any
 import torch
 
 from ..data import darcy
-from ..nn.params import count_parameters
+from ..measure import count_parameters
 from ..operators import FNO
 from ..train import RunContext
-from ._operator_helpers import peer_fno, plot_samples, predict, rel_l2, train_normalized
+from ._common import peer_fno, plot_samples, predict, rel_l2, train_operator
 from .core import Claim, recipe
 
 
@@ -58,7 +58,7 @@ def run(cfg: FnoDarcyConfig, ctx: RunContext) -> dict:
     metrics: dict[str, Any] = {}
     torch.manual_seed(ctx.seed)
     fno = FNO((cfg.modes, cfg.modes), 1, 1, cfg.width, cfg.layers, padding=cfg.padding)
-    model, result = train_normalized(fno, train, test, ctx, "fno", steps=cfg.steps, batch_size=cfg.batch_size,
+    model, result = train_operator(fno, train, test, ctx, "fno", steps=cfg.steps, batch_size=cfg.batch_size,
                                    lr=cfg.lr, weight_decay=cfg.weight_decay)
     metrics["rel_l2"] = rel_l2(model, test, ctx.device)
     metrics["train_rel_l2"] = result.final_loss
@@ -71,7 +71,7 @@ def run(cfg: FnoDarcyConfig, ctx: RunContext) -> dict:
         if peer is None:
             metrics["peer_skipped"] = "neuraloperator (neuralop) is not installed"
         else:
-            peer_model, peer_result = train_normalized(peer, train, test, ctx, "neuralop_fno", steps=cfg.steps,
+            peer_model, peer_result = train_operator(peer, train, test, ctx, "neuralop_fno", steps=cfg.steps,
                                                      batch_size=cfg.batch_size, lr=cfg.lr,
                                                      weight_decay=cfg.weight_decay)
             metrics["peer_rel_l2"] = rel_l2(peer_model, test, ctx.device)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..bench import kept_for_backward_bytes
+from ..measure import kept_for_backward_bytes
 from ..physics import GPSolver, create_problem
 from ..train import RunContext, fit
 from .core import Claim, recipe

@@ -4,16 +4,17 @@ as many parameters trained for the same number of LBFGS steps.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
 
 from ..losses import mse, rmse
-from ..nn.params import count_parameters
+from ..measure import count_parameters, match_width
 from ..models import MLP
 from ..nn import KAN
 from ..train import RunContext, fit
+from ._common import kan_example_target as target
+from ._common import lbfgs_fit_options
 from .core import Claim, recipe
 
 
@@ -39,25 +40,9 @@ class KanFitConfig:
             raise ValueError(f"grids must increase (each stage extends the grid), got {self.grids}")
 
 
-def target(xy: torch.Tensor) -> torch.Tensor:
-    """f(x, y) = exp(sin(pi x) + y^2); xy: (n, 2) -> (n, 1)."""
-    return torch.exp(torch.sin(math.pi * xy[:, :1]) + xy[:, 1:] ** 2)
-
-
 def mlp_width_for(n: int, n_in: int, n_out: int, depth: int) -> int:
-    """Smallest hidden width of a ``depth``-hidden-layer MLP with at least ``n`` parameters."""
-    width = 1
-    while True:
-        widths = [n_in] + [width] * depth + [n_out]
-        count = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
-        if count >= n:
-            return width
-        width += 1
-
-
-def lbfgs_options(cfg: KanFitConfig) -> dict:
-    """pykan's LBFGS: ``lbfgs_iters`` iterations (with a strong-Wolfe line search) per optimizer step."""
-    return {"max_iter": cfg.lbfgs_iters, "history_size": 10, "tolerance_grad": 1e-32, "tolerance_change": 1e-32}
+    """Smallest hidden width (up to 4096) of a ``depth``-hidden-layer MLP with at least ``n`` parameters."""
+    return match_width(lambda w: MLP([n_in] + [w] * depth + [n_out]), n, range(1, 4097), at_least=True)[0]
 
 
 def train_kan_with_grid_extension(cfg: KanFitConfig, ctx: RunContext, data: tuple[torch.Tensor, torch.Tensor],
@@ -68,7 +53,7 @@ def train_kan_with_grid_extension(cfg: KanFitConfig, ctx: RunContext, data: tupl
     x, y = data
     model = KAN(list(cfg.widths), grid_size=cfg.grids[0], order=cfg.order, dtype=dtype)
     rows = []
-    opt = {"optimizer": "lbfgs", "lr": 1.0, "optimizer_options": lbfgs_options(cfg)}
+    opt = lbfgs_fit_options(cfg.lbfgs_iters)
     for k, grid in enumerate(cfg.grids):
         if k == 0:
             half = cfg.steps_per_grid // 2
@@ -108,8 +93,8 @@ def run(cfg: KanFitConfig, ctx: RunContext) -> dict:
         width = mlp_width_for(row["n_params"], 2, 1, cfg.mlp_depth)
         torch.manual_seed(ctx.seed + width)
         mlp = MLP([2] + [width] * cfg.mlp_depth + [1], activation=cfg.mlp_activation, dtype=dtype)
-        fit(mlp, mse, (x_train, y_train), steps=total_steps, optimizer="lbfgs", lr=1.0,
-            optimizer_options=lbfgs_options(cfg), ctx=ctx, name=f"mlp-w{width}")
+        fit(mlp, mse, (x_train, y_train), steps=total_steps, ctx=ctx, name=f"mlp-w{width}",
+            **lbfgs_fit_options(cfg.lbfgs_iters))
         with torch.no_grad():
             mlp_rows.append({"width": width, "n_params": count_parameters(mlp), "test_rmse": rmse(mlp(x_test), y_test)})
         ctx.log(phase="mlp-stage", **mlp_rows[-1])

@@ -15,6 +15,7 @@ import torch
 from ..losses import mse, rmse
 from ..nn import KAN
 from ..train import RunContext, fit
+from ._common import lbfgs_fit_options
 from .core import Claim, recipe
 
 
@@ -59,9 +60,7 @@ def run(cfg: KanScalingConfig, ctx: RunContext) -> dict:
     x = torch.rand(cfg.n_train, 1, generator=g, dtype=dtype) * 2 - 1
     x_test = torch.linspace(-1, 1, cfg.n_test, dtype=dtype).unsqueeze(-1)
     y, y_test = target(x), target(x_test)
-    opt = {"optimizer": "lbfgs", "lr": 1.0,
-           "optimizer_options": {"max_iter": cfg.lbfgs_iters, "history_size": 10, "tolerance_grad": 1e-32,
-                                 "tolerance_change": 1e-32}}
+    opt = lbfgs_fit_options(cfg.lbfgs_iters)
     grids = list(cfg.grids)
     model = KAN([1, 1], grid_size=grids[0], order=cfg.order, dtype=dtype)
     errors = []

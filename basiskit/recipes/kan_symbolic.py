@@ -14,8 +14,9 @@ import torch
 from ..losses import mse, rmse
 from ..nn import KAN
 from ..train import RunContext, fit
+from ._common import kan_example_target as target
+from ._common import lbfgs_fit_options
 from .core import Claim, recipe
-from .kan_fit import target
 
 
 @dataclass
@@ -56,9 +57,7 @@ def run(cfg: KanSymbolicConfig, ctx: RunContext) -> dict:
     x = torch.rand(cfg.n_train, 2, generator=g, dtype=dtype) * 2 - 1
     x_test = torch.rand(cfg.n_test, 2, generator=g, dtype=dtype) * 2 - 1
     y, y_test = target(x), target(x_test)
-    opt = {"optimizer": "lbfgs", "lr": 1.0,
-           "optimizer_options": {"max_iter": cfg.lbfgs_iters, "history_size": 10, "tolerance_grad": 1e-32,
-                                 "tolerance_change": 1e-32}}
+    opt = lbfgs_fit_options(cfg.lbfgs_iters)
 
     model = KAN(list(cfg.widths), grid_size=cfg.grid_size, order=cfg.order, dtype=dtype)
 

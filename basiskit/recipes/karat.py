@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from ..bench import kept_for_backward_bytes
 from ..data import create as create_dataset
+from ..measure import accuracy, count_parameters, kept_for_backward_bytes
 from ..models import create as create_model
 from ..models import Attention
 from ..nn import KANAttention
-from ..nn.params import count_parameters
 from ..train import RunContext, fit
 from .core import Claim, recipe
 
@@ -45,18 +44,6 @@ class KaratConfig:
             raise ValueError(f"embed_dim ({self.embed_dim}) must be divisible by num_heads ({self.num_heads})")
         if self.warmup_steps > self.steps:
             raise ValueError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
-
-
-def accuracy(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, device: torch.device,
-             batch: int = 500) -> float:
-    """Top-1 accuracy in percent."""
-    model.train(False)
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(images), batch):
-            pred = model(images[i:i + batch].to(device)).argmax(-1).cpu()
-            correct += int((pred == labels[i:i + batch]).sum())
-    return 100.0 * correct / len(images)
 
 
 def attention_memory(dim: int, heads: int, num_tokens: int, batch: int, grid_size: int, rank: int,
@@ -103,8 +90,8 @@ def run(cfg: KaratConfig, ctx: RunContext) -> dict:
                      optimizer="adamw", lr=cfg.lr, weight_decay=cfg.weight_decay, scheduler="cosine",
                      warmup_steps=cfg.warmup_steps, grad_clip=1.0, checkpoint_every=cfg.checkpoint_every,
                      ctx=ctx, name=name, eval_every=max(1, cfg.steps // 5),
-                     eval_fn=lambda m: {"test_acc": accuracy(m, x_test, y_test, ctx.device)})
-        metrics[f"{name}_acc"] = accuracy(model, x_test, y_test, ctx.device)
+                     eval_fn=lambda m: {"test_acc": accuracy(m, x_test, y_test, device=ctx.device)})
+        metrics[f"{name}_acc"] = accuracy(model, x_test, y_test, device=ctx.device)
         metrics[f"{name}_params"] = count_parameters(model)
         metrics[f"{name}_train_seconds"] = result.seconds
         curves[name] = result.curve("test_acc")

@@ -10,14 +10,14 @@ Plots: both learning curves; the learned rational functions of the first and las
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
 from .. import data, models
-from ..bench import compare
-from ..nn.params import count_parameters
+from ..measure import accuracy, compare, count_parameters, train_step
 from ..train import RunContext, fit
 from .core import Claim, recipe
 
@@ -57,46 +57,9 @@ class KatConfig:
             raise ValueError(f"warmup_steps ({self.warmup_steps}) must be <= steps ({self.steps})")
 
 
-def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> float:
-    """Top-1 accuracy in percent; x: (n, C, H, W), y: (n,)."""
-    device = next(model.parameters()).device
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(x), batch):
-            correct += int((model(x[i:i + batch].to(device)).argmax(-1).cpu() == y[i:i + batch]).sum())
-    return 100.0 * correct / len(x)
-
-
 def _train_step(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor):
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-6)
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-
-    return step
-
-
-def _cpu_seconds(steps: dict, repeats: int) -> dict[str, float]:
-    """Median process CPU seconds per call of each step, interleaved like ``bench.compare``.
-
-    Reported beside the wall-clock ratio: on a shared, oversubscribed machine wall time also measures the
-    scheduler, CPU time only this process's work.
-    """
-    import statistics
-    import time
-
-    names = list(steps)
-    for n in names:
-        steps[n]()
-    samples: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(repeats):
-        for n in names[r % len(names):] + names[:r % len(names)]:
-            t0 = time.process_time()
-            steps[n]()
-            samples[n].append(time.process_time() - t0)
-    return {n: statistics.median(v) for n, v in samples.items()}
+    """One timed AdamW step of the cross-entropy on the batch (x, y)."""
+    return train_step(lambda: F.cross_entropy(model(x), y), model, torch.optim.AdamW(model.parameters(), lr=1e-6))
 
 
 def _plot_rationals(ctx: RunContext, kat: torch.nn.Module) -> None:
@@ -161,7 +124,11 @@ def run(cfg: KatConfig, ctx: RunContext) -> dict:
         clone = copy.deepcopy(model).train()
         steps[name] = _train_step(clone, xb, yb)
     times = compare(steps, "vit", warmup=2, repeats=cfg.time_repeats, device=str(ctx.device))
-    cpu = _cpu_seconds(steps, repeats=cfg.time_repeats) if ctx.device.type == "cpu" else None
+    # beside the wall-clock ratio: on a shared, oversubscribed machine wall time also measures the scheduler,
+    # process CPU time only this process's work
+    cpu = ({n: t["seconds"] for n, t in compare(steps, "vit", warmup=1, repeats=cfg.time_repeats,
+                                                  clock=time.process_time).items()}
+           if ctx.device.type == "cpu" else None)
 
     ctx.plot_curves("learning_curves", {
         "ViT train loss": results["vit"]["fit"].curve("loss"), "KAT train loss": results["kat"]["fit"].curve("loss")},

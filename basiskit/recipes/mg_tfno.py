@@ -22,10 +22,10 @@ from typing import Any
 import torch
 
 from ..data import darcy
+from ..measure import count_parameters
 from ..operators import FNO, MGTFNO, TFNO
-from ..nn.params import count_parameters
 from ..train import RunContext
-from ._operator_helpers import plot_samples, predict, rel_l2, train_normalized
+from ._common import plot_samples, predict, rel_l2, train_operator
 from .core import Claim, recipe
 
 
@@ -88,7 +88,7 @@ def run(cfg: MgTfnoConfig, ctx: RunContext) -> dict:
     for name, build in builders.items():
         torch.manual_seed(ctx.seed)
         op = build()
-        model, result = train_normalized(op, train, test, ctx, name, steps=cfg.steps, batch_size=cfg.batch_size,
+        model, result = train_operator(op, train, test, ctx, name, steps=cfg.steps, batch_size=cfg.batch_size,
                                        lr=cfg.lr, weight_decay=cfg.weight_decay)
         metrics[f"{name}_rel_l2"] = rel_l2(model, test, ctx.device)
         metrics[f"{name}_n_params"] = count_parameters(op)

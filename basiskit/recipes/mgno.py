@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..operators import MgNO
 from ..train import RunContext
-from ._operator_helpers import compare_with_fno_on_darcy
+from ._common import compare_with_fno_on_darcy
 from .core import Claim, recipe
 
 
@@ -27,6 +27,7 @@ class MgnoConfig:
     steps: int = field(default=5000, metadata={"min": 1})
     batch_size: int = field(default=20, metadata={"min": 1})
     lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
     checkpoint_every: int = field(default=1000, metadata={"min": 0})
 
     def validate(self) -> None:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ..losses import mse, rmse
+from ..measure import count_parameters
 from ..models import MLP
-from ..nn.params import count_parameters
 from ..train import RunContext, fit
 from .core import Claim, recipe
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import torch
 
 from ..data import darcy
-from ..nn.params import count_parameters
+from ..measure import count_parameters
 from ..operators import FunctionUNet, UNet
 from ..train import RunContext
-from ._operator_helpers import plot_samples, predict, rel_l2, scale_pairs, train_operator
+from ._common import plot_samples, predict, rel_l2, train_operator
 from .core import Claim, recipe
 
 
@@ -34,6 +34,7 @@ class NnToNoConfig:
     steps: int = field(default=4000, metadata={"min": 1})
     batch_size: int = field(default=20, metadata={"min": 1})
     lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
     checkpoint_every: int = field(default=1000, metadata={"min": 0})
 
     def validate(self) -> None:
@@ -80,27 +81,26 @@ def run(cfg: NnToNoConfig, ctx: RunContext) -> dict:
     _, test_raw = darcy(1, cfg.n_test, finest + 1, seed=ctx.seed, refine=1)
     train = (train_raw[0][..., :-1, :-1], train_raw[1][..., :-1, :-1])
     resolutions = sorted({cfg.train_resolution, *cfg.eval_resolutions})
-    tests_raw = [(on_grid(test_raw[0], r, finest), on_grid(test_raw[1], r, finest)) for r in resolutions]
-    train, *tests = scale_pairs(train, *tests_raw)
-    tests_by_res = dict(zip(resolutions, tests))
+    tests_by_res = {r: (on_grid(test_raw[0], r, finest), on_grid(test_raw[1], r, finest)) for r in resolutions}
 
     torch.manual_seed(ctx.seed)
     unet = UNet(1, 1, cfg.hidden_channels, cfg.levels)
     torch.manual_seed(ctx.seed)
     fs_unet = FunctionUNet(1, 1, cfg.hidden_channels, cfg.levels, ref_resolution=cfg.train_resolution)
     train_test = tests_by_res[cfg.train_resolution]
-    kw = dict(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, checkpoint_every=cfg.checkpoint_every)
-    unet_result = train_operator(unet, train, train_test, ctx, "unet", **kw)
-    fs_result = train_operator(fs_unet, train, train_test, ctx, "fs_unet", **kw)
+    kw = dict(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+              checkpoint_every=cfg.checkpoint_every)
+    unet_model, unet_result = train_operator(unet, train, train_test, ctx, "unet", **kw)
+    fs_model, fs_result = train_operator(fs_unet, train, train_test, ctx, "fs_unet", **kw)
 
     out: dict = {"unet_params": count_parameters(unet), "fs_unet_params": count_parameters(fs_unet),
                  "unet_train_seconds": unet_result.seconds, "fs_unet_train_seconds": fs_result.seconds}
     for r, data in tests_by_res.items():
-        out[f"unet_rel_l2_{r}"] = rel_l2(unet, data, ctx.device)
-        out[f"fs_unet_rel_l2_{r}"] = rel_l2(fs_unet, data, ctx.device)
+        out[f"unet_rel_l2_{r}"] = rel_l2(unet_model, data, ctx.device)
+        out[f"fs_unet_rel_l2_{r}"] = rel_l2(fs_model, data, ctx.device)
     top = tests_by_res[finest]
-    plot_samples(ctx, f"unet_{finest}", predict(unet, top[0], ctx.device), top[1])
-    plot_samples(ctx, f"fs_unet_{finest}", predict(fs_unet, top[0], ctx.device), top[1])
+    plot_samples(ctx, f"unet_{finest}", predict(unet_model, top[0], ctx.device), top[1])
+    plot_samples(ctx, f"fs_unet_{finest}", predict(fs_model, top[0], ctx.device), top[1])
     ctx.plot_curves("error_vs_resolution", {"U-Net": (resolutions, [out[f"unet_rel_l2_{r}"] for r in resolutions]),
                                             "function-space U-Net": (resolutions, [out[f"fs_unet_rel_l2_{r}"]
                                                                                    for r in resolutions])},

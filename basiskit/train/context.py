@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from .._env import progress_enabled
 from . import distributed as dist_utils
 
 T = TypeVar("T")
@@ -26,11 +27,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def progress_enabled() -> bool:
-    """Progress bars are on unless ``BASISKIT_PROGRESS=0`` (tests and CI set it)."""
-    return os.environ.get("BASISKIT_PROGRESS", "1") not in ("0", "false", "no")
 
 
 class RunContext:

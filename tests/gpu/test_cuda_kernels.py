@@ -4,17 +4,17 @@ Triton group-rational kernels against a float64 CPU reference, the tile-reduced 
 agreeing, bf16/fp16 support, large inputs, and the KAN/KAT layers and models running on the GPU.
 """
 import importlib.util
-import os
 
 import pytest
 import torch
 
+from basiskit._env import gpu_test_device
 from basiskit.models import create
 from basiskit.nn import GRKAN, KANLinear
 from basiskit.ops.rational import group_rational, group_rational_reference
 
 # BASISKIT_TEST_DEVICE=cpu (with TRITON_INTERPRET=1) dry-runs this file on the CPU
-DEV = os.environ.get("BASISKIT_TEST_DEVICE", "cuda")
+DEV = gpu_test_device()
 pytestmark = pytest.mark.skipif(DEV == "cuda" and not torch.cuda.is_available(),
                                 reason="no CUDA device in this environment")
 needs_triton = pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton is not installed")

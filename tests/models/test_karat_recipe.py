@@ -1,7 +1,8 @@
-"""Pieces of the karat recipe: the memory measurement and accuracy."""
+"""Pieces of the karat recipe: the memory measurement and the accuracy it uses (``basiskit.measure``)."""
 import torch
 
-from basiskit.recipes.karat import accuracy, attention_memory
+from basiskit.measure import accuracy
+from basiskit.recipes.karat import attention_memory
 
 
 def test_attention_memory_ratios():
@@ -16,4 +17,4 @@ def test_accuracy_batches():
         model[1].weight.zero_()
         model[1].bias.copy_(torch.tensor([0.0, 1.0, 0.0]))
     x, y = torch.zeros(7, 1, 2, 2), torch.tensor([1, 1, 1, 0, 1, 2, 1])
-    assert abs(accuracy(model, x, y, torch.device("cpu"), batch=3) - 500 / 7) < 1e-9
+    assert abs(accuracy(model, x, y, device=torch.device("cpu"), batch_size=3) - 500 / 7) < 1e-9

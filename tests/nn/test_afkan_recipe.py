@@ -1,8 +1,7 @@
-"""Pieces of the afkan recipe: parameter matching and accuracy."""
-import torch
-
-from basiskit.nn.params import count_parameters as n_params
-from basiskit.recipes.afkan import AfkanConfig, accuracy, builders, matched_width
+"""Pieces of the afkan recipe: its builders matched by parameter count (``basiskit.measure.match_width``)."""
+from basiskit.measure import count_parameters as n_params
+from basiskit.measure import match_width
+from basiskit.recipes.afkan import AfkanConfig, builders
 
 
 def test_matched_widths_are_within_ten_percent_of_the_mlp():
@@ -11,20 +10,7 @@ def test_matched_widths_are_within_ten_percent_of_the_mlp():
     target = n_params(build["mlp"](cfg.hidden))
     assert target == 784 * 64 + 64 + 64 * 10 + 10
     for name in ("relu_kan", "bspline_kan"):
-        width = matched_width(build[name], target)
-        ratio = n_params(build[name](width)) / target
+        width, count = match_width(build[name], target, range(1, 257))
+        ratio = count / target
         assert 0.9 <= ratio <= 1.1, (name, width, ratio)
     assert 0.9 <= n_params(build["af_kan"](cfg.hidden)) / target <= 1.1
-
-
-def test_matched_width_picks_the_closest():
-    build = lambda h: torch.nn.Linear(10, h)  # 11 h parameters  # noqa: E731
-    assert matched_width(build, 56) == 5 and matched_width(build, 61) == 6
-
-
-def test_accuracy_percent():
-    model = torch.nn.Linear(784, 10)
-    x = torch.zeros(4, 784)
-    with torch.no_grad():
-        model.bias.copy_(torch.arange(10.0))
-    assert accuracy(model, x, torch.tensor([9, 9, 1, 9]), torch.device("cpu")) == 75.0

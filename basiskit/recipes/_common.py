@@ -1,0 +1,192 @@
+"""Helpers shared by several recipes (a private module of ``basiskit.recipes``: recipes import it, never each
+other).
+
+* Operator recipes: one training path, :func:`train_operator` (normalisation as buffers of a ``Normalized``
+  wrapper, AdamW with the config's weight decay, cosine schedule, relative L2 loss, the full test set logged
+  ten times), evaluation, sample images, the FNO-vs-other comparison on Darcy and the neuraloperator peer.
+* KAN recipes: the KAN paper's running example :func:`kan_example_target` and pykan's LBFGS setting
+  :func:`lbfgs_fit_options`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..losses import relative_lp
+from ..measure import count_parameters, match_width, peer_available
+from ..train import FitResult, RunContext, fit
+
+Pair = tuple[torch.Tensor, torch.Tensor]
+
+
+def kan_example_target(xy: torch.Tensor) -> torch.Tensor:
+    """The KAN paper's running example f(x, y) = exp(sin(pi x) + y^2); xy: (n, 2) -> (n, 1)."""
+    return torch.exp(torch.sin(math.pi * xy[:, :1]) + xy[:, 1:] ** 2)
+
+
+def lbfgs_fit_options(iterations: int) -> dict[str, Any]:
+    """``fit`` keyword arguments for pykan's LBFGS: ``iterations`` quasi-Newton iterations (strong-Wolfe line
+    search) per optimizer step, history 10, lr 1, no early stop on small gradients or changes (float64 fits
+    go far below the default tolerances). Use as ``fit(model, ..., **lbfgs_fit_options(20))``."""
+    return {"optimizer": "lbfgs", "lr": 1.0,
+            "optimizer_options": {"max_iter": iterations, "history_size": 10, "tolerance_grad": 1e-32,
+                                  "tolerance_change": 1e-32}}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 32) -> torch.Tensor:
+    """``model(x)`` in evaluation mode, ``batch_size`` samples at a time on ``device``, returned on the CPU."""
+    was = model.training
+    model.train(False)
+    out = torch.cat([model(x[i:i + batch_size].to(device)).cpu() for i in range(0, x.shape[0], batch_size)])
+    model.train(was)
+    return out
+
+
+def rel_l2(model: nn.Module, data: Pair, device: torch.device) -> float:
+    """Mean over samples of the relative L2 error on held-out ``data``."""
+    return float(relative_lp(predict(model, data[0], device), data[1]))
+
+
+class Normalized(nn.Module):
+    """``model`` applied to standardised inputs, its output rescaled: u = s_y * model((a - m_x) / s_x) + m_y.
+
+    The statistics are buffers (saved with the weights); x: (b, c, *grid) as for ``model``.
+    """
+
+    def __init__(self, model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor) -> None:
+        super().__init__()
+        self.model = model
+        self.register_buffer("x_mean", x_train.mean().reshape(1))
+        self.register_buffer("x_std", x_train.std().clamp_min(1e-12).reshape(1))
+        self.register_buffer("y_mean", y_train.mean().reshape(1))
+        self.register_buffer("y_std", y_train.std().clamp_min(1e-12).reshape(1))
+
+    def normalize_input(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.x_mean) / self.x_std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(self.normalize_input(x)) * self.y_std + self.y_mean
+
+
+def train_operator(model: nn.Module, train: Pair, test: Pair, ctx: RunContext, name: str, *, steps: int,
+                   batch_size: int, lr: float, weight_decay: float, normalize: bool = True,
+                   checkpoint_every: int = 0, view: Callable[[nn.Module], nn.Module] | None = None,
+                   target_map: Callable[[torch.Tensor], torch.Tensor] | None = None
+                   ) -> tuple[nn.Module, FitResult]:
+    """Train an operator the one way every operator recipe does, so their tables compare like with like.
+
+    * ``normalize=True`` wraps ``model`` in ``Normalized`` (training statistics as buffers): the trained model
+      maps raw inputs to raw outputs, is saved and reloaded with its scaling, and every error is measured on
+      the original data. ``normalize=False`` trains ``model`` as given.
+    * Loss: relative L2 on the raw targets, the figure the recipes report. Optimiser: AdamW (decoupled weight
+      decay, so ``weight_decay`` from the recipe's config means the same at every learning rate, as in
+      neuraloperator's trainer), cosine decay over ``steps``.
+    * Evaluation: relative L2 on the full test set ``test``, logged ten times as ``test_rel_l2``: the last
+      point of the curve is the number the recipe reports, with no second sample (a probe) to reconcile, at
+      the cost of ten forward passes over the test set (a small fraction of training).
+    * ``view`` and ``target_map`` train in another space: the module ``view(wrapped)`` is fitted to
+      ``target_map(y)`` (e.g. a spectral model's kept modes against the targets' modes), while evaluation
+      always uses the wrapped model on the physical test pairs.
+
+    Returns (the trained model as evaluated, i.e. the ``Normalized`` wrapper or ``model``; the ``FitResult``).
+    """
+    wrapped = Normalized(model, *train) if normalize else model
+    trained = view(wrapped) if view is not None else wrapped
+    data = train
+    if target_map is not None:
+        with torch.no_grad():
+            data = (train[0], target_map(train[1]))
+    result = fit(trained, relative_lp, data, steps=steps, batch_size=batch_size, optimizer="adamw", lr=lr,
+                 weight_decay=weight_decay, scheduler="cosine", ctx=ctx, name=name,
+                 checkpoint_every=checkpoint_every, eval_every=max(1, steps // 10),
+                 eval_fn=lambda m: {"test_rel_l2": rel_l2(wrapped, test, ctx.device)})
+    return wrapped, result
+
+
+def plot_samples(ctx: RunContext, name: str, pred: torch.Tensor, truth: torch.Tensor, n: int = 3,
+                 channel: int = 0, inputs: torch.Tensor | None = None, input_label: str = "input") -> None:
+    """One row of panels per test sample: [input,] prediction, truth, |error| (images for 2-D fields, lines
+    for 1-D ones)."""
+    for i in range(min(n, pred.shape[0])):
+        p, t = pred[i, channel], truth[i, channel]
+        panels = {input_label: inputs[i, 0]} if inputs is not None else {}
+        panels.update({f"{name} prediction": p, "truth": t, "|error|": (p - t).abs()})
+        ctx.plot_fields(f"{name}_sample{i}", panels, extent=(0, 1, 0, 1))
+
+
+def summary_metrics(**models: tuple[nn.Module, FitResult, float]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, (model, result, err) in models.items():
+        out[f"{key}_rel_l2"] = err
+        out[f"{key}_params"] = count_parameters(model)
+        out[f"{key}_train_seconds"] = result.seconds
+        out[f"{key}_final_loss"] = result.final_loss
+    return out
+
+
+def compare_with_fno_on_darcy(cfg: Any, ctx: RunContext, name: str, build: Callable[[int], nn.Module],
+                              widths: Sequence[int]) -> dict[str, Any]:
+    """The mgno / lsm recipes' body: Darcy data, an FNO, the other operator at the width whose parameter count
+    is closest to the FNO's, both trained alike (``train_operator``), held-out errors, images.
+
+    ``cfg`` needs n_train, n_test, resolution, fno_modes, fno_width, fno_layers, steps, batch_size, lr,
+    weight_decay, checkpoint_every.
+    """
+    from ..data import darcy
+    from ..operators import FNO
+
+    train, test = darcy(cfg.n_train, cfg.n_test, cfg.resolution, seed=ctx.seed)
+    torch.manual_seed(ctx.seed)
+    fno = FNO((cfg.fno_modes, cfg.fno_modes), 1, 1, cfg.fno_width, cfg.fno_layers)
+    width, _ = match_width(build, count_parameters(fno), widths)
+    torch.manual_seed(ctx.seed)
+    other = build(width)
+    kw = dict(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+              checkpoint_every=cfg.checkpoint_every)
+    fno_model, fno_result = train_operator(fno, train, test, ctx, "fno", **kw)
+    other_model, other_result = train_operator(other, train, test, ctx, name, **kw)
+    fno_err, other_err = rel_l2(fno_model, test, ctx.device), rel_l2(other_model, test, ctx.device)
+    plot_samples(ctx, "fno", predict(fno_model, test[0], ctx.device), test[1])
+    plot_samples(ctx, name, predict(other_model, test[0], ctx.device), test[1])
+    ctx.plot_curves("test_error", {"FNO test rel. L2": fno_result.curve("test_rel_l2"),
+                                   f"{name} test rel. L2": other_result.curve("test_rel_l2")},
+                    ylabel="relative L2")
+    out = summary_metrics(fno=(fno, fno_result, fno_err), **{name: (other, other_result, other_err)})
+    out[f"{name}_width"] = width
+    out["param_ratio"] = count_parameters(other) / count_parameters(fno)
+    out["error_ratio"] = other_err / fno_err
+    return out
+
+
+class TensorsOnly(nn.Module):
+    """Wraps a peer model whose ``state_dict`` carries non-tensor metadata (neuraloperator adds ``_metadata``)
+    so that safetensors checkpoints work; forward is unchanged."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> Any:
+        state = super().state_dict(*args, **kwargs)
+        for key in [k for k, v in state.items() if not isinstance(v, torch.Tensor)]:
+            del state[key]
+        return state
+
+
+def peer_fno(cfg: Any, in_channels: int = 1, out_channels: int = 1) -> nn.Module | None:
+    """neuraloperator's FNO at the configuration of ``cfg`` (modes, width, layers, padding), or None if absent."""
+    if not peer_available("neuralop"):
+        return None
+    from neuralop.models import FNO as PeerFNO
+
+    modes = (cfg.modes,) * 2
+    return TensorsOnly(PeerFNO(n_modes=modes, in_channels=in_channels, out_channels=out_channels,
+                               hidden_channels=cfg.width, n_layers=cfg.layers, domain_padding=cfg.padding or None))
