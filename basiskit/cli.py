@@ -1,4 +1,4 @@
-"""The ``basiskit`` command line: list, run, bench, report (see DESIGN.md).
+"""The ``basiskit`` command line: list, run, bench, report.
 
 A mistake in what was asked for is a ``basiskit.UsageError``, raised where it is detected (the registries,
 the recipe config checks, the runner); ``main`` prints it as one line on stderr and returns exit code 2.

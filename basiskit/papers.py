@@ -1,4 +1,4 @@
-"""The papers basiskit implements (../shared/PAPERS.md), with the recipes that reproduce them.
+"""The papers basiskit implements, with the recipes that reproduce them.
 
 Used to generate the README's paper table: a paper's status is "not yet" until a recipe for it is
 registered, then "met" / "not met" from the newest run folder of each of its recipes ("not run" if none).

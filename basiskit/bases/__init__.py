@@ -17,30 +17,13 @@ rational       ``Rational`` / ``rational_basis``            m + 1
 """
 from __future__ import annotations
 
-from typing import Any
-
-from ..registry import Registry
-
-BASES: Registry[Any] = Registry("basis", ("basiskit.bases",))
-register_basis = BASES.register
-
-
-def create(name: str, **kwargs: Any) -> Any:
-    """Build the basis registered as ``name`` with ``kwargs`` (the class's own keywords)."""
-    return BASES.create(name, **kwargs)
-
-
-def names(pattern: str | None = None) -> list[str]:
-    """Sorted names of the registered bases."""
-    return BASES.names(pattern)
-
-
-from .bspline import BSpline, bspline_basis, bspline_local, check_domain, uniform_knots  # noqa: E402
-from .chebyshev import Chebyshev, chebyshev_basis  # noqa: E402
-from .fourier import Fourier, fourier_basis  # noqa: E402
-from .gaussian import Gaussian, gaussian_basis  # noqa: E402
-from .rational import Rational, polyval, rational, rational_basis  # noqa: E402
-from .relu_power import ReLUPower, relu_power_basis  # noqa: E402
+from ._registry import BASES, create, names, register_basis
+from .bspline import BSpline, bspline_basis, bspline_local, check_domain, uniform_knots
+from .chebyshev import Chebyshev, chebyshev_basis
+from .fourier import Fourier, fourier_basis
+from .gaussian import Gaussian, gaussian_basis
+from .rational import Rational, polyval, rational, rational_basis
+from .relu_power import ReLUPower, relu_power_basis
 
 __all__ = ["BASES", "BSpline", "Chebyshev", "Fourier", "Gaussian", "ReLUPower", "Rational", "bspline_basis",
            "bspline_local", "chebyshev_basis", "check_domain", "create", "fourier_basis", "gaussian_basis", "names",

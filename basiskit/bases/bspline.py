@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, check_tensor
-from . import register_basis
+from ._registry import register_basis
 
 
 def uniform_knots(grid_size: int, order: int, domain: Sequence[float] = (-1.0, 1.0), *,

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .._validation import check_choice, check_int, check_tensor
-from . import register_basis
+from ._registry import register_basis
 from .bspline import check_domain
 
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, check_tensor
-from . import register_basis
+from ._registry import register_basis
 
 
 def fourier_basis(x: torch.Tensor, n_freq: int, period: float = 2 * math.pi) -> torch.Tensor:

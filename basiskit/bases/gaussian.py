@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, check_tensor
-from . import register_basis
+from ._registry import register_basis
 from .bspline import check_domain
 
 

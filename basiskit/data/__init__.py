@@ -4,27 +4,10 @@
 """
 from __future__ import annotations
 
-from typing import Any
-
-from ..registry import Registry
+from ._registry import DATASETS, create, names, register_dataset
 from .cache import cache_dir, cached
+from .images import digits, mnist5k
+from .pde import burgers, darcy, navier_stokes
 
-DATASETS: Registry[Any] = Registry("dataset", ("basiskit.data",))
-register_dataset = DATASETS.register
-
-
-def create(name: str, **kwargs: Any) -> Any:
-    return DATASETS.create(name, **kwargs)
-
-
-def names(pattern: str | None = None) -> list[str]:
-    return DATASETS.names(pattern)
-
-
-# [kat]
-from .images import digits, mnist5k  # noqa: E402
-
-__all__ = ["DATASETS", "cache_dir", "cached", "create", "names", "register_dataset"]
-
-# [operators-data]
-from .pde import burgers, darcy, navier_stokes  # noqa: E402,F401
+__all__ = ["DATASETS", "burgers", "cache_dir", "cached", "create", "darcy", "digits", "mnist5k", "names",
+           "navier_stokes", "register_dataset"]

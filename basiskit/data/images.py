@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .._validation import check_float, check_int
-from . import register_dataset
+from ._registry import register_dataset
 
 Split = tuple[torch.Tensor, torch.Tensor]
 

@@ -36,7 +36,7 @@ from ..pde.burgers import burgers_1d
 from ..pde.darcy import darcy_2d, threshold_coefficient
 from ..pde.grf import grf
 from ..pde.navier_stokes import fno_forcing, navier_stokes_2d
-from . import register_dataset
+from ._registry import register_dataset
 from .cache import cached
 
 Pair = tuple[torch.Tensor, torch.Tensor]

@@ -2,6 +2,6 @@
 from __future__ import annotations
 
 from ..nn.kan import KAN
-from . import register_model
+from ._registry import register_model
 
 register_model("kan", summary="Kolmogorov-Arnold network (Liu et al. 2024): widths, basis, grid_size, order")(KAN)

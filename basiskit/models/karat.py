@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from .._validation import check_choice, check_int
 from ..nn.attention import MODES, KANAttention
-from . import register_model
+from ._registry import register_model
 from .vit import VisionTransformer, vit_config
 
 

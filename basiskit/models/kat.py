@@ -14,7 +14,7 @@ from torch import nn
 
 from .._validation import check_choice, check_int
 from ..nn.grkan import GRKAN
-from . import register_model
+from ._registry import register_model
 from .vit import AttnFactory, VisionTransformer, vit_config
 
 

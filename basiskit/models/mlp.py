@@ -8,7 +8,7 @@ from torch import nn
 
 from .._validation import check_widths
 from ..nn.activations import get_activation
-from . import register_model
+from ._registry import register_model
 
 
 @register_model("mlp", summary="multilayer perceptron: widths [in, hidden..., out], one activation")

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_float, check_int, check_tensor
-from . import register_model
+from ._registry import register_model
 
 AttnFactory = Callable[[int, int, int], nn.Module]
 MlpFactory = Callable[[int, int], nn.Module]

@@ -20,7 +20,7 @@ def plot_kan(kan: Any, path: str | Path, x: torch.Tensor | None = None, n_points
 
     layers = list(kan.layers)
     inputs = kan.layer_inputs(x) if x is not None else [None] * len(layers)
-    mags = kan.edge_magnitudes(x) if x is not None else None
+    mags = [m.detach() for m in kan.edge_magnitudes(x)] if x is not None else None
     rows = sum(layer.out_features for layer in layers)
     cols = max(layer.in_features for layer in layers)
     fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.4 * rows), squeeze=False)

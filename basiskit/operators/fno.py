@@ -22,7 +22,7 @@ from torch import nn
 
 from .._validation import check_float, check_int
 from ..nn.activations import get_activation
-from . import register_operator
+from ._registry import register_operator
 from .common import (ChannelLinear, ChannelMLP, append_grid, as_tuple, check_field, pad_domain,
                      padding_amounts, unpad_domain)
 from .spectral import SpectralConv, check_modes

@@ -21,7 +21,7 @@ from torch.nn import functional as F
 
 from .._deprecation import renamed_kwargs
 from .._validation import check_int, check_tensor
-from . import register_operator
+from ._registry import register_operator
 
 
 def patchify(x: torch.Tensor, n_patches: tuple[int, int]) -> torch.Tensor:

@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from .._validation import check_choice, check_int, check_tensor
 from ..nn.activations import get_activation
-from . import register_operator
+from ._registry import register_operator
 
 PADDINGS = ("zeros", "periodic")
 _MODE = {"zeros": "constant", "periodic": "circular"}

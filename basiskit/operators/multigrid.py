@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import check_choice, check_float, check_int, check_tensor
-from . import register_operator
+from ._registry import register_operator
 from .common import append_grid, as_tuple, check_field
 from .tfno import TFNO
 

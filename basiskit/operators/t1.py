@@ -29,7 +29,7 @@ from torch import nn
 
 from .._validation import check_choice, check_float, check_int, check_tensor
 from ..nn.activations import get_activation
-from . import register_operator
+from ._registry import register_operator
 
 TRANSFORMS = ("dct", "dft")
 

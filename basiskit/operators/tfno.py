@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .._validation import check_choice, check_float, check_int
-from . import register_operator
+from ._registry import register_operator
 from .common import as_tuple, check_field
 from .fno import FNOBase
 from .spectral import SpectralConv, check_modes, kept_modes, padded_irfftn, truncated_rfftn

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._validation import check_choice, check_int, check_tensor
-from . import register_operator
+from ._registry import register_operator
 from .interp_conv import InterpConv2d
 
 

@@ -94,7 +94,7 @@ def latest_run_dir(out: Path, name: str) -> Path | None:
 def run_recipe(name: str, *, quick: bool = False, overrides: dict[str, str] | None = None, device: str = "cpu",
                seed: int = 0, out: str | Path = "runs", resume: bool = False, progress: bool | None = None,
                verbose: bool = True) -> RunResult:
-    """Run recipe ``name`` and write its run folder; see DESIGN.md (The command line).
+    """Run recipe ``name`` and write its run folder (config.yaml, metrics.json, log.csv, plots, checkpoint/).
 
     Every mistake in the request (unknown recipe, bad override, bad device, nothing to resume) raises
     ``UsageError`` before any work starts."""
