@@ -17,6 +17,8 @@ objective mode the ranks start from rank 0's weights and their gradients are ave
 from __future__ import annotations
 
 import math
+import time
+import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -133,29 +135,147 @@ class _BatchSampler:
         return self._perm[i * self.batch_size:(i + 1) * self.batch_size]
 
 
+@dataclass
+class _Evaluation:
+    """One forward and backward pass: the scalar loss and the named parts the objective reported."""
+
+    loss: torch.Tensor
+    parts: dict[str, float]
+
+
+@dataclass
+class _Progress:
+    """Where a training stands; with weights, optimizer, scheduler and RNG states it is a checkpoint.
+
+    ``loss_acc``/``loss_count`` accumulate the losses since the last logged row; ``last_good`` is the newest
+    checkpoint this rank wrote or resumed from (None on ranks other than 0, which write none).
+    """
+
+    step: int = 0
+    loss_acc: float = 0.0
+    loss_count: int = 0
+    last_loss: float = float("nan")
+    history: list[dict[str, float]] = field(default_factory=list)
+    resumed_from: int | None = None
+    last_good: Path | None = None
+
+
+def _wrap_for_ranks(model: nn.Module, objective: Callable[..., Any] | None,
+                    device: torch.device) -> tuple[nn.Module, bool]:
+    """``(module to call, whether gradients must be averaged by hand)`` for this process.
+
+    Supervised training under torchrun calls the model through DistributedDataParallel. An objective may
+    call the model through its own bound methods, bypassing a DDP wrapper; so then every rank starts from
+    rank 0's weights and gradients are averaged explicitly after each backward.
+    """
+    if not dist_utils.is_distributed():
+        return model, False
+    if objective is None:
+        ids = [device.index] if device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(model, device_ids=ids), False
+    dist_utils.broadcast_parameters(model)
+    return model, True
+
+
+def _restore(ckpt_dir: Path | None, model: nn.Module, opt: torch.optim.Optimizer, sched: Any,
+             ctx: RunContext, name: str, device: torch.device) -> _Progress:
+    """Load the newest checkpoint of ``ckpt_dir`` into ``model``/``opt``/``sched`` when ``ctx.resume``.
+
+    Restores this rank's own RNG stream (older checkpoints hold rank 0's only) and drops the log rows of
+    phase ``name`` written after the checkpoint. Without a checkpoint to resume: a fresh ``_Progress``.
+    """
+    if not ctx.resume or ckpt_dir is None or (found := latest_checkpoint(ckpt_dir)) is None:
+        return _Progress()
+    state = load_checkpoint(found, model, map_location=device)
+    opt.load_state_dict(state["optimizer"])
+    if sched is not None and state.get("scheduler") is not None:
+        sched.load_state_dict(state["scheduler"])
+    per_rank = state.get("rng_per_rank")
+    set_rng_state(per_rank[ctx.rank] if per_rank and len(per_rank) == ctx.world_size else state["rng"])
+    step = int(state["step"])
+    ctx.truncate_log("phase", name, step)
+    return _Progress(step=step, loss_acc=float(state["loss_acc"]), loss_count=int(state["loss_count"]),
+                     last_loss=float(state["last_loss"]), history=[dict(r) for r in state["history"]],
+                     resumed_from=step, last_good=found)
+
+
+def _save(ckpt_dir: Path, model: nn.Module, opt: torch.optim.Optimizer, sched: Any, ctx: RunContext,
+          progress: _Progress) -> Path | None:
+    """Write a checkpoint of ``progress.step`` (rank 0 writes; every rank must call: the RNG states of all
+    ranks are gathered). Returns the step folder on rank 0, None elsewhere."""
+    rngs = dist_utils.gather_to_main(rng_state())
+    if not ctx.is_main:
+        return None
+    state = {"step": progress.step, "optimizer": opt.state_dict(),
+             "scheduler": sched.state_dict() if sched is not None else None, "rng": rngs[0],
+             "rng_per_rank": rngs, "loss_acc": progress.loss_acc, "loss_count": progress.loss_count,
+             "history": progress.history, "last_loss": progress.last_loss}
+    return save_checkpoint(ckpt_dir, progress.step, model, state)
+
+
+def _optimizer_step(opt: torch.optim.Optimizer, forward_backward: Callable[[], _Evaluation],
+                    model: nn.Module, grad_clip: float | None) -> _Evaluation:
+    """One optimizer step; returns the evaluation at the step's starting point.
+
+    LBFGS (any ``torch.optim.LBFGS``, however built) re-evaluates inside its line search through a closure;
+    the loss it reports and the parts logged with it are those of the first evaluation. ``grad_clip`` does
+    not apply to LBFGS (``fit`` warns): its line search needs the true gradient of the loss it evaluates.
+    """
+    if isinstance(opt, torch.optim.LBFGS):
+        evaluations: list[_Evaluation] = []
+
+        def closure() -> torch.Tensor:
+            evaluations.append(forward_backward())
+            return evaluations[-1].loss
+
+        opt.step(closure)
+        return evaluations[0]
+    evaluation = forward_backward()
+    if grad_clip is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    opt.step()
+    return evaluation
+
+
+def _evaluate(eval_fn: Callable[[nn.Module], dict[str, float]], model: nn.Module,
+              needs_grad: bool) -> dict[str, float]:
+    """``eval_fn(model)`` in eval mode (grad off unless ``needs_grad``), values as floats; mode restored."""
+    was_training = model.training
+    model.train(False)
+    try:
+        with torch.enable_grad() if needs_grad else torch.no_grad():
+            return {k: float(v) for k, v in eval_fn(model).items()}
+    finally:
+        model.train(was_training)
+
+
 def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, data: Any = None, *,
         objective: Callable[[nn.Module], Any] | None = None, steps: int, batch_size: int | None = None,
         optimizer: str | Callable[..., torch.optim.Optimizer] = "adam", lr: float = 1e-3,
         weight_decay: float = 0.0, optimizer_options: dict[str, Any] | None = None,
         scheduler: str | Callable[..., Any] | None = None, warmup_steps: int = 0,
         grad_clip: float | None = None, eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
-        eval_every: int = 0, log_every: int = 10, checkpoint_every: int = 0, ctx: RunContext | None = None,
-        name: str = "model", device: str | torch.device | None = None) -> FitResult:
+        eval_every: int = 0, eval_needs_grad: bool = False, log_every: int = 10, checkpoint_every: int = 0,
+        ctx: RunContext | None = None, name: str = "model",
+        device: str | torch.device | None = None) -> FitResult:
     """Train ``model`` for ``steps`` optimizer steps; see the module docstring.
 
     Args:
         steps: optimizer steps (for LBFGS each step is one ``optimizer.step(closure)``).
         batch_size: mini-batch size per rank; None (or >= the data size) means full batch.
-        optimizer: "adam" | "adamw" | "sgd" | "lbfgs", or ``params -> Optimizer``.
+        optimizer: "adam" | "adamw" | "sgd" | "lbfgs", or ``params -> Optimizer``; an LBFGS optimizer
+            (by name or from the callable) is stepped with a closure.
         scheduler: None | "cosine" | "step" | "exponential", or ``optimizer -> scheduler``;
             ``warmup_steps`` adds a linear warm-up.
-        grad_clip: clip the global gradient norm to this value.
-        eval_fn: ``model -> {name: value}``, called every ``eval_every`` steps and at the end; logged.
+        grad_clip: clip the global gradient norm to this value (> 0). Not applied under LBFGS, whose line
+            search needs the true gradient: a ``UserWarning`` says so.
+        eval_fn: ``model -> {name: value}``, called every ``eval_every`` steps and at the end, in eval mode
+            and without autograd (``eval_needs_grad=True`` keeps autograd on, e.g. for a PDE residual);
+            logged. The older spelling, an attribute ``eval_fn.needs_grad = True``, still works but is
+            deprecated.
         checkpoint_every: write a checkpoint every so many steps (0: only at the end), when ``ctx`` has a
             run folder. ``name`` keeps several trainings of one run apart (``checkpoint/<name>/``).
     """
-    import time
-
     check_int("steps", steps, min_value=0)
     check_float("lr", lr, min_value=0.0, strict_min=True)
     check_int("log_every", log_every, min_value=1)
@@ -163,134 +283,81 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
     check_int("eval_every", eval_every, min_value=0)
     if batch_size is not None:
         check_int("batch_size", batch_size, min_value=1)
+    if grad_clip is not None:
+        check_float("grad_clip", grad_clip, min_value=0.0, strict_min=True)
     if (objective is None) == (loss_fn is None):
         raise ValueError("fit needs exactly one of loss_fn (with data) or objective")
     if loss_fn is not None and data is None:
         raise ValueError("fit: loss_fn was given without data; pass data=(inputs..., targets)")
     if objective is not None and data is not None:
         raise ValueError("fit: objective builds its own batches; do not pass data with it")
+    if eval_fn is not None and hasattr(eval_fn, "needs_grad"):
+        warnings.warn("fit: the eval_fn.needs_grad attribute is deprecated; pass fit(..., eval_needs_grad=True)",
+                      DeprecationWarning, stacklevel=2)
+        eval_needs_grad = eval_needs_grad or bool(eval_fn.needs_grad)
 
     ctx = ctx or RunContext(None, seed=torch.initial_seed() % 2**31, progress=False)
     device = torch.device(device) if device is not None else ctx.device
     model.to(device)
     tensors = tuple(t.to(device) for t in _as_tensors(data)) if data is not None else ()
-    wrapped: nn.Module = model
-    sync_grads = False
-    if dist_utils.is_distributed():
-        if objective is None:
-            ids = [device.index] if device.type == "cuda" else None
-            wrapped = nn.parallel.DistributedDataParallel(model, device_ids=ids)
-        else:
-            # An objective may call the model through its own bound methods, bypassing a DDP wrapper;
-            # so start every rank from rank 0's weights and average gradients explicitly.
-            dist_utils.broadcast_parameters(model)
-            sync_grads = True
-
+    wrapped, sync_grads = _wrap_for_ranks(model, objective, device)
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay, **(optimizer_options or {}))
     sched = make_scheduler(scheduler, opt, steps, warmup_steps)
+    if grad_clip is not None and isinstance(opt, torch.optim.LBFGS):
+        warnings.warn(f"fit: grad_clip={grad_clip} is not applied under LBFGS (its line search needs the true "
+                      "gradient); bound the step with optimizer_options such as lr or max_eval instead",
+                      UserWarning, stacklevel=2)
     sampler = _BatchSampler(tensors[0].shape[0], batch_size, ctx.seed + zlib.crc32(name.encode()),
                             ctx.rank, ctx.world_size) if tensors else None
-
     ckpt_dir = ctx.checkpoint_dir / name if ctx.checkpoint_dir is not None else None
-    history: list[dict[str, float]] = []
-    start, acc, count, resumed_from, last_loss = 0, 0.0, 0, None, float("nan")
-    last_good: Path | None = None
-    if ctx.resume and ckpt_dir is not None and (found := latest_checkpoint(ckpt_dir)) is not None:
-        state = load_checkpoint(found, model, map_location=device)
-        opt.load_state_dict(state["optimizer"])
-        if sched is not None and state.get("scheduler") is not None:
-            sched.load_state_dict(state["scheduler"])
-        # each rank continues its own random stream (older checkpoints hold rank 0's only)
-        per_rank = state.get("rng_per_rank")
-        set_rng_state(per_rank[ctx.rank] if per_rank and len(per_rank) == ctx.world_size else state["rng"])
-        start, acc, count = int(state["step"]), float(state["loss_acc"]), int(state["loss_count"])
-        history = [dict(r) for r in state["history"]]
-        resumed_from, last_good, last_loss = start, found, float(state["last_loss"])
-        ctx.truncate_log("phase", name, start)
+    progress = _restore(ckpt_dir, model, opt, sched, ctx, name, device)
 
-    def compute_loss() -> tuple[torch.Tensor, dict[str, float]]:
+    def forward_backward() -> _Evaluation:
+        opt.zero_grad(set_to_none=True)
         if objective is not None:
             out = objective(wrapped)
-            loss, parts = (out if isinstance(out, tuple) else (out, {}))
+            loss, parts = out if isinstance(out, tuple) else (out, {})
         else:
-            idx = sampler(step) if sampler is not None else None
+            idx = sampler(progress.step) if sampler is not None else None
             batch = tensors if idx is None else tuple(t[idx] for t in tensors)
             loss, parts = loss_fn(wrapped(*batch[:-1]), batch[-1]), {}
         if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
             raise TypeError(f"the loss must be a scalar tensor, got {type(loss).__name__} "
                             f"{tuple(getattr(loss, 'shape', ()))}")
-        return loss, {k: float(v) for k, v in parts.items()}
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad(set_to_none=True)
-        loss, parts = compute_loss()
         loss.backward()
         if sync_grads:
             dist_utils.average_gradients(model)
-        closure.parts = parts  # type: ignore[attr-defined]
-        return loss
+        return _Evaluation(loss, {k: float(v) for k, v in parts.items()})
 
-    def checkpoint(step_done: int, last_loss: float) -> None:
-        nonlocal last_good
-        if ckpt_dir is None:
-            return
-        rngs = dist_utils.gather_to_main(rng_state())  # collective: every rank takes part
-        if not ctx.is_main:
-            return
-        state = {"step": step_done, "optimizer": opt.state_dict(),
-                 "scheduler": sched.state_dict() if sched is not None else None, "rng": rngs[0],
-                 "rng_per_rank": rngs,
-                 "loss_acc": acc, "loss_count": count, "history": history, "last_loss": last_loss}
-        last_good = save_checkpoint(ckpt_dir, step_done, model, state)
-
-    def run_eval(step_done: int) -> None:
-        if eval_fn is None:
-            return
-        was_training = model.training
-        model.train(False)
-        grad_mode = torch.enable_grad() if getattr(eval_fn, "needs_grad", False) else torch.no_grad()
-        with grad_mode:
-            values = {k: float(v) for k, v in eval_fn(model).items()}
-        model.train(was_training)
-        row = {"step": step_done, **values}
-        history.append(row)
+    def record(row: dict[str, float]) -> None:
+        progress.history.append(row)
         ctx.log(phase=name, **row)
 
     t0 = time.perf_counter()
     model.train()
-    bar = ctx.progress(total=steps, initial=start, desc=name)
-    step = start
-    for step in range(start, steps):
-        if optimizer == "lbfgs":
-            loss_t = opt.step(closure)
-        else:
-            loss_t = closure()
-            if grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            opt.step()
+    bar = ctx.progress(total=steps, initial=progress.step, desc=name)
+    while progress.step < steps:
+        evaluation = _optimizer_step(opt, forward_backward, model, grad_clip)
         if sched is not None:
             sched.step()
-        loss = float(loss_t.detach())
+        loss = float(evaluation.loss.detach())
+        done = progress.step + 1
         if not math.isfinite(loss):
-            where = f"last good checkpoint kept at {last_good}" if last_good else "no checkpoint was written"
-            raise TrainingDiverged(f"{name}: loss became {loss} at step {step + 1}; {where}")
-        acc, count, last_loss = acc + loss, count + 1, loss
-        done = step + 1
+            where = (f"last good checkpoint kept at {progress.last_good}" if progress.last_good
+                     else "no checkpoint was written")
+            raise TrainingDiverged(f"{name}: loss became {loss} at step {done}; {where}")
+        progress.step, progress.last_loss = done, loss
+        progress.loss_acc, progress.loss_count = progress.loss_acc + loss, progress.loss_count + 1
         if done % log_every == 0 or done == steps:
-            mean = dist_utils.mean_across_ranks(acc / count)
-            row = {"step": done, "loss": mean, "lr": opt.param_groups[0]["lr"],
-                   **getattr(closure, "parts", {})}
-            history.append(row)
-            ctx.log(phase=name, **row)
+            mean = dist_utils.mean_across_ranks(progress.loss_acc / progress.loss_count)
+            record({"step": done, "loss": mean, "lr": opt.param_groups[0]["lr"], **evaluation.parts})
             bar.set_postfix(loss=f"{mean:.3g}")
-            acc, count = 0.0, 0
-        if eval_every and done % eval_every == 0 and done != steps:
-            run_eval(done)
-        if done == steps:
-            run_eval(done)
+            progress.loss_acc, progress.loss_count = 0.0, 0
+        if eval_fn is not None and ((eval_every and done % eval_every == 0) or done == steps):
+            record({"step": done, **_evaluate(eval_fn, model, eval_needs_grad)})
         bar.update(1)
-        if (checkpoint_every and done % checkpoint_every == 0) or done == steps:
-            checkpoint(done, last_loss)
+        if ckpt_dir is not None and ((checkpoint_every and done % checkpoint_every == 0) or done == steps):
+            progress.last_good = _save(ckpt_dir, model, opt, sched, ctx, progress) or progress.last_good
     bar.close()
-    return FitResult(steps=steps, final_loss=last_loss, history=history, resumed_from=resumed_from,
-                     seconds=time.perf_counter() - t0)
+    return FitResult(steps=steps, final_loss=progress.last_loss, history=progress.history,
+                     resumed_from=progress.resumed_from, seconds=time.perf_counter() - t0)

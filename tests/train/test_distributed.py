@@ -1,14 +1,23 @@
-"""Real 2-process runs under torchrun (gloo on CPU)."""
+"""Real 2-process runs under torchrun (gloo on CPU), and the process-group teardown."""
 import json
 import os
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import torch
+import torch.distributed as dist
 
-ENV = {**os.environ, "BASISKIT_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+from basiskit.train import distributed as dist_utils
+
+# The scripts run from tmp_path: put this checkout first on their path, so they import the basiskit under
+# test rather than whichever copy the environment has installed.
+ROOT = str(Path(__file__).resolve().parents[2])
+ENV = {**os.environ, "BASISKIT_PROGRESS": "0", "OMP_NUM_THREADS": "1",
+       "PYTHONPATH": os.pathsep.join(p for p in (ROOT, os.environ.get("PYTHONPATH")) if p)}
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch.distributed not built")
@@ -90,3 +99,67 @@ def test_resume_under_ddp_restores_each_ranks_own_rng(tmp_path):
     assert draws[("first", 0)] != draws[("first", 1)]
     assert draws[("resume", 0)] == draws[("first", 0)]
     assert draws[("resume", 1)] == draws[("first", 1)]
+
+
+@pytest.fixture
+def one_process_group():
+    """A real gloo group of one process (in-memory store), torn down whatever the test does."""
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    yield
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+@pytest.fixture
+def barrier_calls(monkeypatch, one_process_group):
+    """Make the group look like two ranks to ``shutdown`` and record its barrier calls."""
+    calls = []
+    monkeypatch.setattr(dist, "get_world_size", lambda group=None: 2)
+    monkeypatch.setattr(dist, "monitored_barrier", lambda **kw: calls.append(kw))
+    return calls
+
+
+def test_shutdown_destroys_the_group_and_is_idempotent(one_process_group):
+    dist_utils.shutdown()
+    assert not dist.is_initialized() and not dist_utils.is_distributed()
+    dist_utils.shutdown()  # nothing left to tear down: a no-op, not an error
+    assert dist_utils.rank() == 0 and dist_utils.world_size() == 1
+
+
+def test_shutdown_waits_for_every_rank_with_a_monitored_barrier_then_destroys(barrier_calls):
+    dist_utils.shutdown(timeout_s=12.5)
+    assert barrier_calls == [{"timeout": timedelta(seconds=12.5), "wait_all_ranks": True}]
+    assert not dist.is_initialized()
+
+
+def test_shutdown_on_an_exception_path_does_not_wait_for_peers(barrier_calls):
+    with pytest.raises(KeyError, match="failed on this rank"):
+        try:
+            raise KeyError("failed on this rank")
+        finally:
+            dist_utils.shutdown()
+    assert barrier_calls == [] and not dist.is_initialized()
+
+
+def test_shutdown_keeps_the_group_when_a_peer_never_arrives(monkeypatch, barrier_calls):
+    def missing_peer(**kw):
+        raise RuntimeError("Rank 1 failed to pass monitoredBarrier in 0:00:01 ms")
+
+    monkeypatch.setattr(dist, "monitored_barrier", missing_peer)
+    with pytest.raises(RuntimeError, match="Rank 1 failed to pass monitoredBarrier"):
+        dist_utils.shutdown(timeout_s=1.0)
+    assert dist.is_initialized()  # an operation may still be pending on it: not destroyed under it
+    dist_utils.shutdown(wait_for_peers=False)
+    assert not dist.is_initialized()
+
+
+def test_shutdown_at_exit_skips_the_barrier_after_an_uncaught_exception(monkeypatch, barrier_calls):
+    monkeypatch.setattr(sys, "last_value", ValueError("uncaught"), raising=False)
+    dist_utils._shutdown_at_exit()
+    assert barrier_calls == [] and not dist.is_initialized()
+
+
+def test_shutdown_at_exit_waits_for_peers_after_a_normal_end(monkeypatch, barrier_calls):
+    monkeypatch.delattr(sys, "last_value", raising=False)
+    dist_utils._shutdown_at_exit()
+    assert len(barrier_calls) == 1 and not dist.is_initialized()

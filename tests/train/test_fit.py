@@ -47,7 +47,13 @@ def test_supervised_fit_lowers_loss():
     assert steps[-1] == 80 and losses[-1] < 0.5 * losses[0]
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def _lbfgs_factory(params):
+    """The options ``optimizer="lbfgs"`` uses, built by the caller: fit must recognise LBFGS by its type."""
+    return torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=25, history_size=50,
+                             line_search_fn="strong_wolfe")
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs", _lbfgs_factory], ids=["adam", "lbfgs", "lbfgs-factory"])
 def test_resume_reproduces_uninterrupted_run(tmp_path, optimizer):
     full_model, full = _train(RunContext(tmp_path / "a", seed=3, progress=False), optimizer=optimizer)
     with pytest.raises(KeyboardInterrupt):
@@ -150,3 +156,89 @@ def test_lbfgs_keeps_making_progress():
     res = fit(model, nn.MSELoss(), (x, y), steps=30, optimizer="lbfgs", lr=1.0, log_every=1)
     losses = res.curve("loss")[1]
     assert losses[-1] < 1e-10 * losses[0]
+
+
+def _linear_problem():
+    torch.manual_seed(0)
+    x = torch.randn(200, 4, dtype=torch.float64)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]], dtype=torch.float64) + 0.3
+    return x, y
+
+
+def test_lbfgs_from_a_callable_is_stepped_with_a_closure():
+    x, y = _linear_problem()
+    runs = {}
+    for key, optimizer in (("name", "lbfgs"), ("factory", _lbfgs_factory)):
+        torch.manual_seed(1)
+        model = nn.Linear(4, 1).double()
+        runs[key] = fit(model, nn.MSELoss(), (x, y), steps=30, optimizer=optimizer, lr=1.0, log_every=1)
+    assert runs["factory"].curve("loss") == runs["name"].curve("loss")
+    losses = runs["factory"].curve("loss")[1]
+    assert losses[-1] < 1e-10 * losses[0]
+
+
+def test_grad_clip_under_lbfgs_warns_and_is_not_applied():
+    x, y = _linear_problem()
+    results = []
+    for clip in (None, 1e-3):
+        torch.manual_seed(1)
+        model = nn.Linear(4, 1).double()
+        if clip is None:
+            results.append(fit(model, nn.MSELoss(), (x, y), steps=10, optimizer="lbfgs", lr=1.0, log_every=1))
+        else:
+            with pytest.warns(UserWarning, match=r"grad_clip=0.001 is not applied under LBFGS"):
+                results.append(fit(model, nn.MSELoss(), (x, y), steps=10, optimizer=_lbfgs_factory,
+                                   grad_clip=clip, log_every=1))
+    assert results[1].curve("loss") == results[0].curve("loss")
+
+
+def test_grad_clip_bounds_the_first_sgd_step():
+    x, y = _linear_problem()
+    torch.manual_seed(1)
+    model = nn.Linear(4, 1).double()
+    before = torch.cat([p.detach().flatten() for p in model.parameters()])
+    fit(model, nn.MSELoss(), (x, y), steps=1, optimizer="sgd", lr=0.1, grad_clip=1e-3)
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    # the first SGD step (empty momentum buffer) moves by lr * clipped gradient, norm lr * grad_clip
+    assert float((after - before).norm()) == pytest.approx(0.1 * 1e-3, rel=1e-6)
+    with pytest.raises(ValueError, match="grad_clip must be > 0.0, got 0.0"):
+        fit(model, nn.MSELoss(), (x, y), steps=1, grad_clip=0.0)
+
+
+def test_objective_parts_are_logged_from_the_evaluation_the_loss_comes_from():
+    x, y = _linear_problem()
+    for optimizer in ("adam", "lbfgs"):
+        torch.manual_seed(1)
+        model = nn.Linear(4, 1).double()
+
+        def objective(m):
+            loss = (m(x) - y).pow(2).mean()
+            return loss, {"same_loss": loss.detach(), "half": 0.5 * loss.detach()}
+
+        res = fit(model, objective=objective, steps=8, optimizer=optimizer, lr=1e-2 if optimizer == "adam" else 1.0,
+                  log_every=1)
+        assert res.curve("same_loss")[1] == pytest.approx(res.curve("loss")[1], rel=1e-12)
+        assert res.curve("half")[1] == pytest.approx([0.5 * v for v in res.curve("loss")[1]], rel=1e-12)
+
+
+def _slope_at_zero(m):
+    """An evaluation that differentiates the model (a PDE residual would): it needs autograd."""
+    x = torch.zeros(1, 3, requires_grad=True)
+    (g,) = torch.autograd.grad(m(x).sum(), x)
+    return {"slope": float(g.norm())}
+
+
+def test_eval_needs_grad_keyword_and_deprecated_attribute():
+    x, y = _data()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        fit(_model(), nn.MSELoss(), (x, y), steps=2, eval_fn=_slope_at_zero)
+    res = fit(_model(), nn.MSELoss(), (x, y), steps=2, eval_fn=_slope_at_zero, eval_needs_grad=True)
+    assert res.curve("slope")[0] == [2] and res.curve("slope")[1][0] > 0
+
+    def old_style(m):
+        return _slope_at_zero(m)
+
+    old_style.needs_grad = True
+    with pytest.warns(DeprecationWarning, match=r"eval_fn.needs_grad attribute is deprecated.*eval_needs_grad=True"):
+        old = fit(_model(), nn.MSELoss(), (x, y), steps=2, eval_fn=old_style)
+    assert old.curve("slope") == res.curve("slope")
