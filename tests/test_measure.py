@@ -10,15 +10,48 @@ from basiskit import measure
 from basiskit.measure import accuracy, compare, count_parameters, kept_for_backward_bytes, match_width, train_step
 
 
-def test_compare_ranks_a_slower_callable_slower():
-    res = compare({"fast": lambda: time.sleep(0.001), "slow": lambda: time.sleep(0.005)}, "fast",
-                  warmup=1, repeats=5)
-    assert res["fast"]["ratio"] == 1.0
-    assert res["slow"]["seconds"] > res["fast"]["seconds"] and res["slow"]["ratio"] > 2.0
+class _VirtualClock:
+    """A clock that only the timed callables move, so compare's arithmetic is checked without wall-time noise."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def work(self, seconds: float):
+        def run() -> None:
+            self.now += seconds
+        return run
+
+
+def test_compare_medians_and_ratios_on_a_virtual_clock():
+    clock = _VirtualClock()
+    res = compare({"fast": clock.work(0.001), "slow": clock.work(0.004)}, "fast", warmup=2, repeats=5, number=3,
+                  clock=clock)
+    assert res["fast"] == pytest.approx({"seconds": 0.001, "ratio": 1.0})
+    assert res["slow"] == pytest.approx({"seconds": 0.004, "ratio": 4.0})
     with pytest.raises(ValueError, match="baseline 'x'"):
         compare({"a": lambda: None}, "x")
     with pytest.raises(ValueError, match="repeats must be >= 1"):
         compare({"a": lambda: None}, "a", repeats=0)
+
+
+def test_compare_takes_the_median_and_rotates_the_order():
+    clock, calls, costs = _VirtualClock(), [], iter([0.001] * 3 + [0.1] + [0.001] * 3)  # one outlier round
+
+    def base() -> None:
+        calls.append("base")
+        clock.now += next(costs)
+
+    def other() -> None:
+        calls.append("other")
+        clock.now += 0.002
+
+    res = compare({"base": base, "other": other}, "base", warmup=0, repeats=7, clock=clock)
+    assert res["base"]["seconds"] == pytest.approx(0.001)  # the 0.1 s round does not move the median
+    assert res["other"]["ratio"] == pytest.approx(2.0)
+    assert calls[:4] == ["base", "other", "other", "base"]  # each round starts one case later
 
 
 def test_compare_with_a_cpu_clock_ignores_sleeping():
