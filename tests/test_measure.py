@@ -138,7 +138,7 @@ def test_train_step_without_optimizer_is_forward_backward_and_clears_gradients()
     step = train_step(lambda: model(x).sum(), model, clear=(x,))
     for _ in range(3):  # gradients do not accumulate across calls
         loss = step()
-    assert float(loss) == 3.0
+    assert float(loss.detach()) == 3.0
     assert torch.equal(model.weight.grad, torch.tensor([[1.0, 1.0]]))
     assert torch.equal(x.grad, torch.tensor([[1.0, 2.0]]))
     assert torch.equal(model.weight, torch.tensor([[1.0, 2.0]]))  # no step taken
