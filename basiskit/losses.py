@@ -3,6 +3,15 @@ from __future__ import annotations
 
 import torch
 
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(err: torch.Tensor, reduction: str, caller: str) -> torch.Tensor:
+    """Per-sample errors (batch,) reduced by ``reduction``: "mean", "sum" or "none" (unchanged)."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{caller}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return err.mean() if reduction == "mean" else err.sum() if reduction == "sum" else err
+
 
 def relative_lp(pred: torch.Tensor, target: torch.Tensor, p: float = 2.0, reduction: str = "mean",
                 eps: float = 1e-12) -> torch.Tensor:
@@ -17,13 +26,7 @@ def relative_lp(pred: torch.Tensor, target: torch.Tensor, p: float = 2.0, reduct
     diff = (pred - target).reshape(pred.shape[0], -1)
     ref = target.reshape(target.shape[0], -1)
     err = diff.norm(p=p, dim=1) / ref.norm(p=p, dim=1).clamp_min(eps)
-    if reduction == "mean":
-        return err.mean()
-    if reduction == "sum":
-        return err.sum()
-    if reduction == "none":
-        return err
-    raise ValueError(f"relative_lp: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return _reduce(err, reduction, "relative_lp")
 
 
 def relative_l2(pred: torch.Tensor, target: torch.Tensor) -> float:
@@ -77,10 +80,4 @@ def sobolev_loss(pred: torch.Tensor, target: torch.Tensor, s: float = 1.0, relat
     err = sobolev_norm(pred - target, s, n_dims)
     if relative:
         err = err / sobolev_norm(target, s, n_dims).clamp_min(eps)
-    if reduction == "mean":
-        return err.mean()
-    if reduction == "sum":
-        return err.sum()
-    if reduction == "none":
-        return err
-    raise ValueError(f"sobolev_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return _reduce(err, reduction, "sobolev_loss")

@@ -41,6 +41,22 @@ def check_field(arg: str, x: torch.Tensor, n_dims: int, channels: int | None = N
     return x
 
 
+def check_image(arg: str, x: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """Check ``x`` is a floating (batch, in_channels, h, w) tensor: the input of the 2-D U-shaped operators."""
+    check_tensor(arg, x, ndim=4)
+    if x.shape[1] != in_channels:
+        raise ValueError(f"{arg} must have in_channels={in_channels} channels (dim 1), got shape {tuple(x.shape)}")
+    return x
+
+
+def check_halvable(arg: str, x: torch.Tensor, levels: int) -> torch.Tensor:
+    """Check the grid sides of ``x`` (batch, channels, h, w) can be halved ``levels - 1`` times exactly."""
+    need = 2 ** (levels - 1)
+    if x.shape[2] % need or x.shape[3] % need:
+        raise ValueError(f"levels={levels} needs grid sides divisible by {need}; {arg} has shape {tuple(x.shape)}")
+    return x
+
+
 def grid_coordinates(grid: Sequence[int], *, periodic: bool = False, device: torch.device | str | None = None,
                      dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Coordinates of a uniform grid on the unit cube, (d, *grid): :math:`x_j = j/(n-1)` (closed) or

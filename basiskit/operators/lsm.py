@@ -20,8 +20,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._deprecation import renamed_kwargs
-from .._validation import check_int, check_tensor
+from .._validation import check_int
 from ._registry import register_operator
+from .common import check_halvable, check_image
 
 
 def patchify(x: torch.Tensor, n_patches: tuple[int, int]) -> torch.Tensor:
@@ -132,12 +133,7 @@ class LSM(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, in_channels, h, w) -> (batch, out_channels, h, w)."""
-        check_tensor("x", x, ndim=4)
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"x must have in_channels={self.in_channels} channels (dim 1), got shape {tuple(x.shape)}")
-        need = 2 ** (self.levels - 1)
-        if x.shape[2] % need or x.shape[3] % need:
-            raise ValueError(f"levels={self.levels} needs grid sides divisible by {need}; x has shape {tuple(x.shape)}")
+        check_halvable("x", check_image("x", x, self.in_channels), self.levels)
         feats = [self.lift(x)]
         for down in self.down:
             feats.append(down(F.max_pool2d(feats[-1], 2)))

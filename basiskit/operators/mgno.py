@@ -24,9 +24,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._validation import check_choice, check_int, check_tensor
+from .._validation import check_choice, check_int
 from ..nn.activations import get_activation
 from ._registry import register_operator
+from .common import check_image
 
 PADDINGS = ("zeros", "periodic")
 _MODE = {"zeros": "constant", "periodic": "circular"}
@@ -139,9 +140,7 @@ class MgNO(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (batch, in_channels, h, w) -> (batch, out_channels, h, w)."""
-        check_tensor("x", x, ndim=4)
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"x must have in_channels={self.in_channels} channels (dim 1), got shape {tuple(x.shape)}")
+        check_image("x", x, self.in_channels)
         step = 2 ** (self.levels - 1)
         for n in x.shape[2:]:
             if n < step or (self.padding == "periodic" and n % step):

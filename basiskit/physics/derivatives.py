@@ -46,12 +46,26 @@ def partial(u: torch.Tensor, x: torch.Tensor, *dims: int, create_graph: bool = T
 
 
 class Derivatives:
-    """Interface: ``D.u`` (n, channels), ``D(*dims)`` (n, channels), ``D.x`` the points (n, d)."""
+    """Interface: ``D.u`` (n, channels), ``D(*dims)`` (n, channels), ``D.x`` the points (n, d).
+
+    ``D(*dims)`` checks the multi-index, looks it up in ``_cache`` by its sorted key (``D(0, 1)`` and
+    ``D(1, 0)`` are one derivative), and otherwise asks the subclass's ``_compute(key)``, which may fill the
+    cache with the intermediate derivatives it forms on the way.
+    """
 
     x: torch.Tensor
     u: torch.Tensor
+    _cache: dict[tuple[int, ...], torch.Tensor]
 
-    def __call__(self, *dims: int) -> torch.Tensor:  # pragma: no cover - interface
+    def __call__(self, *dims: int) -> torch.Tensor:
+        for k, dim in enumerate(dims):
+            check_int(f"dims[{k}]", dim, min_value=0, max_value=self.x.shape[1] - 1)
+        key = tuple(sorted(dims))
+        if key not in self._cache:
+            self._cache[key] = self._compute(key)
+        return self._cache[key]
+
+    def _compute(self, key: tuple[int, ...]) -> torch.Tensor:
         raise TypeError("Derivatives is an interface; use AutogradDerivatives or JetDerivatives")
 
     @property
@@ -85,17 +99,10 @@ class AutogradDerivatives(Derivatives):
         self.create_graph = create_graph
         self._cache: dict[tuple[int, ...], torch.Tensor] = {(): u}
 
-    def __call__(self, *dims: int) -> torch.Tensor:
-        for k, dim in enumerate(dims):
-            check_int(f"dims[{k}]", dim, min_value=0, max_value=self.x.shape[1] - 1)
-        key = tuple(sorted(dims))
-        if key in self._cache:
-            return self._cache[key]
+    def _compute(self, key: tuple[int, ...]) -> torch.Tensor:
         lower = self(*key[:-1])
         cols = [_grad(lower[:, c], self.x, self.create_graph)[:, key[-1]] for c in range(lower.shape[1])]
-        out = torch.stack(cols, dim=1)
-        self._cache[key] = out
-        return out
+        return torch.stack(cols, dim=1)
 
 
 class JetDerivatives(Derivatives):
@@ -115,12 +122,7 @@ class JetDerivatives(Derivatives):
         for key, value in (second or {}).items():
             self._cache[tuple(sorted(key))] = value
 
-    def __call__(self, *dims: int) -> torch.Tensor:
-        for k, dim in enumerate(dims):
-            check_int(f"dims[{k}]", dim, min_value=0, max_value=self.x.shape[1] - 1)
-        key = tuple(sorted(dims))
-        if key in self._cache:
-            return self._cache[key]
+    def _compute(self, key: tuple[int, ...]) -> torch.Tensor:
         if not self.x.requires_grad:
             raise ValueError(f"derivative {key} is not held in closed form and x does not require grad")
         # differentiate the longest held prefix of the multi-index

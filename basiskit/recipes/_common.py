@@ -10,6 +10,7 @@ other).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 import math
 from typing import Any
 
@@ -129,13 +130,30 @@ def summary_metrics(**models: tuple[nn.Module, FitResult, float]) -> dict[str, A
     return out
 
 
+@dataclass
+class FnoComparisonConfig:
+    """What ``compare_with_fno_on_darcy`` reads: the Darcy data, the FNO baseline, the shared training budget.
+    A recipe's config derives from it and adds its own operator's fields."""
+
+    n_train: int = field(default=1000, metadata={"min": 1})
+    n_test: int = field(default=200, metadata={"min": 1})
+    resolution: int = field(default=64, metadata={"min": 3})
+    fno_modes: int = field(default=12, metadata={"min": 1})
+    fno_width: int = field(default=32, metadata={"min": 1})
+    fno_layers: int = field(default=4, metadata={"min": 1})
+    steps: int = field(default=5000, metadata={"min": 1})
+    batch_size: int = field(default=20, metadata={"min": 1})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
+    checkpoint_every: int = field(default=1000, metadata={"min": 0})
+
+
 def compare_with_fno_on_darcy(cfg: Any, ctx: RunContext, name: str, build: Callable[[int], nn.Module],
                               widths: Sequence[int]) -> dict[str, Any]:
     """The mgno / lsm recipes' body: Darcy data, an FNO, the other operator at the width whose parameter count
     is closest to the FNO's, both trained alike (``train_operator``), held-out errors, images.
 
-    ``cfg`` needs n_train, n_test, resolution, fno_modes, fno_width, fno_layers, steps, batch_size, lr,
-    weight_decay, checkpoint_every.
+    ``cfg``: a ``FnoComparisonConfig`` (or anything with its fields).
     """
     from ..data import darcy
     from ..operators import FNO

@@ -10,27 +10,16 @@ from dataclasses import dataclass, field
 
 from ..operators import LSM
 from ..train import RunContext
-from ._common import compare_with_fno_on_darcy
+from ._common import FnoComparisonConfig, compare_with_fno_on_darcy
 from .core import Claim, recipe
 
 
 @dataclass
-class LsmConfig:
-    n_train: int = field(default=1000, metadata={"min": 1})
-    n_test: int = field(default=200, metadata={"min": 1})
-    resolution: int = field(default=64, metadata={"min": 3})
-    fno_modes: int = field(default=12, metadata={"min": 1})
-    fno_width: int = field(default=32, metadata={"min": 1})
-    fno_layers: int = field(default=4, metadata={"min": 1})
+class LsmConfig(FnoComparisonConfig):
     levels: int = field(default=4, metadata={"min": 1})
     n_tokens: int = field(default=4, metadata={"min": 1})
     n_basis: int = field(default=12, metadata={"min": 1})
     n_patches: int = field(default=4, metadata={"min": 1})
-    steps: int = field(default=5000, metadata={"min": 1})
-    batch_size: int = field(default=20, metadata={"min": 1})
-    lr: float = field(default=1e-3, metadata={"gt": 0.0})
-    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
-    checkpoint_every: int = field(default=1000, metadata={"min": 0})
 
     def validate(self) -> None:
         """Every U-Net level halves the grid, and each level's grid is cut into n_patches^2 equal patches."""

@@ -10,25 +10,14 @@ from dataclasses import dataclass, field
 
 from ..operators import MgNO
 from ..train import RunContext
-from ._common import compare_with_fno_on_darcy
+from ._common import FnoComparisonConfig, compare_with_fno_on_darcy
 from .core import Claim, recipe
 
 
 @dataclass
-class MgnoConfig:
-    n_train: int = field(default=1000, metadata={"min": 1})
-    n_test: int = field(default=200, metadata={"min": 1})
-    resolution: int = field(default=64, metadata={"min": 3})
-    fno_modes: int = field(default=12, metadata={"min": 1})
-    fno_width: int = field(default=32, metadata={"min": 1})
-    fno_layers: int = field(default=4, metadata={"min": 1})
+class MgnoConfig(FnoComparisonConfig):
     levels: int = field(default=4, metadata={"min": 1})
     n_layers: int = field(default=5, metadata={"min": 2})  # MgNO: lifting and projection layers at least
-    steps: int = field(default=5000, metadata={"min": 1})
-    batch_size: int = field(default=20, metadata={"min": 1})
-    lr: float = field(default=1e-3, metadata={"gt": 0.0})
-    weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
-    checkpoint_every: int = field(default=1000, metadata={"min": 0})
 
     def validate(self) -> None:
         """The V-cycle's coarsest grid keeps at least one point."""
