@@ -49,7 +49,8 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, check_tensor
-from .random_features import activation_fn, ridge_fit, ridge_select
+from ..nn.activations import get_activation
+from .random_features import ridge_fit, ridge_select
 
 __all__ = ["RandomFeatureRidge", "ThreeLayerLearner", "hermite", "planted_quadratic", "quadratic_form"]
 
@@ -107,7 +108,7 @@ class ThreeLayerLearner(nn.Module):
             monomials, d(d+1)/2 for k = 2).
         num_hidden: :math:`m_1`, hidden units of the second layer.
         degree: k, the degree of the feature p the first layer's features span.
-        activation: :math:`\sigma_1`, a name from the activation table (default ``"relu"``).
+        activation: :math:`\sigma_1`, a name from :func:`basiskit.nn.activations.get_activation` (default ``"relu"``).
         bias_range: :math:`\beta`; hidden biases :math:`b_i \sim \mathcal{U}[-\beta, \beta]` (the recovered
             feature has unit scale, so ``3.0`` covers it).
         generator: torch.Generator for every random draw (first layer, biases, signs, the sample split).
@@ -128,7 +129,8 @@ class ThreeLayerLearner(nn.Module):
         self.degree = check_int("degree", degree, min_value=1)
         self.bias_range = check_float("bias_range", bias_range, min_value=0.0, strict_min=True)
         self.activation = activation
-        self.act = activation_fn(activation)
+        self._activation = get_activation(activation)
+        self.act = self._activation.fn
         self.generator = generator
         v = torch.randn(num_random, in_features, generator=generator, dtype=dtype)
         self.register_buffer("v", v / v.norm(dim=-1, keepdim=True))
@@ -183,7 +185,7 @@ class ThreeLayerLearner(nn.Module):
         if not bool(scale > 0):
             raise ValueError("stage 1 found no signal: the labels are constant or orthogonal to the features")
         self.direction.copy_(direction / scale)
-        gain = self.signs * self._slope(self.b)                              # sign(c_i) sigma_1'(b_i)
+        gain = self.signs * self._activation.derivative(self.b)                              # sign(c_i) sigma_1'(b_i)
         self.w.copy_(gain[:, None] * self.direction[None, :])
         # stage 2: ridge regression of the output layer, strength chosen on held-out samples
         h2 = self.hidden(x[second])
@@ -192,12 +194,6 @@ class ThreeLayerLearner(nn.Module):
         self.output.weight.copy_(coef[None, :])
         self.output.bias.copy_(intercept.reshape(1))
         return self
-
-    def _slope(self, z: torch.Tensor) -> torch.Tensor:
-        with torch.enable_grad():
-            z = z.detach().clone().requires_grad_(True)
-            (grad,) = torch.autograd.grad(self.act(z).sum(), z)
-        return grad.detach()
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, num_random={self.num_random}, num_hidden={self.num_hidden}, "

@@ -17,17 +17,11 @@ import torch
 from torch import nn
 
 from .._validation import check_choice, check_float, check_int, check_tensor
-from ..models.mlp import ACTIVATIONS
+from ..nn.activations import get_activation
 from ..nn.snnk import Expansion, exponential_expansion, neural_network_kernel, urf_features, urf_weight_features
 
 __all__ = ["BandlimitedRandomFeatures", "neural_network_kernel", "ridge_fit", "ridge_select",
            "universal_random_features"]
-
-
-def activation_fn(name: str, *, arg: str = "activation"):
-    """The elementwise function called ``name`` (the package's activation table); ValueError if unknown."""
-    check_choice(arg, name, tuple(ACTIVATIONS))
-    return ACTIVATIONS[name]()
 
 
 def universal_random_features(x: torch.Tensor, omega: torch.Tensor, f: str | Expansion, *,
@@ -196,7 +190,7 @@ class BandlimitedRandomFeatures(nn.Module):
         in_features: input dimension d.
         n_hidden: number of hidden units.
         bandwidth: :math:`\lambda > 0`, the half-width of the parameter cube.
-        activation: a name from the activation table (default ``"tanh"``).
+        activation: a name from :func:`basiskit.nn.activations.get_activation` (default ``"tanh"``).
         out_features: output dimension.
         generator: torch.Generator for the hidden parameters.
 
@@ -215,7 +209,7 @@ class BandlimitedRandomFeatures(nn.Module):
         self.out_features = check_int("out_features", out_features, min_value=1)
         self.bandwidth = check_float("bandwidth", bandwidth, min_value=0.0, strict_min=True)
         self.activation = activation
-        self.act = activation_fn(activation)
+        self.act = get_activation(activation).fn
         dtype = dtype or torch.get_default_dtype()
         cube = (2 * torch.rand(n_hidden, in_features + 1, generator=generator, dtype=dtype) - 1) * self.bandwidth
         self.register_buffer("weight", cube[:, :in_features].contiguous().to(device))

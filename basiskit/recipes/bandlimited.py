@@ -42,7 +42,7 @@ class BandlimitedConfig:
     small_bandwidth: float = field(default=1.0, metadata={"gt": 0.0})
     large_bandwidth: float = field(default=200.0, metadata={"gt": 0.0})
     reference_hidden: int = field(default=200, metadata={"min": 1})
-    activation: str = field(default="tanh", metadata={"choices": ("tanh", "sigmoid", "relu", "gelu", "silu")})
+    activation: str = field(default="tanh", metadata={"choices_from": "basiskit.nn.activations:activation_names"})
     ridge: float = field(default=1e-8, metadata={"min": 0.0})
     seeds: int = field(default=3, metadata={"min": 1})
 

@@ -47,7 +47,7 @@ class SnnkConfig:
     repeats: int = field(default=200, metadata={"min": 2})
     hidden: int = field(default=128, metadata={"min": 1})
     snnk_features: int = field(default=16, metadata={"min": 1})
-    activation: str = field(default="relu", metadata={"choices": ("relu", "exp", "sin", "cos")})
+    activation: str = field(default="relu", metadata={"choices_from": "basiskit.nn.snnk:SNNK_ACTIVATIONS"})
     steps: int = field(default=1500, metadata={"min": 1})
     batch_size: int = field(default=128, metadata={"min": 1})
     lr: float = field(default=2e-3, metadata={"gt": 0.0})
