@@ -95,7 +95,7 @@ def run(cfg: BandlimitedConfig, ctx: RunContext) -> dict:
             ctx.log(phase="fit", bandwidth=lam, n_hidden=n_hidden, rmse=rmse[lam][-1])
 
     ctx.plot_curves("rmse_vs_hidden", {f"lambda = {lam:g}": (sizes, rmse[lam]) for lam in cfg.bandwidths},
-                    xlabel="hidden units", ylabel="test RMSE", logx=True, logy=True)
+                    xlabel="hidden units", ylabel="test RMSE", logx=True, logy=True, markers=True)
     ctx.plot_curves("fits", {"target": (x_test[:, 0], y_test),
                              **{f"lambda = {lam:g}, {sizes[-1]} units": (x_test[:, 0], best_fit[lam])
                                 for lam in (cfg.small_bandwidth, cfg.large_bandwidth)}},
