@@ -29,8 +29,8 @@ from torch import nn
 
 from ..data import digits
 from ..kernels import neural_network_kernel, universal_random_features
+from ..measure import accuracy, count_parameters
 from ..nn import SNNKLinear
-from ..nn.params import count_parameters
 from ..train import RunContext, fit
 from .core import Claim, recipe
 
@@ -72,12 +72,6 @@ def _mse_curve(cfg: SnnkConfig, f: str, ctx: RunContext) -> list[float]:
     return curve
 
 
-def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    model.train(False)
-    with torch.no_grad():
-        return 100.0 * float((model(x).argmax(-1) == y).float().mean())
-
-
 @recipe("snnk", paper="Sehanobish et al. 2024, Scalable Neural Network Kernels (ICLR)",
         summary="SNNK/URF: kernel-estimate MSE ~ 1/m; SNNK layer on digits vs MLP with fewer parameters",
         config=SnnkConfig, quick={"repeats": 50, "steps": 500},
@@ -117,10 +111,10 @@ def run(cfg: SnnkConfig, ctx: RunContext) -> dict:
     for name, model in (("mlp", mlp), ("snnk", snnk)):
         result = fit(model, F.cross_entropy, (x_train, y_train), steps=cfg.steps, batch_size=cfg.batch_size,
                      lr=cfg.lr, scheduler="cosine", ctx=ctx, name=name,
-                     eval_fn=lambda m: {"test_acc": _accuracy(m, x_test, y_test)},
+                     eval_fn=lambda m: {"test_acc": accuracy(m, x_test, y_test)},
                      eval_every=max(1, cfg.steps // 10))
         results[name] = result
-        metrics[f"{name}_acc"] = _accuracy(model, x_test, y_test)
+        metrics[f"{name}_acc"] = accuracy(model, x_test, y_test)
         metrics[f"{name}_params"] = float(count_parameters(model))
         metrics[f"{name}_train_seconds"] = result.seconds
     metrics["param_ratio"] = metrics["mlp_params"] / metrics["snnk_params"]
