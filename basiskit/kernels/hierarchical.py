@@ -74,7 +74,8 @@ def hermite(z: torch.Tensor, degree: int) -> torch.Tensor:
 def planted_quadratic(dim: int, *, generator: torch.Generator | None = None,
                       dtype: torch.dtype = torch.float64) -> torch.Tensor:
     r"""A random symmetric, trace-free :math:`A` (dim, dim) scaled so that :math:`p(x) = x^\top A x` has
-    :math:`\mathbb{E}[p] = 0` and :math:`\mathbb{E}[p^2] = 2\,\mathrm{tr}(A^2) = 1` for :math:`x \sim \mathcal{N}(0, I)`.
+    :math:`\mathbb{E}[p] = 0` and :math:`\mathbb{E}[p^2] = 2\,\mathrm{tr}(A^2) = 1` for
+    :math:`x \sim \mathcal{N}(0, I)`.
     Drawn from the Gaussian orthogonal ensemble, then centred and normalised."""
     check_int("dim", dim, min_value=2)
     g = torch.randn(dim, dim, generator=generator, dtype=dtype)

@@ -64,7 +64,8 @@ class _RidgeSolver:
     """Eigendecomposition of the smaller Gram matrix of centred features, for ridge solutions at any strength.
 
     n >= p: :math:`H^\\top H = Q \\Lambda Q^\\top`, coef = :math:`Q (\\Lambda + \\lambda)^{-1} Q^\\top H^\\top y`;
-    n < p (the dual): :math:`H H^\\top = U \\Lambda U^\\top`, coef = :math:`H^\\top U (\\Lambda + \\lambda)^{-1} U^\\top y`.
+    n < p (the dual): :math:`H H^\\top = U \\Lambda U^\\top`,
+    coef = :math:`H^\\top U (\\Lambda + \\lambda)^{-1} U^\\top y`.
     """
 
     def __init__(self, features: torch.Tensor, targets: torch.Tensor, fit_intercept: bool) -> None:
@@ -109,7 +110,9 @@ def ridge_fit(features: torch.Tensor, targets: torch.Tensor, ridge: float = 0.0,
     r"""Least squares / ridge regression of ``targets`` on ``features``.
 
     .. math::
-        \min_{c, c_0}\ \lVert H c + c_0 - y\rVert_2^2 + \lambda \lVert c\rVert_2^2 \qquad (\text{the intercept is not penalised})
+        \min_{c, c_0}\ \lVert H c + c_0 - y\rVert_2^2 + \lambda \lVert c\rVert_2^2
+
+    The intercept :math:`c_0` is not penalised.
 
     Args:
         features: (n, p) design matrix :math:`H`.

@@ -49,7 +49,8 @@ first-order arc-cosine kernel (Cho & Saul 2009), not :math:`\mathrm{relu}(w^\top
 
 .. math::
     \mathbb{E}[\Phi(x)^\top\Phi(w)] = \frac{\lVert x\rVert\lVert w\rVert}{2\pi}
-        \big(\sin\theta + (\pi - \theta)\cos\theta\big), \qquad \cos\theta = \frac{x^\top w}{\lVert x\rVert\lVert w\rVert}.
+        \big(\sin\theta + (\pi - \theta)\cos\theta\big), \qquad
+        \cos\theta = \frac{x^\top w}{\lVert x\rVert\lVert w\rVert}.
 
 :func:`neural_network_kernel` returns these exact values; the features' inner products are unbiased estimates
 of them with mean squared error :math:`O(1/m)`.
