@@ -10,7 +10,8 @@ from .grkan import GRKAN, GroupRational
 from .kan import KAN
 from .kan_linear import KANLinear
 from .siren import SIREN, SineLayer, sine_layer
+from .snnk import SNNKLinear
 
 __all__ = ["AFKANLinear", "Activation", "FourierFeatures", "GRKAN", "GroupRational", "KAN", "KANAttention",
-           "KANLinear", "KArAtOperator", "ReLUKANLinear", "SIREN", "SineLayer", "activation_names",
+           "KANLinear", "KArAtOperator", "ReLUKANLinear", "SIREN", "SNNKLinear", "SineLayer", "activation_names",
            "fourier_features", "get_activation", "sine_layer"]
