@@ -35,7 +35,7 @@ layer and network (the tests compare the two).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -158,7 +158,8 @@ def sample_preactivations(x: Tensor, widths: Sequence[int], activation: str, c_w
     Layer :math:`l` has ``widths[l-1]`` units; :math:`z^{(1)} = W^{(1)}x + b^{(1)}`,
     :math:`z^{(l+1)} = W^{(l+1)}\sigma(z^{(l)}) + b^{(l+1)}`, :math:`W \sim N(0, C_W/n_{in})`,
     :math:`b \sim N(0, C_b)`. ``method``: ``"gram"`` or ``"weights"`` (module docstring); both give the same
-    distribution. Memory: the returned tensors plus, for ``"weights"``, one ``(num_inits, n_out, n_in)`` matrix.
+    distribution. Memory: the returned tensors plus, for ``"weights"``, the weights of one layer for a chunk of
+    networks (at most 2**24 values; the networks are drawn chunk by chunk).
 
     Args:
         x: ``(n0,)`` one input or ``(k, n0)`` several (the same inputs for every network).
@@ -179,7 +180,23 @@ def sample_preactivations(x: Tensor, widths: Sequence[int], activation: str, c_w
     check_int("num_inits", num_inits, min_value=1)
     check_choice("method", method, ["gram", "weights"])
     inputs = (x[None, :] if x.ndim == 1 else x).to(dtype)          # (k, n0)
-    k = inputs.shape[0]
+    if method == "gram":
+        return _forward(inputs, widths, act.fn, c_w, c_b, num_inits, generator, method)
+    # weights: networks in chunks so that one layer's weights stay under _WEIGHT_ELEMENTS values
+    sizes = [inputs.shape[1]] + widths
+    per_net = max(a * b for a, b in zip(sizes, sizes[1:]))
+    step = max(1, _WEIGHT_ELEMENTS // per_net)
+    parts = [_forward(inputs, widths, act.fn, c_w, c_b, min(step, num_inits - s), generator, method)
+             for s in range(0, num_inits, step)]
+    return [torch.cat(layer) for layer in zip(*parts)]
+
+
+_WEIGHT_ELEMENTS = 1 << 24
+
+
+def _forward(inputs: Tensor, widths: list[int], fn: Callable[[Tensor], Tensor], c_w: float, c_b: float,
+             num_inits: int, generator: torch.Generator | None, method: str) -> list[Tensor]:
+    dtype, k = inputs.dtype, inputs.shape[0]
     h = inputs.T.expand(num_inits, -1, -1)                          # (N, n_in, k): activations feeding a layer
     out = []
     for n_out in widths:
@@ -193,7 +210,7 @@ def sample_preactivations(x: Tensor, widths: Sequence[int], activation: str, c_w
             eps = torch.randn(num_inits, n_out, k, generator=generator, dtype=dtype)
             z = eps * gram.sqrt() if k == 1 else eps @ _sqrt_psd(gram)
         out.append(z)
-        h = act.fn(z)
+        h = fn(z)
     return out
 
 
