@@ -108,3 +108,18 @@ def dual_activation(k11: Tensor, k12: Tensor, k22: Tensor, activation: str, *, m
     if method == "auto" and activation in CLOSED_FORMS:
         return _closed_form(k11, k12, k22, activation)
     return _quadrature(k11, k12, k22, activation, num_quadrature)
+
+
+def gaussian_second_moment(k: Tensor, activation: str, *, num_quadrature: int = 128) -> Tensor:
+    r""":math:`\mathbb E[\phi(z)^2]`, :math:`z \sim N(0, k)`, elementwise in ``k``: the single-input case of
+    :func:`dual_activation` (closed forms for relu/erf/identity, else 1-D Gauss-Hermite quadrature)."""
+    if activation == "relu":
+        return k / 2
+    if activation == "identity":
+        return k.clone()
+    if activation == "erf":
+        return (2 / math.pi) * torch.arcsin(2 * k / (1 + 2 * k))
+    act = get_kernel_activation(activation)
+    nodes, weights = gauss_hermite(num_quadrature, k.dtype, k.device)
+    values = act.fn(torch.sqrt(k.clamp_min(0.0))[..., None] * nodes)
+    return (values * values * weights).sum(-1)

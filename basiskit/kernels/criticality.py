@@ -42,7 +42,7 @@ from torch import nn
 
 from .._validation import check_choice, check_float, check_int, check_tensor
 from ._activation import get_kernel_activation, kernel_activation_names
-from ._gaussian import dual_activation
+from ._gaussian import gaussian_second_moment
 
 Tensor = torch.Tensor
 
@@ -127,7 +127,7 @@ def kernel_recursion(depth: int, activation: str, c_w: float, c_b: float, q0: fl
     k = torch.tensor(q0, dtype=torch.float64)
     for layer in range(depth):
         out[layer] = k
-        k = c_b + c_w * dual_activation(k, k, k, activation)[0]
+        k = c_b + c_w * gaussian_second_moment(k, activation)
     return out
 
 
