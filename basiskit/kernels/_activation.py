@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .._validation import unknown_name_message
+from ..nn.activations import activation_names, get_activation
 
 Tensor = torch.Tensor
 
@@ -40,18 +41,8 @@ _EXTRA = {"erf": KernelActivation("erf", torch.erf, lambda x: _TWO_OVER_SQRT_PI 
 
 
 def _registry() -> dict[str, KernelActivation]:
-    from ..models.mlp import ACTIVATIONS  # the registry's home before the activation table moved to nn/
-
-    def entry(name: str, factory: Callable[[], nn.Module]) -> KernelActivation:
-        module = factory()
-
-        def derivative(x: Tensor) -> Tensor:
-            flat = x.reshape(-1)
-            return torch.func.vmap(torch.func.grad(lambda s: module(s)))(flat).reshape(x.shape)
-
-        return KernelActivation(name, module, derivative, factory)
-
-    return {name: entry(name, factory) for name, factory in ACTIVATIONS.items()}
+    return {name: KernelActivation(name, entry.fn, entry.derivative, entry.module)
+            for name in activation_names() for entry in (get_activation(name),)}
 
 
 def kernel_activation_names() -> list[str]:

@@ -84,8 +84,10 @@ def gp_posterior(k_train: Tensor, k_test_train: Tensor, k_test: Tensor, y_train:
     :math:`\mu = K_{*X}(K + \varepsilon I)^{-1} y`, :math:`C = K_{**} - K_{*X}(K + \varepsilon I)^{-1}K_{X*}`.
 
     Args:
-        k_train ``(n, n)``, k_test_train ``(m, n)``, y_train ``(n,)`` or ``(n, k)``;
+        k_train: ``(n, n)`` kernel on the training inputs.
+        k_test_train: ``(m, n)`` kernel between test and training inputs.
         k_test: ``(m, m)`` for the full covariance or ``(m,)`` (its diagonal) for variances only.
+        y_train: ``(n,)`` or ``(n, k)`` targets.
         noise: :math:`\varepsilon \ge 0` added to the training diagonal.
 
     Returns:
@@ -284,7 +286,8 @@ class InverseGammaPrior:
 
 
 def _gamma(shape: float, num: int, generator: torch.Generator | None, dtype: torch.dtype) -> Tensor:
-    """Gamma(shape, 1) draws from ``generator`` (None: torch's global one) (Marsaglia & Tsang 2000, vectorised rejection)."""
+    """Gamma(shape, 1) draws from ``generator`` (None: torch's global one); Marsaglia & Tsang 2000, vectorised
+    rejection, with the u^(1/shape) boost for shape < 1."""
     boost = shape < 1
     a = shape + 1 if boost else shape
     d = a - 1 / 3

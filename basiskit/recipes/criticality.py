@@ -5,12 +5,13 @@ the scale-invariant class (ReLU) and nu = 2/3 for the K* = 0 class (tanh) at lar
 
 For a critical ReLU network (C_W = 2, C_b = 0) the excess kurtosis of a layer-l preactivation is exactly
 3[(1 + 5/n)^(l-1) - 1] (derivation in ``basiskit.kernels.criticality``), 15 (l-1)/n to first order. Here
-``num_inits`` networks (1e5 at full size, 1e4 at quick size) per width n in ``widths``, depth n/4 (``depth_ratio``), are sampled at once (the exact
-Gram-matrix sampler; ``method="weights"`` draws the weight matrices themselves at O(n) times the cost) and the
-measured kurtosis at every layer l >= 2 is compared with the exact law (layer 1 is exactly Gaussian and is
-reported, not divided by zero). E[z^2] at width 128 over 32 layers is compared with its input value, and
-C_W = 1.8 / 2.2 show the vanishing / exploding alternative, E[z^2] = q0 (C_W/2)^(l-1). tanh (C_W = 1) is plotted
-beside the large-depth asymptote 3 * (2/3) * l / n = 2 l / n, with no claim.
+``num_inits`` networks (1e5 at full size, 1e4 at quick size) per width n in ``widths``, depth n/4
+(``depth_ratio``), are sampled at once (the exact Gram-matrix sampler; ``method="weights"`` draws the weight
+matrices themselves at O(n) times the cost) and the measured kurtosis at every layer l >= 2 is compared with the
+exact law (layer 1 is exactly Gaussian and is reported, not divided by zero). E[z^2] at width 128 over 32 layers
+is compared with its input value, and C_W = 1.8 / 2.2 show the vanishing / exploding alternative,
+E[z^2] = q0 (C_W/2)^(l-1). tanh (C_W = 1) is plotted beside the large-depth asymptote 3 * (2/3) * l / n = 2 l / n,
+with no claim.
 
 Precision: with 1e4 initialisations the standard error of the measured kurtosis is about 6 % of its value at the
 deepest layers (n = 32..128), so the 15 % band is about 2.5 standard errors at each of the 56 (n, l) pairs and a
@@ -31,13 +32,13 @@ from .core import Claim, recipe
 
 @dataclass
 class CriticalityConfig:
-    widths: tuple[int, ...] = (32, 64, 128)
-    depth_ratio: float = field(default=0.25, metadata={"gt": 0.0, "min": 0.0, "max": 1.0})
+    widths: tuple[int, ...] = field(default=(32, 64, 128), metadata={"min": 1, "min_len": 1})
+    depth_ratio: float = field(default=0.25, metadata={"gt": 0.0, "max": 1.0})
     num_inits: int = field(default=100000, metadata={"min": 100})
     input_dim: int = field(default=16, metadata={"min": 1})
     stability_width: int = field(default=128, metadata={"min": 1})
     stability_depth: int = field(default=32, metadata={"min": 2})
-    off_critical: tuple[float, ...] = (1.8, 2.2)
+    off_critical: tuple[float, ...] = field(default=(1.8, 2.2), metadata={"gt": 0.0})
     tanh_width: int = field(default=64, metadata={"min": 1})
     tanh_depth: int = field(default=32, metadata={"min": 1})
     method: str = field(default="gram", metadata={"choices": ("gram", "weights")})

@@ -52,14 +52,16 @@ class NngpScaleMixtureConfig:
     seeds: int = field(default=5, metadata={"min": 1})
     shift_feature: int = field(default=2, metadata={"min": 0, "max": 9})
     depth: int = field(default=1, metadata={"min": 1})
-    activation: str = "erf"
+    activation: str = field(default="erf",
+                            metadata={"choices_from": "basiskit.kernels:kernel_activation_names"})
     weight_var: float = field(default=1.0, metadata={"min": 0.0})
     bias_var: float = field(default=0.0, metadata={"min": 0.0})
-    alpha: float = field(default=2.0, metadata={"gt": 0.0, "min": 0.0})
-    beta: float = field(default=2.0, metadata={"gt": 0.0, "min": 0.0})
-    noise_grid: tuple[float, ...] = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
-    burr_c: float = field(default=2.0, metadata={"gt": 0.0, "min": 0.0})
-    burr_d: float = field(default=1.0, metadata={"gt": 0.0, "min": 0.0})
+    alpha: float = field(default=2.0, metadata={"gt": 0.0})
+    beta: float = field(default=2.0, metadata={"gt": 0.0})
+    noise_grid: tuple[float, ...] = field(default=(0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+                                          metadata={"min": 0.0, "min_len": 1})
+    burr_c: float = field(default=2.0, metadata={"gt": 0.0})
+    burr_d: float = field(default=1.0, metadata={"gt": 0.0})
     importance_samples: int = field(default=1000, metadata={"min": 1})
     ensemble_size: int = field(default=2000, metadata={"min": 10})
     ensemble_width: int = field(default=1024, metadata={"min": 1})
@@ -155,9 +157,10 @@ def run(cfg: NngpScaleMixtureConfig, ctx: RunContext) -> dict:
     mean_gp, var_gp = gp.predict(xs)
     df, _, scale_st = st.predict(xs)
     feat = xs[order, cfg.shift_feature]
+    t_quantile = float(stats.t.ppf(0.975, df))
     ctx.plot_curves("shift_bands", {"|error| of the posterior mean": (feat, (ys - mean_gp)[order].abs()),
                                     "NNGP 95% half-width": (feat, 1.96 * var_gp[order].sqrt()),
-                                    "Student-t 95% half-width": (feat, stats.t.ppf(0.975, df) * scale_st[order].sqrt())},
+                                    "Student-t 95% half-width": (feat, t_quantile * scale_st[order].sqrt())},
                     xlabel=f"feature {cfg.shift_feature} (standardised), shifted test set", ylabel="target units",
                     logy=False)
     grid = np.linspace(np.quantile(draws, 0.005), np.quantile(draws, 0.995), 200)

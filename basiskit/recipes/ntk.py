@@ -35,13 +35,15 @@ from .core import Claim, recipe
 class NtkConfig:
     n_points: int = field(default=32, metadata={"min": 4})
     depth: int = field(default=3, metadata={"min": 1})
-    widths: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048, 4096)
+    widths: tuple[int, ...] = field(default=(64, 128, 256, 512, 1024, 2048, 4096),
+                                    metadata={"min": 1, "min_len": 2})
     seeds: int = field(default=3, metadata={"min": 1})
-    activation: str = "relu"
+    activation: str = field(default="relu",
+                            metadata={"choices_from": "basiskit.kernels:kernel_activation_names"})
     weight_var: float = field(default=2.0, metadata={"min": 0.0})
     bias_var: float = field(default=0.0, metadata={"min": 0.0})
     steps: int = field(default=100, metadata={"min": 1})
-    lr: float = field(default=0.01, metadata={"gt": 0.0, "min": 0.0})
+    lr: float = field(default=0.01, metadata={"gt": 0.0})
     ntk_batch_size: int = field(default=32, metadata={"min": 1})
 
 
