@@ -31,7 +31,7 @@ from collections.abc import Callable
 
 import torch
 
-from .._validation import check_choice, check_float, check_int, check_tensor
+from .._validation import check_float, check_int, check_tensor
 from .ntk import analytic_nngp_diag, analytic_ntk
 
 Tensor = torch.Tensor
