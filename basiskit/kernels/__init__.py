@@ -7,7 +7,6 @@ Layering: imports ``nn`` and below; nothing below imports ``kernels``.
 from __future__ import annotations
 
 from . import hierarchical
-from ._activation import kernel_activation_names
 from .criticality import (
     CRITICAL_POINTS,
     critical_init,
@@ -40,7 +39,7 @@ __all__ = [
     "CRITICAL_POINTS", "BandlimitedRandomFeatures", "Burr12Prior", "GaussianProcess", "InverseGammaPrior",
     "NNGPKernel", "NTKMLP", "RandomFeatureRidge", "ScaleMixtureProcess", "StudentTProcess", "ThreeLayerLearner",
     "analytic_nngp_diag", "analytic_ntk", "critical_init", "empirical_ntk", "gp_posterior", "hermite",
-    "hierarchical", "kernel_activation_names", "kernel_recursion", "neural_network_kernel", "ntk_predict",
+    "hierarchical", "kernel_recursion", "neural_network_kernel", "ntk_predict",
     "planted_quadratic", "preactivation_statistics", "quadratic_form", "relu_excess_kurtosis", "ridge_fit",
     "ridge_select", "sample_preactivations", "student_t_log_prob", "universal_random_features",
 ]

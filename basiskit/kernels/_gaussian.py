@@ -35,7 +35,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from ._activation import get_kernel_activation
+from ..nn.activations import get_activation
 
 Tensor = torch.Tensor
 
@@ -77,7 +77,7 @@ def _closed_form(k11: Tensor, k12: Tensor, k22: Tensor, name: str) -> tuple[Tens
 
 
 def _quadrature(k11: Tensor, k12: Tensor, k22: Tensor, name: str, num: int) -> tuple[Tensor, Tensor]:
-    act = get_kernel_activation(name)
+    act = get_activation(name)
     nodes, weights = gauss_hermite(num, k11.dtype, k11.device)
     shape = k11.shape
     a = torch.sqrt(k11.clamp_min(0.0)).reshape(-1)
@@ -119,7 +119,7 @@ def gaussian_second_moment(k: Tensor, activation: str, *, num_quadrature: int = 
         return k.clone()
     if activation == "erf":
         return (2 / math.pi) * torch.arcsin(2 * k / (1 + 2 * k))
-    act = get_kernel_activation(activation)
+    act = get_activation(activation)
     nodes, weights = gauss_hermite(num_quadrature, k.dtype, k.device)
     values = act.fn(torch.sqrt(k.clamp_min(0.0))[..., None] * nodes)
     return (values * values * weights).sum(-1)

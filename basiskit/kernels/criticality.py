@@ -41,7 +41,7 @@ import torch
 from torch import nn
 
 from .._validation import check_choice, check_float, check_int, check_tensor
-from ._activation import get_kernel_activation, kernel_activation_names
+from ..nn.activations import activation_names, get_activation
 from ._gaussian import gaussian_second_moment
 
 Tensor = torch.Tensor
@@ -119,7 +119,7 @@ def kernel_recursion(depth: int, activation: str, c_w: float, c_b: float, q0: fl
     :math:`C_b + C_W |x|^2/n_0`) and :math:`K^{(l+1)} = C_b + C_W \mathbb E[\sigma(z)^2]`, :math:`z \sim N(0,
     K^{(l)})` (closed forms for relu/erf/identity, Gauss-Hermite quadrature otherwise)."""
     check_int("depth", depth, min_value=1)
-    check_choice("activation", activation, kernel_activation_names())
+    check_choice("activation", activation, activation_names())
     c_w = check_float("c_w", c_w, min_value=0.0)
     c_b = check_float("c_b", c_b, min_value=0.0)
     q0 = check_float("q0", q0, min_value=0.0)
@@ -174,7 +174,7 @@ def sample_preactivations(x: Tensor, widths: Sequence[int], activation: str, c_w
         raise ValueError("widths must list at least one layer width, got []")
     for i, w in enumerate(widths):
         check_int(f"widths[{i}]", w, min_value=1)
-    act = get_kernel_activation(activation)
+    act = get_activation(activation)
     c_w = check_float("c_w", c_w, min_value=0.0)
     c_b = check_float("c_b", c_b, min_value=0.0)
     check_int("num_inits", num_inits, min_value=1)

@@ -31,7 +31,7 @@ from torch import nn
 from torch.func import functional_call, jacrev, vmap
 
 from .._validation import check_choice, check_float, check_int, check_tensor
-from ._activation import get_kernel_activation, kernel_activation_names
+from ..nn.activations import activation_names, get_activation
 from ._gaussian import dual_activation
 
 Tensor = torch.Tensor
@@ -66,7 +66,7 @@ class NTKMLP(nn.Module):
         self.depth = check_int("depth", depth, min_value=1)
         self.out_features = check_int("out_features", out_features, min_value=1)
         self.activation = activation
-        self._act = get_kernel_activation(activation)
+        self._act = get_activation(activation)
         self.weight_var = check_float("weight_var", weight_var, min_value=0.0)
         self.bias_var = check_float("bias_var", bias_var, min_value=0.0)
         sizes = [self.in_features] + [self.width] * self.depth + [self.out_features]
@@ -213,7 +213,7 @@ def analytic_ntk(x1: Tensor, x2: Tensor | None, depth: int, activation: str = "r
             raise ValueError(f"x1 and x2 must have the same number of features, got x1 {tuple(x1.shape)} "
                              f"and x2 {tuple(x2.shape)}")
     check_int("depth", depth, min_value=1)
-    check_choice("activation", activation, kernel_activation_names())
+    check_choice("activation", activation, activation_names())
     weight_var = check_float("weight_var", weight_var, min_value=0.0)
     bias_var = check_float("bias_var", bias_var, min_value=0.0)
     check_choice("method", method, ["auto", "quadrature"])
@@ -242,7 +242,7 @@ def analytic_nngp_diag(x: Tensor, depth: int, activation: str = "relu", weight_v
     ``(n, d)``, in O(n) (a posterior variance needs only this)."""
     check_tensor("x", x, ndim=2, finite=True, nonempty=True)
     check_int("depth", depth, min_value=1)
-    check_choice("activation", activation, kernel_activation_names())
+    check_choice("activation", activation, activation_names())
     weight_var = check_float("weight_var", weight_var, min_value=0.0)
     bias_var = check_float("bias_var", bias_var, min_value=0.0)
     diag = weight_var * (x * x).sum(1) / x.shape[1] + bias_var

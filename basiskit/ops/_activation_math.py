@@ -37,6 +37,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 _SOFTPLUS_THRESHOLD = 20.0
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,13 @@ class Activation:
 
 def _identity(x: Tensor) -> Tensor:
     return x
+
+
+class Erf(nn.Module):
+    """:math:`\\operatorname{erf}(x)`, the activation whose NNGP/NTK have closed forms (Williams 1997)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.erf(x)
 
 
 def _silu_derivative(x: Tensor) -> Tensor:
@@ -109,6 +117,7 @@ _TABLE: dict[str, Activation] = {a.name: a for a in (
     Activation("elu", F.elu, nn.ELU, _elu_derivative),
     Activation("selu", F.selu, nn.SELU, _selu_derivative),
     Activation("leaky_relu", F.leaky_relu, nn.LeakyReLU, _leaky_relu_derivative),
+    Activation("erf", torch.erf, Erf, lambda x: _TWO_OVER_SQRT_PI * torch.exp(-x * x)),
     Activation("identity", _identity, nn.Identity, torch.ones_like),
 )}
 

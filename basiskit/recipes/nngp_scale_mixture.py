@@ -53,7 +53,7 @@ class NngpScaleMixtureConfig:
     shift_feature: int = field(default=2, metadata={"min": 0, "max": 9})
     depth: int = field(default=1, metadata={"min": 1})
     activation: str = field(default="erf",
-                            metadata={"choices_from": "basiskit.kernels:kernel_activation_names"})
+                            metadata={"choices_from": "basiskit.nn.activations:activation_names"})
     weight_var: float = field(default=1.0, metadata={"min": 0.0})
     bias_var: float = field(default=0.0, metadata={"min": 0.0})
     alpha: float = field(default=2.0, metadata={"gt": 0.0})

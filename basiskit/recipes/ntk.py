@@ -40,7 +40,7 @@ class NtkConfig:
                                     metadata={"min": 1, "min_len": 2})
     seeds: int = field(default=3, metadata={"min": 1})
     activation: str = field(default="relu",
-                            metadata={"choices_from": "basiskit.kernels:kernel_activation_names"})
+                            metadata={"choices_from": "basiskit.nn.activations:activation_names"})
     weight_var: float = field(default=2.0, metadata={"min": 0.0})
     bias_var: float = field(default=0.0, metadata={"min": 0.0})
     steps: int = field(default=100, metadata={"min": 1})

@@ -29,7 +29,8 @@ def _autograd_derivative(act: Activation, x: torch.Tensor) -> torch.Tensor:
 def test_names_cover_every_table_it_replaced():
     old_tables = {"silu", "gelu", "tanh", "relu", "identity",           # ops.bspline, operators.common
                   "sigmoid", "softplus",                                 # models.mlp
-                  "elu", "selu", "leaky_relu"}                           # nn.afkan
+                  "elu", "selu", "leaky_relu",                           # nn.afkan
+                  "erf"}                                                 # kernels (closed-form NNGP/NTK)
     assert set(NAMES) == old_tables
     assert NAMES == sorted(NAMES)
     assert all(get_activation(n).name == n for n in NAMES)
@@ -89,7 +90,7 @@ def test_unknown_name_lists_close_matches():
         get_activation("gleu")
     with pytest.raises(ValueError, match=r"leaky_relu"):
         get_activation("leaky_rlu")
-    with pytest.raises(ValueError, match=r"^base_activation: .*known: elu, gelu, identity"):
+    with pytest.raises(ValueError, match=r"^base_activation: .*known: elu, erf, gelu, identity"):
         get_activation("nope", arg="base_activation")
     with pytest.raises(TypeError, match="activation must be an activation name"):
         get_activation(None)  # type: ignore[arg-type]
