@@ -44,9 +44,21 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def paper_figure(claim: dict[str, Any]) -> str:
+    """The paper's own figure of a checked claim with its setting ("0.0108 (Table 1, Darcy s=85)"), or "-"."""
+    if claim.get("paper") is None:
+        return "-"
+    setting = claim.get("paper_setting") or ""
+    return f"{claim['paper']:.4g}" + (f" ({setting})" if setting else "")
+
+
+_CLAIM_COLUMNS = ["claim", "ours", "target", "result", "paper"]
+
+
 def _claims_rows(m: dict[str, Any]) -> list[list[str]]:
     return [[c["claim"], "missing" if c["value"] is None else f"{c['value']:.4g}",
-             "?" if c["target"] is None else f"{c['op']} {c['target']:.4g}", "met" if c["met"] else "NOT met"]
+             "?" if c["target"] is None else f"{c['op']} {c['target']:.4g}", "met" if c["met"] else "NOT met",
+             paper_figure(c)]
             for c in m.get("claims", [])]
 
 
@@ -69,7 +81,7 @@ def build_markdown(root: Path, runs: dict[str, list[dict[str, Any]]]) -> str:
         if m.get("error"):
             out += [f"Error: `{m['error']}`", ""]
         if m.get("claims"):
-            out += [markdown_table(["claim", "value", "target", "result"], _claims_rows(m)), ""]
+            out += [markdown_table(_CLAIM_COLUMNS, _claims_rows(m)), ""]
         figures = [[k, _fmt(v)] for k, v in m.get("metrics", {}).items()]
         if figures:
             out += ["Figures:", "", markdown_table(["metric", "value"], figures), ""]
@@ -107,7 +119,7 @@ def build_html(root: Path, runs: dict[str, list[dict[str, Any]]]) -> str:
         if m.get("error"):
             parts.append(f"<p class='not'>Error: {html.escape(m['error'])}</p>")
         if m.get("claims"):
-            parts.append(_html_table(["claim", "value", "target", "result"], _claims_rows(m)))
+            parts.append(_html_table(_CLAIM_COLUMNS, _claims_rows(m)))
         figures = [[k, _fmt(v)] for k, v in m.get("metrics", {}).items()]
         if figures:
             parts.append(_html_table(["metric", "value"], figures))

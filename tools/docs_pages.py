@@ -178,10 +178,12 @@ def _recipe_section(spec: Any, run: dict[str, Any] | None, runs: Path | None,
     claims: list[Claim] = full + [c for c in quick if c not in full]
     measured = {c["claim"]: c for c in (run or {}).get("claims", [])}
     if claims:
-        headers = ["claim", "note"] + (["newest run", "result"] if runs is not None else [])
+        headers = ["claim", "paper's figure", "note"] + (["newest run", "result"] if runs is not None else [])
         rows = []
         for c in claims:
-            row = [f"`{c.describe()}`" + ("" if c in full else " (quick size only)"), _cell(c.note) or "-"]
+            paper = "-" if c.paper is None else _number(c.paper) + (f" ({_cell(c.paper_setting)})"
+                                                                    if c.paper_setting else "")
+            row = [f"`{c.describe()}`" + ("" if c in full else " (quick size only)"), paper, _cell(c.note) or "-"]
             if runs is not None:
                 got = measured.get(c.describe())
                 row += (["-", "not measured"] if got is None else

@@ -51,7 +51,13 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 @dataclass(frozen=True)
 class Claim:
     """``metric op target``; ``target`` is a number or the name of another metric (then scaled:
-    ``scale * metrics[target] + offset``)."""
+    ``scale * metrics[target] + offset``).
+
+    ``paper`` is the paper's own figure for ``metric`` and ``paper_setting`` where it comes from and at what
+    size (``Claim("rel_l2", "<", 0.05, paper=0.0108, paper_setting="Table 1, Darcy s=85")``): the run's
+    summary, ``basiskit report`` and the tour table show it beside ours, so a reader sees how far each
+    reproduction is from the paper. Leave it unset where the paper states no number for this metric.
+    """
 
     metric: str
     op: str
@@ -59,10 +65,17 @@ class Claim:
     note: str = ""
     scale: float = 1.0
     offset: float = 0.0
+    paper: float | None = None
+    paper_setting: str = ""
 
     def __post_init__(self) -> None:
         if self.op not in _OPS:
             raise ValueError(f"Claim op must be one of {list(_OPS)}, got {self.op!r}")
+        if self.paper is not None and (isinstance(self.paper, bool) or not isinstance(self.paper, (int, float))
+                                       or not math.isfinite(self.paper)):
+            raise ValueError(f"Claim paper must be a finite number (the paper's figure), got {self.paper!r}")
+        if self.paper_setting and self.paper is None:
+            raise ValueError(f"Claim paper_setting={self.paper_setting!r} needs the paper's figure (paper=...)")
 
     def describe(self) -> str:
         if isinstance(self.target, str):
@@ -76,7 +89,8 @@ class Claim:
         return f"{self.metric} {self.op} {rhs}"
 
     def check(self, metrics: dict[str, Any]) -> dict[str, Any]:
-        """{claim, value, target, met, note}; a missing or non-finite value is not met."""
+        """{claim, metric, value, op, target, met, note, paper, paper_setting}; a missing or non-finite value is not
+        met."""
         value = metrics.get(self.metric)
         if isinstance(self.target, str):
             ref = metrics.get(self.target)
@@ -86,7 +100,8 @@ class Claim:
         ok = (value is not None and target is not None and math.isfinite(float(value))
               and math.isfinite(target) and _OPS[self.op](float(value), target))
         return {"claim": self.describe(), "metric": self.metric, "value": None if value is None else float(value),
-                "op": self.op, "target": target, "met": bool(ok), "note": self.note}
+                "op": self.op, "target": target, "met": bool(ok), "note": self.note,
+                "paper": None if self.paper is None else float(self.paper), "paper_setting": self.paper_setting}
 
 
 @dataclass

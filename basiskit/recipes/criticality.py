@@ -53,8 +53,10 @@ class CriticalityConfig:
                   "|measured / exact - 1| (book: nu = 5, kurtosis 15 (l-1)/n to first order)"),
             Claim("second_moment_max_z", "<=", 3.0, note="max over 32 layers at width 128 of |E[z^2] - q0| in "
                   "standard errors (critical ReLU preserves the kernel)"),
-            Claim("subcritical_ratio", "<=", 0.2, note="E[z^2] at the last layer / q0 for C_W = 1.8; theory 0.9^31"),
-            Claim("supercritical_ratio", ">=", 5.0, note="E[z^2] at the last layer / q0 for C_W = 2.2; theory 1.1^31"),
+            Claim("subcritical_ratio", "<=", 0.2, note="E[z^2] at the last layer / q0 for C_W = 1.8; theory 0.9^31",
+                  paper=0.9 ** 31, paper_setting="book's kernel recursion, (C_W / 2)^31 for ReLU"),
+            Claim("supercritical_ratio", ">=", 5.0, note="E[z^2] at the last layer / q0 for C_W = 2.2; theory 1.1^31",
+                  paper=1.1 ** 31, paper_setting="book's kernel recursion, (C_W / 2)^31 for ReLU"),
         ])
 def run(cfg: CriticalityConfig, ctx: RunContext) -> dict:
     t0 = time.perf_counter()

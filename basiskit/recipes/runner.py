@@ -16,6 +16,7 @@ import yaml
 
 from .. import __version__
 from .._validation import UsageError
+from ..report import paper_figure
 from ..train import distributed as dist_utils
 from ..train.context import RunContext
 from ..train.loop import TrainingDiverged
@@ -157,7 +158,8 @@ def summarize(result: RunResult) -> str:
     for c in result.claims:
         value = "missing" if c["value"] is None else f"{c['value']:.4g}"
         target = "?" if c["target"] is None else f"{c['target']:.4g}"
-        lines.append(f"  [{'met' if c['met'] else 'NOT met'}] {c['claim']}: {value} (target {c['op']} {target})")
+        paper = "" if c.get("paper") is None else f"; paper {paper_figure(c)}"
+        lines.append(f"  [{'met' if c['met'] else 'NOT met'}] {c['claim']}: {value} (target {c['op']} {target}{paper})")
     return "\n".join(lines)
 
 
@@ -173,6 +175,16 @@ def key_figures(result: RunResult, limit: int = 4) -> str:
     parts = [f"{n}={result.metrics[n]:.3g}" for n in names[:limit]
              if isinstance(result.metrics.get(n), (int, float))]
     return ", ".join(parts)
+
+
+def paper_beside_ours(result: RunResult) -> str:
+    """``metric: paper P / ours O`` for each checked claim that carries the paper's figure ("-" if none)."""
+    parts = []
+    for c in result.claims:
+        if c.get("paper") is not None:
+            ours = "missing" if c["value"] is None else f"{c['value']:.3g}"
+            parts.append(f"{c['metric']}: paper {c['paper']:.3g} / ours {ours}")
+    return "; ".join(parts) or "-"
 
 
 def tour_names() -> list[str]:
@@ -196,6 +208,7 @@ def run_tour(*, out: str | Path = "runs", device: str = "cpu", seed: int = 0, on
     for r in results:
         met, total = r.claims_met
         rows.append([r.recipe, r.status if r.status != "ok" else key_figures(r),
-                     f"{met}/{total}" if r.status == "ok" else "-", f"{r.seconds:.0f}s"])
-    print("\n" + markdown_table(["recipe", "key figures", "claims met", "time"], rows), flush=True)
+                     f"{met}/{total}" if r.status == "ok" else "-", paper_beside_ours(r), f"{r.seconds:.0f}s"])
+    print("\n" + markdown_table(["recipe", "key figures", "claims met", "paper / ours (quick)", "time"], rows),
+          flush=True)
     return results

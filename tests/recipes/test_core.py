@@ -26,6 +26,35 @@ def test_claim_missing_or_nan_is_not_met():
         Claim("x", "~", 1.0)
 
 
+def test_claim_carries_the_papers_figure_beside_ours():
+    r = Claim("rel_l2", "<", 0.05, paper=0.0108, paper_setting="Table 1, Darcy s=85").check({"rel_l2": 0.04})
+    assert r["met"] and r["paper"] == 0.0108 and r["paper_setting"] == "Table 1, Darcy s=85"
+    bare = Claim("rel_l2", "<", 0.05).check({"rel_l2": 0.04})
+    assert bare["paper"] is None and bare["paper_setting"] == ""
+    with pytest.raises(ValueError, match="paper must be a finite number"):
+        Claim("x", "<", 1.0, paper=float("nan"))
+    with pytest.raises(ValueError, match="paper must be a finite number"):
+        Claim("x", "<", 1.0, paper="0.01")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs the paper's figure"):
+        Claim("x", "<", 1.0, paper_setting="Table 2")
+
+
+def test_report_summary_and_tour_show_paper_beside_ours(tmp_path):
+    from basiskit.recipes.runner import RunResult, paper_beside_ours, summarize
+    from basiskit.report import build_markdown, paper_figure
+
+    claims = [Claim("err", "<", 0.05, paper=0.0108, paper_setting="Table 1").check({"err": 0.04}),
+              Claim("acc", ">", 90.0).check({"acc": 95.0})]
+    assert paper_figure(claims[0]) == "0.0108 (Table 1)" and paper_figure(claims[1]) == "-"
+    result = RunResult("demo", tmp_path, {"err": 0.04, "acc": 95.0}, claims, 1.0)
+    assert paper_beside_ours(result) == "err: paper 0.0108 / ours 0.04"
+    assert "paper 0.0108 (Table 1)" in summarize(result) and summarize(result).count("paper") == 1
+    run = {"dir": tmp_path, "quick": True, "seed": 0, "paper": "P", "summary": "S", "status": "ok", "seconds": 1.0,
+           "claims": claims, "metrics": {}, "plots": [], "config_record": {}}
+    md = build_markdown(tmp_path, {"demo": [run]})
+    assert "| paper" in md and "0.0108 (Table 1)" in md
+
+
 @dataclasses.dataclass
 class Cfg:
     steps: int = 10
