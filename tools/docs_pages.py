@@ -146,8 +146,8 @@ def _families() -> tuple[dict[str, tuple[str, str]], list[str]]:
 
     where: dict[str, tuple[str, str]] = {}
     order: list[str] = []
-    for paper in PAPERS:  # (id, title, family, recipes, ...): indexed, so extra fields do not matter
-        pid, family, recipes = paper[0], paper[2], paper[3]
+    for paper in PAPERS:
+        pid, family, recipes = paper.id, paper.family, paper.recipes
         if family not in order:
             order.append(family)
         for name in recipes:

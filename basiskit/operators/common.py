@@ -11,7 +11,7 @@ from torch import nn
 
 from .._validation import check_int, check_tensor
 from ..nn.activations import get_activation
-from ..nn.params import count_parameters  # noqa: F401  (re-exported)
+from ..measure import count_parameters  # noqa: F401  (re-exported)
 
 def as_tuple(arg: str, value: int | Sequence[int], n: int | None = None, *, min_value: int = 1) -> tuple[int, ...]:
     """``value`` as a tuple of ints (an int is repeated ``n`` times); each checked >= ``min_value``."""
