@@ -78,6 +78,11 @@ def build_markdown(root: Path, runs: dict[str, list[dict[str, Any]]]) -> str:
         m = ms[0]
         out += [f"## {recipe}", "", f"*{m['paper']}* — {m['summary']}", "",
                 f"Run `{m['dir'].name}` ({'quick' if m['quick'] else 'full'} size, seed {m['seed']}): {_status(m)}.", ""]
+        if m.get("machine"):
+            where = m["machine"]
+            cpu = "" if m.get("cpu_seconds") is None else f", {m['cpu_seconds']:.0f} s CPU"
+            out += [f"Ran on {where.get('cpu', '?')} with {where.get('threads', '?')} threads: "
+                    f"{m['seconds']:.0f} s wall{cpu}.", ""]
         if m.get("error"):
             out += [f"Error: `{m['error']}`", ""]
         if m.get("claims"):
