@@ -137,6 +137,7 @@ def test_run_writes_run_folder_and_report(tmp_path, capsys):
     assert "data:image/png;base64," in html and "mlp-regression" in html
     assert "## mlp-regression" in md and "learning_curve.png" in md
     assert f"Ran on {m['machine']['cpu']} with {m['machine']['threads']} threads" in md
+    assert f"Ran on {m['machine']['cpu']} with {m['machine']['threads']} threads" in html
 
 
 def test_tour_prints_summary_table(tmp_path, capsys):
