@@ -209,7 +209,7 @@ def test_record_run_keeps_metrics_config_and_the_command_that_repeats_the_run(tm
     record_run.record(full, docs)
     command = (docs / "mlp-regression" / "quick" / "command.txt").read_text().splitlines()
     assert command[0] == "basiskit run mlp-regression --quick --set lr=0.005"
-    assert "in 42 s on Test CPU, 2 threads" in command[1]
+    assert "in 42 s wall on Test CPU, 2 threads" in command[1]
     assert (docs / "mlp-regression" / "full" / "command.txt").read_text().startswith("basiskit run mlp-regression\n")
     assert json.loads((docs / "mlp-regression" / "full" / "metrics.json").read_text())["seconds"] == 5400.0
 

@@ -60,10 +60,12 @@ def record(run_dir: Path, docs: Path) -> Path:
     where = metrics.get("machine") or config.get("machine") or {}
     machine = (f"{where.get('cpu', 'unknown CPU')}, {where.get('threads', '?')} threads"
                if where else "machine not recorded (run made before basiskit recorded it)")
+    cpu = "" if metrics.get("cpu_seconds") is None else f" ({metrics['cpu_seconds']:.0f} s CPU)"
+    load = "" if metrics.get("load_average") is None else f", load average {metrics['load_average']:.1f} at the end"
     (target / "command.txt").write_text(
         f"{repeat_command(config)}\n"
-        f"# finished {metrics.get('finished', '?')} in {metrics.get('seconds', float('nan')):.0f} s "
-        f"on {machine}; basiskit {config.get('basiskit', '?')}, torch {config.get('torch', '?')}\n")
+        f"# finished {metrics.get('finished', '?')} in {metrics.get('seconds', float('nan')):.0f} s wall{cpu} "
+        f"on {machine}{load}; basiskit {config.get('basiskit', '?')}, torch {config.get('torch', '?')}\n")
     return target
 
 

@@ -143,6 +143,7 @@ def run_recipe(name: str, *, quick: bool = False, overrides: dict[str, str] | No
         payload = {"recipe": name, "paper": spec.paper, "summary": spec.summary, "quick": quick, "seed": seed,
                    "status": status, "error": error, "seconds": round(seconds, 3),
                    "cpu_seconds": round(cpu_seconds, 3), "machine": record["machine"],
+                   "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
                    "metrics": metrics,
                    "claims": claims, "plots": sorted(p.name for p in run_dir.glob("*.png")),
                    "finished": _dt.datetime.now().isoformat(timespec="seconds")}
