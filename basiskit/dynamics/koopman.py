@@ -444,16 +444,18 @@ class ResDMD(EDMD):
         tol = check_float("tol", tol, min_value=0.0)
         return self.eigs()[self.residuals() <= tol]
 
-    def _pencil(self, z: torch.Tensor, projected: bool) -> torch.Tensor:
-        """(n, r, r) Hermitian :math:`(C - zI)^*(C - zI) + R^*R` at complex points z (n,)."""
+    def _pencil(self, z: torch.Tensor, projected: bool, shift: float = 0.0) -> torch.Tensor:
+        r"""(n, r, r) Hermitian :math:`(C - zI)^*(C - zI) + R^*R - s I` at complex points z (n,), s = ``shift``."""
         c = self._proj
-        eye = torch.eye(c.shape[0], dtype=torch.complex128)
         base = c.mH @ c + (0 if projected else self._outside_gram)
+        base = 0.5 * (base + base.mH)  # exactly Hermitian; the z terms below are Hermitian entry by entry
         zc = z[:, None, None]
-        mat = base - zc * c.mH - zc.conj() * c + (zc.abs() ** 2) * eye
-        return 0.5 * (mat + mat.mH)
+        mat = base - zc * c.mH
+        mat -= zc.conj() * c
+        mat.diagonal(dim1=1, dim2=2).add_((z.abs() ** 2 - shift)[:, None])
+        return mat
 
-    def min_residual(self, z: Any, *, projected: bool = False, chunk: int = 256) -> torch.Tensor:
+    def min_residual(self, z: Any, *, projected: bool = False, chunk: int = 64) -> torch.Tensor:
         r""":math:`\tau_N(z) = \min_g \mathrm{res}(z, g)` at complex points ``z`` (any shape): same shape, float64.
 
         The square of the smallest singular value of :math:`[C - zI; R]` is the smallest eigenvalue of
@@ -468,7 +470,7 @@ class ResDMD(EDMD):
                for i in range(0, flat.numel(), chunk)]
         return torch.cat(out).reshape(z.shape) if out else torch.zeros(z.shape, dtype=_F64)
 
-    def pseudospectrum(self, grid: Any, eps: float, *, projected: bool = False, chunk: int = 256) -> torch.Tensor:
+    def pseudospectrum(self, grid: Any, eps: float, *, projected: bool = False, chunk: int = 64) -> torch.Tensor:
         r"""Boolean mask of the points of ``grid`` (complex, any shape) in the approximate
         :math:`\varepsilon`-pseudospectrum :math:`\{z: \tau_N(z) < \varepsilon\}`: :math:`\tau_N(z) <
         \varepsilon` exactly when :math:`(C - zI)^*(C - zI) + R^*R - \varepsilon^2 I` is not positive definite,
@@ -477,8 +479,7 @@ class ResDMD(EDMD):
         eps = check_float("eps", eps, min_value=0.0, strict_min=True)
         z = torch.as_tensor(grid).to(torch.complex128)
         flat = z.reshape(-1)
-        eye = torch.eye(self._proj.shape[0], dtype=torch.complex128)
-        out = [torch.linalg.cholesky_ex(self._pencil(flat[i:i + chunk], projected) - eps ** 2 * eye).info != 0
+        out = [torch.linalg.cholesky_ex(self._pencil(flat[i:i + chunk], projected, eps ** 2)).info != 0
                for i in range(0, flat.numel(), chunk)]
         return torch.cat(out).reshape(z.shape) if out else torch.zeros(z.shape, dtype=torch.bool)
 
