@@ -6,13 +6,24 @@ Layering: imports ``models``, ``nn``, ``pde`` and below; nothing below imports `
 from __future__ import annotations
 
 from . import koopman, rom
-from .koopman import EDMD, RBF, Dictionary, Legendre, Monomials, ResDMD, create_dictionary, dictionary_names
+from .koopman import (
+    EDMD,
+    RBF,
+    Dictionary,
+    Legendre,
+    Monomials,
+    ResDMD,
+    create_dictionary,
+    dictionary_names,
+)
 from .rom import (
     KMedoidsResult,
     assign_nearest,
     kmeans,
     kmedoids,
     local_pod,
+    local_projection_error,
+    pam,
     pod_basis,
     projection_error,
     select_cluster,
@@ -21,6 +32,6 @@ from .rom import (
 
 __all__ = [
     "EDMD", "RBF", "Dictionary", "KMedoidsResult", "Legendre", "Monomials", "ResDMD", "assign_nearest",
-    "create_dictionary", "dictionary_names", "kmeans", "kmedoids", "koopman", "local_pod", "pod_basis",
-    "projection_error", "rom", "select_cluster", "sine_dissimilarity",
+    "create_dictionary", "dictionary_names", "kmeans", "kmedoids", "koopman", "local_pod", "local_projection_error",
+    "pam", "pod_basis", "projection_error", "rom", "select_cluster", "sine_dissimilarity",
 ]

@@ -60,7 +60,7 @@ def _as_states(arg: str, x: Any) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         try:
             x = torch.as_tensor(x)
-        except Exception:
+        except (TypeError, ValueError, RuntimeError):
             raise TypeError(f"{arg} must be a (M, d) tensor or array, got {type(x).__name__}") from None
     check_tensor(arg, x, ndim=(1, 2), finite=True, nonempty=True)
     x = x.to(_F64)
@@ -149,9 +149,9 @@ class Legendre(Dictionary):
         self.degree = check_int("degree", degree, min_value=0)
         self.lower = None if lower is None else torch.as_tensor(lower, dtype=_F64).reshape(-1)
         self.upper = None if upper is None else torch.as_tensor(upper, dtype=_F64).reshape(-1)
-        if self.lower is not None and self.upper is not None:
-            if self.lower.shape != self.upper.shape or not bool((self.upper > self.lower).all()):
-                raise ValueError(f"Legendre needs lower < upper in every coordinate, got lower={lower}, upper={upper}")
+        if self.lower is not None and self.upper is not None and (
+                self.lower.shape != self.upper.shape or not bool((self.upper > self.lower).all())):
+            raise ValueError(f"Legendre needs lower < upper in every coordinate, got lower={lower}, upper={upper}")
 
     def adapt(self, x: torch.Tensor) -> Legendre:
         x = _as_states("X", x)
@@ -398,7 +398,7 @@ class ResDMD(EDMD):
             if holdout >= 1.0:
                 raise ValueError("holdout must be < 1 (some pairs must fit K)")
             perm = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))
-            n_res = int(round(holdout * x.shape[0]))
+            n_res = round(holdout * x.shape[0])
             res_idx, fit_idx = perm[:n_res], perm[n_res:]
             x, y, xr, yr = x[fit_idx], y[fit_idx], x[res_idx], y[res_idx]
         else:

@@ -92,7 +92,7 @@ def _grid(lo: float, hi: float, n: int) -> list[float]:
 def _midpoints(lo: float, hi: float, n: int) -> list[float]:
     """The n - 1 midpoints of an n-point grid of [lo, hi] (held-out parameters between training ones)."""
     g = _grid(lo, hi, n)
-    return [(u + v) / 2 for u, v in zip(g, g[1:])]
+    return [(u + v) / 2 for u, v in itertools.pairwise(g)]
 
 
 def burgers_snapshots(params: list[tuple[float, float]], cfg: RomClustersConfig
@@ -140,7 +140,7 @@ def _problem(problem: str, cfg: RomClustersConfig, ctx: RunContext) -> dict[str,
     diss = sine_dissimilarity(u)
     medoids = kmedoids(diss, k, method=cfg.kmedoids_method, seed=ctx.seed)
     sine_bases = local_pod(u, medoids.labels, r, k)
-    centres, km_labels, _ = kmeans(u, k, n_init=cfg.kmeans_starts, seed=ctx.seed)
+    _, km_labels, _ = kmeans(u, k, n_init=cfg.kmeans_starts, seed=ctx.seed)
     km_bases = local_pod(u, km_labels, r, k)
     global_r, global_kr = pod_basis(u, r), pod_basis(u, k * r)
     out = {

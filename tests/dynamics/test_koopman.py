@@ -143,9 +143,12 @@ def test_polynomial_map_exact_eigenvalues_have_tiny_residuals_and_the_rest_are_f
 def test_the_eigenfunction_formula_of_the_polynomial_map():
     x = _uniform(20)
     fx = _poly_map(x)
+
+    def phi(z, i, j):
+        return z[:, 0] ** i * (z[:, 1] + C * z[:, 0] ** 2 / (B - A ** 2)) ** j
+
     for i, j in [(1, 0), (0, 1), (2, 1), (1, 2)]:
-        phi = lambda z: z[:, 0] ** i * (z[:, 1] + C * z[:, 0] ** 2 / (B - A ** 2)) ** j  # noqa: E731
-        torch.testing.assert_close(phi(fx), A ** i * B ** j * phi(x), atol=1e-13, rtol=0)
+        torch.testing.assert_close(phi(fx, i, j), A ** i * B ** j * phi(x, i, j), atol=1e-13, rtol=0)
 
 
 # ---- Gram matrices, residual forms -------------------------------------------------------------------------
@@ -188,7 +191,10 @@ def _rotation_model():
     Equispaced angles make the quadrature exact for the trigonometric polynomials involved (degree <= 8)."""
     th = 2 * math.pi * torch.arange(64, dtype=torch.float64) / 64
     th_r = th + math.pi / 64
-    emb = lambda t: torch.stack([t.cos(), t.sin()], 1)  # noqa: E731
+
+    def emb(t):
+        return torch.stack([t.cos(), t.sin()], 1)
+
     return ResDMD(Monomials(4)).fit(emb(th), emb(th + 1.0), emb(th_r), emb(th_r + 1.0))
 
 
