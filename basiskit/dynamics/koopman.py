@@ -365,9 +365,10 @@ class EDMD:
 
     def modes(self) -> torch.Tensor:
         r"""Koopman modes :math:`\xi_j` of the full state, (N, d) complex128: :math:`x \approx \Psi(x)B =
-        \sum_j \phi_j(x)\,\xi_j` with :math:`B = (W^{1/2}\Psi_X)^+ W^{1/2} X` and :math:`\Xi = V^{-1}B`."""
+        \sum_j \phi_j(x)\,\xi_j` with :math:`B = (W^{1/2}\Psi_X)^+ W^{1/2} X` and :math:`\Xi = V^{+}B` (the
+        pseudo-inverse, so a defective K, e.g. from a linearly dependent dictionary, still gives modes)."""
         self._fitted()
-        return torch.linalg.solve(self._vecs, self._state_coeffs.to(torch.complex128))
+        return torch.linalg.pinv(self._vecs) @ self._state_coeffs.to(torch.complex128)
 
     def predict(self, x: Any, steps: int = 1) -> torch.Tensor:
         r"""State after ``steps`` applications of the map, :math:`\sum_j \lambda_j^{steps}\phi_j(x)\xi_j`:
@@ -409,8 +410,8 @@ class ResDMD(EDMD):
         psi_xr, psi_yr = self._psi(xr), self._psi(yr)
         m, n = psi_xr.shape
         if m < n:
-            raise ValueError(f"ResDMD needs more held-out snapshots than dictionary functions: got M_res={m} for "
-                             f"N={n}; residuals are reliable only with M_res >> N")
+            raise ValueError(f"ResDMD needs at least as many held-out snapshots as dictionary functions: got "
+                             f"M_res={m} for N={n}; residuals are reliable only with M_res >> N")
         self._w_res = _weights("weights_res", weights_res, m)
         sw = self._w_res.sqrt()[:, None]
         self._bx, self._by = sw * psi_xr, sw * psi_yr  # W^1/2 Psi on the held-out pairs
