@@ -42,7 +42,9 @@ def integrate(system: System, x0: np.ndarray, times: np.ndarray, *, method: str 
     def fun(t: float, y: np.ndarray) -> np.ndarray:
         return system.rhs(t, y.reshape(batch, dim)).reshape(-1)
 
-    sol = solve_ivp(fun, (0.0, float(times[-1])), x0.reshape(-1), method=method, t_eval=times, rtol=rtol, atol=atol)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging state is reported below, not warned about
+        sol = solve_ivp(fun, (0.0, float(times[-1])), x0.reshape(-1), method=method, t_eval=times, rtol=rtol,
+                        atol=atol)
     if sol.status != 0 or sol.y.shape[1] != len(times):
         raise ValueError(f"trajectory of {system.name} with params {system.params} failed: {sol.message}")
     out = sol.y.reshape(batch, dim, len(times)).transpose(0, 2, 1)
