@@ -423,7 +423,7 @@ def benchmark(systems: list[str | System], models: list[str] | dict[str, dict[st
     lyap: dict[str, float] = {}
     seconds = {m: 0.0 for m in specs}
     for sys_ in resolved:
-        traj = trajectory(sys_, n_train + n_test * (n_ctx + steps), pts_per_period, seed=seed + 1).numpy()
+        traj = trajectory(sys_, n_train + n_test * (n_ctx + steps), pts_per_period, seed=seed).numpy()
         train, rest = traj[:n_train], traj[n_train:]
         windows = rest.reshape(n_test, n_ctx + steps, sys_.dim)
         history, future = windows[:, :n_ctx], windows[:, n_ctx:]
