@@ -415,9 +415,9 @@ def benchmark(systems: list[str | System], models: list[str] | dict[str, dict[st
     check_float("horizon", horizon, min_value=0.0, strict_min=True)
     check_int("pts_per_period", pts_per_period, min_value=2)
     check_int("n_test", n_test, min_value=1)
-    steps = max(1, int(round(horizon * pts_per_period)))
-    n_train = int(round(train_periods * pts_per_period))
-    n_ctx = max(1, int(round(context_periods * pts_per_period)))
+    steps = max(1, round(horizon * pts_per_period))
+    n_train = round(train_periods * pts_per_period)
+    n_ctx = max(1, round(context_periods * pts_per_period))
     resolved = [resolve(s) for s in systems]
     table: dict[str, dict[str, float]] = {}
     lyap: dict[str, float] = {}

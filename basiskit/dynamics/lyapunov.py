@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
 from .._validation import check_float, check_int
 from .systems import System, resolve
 from .trajectory import trajectory
@@ -71,7 +72,7 @@ def lyapunov_spectrum(system: str | System, k: int | None = None, *, t_total: fl
     check_float("align", align, min_value=0.0, max_value=0.9)
     check_int("n_initial", n_initial, min_value=1)
     check_int("seed", seed, min_value=0)
-    n_steps = int(round(t_total / dt))
+    n_steps = round(t_total / dt)
     if n_steps < 2 * renorm_every:
         raise ValueError(f"t_total={t_total} / dt={dt} gives {n_steps} steps; need at least {2 * renorm_every} "
                          f"(2 x renorm_every)")

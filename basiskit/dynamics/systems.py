@@ -20,7 +20,6 @@ hand-written and error-prone formula.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -32,7 +31,7 @@ import torch
 from .._validation import UsageError, check_float, unknown_name_message
 from ._registry import SYSTEMS
 
-__all__ = ["System", "SystemSpec", "create", "linear_system", "names", "system_facts"]
+__all__ = ["System", "SystemSpec", "create", "linear_system", "names", "resolve", "system_facts"]
 
 Array = Any  # a NumPy array or a torch tensor, shaped (..., dim)
 RhsFn = Callable[[Array, Mapping[str, Any]], Array]
@@ -545,8 +544,3 @@ def resolve(system: str | System) -> System:
         return create(system)
     raise TypeError(f"system must be a registered name (str) or a System, got {type(system).__name__}")
 
-
-def lyapunov_time(system: System) -> float:
-    """1 / reference_lyapunov (inf where none is known or it is not positive)."""
-    lam = system.reference_lyapunov
-    return math.inf if lam is None or lam <= 0 else 1.0 / lam

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 import torch
 
-import basiskit.dynamics as dyn
 from basiskit import UsageError
 from basiskit.dynamics import benchmark, make_forecaster, smape, spearman_ci
 from basiskit.dynamics.forecast import delay_embed

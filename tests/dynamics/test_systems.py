@@ -124,7 +124,7 @@ def test_our_right_hand_sides_match_dysts_for_every_shared_system():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import dysts.flows as flows
+        from dysts import flows
 
         rng = np.random.default_rng(0)
         checked = 0
