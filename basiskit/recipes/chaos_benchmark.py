@@ -49,7 +49,8 @@ from typing import Any
 
 import numpy as np
 
-from ..dynamics import benchmark, create, max_lyapunov, names, spearman_ci
+from .._validation import unknown_name_message
+from ..dynamics import benchmark, create, forecaster_names, max_lyapunov, names, spearman_ci
 from ..train import RunContext
 from .core import Claim, recipe
 
@@ -59,10 +60,9 @@ QUICK_SYSTEMS = ("SprottA", "Rossler", "Aizawa", "Rucklidge", "Thomas", "Lorenz"
 
 @dataclass
 class ChaosBenchmarkConfig:
-    systems: tuple[str, ...] = field(default=(), metadata={"choices_from": "basiskit.dynamics.systems:names"})
+    systems: tuple[str, ...] = ()  # names of basiskit.dynamics.names(); empty: all of them (checked in validate)
     models: tuple[str, ...] = field(default=("persistence", "nvar", "esn", "mlp", "kan", "dmd"),
-                                    metadata={"choices_from": "basiskit.dynamics.forecast:forecaster_names",
-                                              "min_len": 1})
+                                    metadata={"min_len": 1})  # names of basiskit.dynamics.forecaster_names()
     horizon: float = field(default=1.0, metadata={"gt": 0.0, "max": 50.0})
     pts_per_period: int = field(default=50, metadata={"min": 4, "max": 1000})
     train_periods: float = field(default=30.0, metadata={"gt": 0.0, "max": 1000.0})
@@ -75,6 +75,11 @@ class ChaosBenchmarkConfig:
     compute_lyapunov: bool = True
 
     def validate(self) -> None:
+        for arg, given, known, kind in (("systems", self.systems, names(), "system"),
+                                        ("models", self.models, forecaster_names(), "forecaster")):
+            for name in given:
+                if name not in known:
+                    raise ValueError(f"{arg}: {unknown_name_message(kind, name, known)}")
         if len(set(self.systems)) != len(self.systems):
             raise ValueError(f"systems must not repeat a name, got {list(self.systems)}")
         if 0 < len(self.systems) < 3:
