@@ -4,6 +4,18 @@ Lagrangian physics-informed neural networks").
 u_t + 50 u_x = 0, periodic on [0, 2pi] x [0, 1], exact sin(x - 50 t). An Eulerian tanh PINN fails at this
 convection speed (Krishnapriyan et al. 2021); the two-branch LPINN learns the characteristic x0 + 50 t and the
 state along it. Both get the same optimizer steps, collocation points and branch widths.
+
+Claims: LPINN's rel. L2 <= 5e-2, and LPINN <= baseline / 10 (a comparison, not "the baseline fails"), the
+baseline's figure being the best rel. L2 it reached at any periodic evaluation (its best chance). The
+baseline gets its best chance: its Adam lr (``pinn_lr``, 3e-3) is the best of a sweep at quick size
+(``tools/physics_lr_sweep.py lpinn --lrs 3e-4 1e-3 3e-3 1e-2 3e-2 --quick``, docs/runs/lpinn/lr_sweep/quick.json):
+final rel. L2 1.015 / 1.008 / 0.947 / 0.999 / 0.961. Its loss is not flat at the end of the quick budget
+(``pinn_loss_change_last10`` 0.5-0.8: the last 10% of the steps are the L-BFGS phase, which keeps lowering the
+loss), but more training does not help it: with 5x the Adam steps (2,000 + 10 L-BFGS) the loss falls from 0.069
+to 0.038 while the rel. L2 stays at 0.98 (lr 3e-3; 0.99 at lr 1e-3): the Eulerian PINN converges to a wrong,
+smooth field, the failure mode of Krishnapriyan et al. The margin of the ratio claim is ~40x at quick size
+(LPINN 0.024 against 0.95 / 10 = 0.095: 4x), wide enough for a change of CPU. Quick size (2 x 32 branches, 1,000 points,
+400 Adam + 10 L-BFGS steps, ~10 s CPU) is the full config shrunk until one minute leaves room for the tour.
 """
 from __future__ import annotations
 
@@ -67,9 +79,10 @@ def train_model(model: PhysicsModel, name: str, cfg: LpinnConfig, ctx: RunContex
         quick={"width": 32, "depth": 2, "n_interior": 1000, "n_boundary": 100, "n_initial": 200, "steps": 400,
                "lbfgs_steps": 10, "eval_every": 100},
         claims=[Claim("lpinn_rel_l2", "<=", 5e-2, note="two-branch Lagrangian network"),
-                Claim("lpinn_rel_l2", "<=", "pinn_rel_l2", scale=0.1,
-                      note="ours <= baseline / 10: Eulerian tanh PINN, same steps and points, its lr from a sweep "
-                           "(pinn_lr); see pinn_loss_change_last10 for how flat its loss was at the end")],
+                Claim("lpinn_rel_l2", "<=", "pinn_best_rel_l2_during_training", scale=0.1,
+                      note="ours (final iterate) <= baseline / 10, the baseline's best rel. L2 at any evaluation: "
+                           "Eulerian tanh PINN, same steps and points, its lr (pinn_lr) from a sweep; see "
+                           "pinn_loss_change_last10 for how flat its loss was at the end")],
         tour=True)
 def run(cfg: LpinnConfig, ctx: RunContext) -> dict:
     problem = create("convection", beta=cfg.beta)

@@ -76,9 +76,10 @@ def train_model(model: PhysicsModel, name: str, cfg: PigConfig, ctx: RunContext 
         config=PigConfig,
         quick=QUICK,
         claims=[Claim("pig_rel_l2", "<=", 1e-2, note="PIG, Adam with resampled collocation points"),
-                Claim("pig_rel_l2", "<=", "pinn_rel_l2", scale=0.1,
-                      note="ours <= baseline / 10: tanh PINN, same steps and points, its lr (lr) from a sweep; "
-                           "see pinn_loss_change_last10 for how flat its loss was at the end")],
+                Claim("pig_rel_l2", "<=", "pinn_best_rel_l2_during_training", scale=0.1,
+                      note="ours (final iterate) <= baseline / 10, the baseline's best rel. L2 at any evaluation: "
+                           "tanh PINN, same steps and points, its lr (lr) from a sweep; see "
+                           "pinn_loss_change_last10 for how flat its loss was at the end")],
         tour=True)
 def run(cfg: PigConfig, ctx: RunContext) -> dict:
     problem = create("helmholtz2d", a1=cfg.a1, a2=cfg.a2)

@@ -6,6 +6,19 @@ sin 2pi x + 0.1 sin 50pi x. A tanh MLP PINN misses the 50pi component; the same 
 Fourier features (sigma = 1 and 10) resolves it, at the same budget (steps, collocation points, hidden widths).
 Adam, then L-BFGS on the fixed collocation points: the residual weighs the sin 2pi x mode (50/2)^4 times less than
 the 50pi one, an ill-conditioning that L-BFGS handles far better than Adam.
+
+Claims: the Fourier-feature PINN's rel. L2 <= 1e-2, and <= baseline / 10 (a comparison, not "the baseline
+fails"), the baseline's figure being the best rel. L2 it reached at any periodic evaluation. The baseline gets
+its best chance: its Adam lr (``pinn_lr``, 1e-3) is the best of a sweep at quick size
+(``tools/physics_lr_sweep.py pinn-remedies --lrs 3e-4 1e-3 3e-3 1e-2 --quick``,
+docs/runs/pinn-remedies/lr_sweep/quick.json): final rel. L2 12.9 / 2.05 / 15.7 / 15.6, best seen during training
+1.00 at every lr, final loss 0.94-0.99; at lr 1e-3 its loss is flat at the end (``pinn_loss_change_last10``
+8e-4: it moved 0.08% over the last 10% of the steps). The tanh PINN is not stopped early: it sits at a loss of
+~0.99, where the residual of the 50pi mode it cannot represent dominates, and its L-BFGS phase on the fixed
+points bends the field between them (final rel. L2 above 1); hence the ratio is taken against the best value the
+baseline ever reached, ~1.0, not its final 2.05. Quick size
+(2 x 64 MLP, 32 features, 1,024 points, 1,000 Adam + 30 L-BFGS steps, ~25 s CPU) is the full config shrunk to
+fit the tour's minute; the L-BFGS phase is what resolves the sin 2pi x mode (docs/physics.md).
 """
 from __future__ import annotations
 
@@ -76,9 +89,10 @@ def train_model(model: PINN, name: str, cfg: PinnRemediesConfig, ctx: RunContext
         quick={"width": 64, "depth": 2, "n_features": 32, "n_interior": 1024, "steps": 1000, "lbfgs_steps": 30,
                "eval_every": 200},
         claims=[Claim("ff_rel_l2", "<=", 1e-2, note="multi-scale Fourier features"),
-                Claim("ff_rel_l2", "<=", "pinn_rel_l2", scale=0.1,
-                      note="ours <= baseline / 10: plain tanh PINN, same steps, points and widths, its lr from a "
-                           "sweep (pinn_lr); see pinn_loss_change_last10 for how flat its loss was at the end")],
+                Claim("ff_rel_l2", "<=", "pinn_best_rel_l2_during_training", scale=0.1,
+                      note="ours (final iterate) <= baseline / 10, the baseline's best rel. L2 at any evaluation: "
+                           "plain tanh PINN, same steps, points and widths, its lr (pinn_lr) from a sweep; see "
+                           "pinn_loss_change_last10 for how flat its loss was at the end")],
         tour=True)
 def run(cfg: PinnRemediesConfig, ctx: RunContext) -> dict:
     problem = create("poisson1d_multiscale")
