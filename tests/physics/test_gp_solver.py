@@ -151,7 +151,7 @@ def test_bad_inputs_name_the_argument() -> None:
     with pytest.raises(ValueError, match="unknown problem"):
         GPSolver("poisson_1d", 16)
     with pytest.raises(ValueError, match="dtype"):
-        GPSolver("poisson1d_sin", 16, dtype=torch.float32)
+        GPSolver("poisson1d_sin", 16, dtype=torch.float32, parameterization="direct")
     with pytest.raises(ValueError, match="parameterization"):
         GPSolver("poisson1d_sin", 16, parameterization="cholesky")
     with pytest.raises(TypeError, match="problem"):
