@@ -3,9 +3,30 @@ Adaptive Parametric Mesh Representations").
 
 u_xx + u_yy + u = q on [-1, 1]^2 with exact sin(4 pi y) sin(pi x). PIG (trainable Gaussian features, closed-form
 derivatives, a small MLP) against a tanh MLP PINN with the same optimizer steps and collocation points.
-The paper reports rel. L2 4.1e-5 (L-BFGS, many more Gaussians); the full config here is a smaller version.
-L-BFGS on frozen collocation points lets the Gaussians overfit them here (test error rose while the loss fell), so
-the default trains with Adam on points resampled every step; ``lbfgs_steps`` turns L-BFGS on.
+The paper's figure for this problem is quoted as 4.13e-5 (issue 12: mean of 3 runs, L-BFGS, more Gaussians; not
+verified here, so ``Claim.paper`` is left unset); the authors' released setting (helmholtz2d_pig.sh) is 800
+Gaussians x 4 channels, one hidden layer of 16, sigma_init 0.1, 10,000 collocation points resampled every step,
+60,000 Adam steps at lr 1e-2 decayed by 0.9995 per step: several CPU hours here, not run. The full config here is
+a smaller version (1,000 Gaussians, 3,000 points, 5,000 steps).
+
+Claims: PIG's rel. L2 <= 1e-2, and PIG <= baseline / 10 (a comparison, not "the baseline fails"), the
+baseline's figure being the best rel. L2 it reached at any periodic evaluation. The baseline's Adam lr (``lr``)
+is the best of a sweep at quick size (``tools/physics_lr_sweep.py pig --lrs 3e-4 1e-3 3e-3 1e-2 --quick``,
+docs/runs/pig/lr_sweep/quick.json): the tanh PINN stays at the trivial field at every lr (rel. L2 1.00, loss
+1.02, flat: it moves < 1% over the last 10% of the steps; 0.9994 / 1.001 / 1.000 / 1.002 at the four lrs, 3e-4
+chosen): any field its spectral bias lets it make is nearly orthogonal to q = -(17 pi^2 - 1) u, so no such field
+brings the residual loss below that of u = 0. The ratio's margin is 3x (PIG 0.033 against 0.1).
+The accuracy claim is **not met at quick size** (0.033 against 1e-2), after trying, at quick size (300
+Gaussians, 1,000 interior + 250 boundary points, 1,000 Adam steps, exponential decay to 1%), final rel. L2:
+PIG lr 2.5e-3 / 5e-3 / 1e-2 / 2e-2: 0.140 / 0.085 / 0.033 / 0.118; 1,500 steps at 1e-2: 0.042 (0.031 at step
+374: the error rises again while the loss falls); fixed instead of resampled points: 0.060; 20 L-BFGS steps
+after Adam on 2,000 + 500 frozen points: the test error rose from 0.076 to 0.178 (before issue 12, on 1,000
+points: 0.07 -> 0.22), the Gaussians fit the points (2,400 Gaussian parameters against 2,500 points); 3,000
+interior points x 500 steps: 0.057.
+The error falls with size (600 Gaussians, 2,000 points, 2,000 steps: 1.8e-2), so the claim is kept at the
+paper's scale of accuracy and reported not met at the minute-sized run. L-BFGS on frozen points lets the
+Gaussians overfit them, so the default trains with Adam on points resampled every step, as the authors' code
+does; ``lbfgs_steps`` turns L-BFGS on.
 """
 from __future__ import annotations
 
@@ -33,7 +54,8 @@ class PigConfig:
     resample_every: int = field(default=1, metadata={"min": 0})  # 0: fixed collocation points
     steps: int = field(default=5000, metadata={"min": 0})  # Adam steps; 0 goes straight to L-BFGS
     lbfgs_steps: int = field(default=0, metadata={"min": 0})
-    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    # the tanh PINN baseline's Adam lr: the best of a sweep at quick size (module docstring; all within 0.3%)
+    lr: float = field(default=3e-4, metadata={"gt": 0.0})
     pig_lr: float = field(default=1e-2, metadata={"gt": 0.0})
     scheduler: str = field(default="exponential", metadata={"choices_from": "basiskit.train.loop:SCHEDULERS"})
     eval_every: int = field(default=500, metadata={"min": 0})
