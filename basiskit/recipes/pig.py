@@ -33,7 +33,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..models import MLP
-from ..physics import PIG, PINN, PhysicsModel, residual_scale, train_physics, training_summary
+from ..physics import (
+    PIG,
+    PINN,
+    PhysicsModel,
+    residual_scale,
+    train_physics,
+    training_summary,
+)
 from ..physics.problems import create
 from ..train import RunContext
 from .core import Claim, recipe
