@@ -16,6 +16,8 @@ so every family can use it and nothing here can pull a model family in.
 from __future__ import annotations
 
 import importlib.util
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -26,8 +28,8 @@ from torch import nn
 
 from ._validation import check_int
 
-__all__ = ["accuracy", "compare", "count_parameters", "kept_for_backward_bytes", "match_width", "peer_available",
-           "train_step"]
+__all__ = ["accuracy", "compare", "count_parameters", "kept_for_backward_bytes", "machine", "match_width",
+           "peer_available", "train_step"]
 
 
 def _sync(device: str) -> None:
@@ -72,6 +74,29 @@ def compare(cases: dict[str, Callable[[], Any]], baseline: str, *, warmup: int =
 def peer_available(module: str) -> bool:
     """Whether an optional peer library (``"neuralop"``, ``"kan"`` ...) can be imported; nothing is imported."""
     return importlib.util.find_spec(module) is not None
+
+
+def cpu_model() -> str:
+    """The CPU's model name ("AMD EPYC 7B13", "Intel(R) Xeon(R) ..."), from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine() -> dict[str, Any]:
+    """Where a figure was measured: CPU model, logical cores, torch's intra-op threads, the GPU's name if there is one.
+
+    Recorded with every run (config.yaml, metrics.json) so a timing can be read against the machine that gave it.
+    """
+    out: dict[str, Any] = {"cpu": cpu_model(), "cores": os.cpu_count() or 0, "threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        out["gpu"] = torch.cuda.get_device_name(0)
+    return out
 
 
 def kept_for_backward_bytes(forward: Callable[[], Any]) -> int:

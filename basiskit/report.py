@@ -62,6 +62,13 @@ def _claims_rows(m: dict[str, Any]) -> list[list[str]]:
             for c in m.get("claims", [])]
 
 
+def _where(m: dict[str, Any]) -> str:
+    """"Ran on CPU with N threads: W s wall, C s CPU." for a run that recorded its machine."""
+    where = m["machine"]
+    cpu = "" if m.get("cpu_seconds") is None else f", {m['cpu_seconds']:.0f} s CPU"
+    return f"Ran on {where.get('cpu', '?')} with {where.get('threads', '?')} threads: {m['seconds']:.0f} s wall{cpu}."
+
+
 def _status(m: dict[str, Any]) -> str:
     if m.get("status") != "ok":
         return m.get("status", "?")
@@ -78,6 +85,8 @@ def build_markdown(root: Path, runs: dict[str, list[dict[str, Any]]]) -> str:
         m = ms[0]
         out += [f"## {recipe}", "", f"*{m['paper']}* — {m['summary']}", "",
                 f"Run `{m['dir'].name}` ({'quick' if m['quick'] else 'full'} size, seed {m['seed']}): {_status(m)}.", ""]
+        if m.get("machine"):
+            out += [_where(m), ""]
         if m.get("error"):
             out += [f"Error: `{m['error']}`", ""]
         if m.get("claims"):
@@ -116,6 +125,8 @@ def build_html(root: Path, runs: dict[str, list[dict[str, Any]]]) -> str:
         parts.append(f"<h2 id='{html.escape(recipe)}'>{html.escape(recipe)}</h2><p><i>{html.escape(m['paper'])}</i>"
                      f" — {html.escape(m['summary'])}</p><p>Run {html.escape(m['dir'].name)}: "
                      f"{html.escape(_status(m))}</p>")
+        if m.get("machine"):
+            parts.append(f"<p><small>{html.escape(_where(m))}</small></p>")
         if m.get("error"):
             parts.append(f"<p class='not'>Error: {html.escape(m['error'])}</p>")
         if m.get("claims"):

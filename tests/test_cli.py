@@ -6,6 +6,7 @@ import sys
 import time
 
 import pytest
+import yaml
 import torch
 
 import basiskit
@@ -125,11 +126,18 @@ def test_run_writes_run_folder_and_report(tmp_path, capsys):
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["status"] == "ok" and m["claims"][0]["metric"] == "test_rmse"
     assert m["claims"][0]["value"] == pytest.approx(m["metrics"]["test_rmse"])
+    assert m["claims"][0]["timing"] is False
+    # where and how long: the machine (also in config.yaml), wall and CPU seconds of the run
+    assert m["machine"]["cores"] >= 1 and m["machine"]["threads"] >= 1 and m["machine"]["cpu"]
+    assert yaml.safe_load((run_dir / "config.yaml").read_text())["machine"] == m["machine"]
+    assert m["seconds"] > 0 and m["cpu_seconds"] > 0
     assert main(["report", str(out)]) == 0
     html = (out / "report.html").read_text()
     md = (out / "report.md").read_text()
     assert "data:image/png;base64," in html and "mlp-regression" in html
     assert "## mlp-regression" in md and "learning_curve.png" in md
+    assert f"Ran on {m['machine']['cpu']} with {m['machine']['threads']} threads" in md
+    assert f"Ran on {m['machine']['cpu']} with {m['machine']['threads']} threads" in html
 
 
 def test_tour_prints_summary_table(tmp_path, capsys):

@@ -177,6 +177,91 @@ def test_gallery_rejects_a_missing_runs_folder(tmp_path: Path) -> None:
         docs_pages.gallery_page(tmp_path / "nowhere")
 
 
+# ---- paper / quick / full tables -----------------------------------------------------------------
+record_run = _load("record_run")
+
+
+def _recorded_run(root: Path, recipe: str, quick: bool, claims: list[dict], seconds: float,
+                  config: dict | None = None) -> Path:
+    """A run folder as ``basiskit run`` writes it (metrics.json + config.yaml)."""
+    from basiskit.recipes.core import RECIPES, config_to_dict
+
+    folder = root / recipe / ("20260101-000000" if quick else "20260102-000000")
+    folder.mkdir(parents=True)
+    cfg = config_to_dict(RECIPES.get(recipe).config(quick=quick))
+    cfg.update(config or {})
+    machine = {"cpu": "Test CPU", "cores": 2, "threads": 2}
+    (folder / "config.yaml").write_text(yaml.safe_dump(
+        {"recipe": recipe, "quick": quick, "seed": 0, "basiskit": "0", "torch": "2", "machine": machine,
+         "config": cfg}))
+    (folder / "metrics.json").write_text(json.dumps(
+        {"recipe": recipe, "status": "ok", "quick": quick, "seconds": seconds, "claims": claims, "plots": [],
+         "machine": machine, "finished": "2026-01-01T00:00:00"}))
+    return folder
+
+
+def test_record_run_keeps_metrics_config_and_the_command_that_repeats_the_run(tmp_path: Path) -> None:
+    claim = {"claim": "test_rmse < 0.03", "value": 0.0123, "op": "<", "target": 0.03, "met": True}
+    quick = _recorded_run(tmp_path / "runs", "mlp-regression", True, [claim], 42.0, {"lr": 0.005})
+    full = _recorded_run(tmp_path / "runs", "mlp-regression", False, [dict(claim, value=0.004)], 5400.0)
+    docs = tmp_path / "docs"
+    assert record_run.record(quick, docs) == docs / "mlp-regression" / "quick"
+    record_run.record(full, docs)
+    command = (docs / "mlp-regression" / "quick" / "command.txt").read_text().splitlines()
+    assert command[0] == "basiskit run mlp-regression --quick --set lr=0.005"
+    assert "in 42 s wall on Test CPU, 2 threads" in command[1]
+    assert (docs / "mlp-regression" / "full" / "command.txt").read_text().startswith("basiskit run mlp-regression\n")
+    assert json.loads((docs / "mlp-regression" / "full" / "metrics.json").read_text())["seconds"] == 5400.0
+
+    table = docs_pages.results_table("mlp-regression", docs)
+    assert "| `test_rmse < 0.03` | - | 0.0123 (target &lt; 0.03), met | 0.004 (target &lt; 0.03), met |" in table
+    assert "| wall time here (CPU time of the process) | - | 42 s | 90 min |" in table
+    assert "Quick: `basiskit run mlp-regression --quick --set lr=0.005`" in table
+    assert "Full: `basiskit run mlp-regression`" in table
+
+
+def test_results_table_says_what_was_not_run_and_why(tmp_path: Path) -> None:
+    record_run.not_run("fno-darcy", "needs 3 h here", tmp_path)
+    table = docs_pages.results_table("fno-darcy", tmp_path)
+    assert "Quick: no recorded run." in table and "Full: not run: needs 3 h here." in table
+    assert "| `rel_l2 < 0.05` |" in table
+    with pytest.raises(SystemExit, match="not a finished run folder"):
+        record_run.record(tmp_path / "nowhere", tmp_path)
+    assert docs_pages.expand_results("a\n<!-- results: fno-darcy -->\nb", tmp_path) == f"a\n{table}\nb"
+
+
+def test_paper_figures_show_beside_ours() -> None:
+    from basiskit.recipes.core import RECIPES
+
+    for name in RECIPES.names():
+        spec = RECIPES.get(name)
+        table = docs_pages.results_table(name, Path("/nonexistent"))
+        for c in spec.claims_for(spec.config()):
+            if c.paper is not None:
+                row = next(line for line in table.splitlines() if line.startswith(f"| `{c.describe()}` |"))
+                assert docs_pages._number(c.paper) in row
+
+
+def test_every_recipe_has_its_table_in_a_guide_and_recorded_runs() -> None:
+    """Each recipe's paper / quick / full table sits in a guide, and its quick run (and its full run, or why
+    not) is recorded under docs/runs/ with the command that repeats it."""
+    from basiskit.recipes.core import RECIPES
+
+    guides = "\n".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
+    placed = docs_pages.RESULTS_MARKER.findall(guides)
+    assert sorted(set(placed)) == sorted(placed), "a recipe's table is placed twice"
+    assert set(placed) <= set(RECIPES.names()), f"tables of unknown recipes: {set(placed) - set(RECIPES.names())}"
+    missing = [n for n in RECIPES.names() if n not in placed]
+    assert not missing, f"no <!-- results: NAME --> line in docs/*.md for {missing}"
+    runs = docs_pages.RECORDED_RUNS
+    for name in RECIPES.names():
+        assert (runs / name / "quick" / "metrics.json").is_file(), f"{name}: no recorded quick run"
+        assert (runs / name / "quick" / "command.txt").is_file(), f"{name}: no command for the quick run"
+        full = runs / name / "full"
+        assert (full / "metrics.json").is_file() or (full / "not-run.txt").is_file(), (
+            f"{name}: neither a recorded full run nor docs/runs/{name}/full/not-run.txt with the reason")
+
+
 # ---- home page ------------------------------------------------------------------------------------
 def test_home_page_points_readme_links_into_the_site() -> None:
     readme = ("See [docs/kan.md](docs/kan.md), [the licence](LICENSE), [web](https://example.org/x) "

@@ -199,3 +199,13 @@ def test_accuracy_bad_arguments():
 
 def test_peer_available_does_not_import():
     assert measure.peer_available("torch") and not measure.peer_available("basiskit_no_such_peer_module")
+
+
+def test_machine_names_the_cpu_and_the_threads(monkeypatch):
+    from basiskit import measure
+
+    got = measure.machine()
+    assert isinstance(got["cpu"], str) and got["cpu"]
+    assert got["cores"] >= 1 and got["threads"] == torch.get_num_threads()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert "gpu" not in measure.machine()

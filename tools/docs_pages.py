@@ -10,6 +10,9 @@ tests call them without MkDocs installed.
   ``index.md``) holding a mkdocstrings ``:::`` block, plus ``api/SUMMARY.md``, the section's navigation.
 - ``gallery_page(runs)``: every registered recipe (paper, summary, claims with targets); with a runs folder,
   the newest run's claim values and plots, whose PNG files come back as ``{site path: source path}``.
+- ``results_table(name)``: the paper's figure, our quick and our full figure of each claim of a recipe, from the
+  runs recorded under ``docs/runs/`` (``tools/record_run.py``); ``expand_results`` puts one in place of each
+  ``<!-- results: NAME -->`` line of a docs page (``tools/docs_hooks.py`` does it while MkDocs builds).
 - ``home_page(readme)``: the README with its ``docs/`` links made relative to the site.
 """
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import ast
 import html
 import importlib.util
+import json
 import pkgutil
 import re
 from collections.abc import Iterable
@@ -195,6 +199,7 @@ def _recipe_section(spec: Any, run: dict[str, Any] | None, runs: Path | None,
         out.append("")
     else:
         out += ["No claims registered.", ""]
+    out.append(results_table(spec.name))
     if runs is not None:
         out += [f"Newest run: {_run_status(run)}.", ""]
         if run is not None and run.get("error"):
@@ -250,6 +255,86 @@ def gallery_page(runs: str | Path | None = None) -> Gallery:
         for spec in groups[family]:
             out += _recipe_section(spec, newest.get(spec.name), root, images)
     return Gallery("\n".join(out), images)
+
+
+# ---- paper / quick / full tables ----------------------------------------------------------------
+RECORDED_RUNS = Path(__file__).resolve().parent.parent / "docs" / "runs"
+RESULTS_MARKER = re.compile(r"<!--\s*results:\s*([a-z0-9_-]+)\s*-->")
+
+
+def _recorded(name: str, size: str, root: Path) -> tuple[dict[str, Any] | None, str, str]:
+    """(metrics.json, its command line + machine line, not-run reason) recorded for ``name`` at ``size``."""
+    folder = root / name / size
+    metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").is_file() else None
+    command = (folder / "command.txt").read_text().strip() if (folder / "command.txt").is_file() else ""
+    reason = (folder / "not-run.txt").read_text().strip() if (folder / "not-run.txt").is_file() else ""
+    return metrics, command, reason
+
+
+def _seconds(s: Any) -> str:
+    if s is None:
+        return "-"
+    s = float(s)
+    return f"{s:.0f} s" if s < 120 else (f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h")
+
+
+def results_table(name: str, root: str | Path | None = None) -> str:
+    """The paper's figure, our quick figure and our full-size figure of each claim of recipe ``name``, side by
+    side, with the wall time here and the command that repeats each run (from ``docs/runs/NAME/{quick,full}``,
+    written by ``tools/record_run.py``). Unknown recipes raise the registry's error."""
+    from basiskit.recipes.core import RECIPES
+
+    spec = RECIPES.get(name)
+    root = RECORDED_RUNS if root is None else Path(root)
+    quick, quick_cmd, _ = _recorded(name, "quick", root)
+    full, full_cmd, full_reason = _recorded(name, "full", root)
+    registered = spec.claims_for(spec.config()) + spec.claims_for(spec.config(quick=True))
+    paper = {c.describe(): c for c in registered}
+    rows: dict[str, dict[str, Any]] = {}
+    for c in registered:
+        rows.setdefault(c.describe(), {})
+    for size, run in (("quick", quick), ("full", full)):
+        for c in (run or {}).get("claims", []):
+            rows.setdefault(c["claim"], {})[size] = c
+
+    def measured(c: dict[str, Any] | None, run: dict[str, Any] | None, reason: str) -> str:
+        if c is None:
+            return ("not run" if run is None else "not claimed at this size") if not reason else "not run"
+        verdict = "met" if c["met"] else "**not met**"
+        target = "" if c["target"] is None else " " + _cell(f"(target {c['op']} {_number(c['target'])})")
+        return f"{_number(c['value'])}{target}, {verdict}"
+
+    out = [f"**`{name}`: the paper and ours**", "",
+           "| claim | paper | ours, quick | ours, full |", "| --- | --- | --- | --- |"]
+    for claim, got in rows.items():
+        c = paper.get(claim)
+        fig = got.get("full") or got.get("quick") or {}
+        value, setting = (c.paper, c.paper_setting) if c is not None else (fig.get("paper"), fig.get("paper_setting"))
+        p = "-" if value is None else _number(value) + (f" ({_cell(setting)})" if setting else "")
+        out.append(f"| `{claim}` | {p} | {measured(got.get('quick'), quick, '')} | "
+                   f"{measured(got.get('full'), full, full_reason)} |")
+    def took(run: dict[str, Any] | None) -> str:
+        run = run or {}
+        cpu = run.get("cpu_seconds")
+        return _seconds(run.get("seconds")) + ("" if cpu is None else f" ({_seconds(cpu)} CPU)")
+
+    out.append(f"| wall time here (CPU time of the process) | - | {took(quick)} | {took(full)} |")
+    out.append("")
+    for label, cmd, run in (("Quick", quick_cmd, quick), ("Full", full_cmd, full)):
+        if run is not None and cmd:
+            line, *rest = cmd.splitlines()
+            out.append(f"{label}: `{line}` {_cell(' '.join(r.lstrip('# ') for r in rest))}".rstrip() + "  ")
+        elif run is None and label == "Quick":
+            out.append("Quick: no recorded run.  ")
+    if full is None:
+        out.append(f"Full: not run{': ' + _cell(full_reason) if full_reason else ''}.  ")
+    out.append("")
+    return "\n".join(out)
+
+
+def expand_results(markdown: str, root: str | Path | None = None) -> str:
+    """Replace each ``<!-- results: NAME -->`` line of a docs page with recipe NAME's results table."""
+    return RESULTS_MARKER.sub(lambda m: results_table(m.group(1), root), markdown)
 
 
 # ---- home page ----------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def suite(quick: bool, device: str) -> BenchResult:
     sides = [100, 200, 400]
     cases, kept = {}, {}
     for side in sides:
-        gp = GPSolver(problem, side, n_components=30, freq_scale=20.0, device=device)
+        gp = GPSolver(problem, side, n_components=30, freq_scale=20.0, parameterization="direct", device=device)
         cases[f"{side}^2"] = _train_step(gp, lambda m=gp: m.loss()[0])
         kept[f"{side}^2"] = kept_for_backward_bytes(lambda m=gp: m.loss()[0])
     timings = compare(cases, baseline="100^2", warmup=1, repeats=repeats, device=device)

@@ -7,12 +7,12 @@ from .kernels_sm import mixture_kernel, spectral_density, spectral_mixture, stud
 from .kronecker import kron_logdet, kron_matvec, kron_solve
 from .lpinn import LPINN, lagrangian_to_eulerian
 from .pig import PIG, GaussianFeatures, gaussian_feature_jets, gaussian_features
-from .pinn import (PINN, PhysicsModel, causal_weights, residual_scale, train_physics,
+from .pinn import (PINN, PhysicsModel, causal_weights, loss_change_at_end, residual_scale, train_physics,
                    training_summary)
 from .problems import PROBLEMS, Problem, create as create_problem
 
 __all__ = ["AutogradDerivatives", "Derivatives", "GPSolver", "GaussianFeatures", "JetDerivatives", "LPINN",
            "LinearPDE", "PIG", "PINN", "PROBLEMS", "PhysicsModel", "Problem", "as_linear_pde", "causal_weights",
            "create_problem", "gaussian_feature_jets", "gaussian_features", "kron_logdet", "kron_matvec",
-           "kron_solve", "lagrangian_to_eulerian", "mixture_kernel", "partial", "residual_scale",
+           "kron_solve", "lagrangian_to_eulerian", "loss_change_at_end", "mixture_kernel", "partial", "residual_scale",
            "spectral_density", "spectral_mixture", "student_t_mixture", "train_physics", "training_summary"]

@@ -24,6 +24,7 @@ covariance is never formed. Everything runs in float64.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,16 +65,18 @@ class GPSolver(nn.Module):
             mixture (:math:`s = 1/(2\pi)`), see :data:`INIT_SCALES`.
         boundary_weight: :math:`\lambda_b`, the weight of the boundary likelihood (GP-HM uses 200).
         jitter: added to each :math:`K_j`'s diagonal.
-        parameterization: ``"direct"`` trains :math:`U` itself (as in the paper's code); ``"whitened"`` trains
-            :math:`v` with :math:`U = (\otimes_j L_j) v`, :math:`K_j = L_j L_j^\top` — the same objective
-            (:math:`\mathrm{vec}(U)^\top K^{-1}\mathrm{vec}(U) = \|v\|^2`) with the same optima, faster over a
-            few hundred steps; but :math:`U` then moves with every kernel update, and over the paper's
-            :math:`10^4`-:math:`10^5` Adam steps ``"direct"`` is far more accurate (``sin 100x``: rel. L2 3e-4
-            vs 1e-2 after 15,000 steps, see docs/physics.md).
+        parameterization: ``"direct"`` (the default) trains :math:`U` itself, as the paper's code does;
+            ``"whitened"`` trains :math:`v` with :math:`U = (\otimes_j L_j) v`, :math:`K_j = L_j L_j^\top` — the
+            same objective (:math:`\mathrm{vec}(U)^\top K^{-1}\mathrm{vec}(U) = \|v\|^2`) with the same optima,
+            faster over a few hundred steps; but :math:`U` then moves with every kernel update, and over the
+            paper's :math:`10^4`-:math:`10^5` Adam steps ``"direct"`` is far more accurate (``sin 100x``: rel. L2
+            1.2e-6 vs 6.6e-3 after 100,000 steps, see docs/physics.md). Up to basiskit 0.1.0 the default was
+            ``"whitened"``; leaving the argument out now warns (``FutureWarning``) that the default changed; pass
+            it explicitly to silence the warning (``"whitened"`` keeps the old behaviour).
     Shapes: the trained values ``v`` and :meth:`solution_values` are ``(n_1, ..., n_d)``; the kernel parameters
     ``log_weights``, ``log_scales``, ``freqs`` are ``(d, Q)``. Example::
 
-        solver = GPSolver("poisson1d_sin", grid=400, n_components=30, freq_scale=20.0)
+        solver = GPSolver("poisson1d_sin", grid=400, n_components=30, freq_scale=20.0, parameterization="direct")
         basiskit.fit(solver, objective=lambda m: m.loss(), steps=100000, lr=1e-2)
         u = solver.predict(points)  # (n, 1-D) -> (n,)
     """
@@ -81,7 +84,8 @@ class GPSolver(nn.Module):
     def __init__(self, problem: Any, grid: int | Sequence[int], n_components: int = 30,
                  kernel: str = "spectral_mixture", *, freq_scale: float | Sequence[float] | None = None,
                  init_scale: float | None = None, boundary_weight: float = 200.0,
-                 jitter: float = 1e-6, parameterization: str = "whitened", device: torch.device | str | None = None,
+                 jitter: float = 1e-6, parameterization: str | None = None,
+                 device: torch.device | str | None = None,
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.kernel = check_choice("kernel", kernel, KERNELS)
@@ -97,6 +101,11 @@ class GPSolver(nn.Module):
         self.n_components = check_int("n_components", n_components, min_value=1)
         self.boundary_weight = check_float("boundary_weight", boundary_weight, min_value=0.0)
         self.jitter = check_float("jitter", jitter, min_value=0.0)
+        if parameterization is None:
+            warnings.warn("GPSolver: the default parameterization is now 'direct' (the paper's: U trained itself; "
+                          "it was 'whitened'); pass parameterization='direct' to silence this warning or "
+                          "parameterization='whitened' for the old default", FutureWarning, stacklevel=2)
+            parameterization = "direct"
         check_choice("parameterization", parameterization, ("whitened", "direct"))
         # a persistent flag, so a checkpoint says how to read ``v``
         self.register_buffer("whitened", torch.tensor(parameterization == "whitened", device=device))

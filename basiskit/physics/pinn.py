@@ -32,7 +32,8 @@ from ..measure import count_parameters
 from .derivatives import AutogradDerivatives, Derivatives
 from .problems import Problem
 
-__all__ = ["PINN", "PhysicsModel", "causal_weights", "residual_scale", "train_physics", "training_summary"]
+__all__ = ["PINN", "PhysicsModel", "causal_weights", "loss_change_at_end", "residual_scale", "train_physics",
+           "training_summary"]
 
 
 def residual_scale(problem: Problem) -> float:
@@ -247,18 +248,53 @@ def train_physics(model: PhysicsModel, *, steps: int, lr: float = 1e-3, lbfgs_st
     return history
 
 
+def loss_change_at_end(steps: list[float], losses: list[float], fraction: float = 0.1) -> float:
+    r"""How flat a loss curve is at its end: the relative change of the loss over the last ``fraction`` of the steps,
+
+    .. math::
+        \frac{|\bar L_{\text{end}} - \bar L_{\text{start}}|}{\bar L_{\text{start}}},
+
+    where :math:`\bar L_{\text{start}}` is the median of the logged losses in the window of width
+    ``fraction * fraction * T`` just before step ``(1 - fraction) T`` and :math:`\bar L_{\text{end}}` the median
+    in the same width at the end (medians, because a loss on resampled points is noisy step to step). A value
+    of 0.01 means the loss moved by 1% over the last tenth of training: a baseline that is still falling fast
+    (say 0.3) was stopped early, not beaten. ``steps``, ``losses``: the logged curve, same length; ``nan`` if
+    fewer than two points are logged.
+    """
+    check_float("fraction", fraction, min_value=0.0, max_value=1.0, strict_min=True)
+    if len(steps) != len(losses):
+        raise ValueError(f"steps and losses must have the same length, got {len(steps)} and {len(losses)}")
+    if len(steps) < 2:
+        return float("nan")
+    total = max(steps)
+    start, width = (1 - fraction) * total, max(fraction * fraction * total, 1e-12)
+
+    def window(lo: float, hi: float) -> float:
+        vals = sorted(v for s, v in zip(steps, losses) if lo <= s <= hi)
+        if not vals:  # sparse logging: the logged point nearest to hi
+            nearest = min(range(len(steps)), key=lambda i: abs(steps[i] - hi))
+            return float(losses[nearest])
+        return float(vals[len(vals) // 2])
+
+    before, end = window(start - width, start), window(total - width, total)
+    return abs(end - before) / abs(before) if before != 0 else float("inf")
+
+
 def training_summary(name: str, model: PhysicsModel, history: list[dict[str, float]]
                      ) -> tuple[dict[str, float], dict[str, tuple[list[float], list[float]]]]:
     """Figures and curves of one trained physics model, keyed by ``name``.
 
     Metrics: ``{name}_rel_l2`` (final iterate on the problem's test grid), ``{name}_best_rel_l2_during_training``
-    (labelled as such, from the periodic evaluations) and ``{name}_n_params``. Curves: loss and rel. L2 by step.
+    (labelled as such, from the periodic evaluations), ``{name}_n_params`` and ``{name}_loss_change_last10``
+    (:func:`loss_change_at_end`: relative change of the loss over the last 10% of the steps, to show that a
+    baseline was trained until its loss was flat). Curves: loss and rel. L2 by step.
     """
     losses = [(r["step"], r["loss"]) for r in history if "loss" in r]
     evals = [(r["step"], r["rel_l2"]) for r in history if "rel_l2" in r]
     metrics = {f"{name}_rel_l2": model.relative_l2(),
                f"{name}_best_rel_l2_during_training": min(v for _, v in evals) if evals else float("nan"),
-               f"{name}_n_params": float(count_parameters(model))}
+               f"{name}_n_params": float(count_parameters(model)),
+               f"{name}_loss_change_last10": loss_change_at_end([s for s, _ in losses], [v for _, v in losses])}
     curves = {f"{name} loss": ([s for s, _ in losses], [v for _, v in losses]),
               f"{name} rel. L2": ([s for s, _ in evals], [v for _, v in evals])}
     return metrics, curves

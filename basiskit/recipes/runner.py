@@ -16,6 +16,7 @@ import yaml
 
 from .. import __version__
 from .._validation import UsageError
+from ..measure import machine
 from ..report import paper_figure
 from ..train import distributed as dist_utils
 from ..train.context import RunContext
@@ -121,25 +122,29 @@ def run_recipe(name: str, *, quick: bool = False, overrides: dict[str, str] | No
         run_dir = dist_utils.broadcast_object(run_dir)
     record = {"recipe": name, "paper": spec.paper, "summary": spec.summary, "quick": quick, "seed": seed,
               "device": device, "world_size": dist_utils.world_size(), "basiskit": __version__,
-              "torch": str(torch.__version__), "python": platform.python_version(), "config": config_to_dict(cfg)}
+              "torch": str(torch.__version__), "python": platform.python_version(), "machine": machine(),
+              "config": config_to_dict(cfg)}
     if dist_utils.is_main():
         (run_dir / "config.yaml").write_text(yaml.safe_dump(record, sort_keys=False))
     ctx = RunContext(run_dir, seed=seed, device=device, quick=quick, resume=resume, progress=progress)
     if verbose and ctx.is_main:
         print(f"[basiskit] {name}{' (quick)' if quick else ''} -> {run_dir}", flush=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     status, error, metrics = "ok", "", {}
     try:
         metrics = spec.fn(cfg, ctx) or {}
     except TrainingDiverged as e:
         status, error = "diverged", str(e)
-    seconds = time.perf_counter() - t0
+    seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     metrics = _plain(metrics)
     claims = [c.check(metrics) for c in spec.claims_for(cfg)] if status == "ok" else []
     result = RunResult(name, run_dir, metrics, claims, seconds, status, error)
     if ctx.is_main:
         payload = {"recipe": name, "paper": spec.paper, "summary": spec.summary, "quick": quick, "seed": seed,
-                   "status": status, "error": error, "seconds": round(seconds, 3), "metrics": metrics,
+                   "status": status, "error": error, "seconds": round(seconds, 3),
+                   "cpu_seconds": round(cpu_seconds, 3), "machine": record["machine"],
+                   "load_average": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+                   "metrics": metrics,
                    "claims": claims, "plots": sorted(p.name for p in run_dir.glob("*.png")),
                    "finished": _dt.datetime.now().isoformat(timespec="seconds")}
         tmp = run_dir / "metrics.json.tmp"

@@ -3,6 +3,7 @@ solved accurately, problems are read as linear operators, bad inputs raise error
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -59,7 +60,8 @@ def test_kronecker_objective_equals_dense_reference(kernel: str, parameterizatio
 def test_mixed_and_first_derivative_terms_match_dense() -> None:
     pde = LinearPDE(domain=((0, 1), (0, 2)), operator={(1, 1): 0.5, (1, 0): -2.0, (0, 2): 1.0, (0, 0): 3.0},
                     source=lambda p: p[:, 0] * p[:, 1], boundary=lambda p: torch.cos(p[:, 0]))
-    s = perturbed(GPSolver(pde, (5, 6), n_components=2, freq_scale=(1.0, 2.0), jitter=1e-4), seed=1)
+    s = perturbed(GPSolver(pde, (5, 6), n_components=2, freq_scale=(1.0, 2.0), jitter=1e-4,
+                           parameterization="whitened"), seed=1)
     torch.testing.assert_close(s.loss()[0], dense_nll(s), rtol=1e-8, atol=1e-6)
 
 
@@ -73,8 +75,9 @@ def one_thread():
 
 
 def test_solves_low_frequency_poisson_1d(one_thread: None) -> None:
+    """The whitened parameterization (the old default) for a short budget: 300 Adam steps on sin(x)."""
     problem = problems.create("poisson1d_sin", k=1.0)
-    solver = GPSolver(problem, 32, n_components=5, freq_scale=1.0)
+    solver = GPSolver(problem, 32, n_components=5, freq_scale=1.0, parameterization="whitened")
     before = problem.relative_l2(lambda p: solver.predict(p).unsqueeze(1))
     result = fit(solver, objective=lambda m: m.loss(), steps=300, lr=1e-2)
     after = problem.relative_l2(lambda p: solver.predict(p).unsqueeze(1))
@@ -83,8 +86,21 @@ def test_solves_low_frequency_poisson_1d(one_thread: None) -> None:
     assert result.history[-1]["residual_mse"] < 1e-2
 
 
+def test_default_parameterization_is_the_papers_and_leaving_it_out_warns() -> None:
+    """The default changed from "whitened" to "direct" (U trained itself, as in the paper's code): leaving the
+    argument out warns and gives "direct"; both values stay reachable and silent when passed."""
+    with pytest.warns(FutureWarning, match="default parameterization is now 'direct'"):
+        s = GPSolver("poisson1d_sin", 16, n_components=2)
+    assert s.parameterization == "direct"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for choice in ("whitened", "direct"):
+            assert GPSolver("poisson1d_sin", 16, n_components=2, parameterization=choice).parameterization == choice
+
+
 def test_prediction_interpolates_grid_values_and_grid_prediction_matches_points() -> None:
-    s = perturbed(GPSolver("poisson2d_sin", (9, 8), n_components=4, freq_scale=1.0), seed=2)
+    s = perturbed(GPSolver("poisson2d_sin", (9, 8), n_components=4, freq_scale=1.0, parameterization="whitened"),
+                  seed=2)
     with torch.no_grad():
         pts = torch.stack(torch.meshgrid(*s.axes, indexing="ij"), -1).reshape(-1, 2)
         torch.testing.assert_close(s.predict(pts).reshape(9, 8), s.solution_values(), rtol=1e-3, atol=1e-3)
@@ -94,8 +110,8 @@ def test_prediction_interpolates_grid_values_and_grid_prediction_matches_points(
 
 
 def test_state_dict_round_trip_and_accessors() -> None:
-    a = perturbed(GPSolver("poisson1d_sin", 20, n_components=4))
-    b = GPSolver("poisson1d_sin", 20, n_components=4)
+    a = perturbed(GPSolver("poisson1d_sin", 20, n_components=4, parameterization="whitened"))
+    b = GPSolver("poisson1d_sin", 20, n_components=4, parameterization="whitened")
     b.load_state_dict(a.state_dict())
     torch.testing.assert_close(a.loss()[0], b.loss()[0])
     assert a.weights().shape == (1, 4) and a.dominant_frequencies().shape == (1,)
@@ -135,7 +151,7 @@ def test_bad_inputs_name_the_argument() -> None:
     with pytest.raises(ValueError, match="unknown problem"):
         GPSolver("poisson_1d", 16)
     with pytest.raises(ValueError, match="dtype"):
-        GPSolver("poisson1d_sin", 16, dtype=torch.float32)
+        GPSolver("poisson1d_sin", 16, dtype=torch.float32, parameterization="direct")
     with pytest.raises(ValueError, match="parameterization"):
         GPSolver("poisson1d_sin", 16, parameterization="cholesky")
     with pytest.raises(TypeError, match="problem"):
@@ -145,7 +161,8 @@ def test_bad_inputs_name_the_argument() -> None:
 
 
 def test_reparameterize_keeps_solution_and_objective() -> None:
-    s = perturbed(GPSolver("poisson2d_sin", (7, 6), n_components=3, freq_scale=1.0, jitter=1e-4), seed=4)
+    s = perturbed(GPSolver("poisson2d_sin", (7, 6), n_components=3, freq_scale=1.0, jitter=1e-4,
+                           parameterization="whitened"), seed=4)
     u, loss = s.solution_values().detach().clone(), s.loss()[0].detach()
     s.reparameterize("direct")
     torch.testing.assert_close(s.v.detach(), u)
@@ -155,7 +172,8 @@ def test_reparameterize_keeps_solution_and_objective() -> None:
     with pytest.raises(ValueError, match="parameterization"):
         s.reparameterize("natural")
     s.reparameterize("direct")
-    fresh = GPSolver("poisson2d_sin", (7, 6), n_components=3, freq_scale=1.0, jitter=1e-4)
+    fresh = GPSolver("poisson2d_sin", (7, 6), n_components=3, freq_scale=1.0, jitter=1e-4,
+                     parameterization="whitened")
     fresh.load_state_dict(s.state_dict())  # the checkpoint carries the parameterization
     assert fresh.parameterization == "direct"
     torch.testing.assert_close(fresh.solution_values().detach(), u)

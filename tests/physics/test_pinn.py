@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 
@@ -107,3 +109,20 @@ def test_bad_inputs():
         PINN(p, MLP([1, 4, 1])).predict(torch.tensor([[10.0]]))
     with pytest.raises(ValueError, match="net must return"):
         PINN(p, MLP([1, 4, 2]))(torch.rand(3, 1))
+
+
+def test_loss_change_at_end_measures_the_last_tenth() -> None:
+    """Flat at the end -> ~0; halving over the last 10% -> 0.5; a falling power law in between."""
+    from basiskit.physics import loss_change_at_end
+
+    steps = list(range(1, 1001))
+    assert loss_change_at_end(steps, [1.0] * 1000) == 0.0
+    halved = [1.0 if s <= 900 else 0.5 for s in steps]
+    assert loss_change_at_end(steps, halved) == pytest.approx(0.5)
+    power = [s ** -1.0 for s in steps]  # from ~1/900 to ~1/1000 over the last 10%
+    assert loss_change_at_end(steps, power) == pytest.approx(1 - 900 / 1000, rel=0.02)
+    assert math.isnan(loss_change_at_end([1.0], [2.0]))
+    with pytest.raises(ValueError, match="same length"):
+        loss_change_at_end([1, 2], [1.0])
+    with pytest.raises(ValueError, match="fraction"):
+        loss_change_at_end(steps, power, fraction=0.0)

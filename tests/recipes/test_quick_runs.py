@@ -1,7 +1,42 @@
-"""Every registered recipe runs end to end at its quick size (slow: `make test-slow`)."""
+"""Every registered recipe runs end to end at its quick size, and every quick accuracy claim is met (slow:
+`make test-slow`).
+
+Runs are seeded (seed 0), so a claim met once is met again on this machine; a claim that does not reproduce at
+quick size is listed in ``NOT_MET_AT_QUICK`` with the reason (the docs give the evidence), and the test checks
+that it is still not met, so the list cannot go stale when a recipe improves. Timing claims (``timing=True``)
+are reported by the run, never asserted here: shared machines are too noisy for a wall-clock assertion.
+"""
 import pytest
 
 from basiskit.recipes import names
+
+# recipe -> {claim: why it is not met at quick size}; the recipe's docs section has the figures.
+NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
+    "ntk": {
+        "ntk_error_at_max_width < 0.1": "0.103 at width 1,024 with 3 seeds; met at full size (0.054 at 4,096)",
+        "kernel_change_slope >= -0.65": "-0.85 over widths 64..1,024, steeper than the O(1/sqrt(n)) band; -0.76 "
+                                        "at full size (docs/kernels.md)",
+    },
+    "nngp-scale-mixture": {
+        "nll_gap_in_dist <= 0.02": ("0.031: the Student-t is better in distribution too, because the NNGP's unit "
+                                    "last-layer variance is miscalibrated on standardised targets (docs/kernels.md)"),
+    },
+    "criticality": {
+        "kurtosis_max_rel_dev <= 0.15": "21% with 2,000 networks per width (Monte Carlo error); 5.5% at full size",
+    },
+    "pig": {
+        "pig_rel_l2 <= 0.01": "0.033 at 300 Gaussians, 1,000 Adam steps; what was tried is in the recipe's docstring "
+                              "and docs/physics.md (1.8e-2 at 600 Gaussians, 2,000 points, 2,000 steps)",
+    },
+    "chaos-benchmark": {
+        "spearman >= 0.3": "-0.64 over 8 systems x 3 forecasters (its bootstrap interval spans 0); 0.23 over all 46 "
+                           "systems at full size (docs/dynamics.md)",
+    },
+    "hierarchical-poly": {
+        "three_layer_nmse <= 0.5 x kernel_nmse": "g = He_3 has E[g'(p)] = 0, so the one-step feature is noise at "
+                                                 "d = 16 (docs/kernels.md)",
+    },
+}
 
 
 @pytest.mark.slow
@@ -12,3 +47,14 @@ def test_recipe_quick_run(name, quick_run):
     for c in m["claims"]:
         assert c["value"] is not None, f"{name}: claim {c['claim']} names a metric the recipe did not return"
     assert list(run_dir.glob("*.png")), f"{name} saved no plot"
+    known = NOT_MET_AT_QUICK.get(name, {})
+    claims = {c["claim"]: c for c in m["claims"]}
+    stale = set(known) - set(claims)
+    assert not stale, f"{name}: NOT_MET_AT_QUICK names claims it no longer has: {stale}"
+    for claim, c in claims.items():
+        if c.get("timing"):
+            continue
+        if claim in known:
+            assert not c["met"], f"{name}: {claim} is met now ({c['value']:.4g}); take it off NOT_MET_AT_QUICK"
+        else:
+            assert c["met"], f"{name}: quick claim {claim} not met: {c['value']:.4g} vs target {c['target']}"
