@@ -52,7 +52,8 @@ def loglog_slope(grids: list[int], errors: list[float]) -> float:
 @recipe("kan-scaling", paper="Liu et al. 2024, KAN: Kolmogorov-Arnold Networks",
         summary="test RMSE vs grid size of a [1,1] KAN on a smooth 1-D target; log-log slope (theory -4)",
         config=KanScalingConfig, quick={"grids": (4, 8, 16, 32), "steps_per_grid": 10, "n_train": 1000},
-        claims=[Claim("slope", "<=", -3.0, note="fitted log-log slope of test RMSE vs grid size; theory -(k+1) = -4")],
+        claims=[Claim("slope", "<=", -3.0, note="fitted log-log slope of test RMSE vs grid size; theory -(k+1) = -4",
+                      paper=-4.0, paper_setting="Theorem 2.1 (eq. 2.13), bound C G^-(k+1-m) with m = 0, cubic k = 3")],
         tour=True)
 def run(cfg: KanScalingConfig, ctx: RunContext) -> dict:
     dtype = getattr(torch, cfg.dtype)

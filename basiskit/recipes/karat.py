@@ -1,9 +1,31 @@
 """karat: ViT-Tiny vs ViT-Tiny with Fourier-KArAt attention (blockwise and universal) on 5,000 MNIST digits.
 
-Maity et al. (2025) report +3.9 points for Fourier-KArAt ViT-Tiny on CIFAR-10 (but losses for Small/Base) and
-2.5-3x the training memory of softmax attention. Here three ViTs of one (reduced) size train with the same data,
-steps, optimizer and schedule; the memory figure is the bytes autograd keeps for backward in one forward of one
+Maity et al. (2025) report that Fourier-KArAt ViTs either outperform their softmax counterparts or perform
+comparably on CIFAR-10/100 and ImageNet-1K (gains for ViT-Tiny, losses for Small/Base), at 2.5-3x the training
+memory of softmax attention. Here three ViTs of one (reduced) size train with the same data, steps, optimizer,
+learning rate and schedule; the memory figure is the bytes autograd keeps for backward in one forward of one
 attention block, KArAt / softmax, at the recipe's size and at ViT-Tiny's real size (224 px, 197 tokens).
+
+The comparison is made at a budget where the softmax ViT is trained. At the old quick budget (250 steps, 2000
+digits) the ViT reached 59% and "KArAt >= ViT - 1" said nothing. Quick size now: dim 32, depth 2, 2 heads,
+patch 7 (17 tokens), all 4000 training digits, 2000 steps of batch 64 (32 epochs), AdamW at lr 1e-3, cosine
+schedule, 77 s of CPU here for the three models. The size is kept small (dim 32, depth 2, 17 tokens) so
+the ViT can be trained to its plateau within a minute or so; images stay 28 x 28 because at 14 x 14 with
+patch 7 only 4 tokens are left to attend over. Why 2000 steps and lr 1e-3 (ViT at this size, seed 0, test %):
+
+| steps | lr 1e-3 | lr 3e-3 | ViT accuracy at 1/2, 3/4 and all of the run (lr 1e-3) |
+| --- | --- | --- | --- |
+| 1000 | 87.3 | 86.9 | 81.1, 85.4, 87.3 |
+| 2000 | 90.3 | 89.4 | 88.1, 90.3, 90.3 |
+
+At 2000 steps the ViT's test accuracy is flat over the last quarter of the run and lr 1e-3 beats 3e-3, so the
+baseline has had its chance; KArAt uses the ViT's best rate (not its own). ``vit_acc_gain_last_fifth`` (test
+accuracy at the end minus at 4/5 of the run) is reported so a reader can check this for any config.
+
+Claims and margins (quick, seed 0; details in docs/attention-tabular.md): ``karat_blockwise_acc`` and
+``karat_universal_acc >= vit_acc - 1`` (the paper's "outperform or comparable"): 94.6 and 94.4 against ViT 90.3,
+5.3 and 5.1 points above the threshold, far beyond what a change of CPU moves (tenths of a point);
+``memory_ratio <= 3`` (the paper's 2.5-3x): 1.54, deterministic (bytes, not time).
 """
 from __future__ import annotations
 
@@ -14,8 +36,8 @@ import torch.nn.functional as F
 
 from ..data import create as create_dataset
 from ..measure import accuracy, count_parameters, kept_for_backward_bytes
-from ..models import create as create_model
 from ..models import Attention
+from ..models import create as create_model
 from ..nn import KANAttention
 from ..train import RunContext, fit
 from .core import Claim, recipe
@@ -63,8 +85,8 @@ def attention_memory(dim: int, heads: int, num_tokens: int, batch: int, grid_siz
 @recipe("karat", paper="Maity et al. 2025, Kolmogorov-Arnold Attention: is learnable attention better for ViTs?",
         summary="ViT-Tiny vs Fourier-KArAt (G=3, blockwise/universal) on MNIST-5k, same budget; memory ratio",
         config=KaratConfig,
-        quick={"embed_dim": 32, "depth": 2, "num_heads": 2, "steps": 250, "batch_size": 64, "warmup_steps": 20,
-               "n_train": 2000, "memory_batch": 16, "checkpoint_every": 0},
+        quick={"embed_dim": 32, "depth": 2, "num_heads": 2, "steps": 2000, "batch_size": 64, "warmup_steps": 100,
+               "n_train": 4000, "memory_batch": 16, "checkpoint_every": 0},
         claims=[Claim("karat_blockwise_acc", ">=", "vit_acc", offset=-1.0,
                       note="paper: +3.9 points on CIFAR-10 for ViT-Tiny, losses for Small/Base"),
                 Claim("karat_universal_acc", ">=", "vit_acc", offset=-1.0, note="one operator shared by all blocks"),
@@ -95,6 +117,9 @@ def run(cfg: KaratConfig, ctx: RunContext) -> dict:
         metrics[f"{name}_params"] = count_parameters(model)
         metrics[f"{name}_train_seconds"] = result.seconds
         curves[name] = result.curve("test_acc")
+        evals = curves[name][1]
+        if len(evals) >= 2:  # evaluations every steps // 5, so the last two are 4/5 of the run and its end
+            metrics[f"{name}_acc_gain_last_fifth"] = evals[-1] - evals[-2]
     for name in ("karat_blockwise", "karat_universal"):
         metrics[f"{name}_time_ratio"] = metrics[f"{name}_train_seconds"] / metrics["vit_train_seconds"]
 

@@ -6,6 +6,17 @@ identity -> fc1 -> GELU-initialised rational -> fc2, variance-preserving init). 
 schedule and number of steps. Claims: KAT's test accuracy is at least ViT's minus 0.5 points (the paper has KAT
 above ViT), and KAT's training step costs at most 1.3x ViT's (timed interleaved in one process, median).
 Plots: both learning curves; the learned rational functions of the first and last block against GELU.
+
+The run's seed (``basiskit run kat --seed N``) picks the train/test split of the 5,000 digits, the initial
+weights, the batch order and drop-path, so two seeds are two independent runs and one seed twice is the same
+run (tests/recipes/test_kat_seed.py). Seed 0 gives the split every earlier run used.
+
+Quick size: depth 2, 300 steps of batch 32 (37 s of CPU here for both models and the timing). Margins at seed 0:
+KAT 87.6 vs ViT 83.0 on two threads, 88.4 vs 83.1 on one (the thread count changes float summation order and
+with it the trajectory), 5.1-5.8 points above the claim's ViT - 0.5; seed 1: 85.8 vs 79.9;
+at this budget neither model has reached its plateau (a same-budget comparison, as in the paper, not a
+trained-to-convergence one). The step-time ratio is a timing claim: reported, never asserted in tests; on this
+shared VM it has ranged 1.06-1.3 across runs (docs/kat.md), so its margin is thin by nature.
 """
 from __future__ import annotations
 
@@ -90,16 +101,19 @@ def _plot_rationals(ctx: RunContext, kat: torch.nn.Module) -> None:
         quick={"depth": 2, "steps": 300, "batch_size": 32, "warmup_steps": 30,
                "eval_every": 50, "time_repeats": 15, "drop_path_rate": 0.0, "checkpoint_every": 0},
         claims=[Claim("kat_test_acc", ">=", "vit_test_acc", offset=-0.5,
-                      note="paper: KAT above ViT at every size; here a small model on 4000 digits"),
-                Claim("step_time_ratio", "<=", 1.3,
+                      note="paper: KAT above ViT at every size; here a small model on 4000 digits",
+                      paper=74.6, paper_setting="KAT-T from scratch, ImageNet-1k top-1 (authors' release table)"),
+                Claim("step_time_ratio", "<=", 1.3, timing=True,
                       note="KAT / ViT training step (fwd+bwd+AdamW), wall clock, interleaved median; "
                            "step_cpu_time_ratio reports the same steps in process CPU time")],
         tour=True)
 def run(cfg: KatConfig, ctx: RunContext) -> dict:
-    (x_train, y_train), (x_test, y_test) = data.mnist5k(seed=0)
-    arch = dict(img_size=cfg.img_size, patch_size=cfg.patch_size, in_chans=1, num_classes=10,
-                embed_dim=cfg.embed_dim, depth=cfg.depth, num_heads=cfg.num_heads, mlp_ratio=cfg.mlp_ratio,
-                drop_path_rate=cfg.drop_path_rate)
+    # the seed picks the train/test split, the initial weights, the batch order and drop-path: two seeds are two
+    # independent runs, one seed twice is the same run
+    (x_train, y_train), (x_test, y_test) = data.mnist5k(seed=ctx.seed)
+    arch = {"img_size": cfg.img_size, "patch_size": cfg.patch_size, "in_chans": 1, "num_classes": 10,
+            "embed_dim": cfg.embed_dim, "depth": cfg.depth, "num_heads": cfg.num_heads, "mlp_ratio": cfg.mlp_ratio,
+            "drop_path_rate": cfg.drop_path_rate}
     results, trained = {}, {}
     for name in ("vit", "kat"):
         torch.manual_seed(ctx.seed)
