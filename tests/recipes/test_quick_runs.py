@@ -2,10 +2,13 @@
 `make test-slow`).
 
 Runs are seeded (seed 0), so a claim met once is met again on this machine; a claim that does not reproduce at
-quick size is listed in ``NOT_MET_AT_QUICK`` with the reason (the docs give the evidence), and the test checks
-that it is still not met, so the list cannot go stale when a recipe improves. Timing claims (``timing=True``)
-are reported by the run, never asserted here: shared machines are too noisy for a wall-clock assertion.
+quick size is listed in ``NOT_MET_AT_QUICK`` with the reason (the docs give the evidence); where such a claim is
+met after all the test warns instead of failing (a near tie can fall either way on another CPU), so the list
+does not go stale silently when a recipe improves. Timing claims (``timing=True``) are reported by the run,
+never asserted here: shared machines are too noisy for a wall-clock assertion.
 """
+import warnings
+
 import pytest
 
 from basiskit.recipes import names
@@ -60,6 +63,8 @@ def test_recipe_quick_run(name, quick_run):
         if c.get("timing"):
             continue
         if claim in known:
-            assert not c["met"], f"{name}: {claim} is met now ({c['value']:.4g}); take it off NOT_MET_AT_QUICK"
+            if c["met"]:  # a near tie may fall either way on another CPU: say so, do not fail
+                warnings.warn(f"{name}: {claim} is met on this machine ({c['value']:.4g}); if it holds elsewhere "
+                              f"too, take it off NOT_MET_AT_QUICK", stacklevel=1)
         else:
             assert c["met"], f"{name}: quick claim {claim} not met: {c['value']:.4g} vs target {c['target']}"
