@@ -22,3 +22,13 @@ def test_nn_to_no_quick_claims(quick_run):
     # 128 error well below the batch-norm model's 0.164 and the ratio below its 2.2.
     assert metrics["fs_unet_rel_l2_128"] < 0.13
     assert metrics["fs_unet_rel_l2_128"] < 1.8 * metrics["fs_unet_rel_l2_32"]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("mg-tfno")
+def test_mg_tfno_quick_meets_its_claims(quick_run):
+    metrics, claims = _run("mg-tfno", quick_run)
+    assert set(claims) == {"param_ratio >= 8", "tfno_rel_l2 <= fno_rel_l2", "mg_tfno_rel_l2 <= fno_rel_l2"}
+    assert all(c["met"] for c in claims.values()), claims
+    assert claims["param_ratio >= 8"]["paper"] == 150.0
+    assert metrics["mg_tfno_halo"] == 4  # 32x32 in 2x2 patches, halo 0.125: 16 + 8 = 24 cells, 5-smooth
