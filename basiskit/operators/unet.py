@@ -149,7 +149,8 @@ class FunctionUNet(_UNetBase):
 
     ``ref_resolution``: the grid size at which level 0's kernels are the stored 3x3 ones (usually the training
     resolution); ``padding``: "zeros" or "periodic"; ``norm``: "layer" (default: each sample's quadrature statistics)
-    "instance", or "batch" (running statistics of the training grid: the earlier default, kept for comparison).
+    "instance", or "batch" (running statistics of the training grid: the earlier default, kept for comparison;
+    weights saved before ``norm`` existed load with ``norm="batch"``).
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 16, levels: int = 3,
