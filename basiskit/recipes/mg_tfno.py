@@ -42,7 +42,8 @@ and 0.051), compression 46% over the claim's 8. With ``--seed 1`` the FNO over-f
 
 Full configuration (the largest run here, for the paper's "less than half the error at over 150x"): 64x64,
 100 training / 50 test fields, width 32, 32 modes, rank 0.003 (FNO 4,469,601 parameters, TFNO 27,169: 164x),
-1,000 steps.
+1,000 steps; 54.5 min here (``docs/runs/mg-tfno/full``): FNO 0.0244, TFNO 0.0135 (0.555x the FNO's error at
+164.5x fewer parameters, close to the paper's "less than half"), MG-TFNO 0.0265 (1.09x: not met at this size).
 
 Claims. ``param_ratio`` (whole-model FNO / TFNO parameters) >= 8; TFNO and MG-TFNO errors <= the FNO's. The
 paper's figure for the compression is its abstract's "over 150x" (Navier-Stokes); its error ratio ("less than
