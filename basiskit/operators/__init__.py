@@ -15,10 +15,11 @@ from .multigrid import MGTFNO, multigrid_patch, multigrid_unpatch
 from .spectral import SpectralConv, spectral_conv
 from .t1 import T1, dct_forward, dct_inverse, dft_forward, dft_inverse
 from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv
-from .unet import FunctionUNet, UNet
+from .unet import FunctionUNet, QuadratureNorm, UNet, quadrature_norm
 
 __all__ = ["FNO", "LSM", "MGTFNO", "OPERATORS", "T1", "TFNO", "ChannelLinear", "ChannelMLP", "FactorizedSpectralConv",
            "FunctionUNet", "InterpConv2d", "MgNO", "SpectralConv", "UNet", "append_grid", "count_parameters", "create",
            "dct_forward", "dct_inverse", "dft_forward", "dft_inverse", "factorized_spectral_conv", "grid_coordinates",
-           "multigrid_patch", "multigrid_unpatch", "names", "pad_domain", "prolong", "register_operator",
+           "multigrid_patch", "multigrid_unpatch", "names", "pad_domain", "prolong", "QuadratureNorm",
+           "quadrature_norm", "register_operator",
            "resample_kernel", "restrict", "spectral_conv", "unpad_domain", "v_cycle"]

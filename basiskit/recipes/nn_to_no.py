@@ -8,6 +8,28 @@ discretises one operator at every resolution; the plain U-Net's 3x3 kernels span
 Data: the same coefficient fields at every resolution. Darcy is solved on 129 x 129 nodes (spacing 1/128); the
 grids of 128, 64 and 32 points per side are every 1st, 2nd and 4th node with the last (boundary) node dropped,
 so the grid spacing is 1 / resolution. Training samples come from the same fine solve subsampled to 32.
+
+Normalisation (``norm``, both networks alike so that only the convolutions differ): ``"layer"`` (default), each
+sample's features standardised by their quadrature mean and variance over the domain and channels
+(``basiskit.operators.QuadratureNorm``): nothing stored depends on the grid. Before, both used batch norm, whose
+*running* statistics are estimated on 32-point features and applied unchanged at 128, where the features of a
+piecewise-constant coefficient seen through kernels of fixed physical support have a different spread. Measured
+at the quick size (seed 0, one thread; the figures are in ``docs/operators.md``): function-space U-Net error at
+32 / 64 / 128 = 0.074 / 0.143 / 0.164 with batch norm, 0.069 / 0.095 / 0.109 with ``"layer"``; per-channel
+quadrature statistics (``"instance"``) trained far worse (0.28 at 32), no normalisation gave 0.097 / 0.135 /
+0.150. The 128 error falls by a third, but it still exceeds 1.5x the 32 error (1.58x): what remains is the
+discretisation of the convolutions themselves, whose 3-point quadrature at 32 points per side resolves the
+coefficient's jumps far less well than the 15-point one at 128 (evaluating the batch-norm model with the test
+batch's own statistics, a diagnostic, left 0.146 at 128). The claim is kept at 1.5x and reported as measured
+(seed 1: 1.52x at 128, 1.34x at 64).
+
+Claims are built from the config (``eval_resolutions`` and ``train_resolution``): for every evaluation
+resolution r other than the training one, the function-space U-Net's error at r is at most 1.5x its error at
+the training resolution (Berner et al.'s discretisation-agnostic operator: the error should not grow much with
+r) and below the plain U-Net's error at r. The margin: at 64 the measured ratio is 1.38 (8% under 1.5); the
+U-Net comparison holds by a factor of 2.7 (64) and 3.8 (128). Quick size: 96 training fields at 32x32, width 8,
+200 AdamW steps at 3e-3 (cosine), about 20 s of CPU per network; the paper states no figure for this U-Net
+comparison on Darcy, so no ``paper=`` is set.
 """
 from __future__ import annotations
 
@@ -31,6 +53,7 @@ class NnToNoConfig:
     eval_resolutions: tuple[int, ...] = field(default=(64, 128), metadata={"min": 2})
     hidden_channels: int = field(default=16, metadata={"min": 1})
     levels: int = field(default=3, metadata={"min": 1})
+    norm: str = field(default="layer", metadata={"choices": ("layer", "instance", "batch")})
     steps: int = field(default=4000, metadata={"min": 1})
     batch_size: int = field(default=20, metadata={"min": 1})
     lr: float = field(default=1e-3, metadata={"gt": 0.0})
@@ -62,16 +85,26 @@ def on_grid(field: torch.Tensor, resolution: int, finest: int) -> torch.Tensor:
     return field[..., :-1:step, :-1:step]
 
 
+def _claims(cfg: NnToNoConfig) -> list[Claim]:
+    """One pair of claims per evaluation resolution other than the training one."""
+    train = cfg.train_resolution
+    claims = []
+    for r in sorted(set(cfg.eval_resolutions) - {train}):
+        claims.append(Claim(f"fs_unet_rel_l2_{r}", "<=", f"fs_unet_rel_l2_{train}", scale=1.5,
+                            note=f"function-space U-Net keeps its accuracy at {r / train:g}x the training "
+                                 "resolution"))
+        claims.append(Claim(f"fs_unet_rel_l2_{r}", "<", f"unet_rel_l2_{r}",
+                            note=f"and beats the plain U-Net at {r}"))
+    return claims
+
+
 @recipe("nn-to-no", paper="Berner et al. 2025, Principled approaches for extending neural architectures to "
                           "function spaces for operator learning",
         summary="U-Net vs function-space U-Net (InterpConv2d) trained on Darcy 32x32, evaluated at 64 and 128",
         config=NnToNoConfig,
         quick={"n_train": 96, "n_test": 16, "hidden_channels": 8, "steps": 200, "batch_size": 16, "lr": 3e-3,
                "checkpoint_every": 0},
-        claims=[Claim("fs_unet_rel_l2_128", "<=", "fs_unet_rel_l2_32", scale=1.5,
-                      note="function-space U-Net keeps its accuracy at 4x the training resolution"),
-                Claim("fs_unet_rel_l2_128", "<", "unet_rel_l2_128",
-                      note="and beats the plain U-Net there")],
+        claims=_claims,
         tour=True)
 def run(cfg: NnToNoConfig, ctx: RunContext) -> dict:
     finest = max((cfg.train_resolution, *cfg.eval_resolutions))
@@ -84,9 +117,10 @@ def run(cfg: NnToNoConfig, ctx: RunContext) -> dict:
     tests_by_res = {r: (on_grid(test_raw[0], r, finest), on_grid(test_raw[1], r, finest)) for r in resolutions}
 
     torch.manual_seed(ctx.seed)
-    unet = UNet(1, 1, cfg.hidden_channels, cfg.levels)
+    unet = UNet(1, 1, cfg.hidden_channels, cfg.levels, norm=cfg.norm)
     torch.manual_seed(ctx.seed)
-    fs_unet = FunctionUNet(1, 1, cfg.hidden_channels, cfg.levels, ref_resolution=cfg.train_resolution)
+    fs_unet = FunctionUNet(1, 1, cfg.hidden_channels, cfg.levels, ref_resolution=cfg.train_resolution,
+                           norm=cfg.norm)
     train_test = tests_by_res[cfg.train_resolution]
     kw = dict(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
               checkpoint_every=cfg.checkpoint_every)

@@ -90,3 +90,18 @@ def test_mgtfno_output_near_a_seam_depends_on_the_neighbour_only_with_a_halo():
         with torch.no_grad():
             delta = (model(bumped) - model(x))[0, 0, :16].abs().max()
         assert (delta > 1e-6) == changes
+
+
+def test_fft_friendly_halo_avoids_prime_lengths():
+    from basiskit.operators.multigrid import fft_friendly_halo, is_smooth
+
+    assert is_smooth(48) and is_smooth(50) and not is_smooth(47) and not is_smooth(22)
+    # 64x64 in 2x2 patches, halo 0.078125 -> 5 cells, padding 0.125: 42 + 5 = 47 (prime) -> halo 6: 44 + 6 = 50
+    assert fft_friendly_halo(32, 5, 0.125) == 6
+    assert fft_friendly_halo(32, 4, 0) == 4 and fft_friendly_halo(16, 2, 0.125) == 3
+    kw = dict(n_patches=2, levels=1, patch_padding=0.078125, padding=0.125, padding_mode="reflect")
+    assert MGTFNO((8, 8), 1, 1, 4, 1, **kw).halo((64, 64)) == (6, 6)
+    assert MGTFNO((8, 8), 1, 1, 4, 1, fft_friendly=False, **kw).halo((64, 64)) == (5, 5)
+    assert MGTFNO((8, 8), 1, 1, 4, 1, n_patches=2, levels=1).halo((64, 64)) == (0, 0)  # no halo stays none
+    with pytest.raises(TypeError, match="fft_friendly"):
+        MGTFNO((8, 8), 1, 1, 4, 1, fft_friendly=1)

@@ -76,3 +76,35 @@ def test_bad_inputs_name_the_argument():
         UNet(levels=3)(torch.randn(1, 1, 18, 16))
     with pytest.raises(ValueError, match="ref_resolution"):
         FunctionUNet(ref_resolution=2, levels=3)
+
+
+def test_quadrature_norm_statistics_are_functionals_of_the_field():
+    from basiskit.operators.unet import QuadratureNorm, quadrature_norm
+
+    def field(n):  # a smooth periodic 2-channel field on the grid x_j = j / n
+        t = torch.arange(n, dtype=torch.float64) / n
+        x, y = torch.meshgrid(t, t, indexing="ij")
+        return torch.stack([3 + torch.sin(2 * torch.pi * x), 2 * torch.cos(2 * torch.pi * y) ** 2])[None]
+
+    coarse, fine = quadrature_norm(field(16)), quadrature_norm(field(64))
+    assert torch.allclose(coarse.mean(), torch.zeros((), dtype=torch.float64), atol=1e-12)
+    assert torch.allclose(coarse.var(unbiased=False), torch.ones((), dtype=torch.float64), atol=1e-4)
+    # the same function on two grids: the same statistics, so the normalised values agree at shared points
+    assert torch.allclose(fine[..., ::4, ::4], coarse, atol=1e-6)
+    per_channel = quadrature_norm(field(16), per_channel=True)
+    assert torch.allclose(per_channel.mean((-1, -2)), torch.zeros(1, 2, dtype=torch.float64), atol=1e-12)
+    norm = QuadratureNorm(2)
+    assert not list(norm.buffers()) and norm(field(8).float()).shape == (1, 2, 8, 8)
+    with pytest.raises(ValueError, match="channels"):
+        norm(torch.randn(1, 3, 8, 8))
+
+
+def test_unet_norm_option():
+    fs = FunctionUNet(hidden_channels=4, levels=2)
+    assert fs.norm == "layer" and not [b for b in fs.buffers()]  # no running statistics tied to a grid
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in UNet(hidden_channels=4, levels=2).modules())
+    batch = FunctionUNet(hidden_channels=4, levels=2, norm="batch")
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in batch.modules())
+    assert sum(p.numel() for p in fs.parameters()) == sum(p.numel() for p in batch.parameters())
+    with pytest.raises(ValueError, match="norm"):
+        UNet(norm="group")
