@@ -8,13 +8,16 @@ against the degree of chaos; Koopman operators (EDMD, ResDMD); equation discover
 * :mod:`~basiskit.dynamics.forecast`: forecasters behind one ``fit`` / ``predict`` interface and ``benchmark``.
 * :mod:`~basiskit.dynamics.koopman`: ``EDMD`` with monomial, Legendre and RBF dictionaries; ``ResDMD``
   (residuals, pseudospectra, filtered eigenvalues).
+* :mod:`~basiskit.dynamics.discovery`: ``medida`` (model-error discovery: one-step increments, a spectral library,
+  sparse regression, denoising and random-Fourier-feature interpolation of sparse observations).
 * :mod:`~basiskit.dynamics.rom`: sine dissimilarity, k-medoids, local POD bases and the a-priori basis choice.
 
 Layering: imports ``models``, ``nn``, ``data``, ``pde``, ``train`` and below; nothing below imports ``dynamics``.
 """
 from __future__ import annotations
 
-from . import forecast, koopman, rom
+from . import discovery, forecast, koopman, rom
+from .discovery import medida
 from .forecast import Forecaster, benchmark, forecaster_names, make_forecaster, smape, spearman_ci
 from .koopman import (
     EDMD,
@@ -45,8 +48,8 @@ from .trajectory import trajectory
 
 __all__ = [
     "EDMD", "RBF", "Dictionary", "Forecaster", "KMedoidsResult", "Legendre", "Monomials", "ResDMD", "System",
-    "assign_nearest", "benchmark", "create", "create_dictionary", "dictionary_names", "forecast",
+    "assign_nearest", "benchmark", "create", "create_dictionary", "dictionary_names", "discovery", "forecast",
     "forecaster_names", "kmeans", "kmedoids", "koopman", "linear_system", "local_pod", "local_projection_error",
-    "lyapunov_spectrum", "make_forecaster", "max_lyapunov", "names", "pam", "pod_basis", "projection_error", "rom",
+    "lyapunov_spectrum", "make_forecaster", "max_lyapunov", "medida", "names", "pam", "pod_basis", "projection_error", "rom",
     "select_cluster", "sine_dissimilarity", "smape", "spearman_ci", "system_facts", "trajectory",
 ]

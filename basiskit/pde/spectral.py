@@ -54,19 +54,27 @@ def spectral_derivative(u: torch.Tensor, order: int = 1, dim: int = -1) -> torch
 
 
 def etdrk4_coefficients(linear: torch.Tensor, dt: float, n_contour: int = 32) -> tuple[torch.Tensor, ...]:
-    r"""ETDRK4 coefficients for a diagonal linear operator ``linear`` (any shape, real; computed in float64).
+    r"""ETDRK4 coefficients for a diagonal linear operator ``linear`` (any shape; computed in float64, or in
+    complex128 when ``linear`` is complex, e.g. an odd derivative :math:`c\,\partial_x^3 \to -i c k^3`).
 
     Returns ``(E, E2, Q, f1, f2, f3)`` with :math:`E = e^{hL}`, :math:`E_2 = e^{hL/2}` and the phi-function
     combinations of Cox & Matthews in the form of Kassam & Trefethen (2005), eq. (2.5), each averaged over
-    ``n_contour`` points on a unit circle around :math:`hL` to avoid cancellation near 0.
+    points on a unit circle around :math:`hL` to avoid cancellation near 0: ``n_contour`` on the upper half
+    circle and the real part for a real ``L`` (Kassam & Trefethen), ``2 * n_contour`` on the whole circle for a
+    complex one.
     """
-    hl = dt * linear.to(torch.float64)
-    roots = torch.exp(1j * math.pi * (torch.arange(1, n_contour + 1, dtype=torch.float64) - 0.5) / n_contour)
-    lr = hl.unsqueeze(-1).to(torch.complex128) + roots  # (..., n_contour)
-    q = dt * ((torch.exp(lr / 2) - 1) / lr).mean(-1).real
-    f1 = dt * ((-4 - lr + torch.exp(lr) * (4 - 3 * lr + lr ** 2)) / lr ** 3).mean(-1).real
-    f2 = dt * ((2 + lr + torch.exp(lr) * (-2 + lr)) / lr ** 3).mean(-1).real
-    f3 = dt * ((-4 - 3 * lr - lr ** 2 + torch.exp(lr) * (4 - lr)) / lr ** 3).mean(-1).real
+    complex_linear = linear.is_complex()
+    hl = dt * (linear.to(torch.complex128) if complex_linear else linear.to(torch.float64))
+    if complex_linear:  # the whole circle, 2 * n_contour points
+        roots = torch.exp(1j * math.pi * (torch.arange(1, 2 * n_contour + 1, dtype=torch.float64) - 0.5) / n_contour)
+    else:  # the upper half circle: the real part of its mean is the whole circle's mean when L is real
+        roots = torch.exp(1j * math.pi * (torch.arange(1, n_contour + 1, dtype=torch.float64) - 0.5) / n_contour)
+    lr = hl.unsqueeze(-1).to(torch.complex128) + roots  # (..., n_contour or 2 * n_contour)
+    q, f1, f2, f3 = (dt * (c if complex_linear else c.real) for c in (
+        ((torch.exp(lr / 2) - 1) / lr).mean(-1),
+        ((-4 - lr + torch.exp(lr) * (4 - 3 * lr + lr ** 2)) / lr ** 3).mean(-1),
+        ((2 + lr + torch.exp(lr) * (-2 + lr)) / lr ** 3).mean(-1),
+        ((-4 - 3 * lr - lr ** 2 + torch.exp(lr) * (4 - lr)) / lr ** 3).mean(-1)))
     return torch.exp(hl), torch.exp(hl / 2), q, f1, f2, f3
 
 
