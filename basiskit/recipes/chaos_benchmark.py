@@ -26,7 +26,7 @@ float64 with no reductions whose order depends on threads); Spearman >= 0.3 betw
 the per-system mean sMAPE over the forecasters, the issue's full-size claim (the interval is reported). The paper's
 own correlation figure could not be verified from its text here, so ``paper=`` is left unset.
 
-Status (docs/dynamics-chaos.md): Lorenz is met at every size. The Spearman claim is *not* met: quick -0.64
+Status (docs/dynamics.md): Lorenz is met at every size. The Spearman claim is *not* met: quick -0.64
 (interval [-1.00, 0.06], 8 systems, 3 forecasters), full 0.23 ([-0.06, 0.49], 46 systems, 6 forecasters). What
 holds at full size: each learned forecaster's own error correlates positively with the exponent (NVAR 0.49, ESN
 0.48, MLP 0.28, KAN 0.25, DMD 0.24), while persistence's is anti-correlated (-0.26: over a horizon of one period

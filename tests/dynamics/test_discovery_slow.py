@@ -1,5 +1,5 @@
 """Recipe ``medida`` at its quick size, seed 0 (slow): the claims it meets are pinned; the sparse-RFF claim is not
-met at quick size (docs/dynamics-medida.md has the figures), so what does hold is pinned instead."""
+met at quick size (docs/dynamics.md has the figures), so what does hold is pinned instead."""
 import pytest
 
 

@@ -28,7 +28,7 @@ def test_chaos_benchmark_quick_run(quick_run):
     # Quick: Lorenz's exponent is met (0.4% off 0.9056). The Spearman claim (>= 0.3, the full-size claim) is
     # NOT met on the 8 quick systems (-0.64, interval [-1.00, 0.06]) nor at full size (0.23, [-0.06, 0.49]): the
     # mean over the forecasters is pulled down by persistence, whose error tracks the oscillation's amplitude, not
-    # the exponent (docs/dynamics-chaos.md). Pinned here: the run is finite, the interval brackets the estimate,
+    # the exponent (docs/dynamics.md). Pinned here: the run is finite, the interval brackets the estimate,
     # the two learned forecasters beat persistence on the median system by a wide margin, and our own exponents
     # rank the 8 systems as the reference values do.
     run_dir, result = quick_run("chaos-benchmark")
