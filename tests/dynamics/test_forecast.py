@@ -16,9 +16,11 @@ def _oscillator(n=400, dt=0.05, rate=-0.01):
 
 def test_persistence_repeats_the_last_state():
     hist = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)
-    out = make_forecaster("persistence").fit(torch.randn(20, 2)).predict(hist, 3)
+    train = torch.randn(20, 2, generator=torch.Generator().manual_seed(0))
+    out = make_forecaster("persistence").fit(train).predict(hist, 3)
     assert out.shape == (3, 2)
-    assert torch.equal(out, hist[-1].expand(3, 2))
+    # forecasters work on standardised states: the round trip costs a few ulps, nothing more
+    torch.testing.assert_close(out, hist[-1].expand(3, 2), rtol=1e-14, atol=1e-14)
 
 
 @pytest.mark.parametrize("name, kwargs", [("nvar", {"lags": 1, "alpha": 0.0}), ("dmd", {"lags": 2})])
