@@ -40,6 +40,10 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
                                  "(its sign may flip on another CPU); 94.2 vs 94.9 at full size "
                                  "(docs/attention-tabular.md)",
     },
+    "mgno": {
+        "mgno_rel_l2 <= fno_rel_l2": "0.0914 vs FNO 0.0876 (1.04x) since the operator recipes share one training path "
+                                     "(normalised data, AdamW, cosine); 1.06x at the medium size (docs/operators.md)",
+    },
     "nn-to-no": {
         "fs_unet_rel_l2_128 <= 1.5 x fs_unet_rel_l2_32": "1.58x after the quadrature-norm fix (1.52x at seed 1): "
                                                           "fixed-size kernels sample a jumpy coefficient at 3 vs 15 "
