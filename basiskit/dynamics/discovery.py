@@ -48,7 +48,7 @@ __all__ = ["DEFAULT_LIBRARY", "SPARSE_METHODS", "ard_regression", "denoise_state
 
 DEFAULT_LIBRARY = ("u", "u^2", "u^3", "u_x", "u_xx", "u_xxx", "u_xxxx", "u*u_x", "u^2*u_x", "u*u_xx", "u*u_xxx",
                    "u_x^2")
-SPARSE_METHODS = ("ard", "stlsq")
+SPARSE_METHODS = ("ard", "stlsq", "sindy")
 _FACTOR = re.compile(r"^u(?:_(x+))?(?:\^(\d+))?$")
 
 
@@ -215,12 +215,22 @@ def sparse_regression(theta: torch.Tensor, y: torch.Tensor, method: str = "ard",
                       threshold: float = 0.05) -> torch.Tensor:
     """Sparse coefficients (p,) of ``y ~ theta @ coef``: ``"ard"`` (scikit-learn's ``ARDRegression`` when
     installed, else :func:`ard_regression`) chooses a support, on which :func:`stlsq` refits (ARD's posterior
-    mean is shrunk towards 0, the refit is not), or ``"stlsq"`` alone. In both a term whose standardised
-    coefficient is below ``threshold`` is dropped (see :func:`stlsq`)."""
+    mean is shrunk towards 0, the refit is not), ``"stlsq"`` alone, or ``"sindy"``: pysindy's ``STLSQ``
+    optimiser (the optional ``sindy`` extra) on the same standardised library, for users who want pysindy's own
+    implementation. In each a term whose standardised coefficient is below ``threshold`` is dropped (see
+    :func:`stlsq`)."""
     check_choice("method", method, SPARSE_METHODS)
     if method == "stlsq":
         return stlsq(theta, y, threshold)
     ts, ys, col_scale, y_scale = _standardise(theta, y)
+    if method == "sindy":
+        try:
+            from pysindy.optimizers import STLSQ
+        except ImportError as err:
+            raise ImportError("method='sindy' needs pysindy (pip install 'basiskit[sindy]'); method='stlsq' is "
+                              "the same algorithm without it") from err
+        est = STLSQ(threshold=threshold, alpha=0.0).fit(ts.numpy(), ys.numpy())
+        return torch.as_tensor(est.coef_.reshape(-1), dtype=torch.float64) * y_scale / col_scale
     try:
         from sklearn.linear_model import ARDRegression
     except ImportError:
@@ -283,7 +293,7 @@ def medida(u: torch.Tensor | np.ndarray, t: torch.Tensor | np.ndarray, x: torch.
         u: (n_t, n_x) observed snapshots on the uniform periodic grid ``x`` (n_x,) at times ``t`` (n_t,).
         model_step: ``(states (m, n_x), dt) -> states one step later``, the imperfect model's own solver.
         library: term names (default :data:`DEFAULT_LIBRARY`): ``u``, ``u^2``, ``u*u_x``, ``u_xxx``, ...
-        method: ``"ard"`` (relevance vector / ARD, the paper's choice) or ``"stlsq"``.
+        method: ``"ard"`` (relevance vector / ARD, the paper's choice), ``"stlsq"`` or ``"sindy"`` (pysindy's STLSQ).
         threshold: terms contributing less than this fraction of the model error's rms are dropped.
         denoise: None, or ``"lowpass"``: :func:`denoise_states` (low-pass at ``cutoff``, default
             :func:`noise_floor_cutoff`, and Savitzky-Golay over ``window`` snapshots when ``window`` > 0), and

@@ -74,6 +74,24 @@ def test_sparse_regression_recovers_planted_coefficients(solver):
     torch.testing.assert_close(found, coef, rtol=1e-2, atol=0)
 
 
+def test_pysindy_backend_agrees_with_our_stlsq():
+    pytest.importorskip("pysindy")
+    theta, y, coef = _planted(noise=1e-3)
+    found = sparse_regression(theta, y, "sindy")
+    assert torch.equal(found != 0, coef != 0), found
+    torch.testing.assert_close(found, sparse_regression(theta, y, "stlsq"), rtol=1e-6, atol=1e-12)
+
+
+def test_pysindy_backend_missing_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pysindy", None)
+    monkeypatch.setitem(sys.modules, "pysindy.optimizers", None)
+    theta, y, _ = _planted()
+    with pytest.raises(ImportError, match=r"basiskit\[sindy\].*method='stlsq'"):
+        sparse_regression(theta, y, "sindy")
+
+
 def test_own_ard_agrees_with_scikit_learn():
     pytest.importorskip("sklearn")
     from sklearn.linear_model import ARDRegression
