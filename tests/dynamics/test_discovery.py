@@ -227,4 +227,4 @@ def test_bad_inputs():
         interpolate_sparse(u[:, :4], x[:4], t, x, length=44.0, features="rbf")
     with pytest.raises(ValueError, match="x_obs"):
         interpolate_sparse(u[:, :4], x[:3], t, x, length=44.0)
-    assert discovery.SPARSE_METHODS == ("ard", "stlsq")
+    assert discovery.SPARSE_METHODS == ("ard", "stlsq", "sindy")
