@@ -3,6 +3,12 @@
 Wu et al. 2023, "Solving High-Dimensional PDEs with Latent Spectral Models". U-Net levels with patch-wise
 attention to latent tokens and a neural spectral block (learned sin/cos coefficients) on them. The LSM width is
 chosen by counting parameters: the width whose model is closest to the FNO's count (reported as ``param_ratio``).
+
+Learning rates (quick size, seed 0; each run trains both models at one rate; held-out rel. L2, FNO / LSM):
+1e-3: 0.281 / not run; 3e-3: 0.0876 / 0.0639; 5e-3: 0.0657 / 0.0615; 1e-2: 0.0500 / 0.0796; 2e-2: 0.0461 / 0.0786;
+3e-2: 0.0457 / 0.110. The quick config trains each model at its own best rate: the FNO at 2e-2 (its plateau runs
+from 2e-2 to 3e-2), LSM at 5e-3. Before this sweep both trained at 3e-3, where the FNO is under-trained:
+LSM 0.0639 vs FNO 0.0876 (met); now 0.0615 vs 0.0461, not met. The full size keeps 1e-3 for both (no sweep was run there).
 """
 from __future__ import annotations
 
@@ -36,7 +42,8 @@ class LsmConfig(FnoComparisonConfig):
                 "parameters matched within 20%",
         config=LsmConfig,
         quick={"n_train": 128, "n_test": 32, "resolution": 32, "fno_modes": 8, "fno_width": 12, "levels": 3,
-               "n_patches": 2, "n_basis": 6, "steps": 200, "batch_size": 16, "lr": 3e-3, "checkpoint_every": 0},
+               "n_patches": 2, "n_basis": 6, "steps": 200, "batch_size": 16, "lr": 5e-3, "fno_lr": 2e-2,
+               "checkpoint_every": 0},
         claims=[Claim("param_ratio", "<=", 1.2), Claim("param_ratio", ">=", 0.8),
                 Claim("lsm_rel_l2", "<=", "fno_rel_l2", note="held-out relative L2", paper=0.0065,
                       paper_setting="main results table, Darcy 85x85")],
