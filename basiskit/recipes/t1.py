@@ -5,6 +5,13 @@ loss in frequency space; the FNO transforms forward and back in every layer. Sam
 of layers, same ``n_modes``: the FNO's ``n_modes = m`` keeps frequencies |k| < m/2 on an axis (negative and positive)
 and DCT mode k has frequency k/2, so both resolve the same band (with about the same number of spectral weights).
 Step time (forward, backward, Adam step on the same batch) is measured in one process, interleaved, median of repeats.
+
+Each model trains at its own learning rate (``lr`` for T1, ``fno_lr`` for the FNO). Sweep at quick size (seed 0;
+each run trains both at one rate; held-out rel. L2, FNO / T1): 1e-3: 0.198 / 0.0898; 3e-3: 0.124 / 0.0679;
+1e-2: 0.0510 / 0.0620; 2e-2: 0.0545 / 0.0603; 4e-2: 0.0399 / 0.0598. The quick config trains T1 at 2e-2 (its
+plateau from 1e-2 to 4e-2) and the FNO at 4e-2 (its best measured). Before this sweep both trained at 3e-3,
+where the FNO is under-trained (T1 0.068 vs FNO 0.124, met); against the tuned FNO, T1 is not within 1.1x at
+quick size. The full size keeps 1e-3 for both (no sweep was run there).
 """
 from __future__ import annotations
 
@@ -39,7 +46,8 @@ class T1Config:
     loss_space: str = field(default="frequency", metadata={"choices": ("frequency", "physical")})
     steps: int = field(default=5000, metadata={"min": 1})
     batch_size: int = field(default=20, metadata={"min": 1})
-    lr: float = field(default=1e-3, metadata={"gt": 0.0})
+    lr: float = field(default=1e-3, metadata={"gt": 0.0})  # T1's learning rate
+    fno_lr: float = field(default=1e-3, metadata={"gt": 0.0})  # the FNO baseline's own, chosen for it
     weight_decay: float = field(default=1e-4, metadata={"min": 0.0})
     timing_repeats: int = field(default=15, metadata={"min": 1})
     checkpoint_every: int = field(default=1000, metadata={"min": 0})
@@ -78,7 +86,7 @@ class NormalizedModes(nn.Module):
         summary="T1 (one DCT, layers on kept modes) vs FNO at equal width on Navier-Stokes nu=1e-3, w0 -> w(10)",
         config=T1Config,
         quick={"n_train": 160, "n_test": 32, "width": 16, "n_modes": 12, "steps": 240,
-               "batch_size": 16, "lr": 3e-3, "timing_repeats": 5, "checkpoint_every": 0},
+               "batch_size": 16, "lr": 2e-2, "fno_lr": 4e-2, "timing_repeats": 5, "checkpoint_every": 0},
         claims=[Claim("step_time_ratio", "<=", 0.5, timing=True,
                       note="T1 train step / FNO train step, same batch, same process"),
                 Claim("t1_rel_l2", "<=", "fno_rel_l2", scale=1.1, note="held-out relative L2")],
@@ -108,11 +116,11 @@ def run(cfg: T1Config, ctx: RunContext) -> dict:
                      warmup=2, repeats=cfg.timing_repeats, device=str(ctx.device))
 
     # ---- training (T1 with the loss on its kept modes when loss_space="frequency") ----------------------
-    kw = dict(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+    kw = dict(steps=cfg.steps, batch_size=cfg.batch_size, weight_decay=cfg.weight_decay,
               checkpoint_every=cfg.checkpoint_every)
-    fno_model, fno_result = train_operator(fno, train, test, ctx, "fno", **kw)
+    fno_model, fno_result = train_operator(fno, train, test, ctx, "fno", lr=cfg.fno_lr, **kw)
     spectral = dict(view=NormalizedModes, target_map=t1.to_modes) if cfg.loss_space == "frequency" else {}
-    t1_model, t1_result = train_operator(t1, train, test, ctx, "t1", **spectral, **kw)
+    t1_model, t1_result = train_operator(t1, train, test, ctx, "t1", lr=cfg.lr, **spectral, **kw)
 
     fno_err, t1_err = rel_l2(fno_model, test, ctx.device), rel_l2(t1_model, test, ctx.device)
     truth = test[1]
