@@ -50,9 +50,9 @@ test-all: $(STAMP)
 report: $(STAMP)
 	$(BIN)/basiskit report runs
 
-# Regenerate the README's paper table from the registry and the newest runs under runs/.
+# Regenerate the README's paper table from the registry and the runs recorded under docs/runs/ (RUNS=runs: your own).
 readme-table: $(STAMP)
-	$(BIN)/python tools/readme_table.py README.md runs
+	$(BIN)/python tools/readme_table.py README.md $(or $(RUNS),docs/runs)
 
 # The documentation site in site/ (open site/index.html): offline, strict (any warning fails the build).
 docs: $(DOCS_STAMP)
