@@ -8,11 +8,11 @@ from .darcy import darcy_2d, darcy_matrix, threshold_coefficient
 from .grf import grf, grf_covariance
 from .kuramoto_sivashinsky import ks_linear_symbol, kuramoto_sivashinsky, kuramoto_sivashinsky_step
 from .navier_stokes import fno_forcing, navier_stokes_2d, taylor_green_vorticity
-from .spectral import (dealias_mask, etdrk4_coefficients, etdrk4_step, rfft_wavenumbers,
+from .spectral import (dealias_mask, etdrk4_coefficients, etdrk4_snapshots, etdrk4_step, rfft_wavenumbers,
                        rfftn_wavenumbers, spectral_derivative)
 
 __all__ = ["allen_cahn_etdrk4", "burgers_1d", "burgers_cole_hopf", "burgers_sine_exact", "darcy_2d", "darcy_matrix",
-           "dealias_mask", "etdrk4_coefficients", "etdrk4_step", "fno_forcing", "grf", "grf_covariance",
-           "ks_linear_symbol", "kuramoto_sivashinsky", "kuramoto_sivashinsky_step", "navier_stokes_2d",
+           "dealias_mask", "etdrk4_coefficients", "etdrk4_snapshots", "etdrk4_step", "fno_forcing", "grf",
+           "grf_covariance", "ks_linear_symbol", "kuramoto_sivashinsky", "kuramoto_sivashinsky_step", "navier_stokes_2d",
            "rfft_wavenumbers", "rfftn_wavenumbers", "spectral_derivative",
            "taylor_green_vorticity", "threshold_coefficient"]

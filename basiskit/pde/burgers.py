@@ -19,7 +19,7 @@ import math
 import torch
 
 from .._validation import check_float, check_int, check_tensor
-from .spectral import dealias_mask, etdrk4_coefficients, etdrk4_step, rfft_wavenumbers
+from .spectral import dealias_mask, etdrk4_coefficients, etdrk4_snapshots, rfft_wavenumbers
 
 
 def burgers_1d(u0: torch.Tensor, viscosity: float = 0.1, t_final: float = 1.0, *, dt: float | None = None,
@@ -63,13 +63,8 @@ def burgers_1d(u0: torch.Tensor, viscosity: float = 0.1, t_final: float = 1.0, *
     dt = check_float("dt", dt, min_value=0.0, strict_min=True)
     steps = max(1, math.ceil(t_seg / dt - 1e-9))
     coefficients = etdrk4_coefficients(linear, t_seg / steps)
-    v = torch.fft.rfft(u)
-    out = []
-    for _ in range(record):
-        for _ in range(steps):
-            v = etdrk4_step(v, nonlinear, coefficients)
-        out.append(torch.fft.irfft(v, n=n))
-    sol = (out[0] if record == 1 else torch.stack(out, 1)).to(u0.dtype)
+    out = etdrk4_snapshots(u, nonlinear, coefficients, record, steps)  # (batch, record, n)
+    sol = (out[:, 0] if record == 1 else out).to(u0.dtype)
     return sol[0] if single else sol
 
 

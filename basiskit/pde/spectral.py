@@ -100,3 +100,27 @@ def etdrk4_step(v: torch.Tensor, nonlinear: Callable[[torch.Tensor], torch.Tenso
     c = e2 * a + q * (2 * nb - nv)
     nc = nonlinear(c)
     return e * v + f1 * nv + 2 * f2 * (na + nb) + f3 * nc
+
+
+def etdrk4_snapshots(u: torch.Tensor, nonlinear: Callable[[torch.Tensor], torch.Tensor],
+                     coefficients: Sequence[torch.Tensor], n_snapshots: int, steps_per_snapshot: int
+                     ) -> torch.Tensor:
+    r"""Integrate a periodic field with :func:`etdrk4_step` and keep ``n_snapshots`` snapshots, one after each
+    ``steps_per_snapshot`` steps (the starting field is not among them).
+
+    Args:
+        u: (..., n) the field on the grid; transformed with ``rfft`` along the last dim.
+        nonlinear: :math:`\hat v \mapsto N(\hat v)` on the spectral state (..., n // 2 + 1).
+        coefficients: ``(E, E2, Q, f1, f2, f3)`` from :func:`etdrk4_coefficients` for the step size.
+
+    Returns:
+        (..., n_snapshots, n), the fields in physical space.
+    """
+    n = u.shape[-1]
+    v = torch.fft.rfft(u)
+    frames = []
+    for _ in range(n_snapshots):
+        for _ in range(steps_per_snapshot):
+            v = etdrk4_step(v, nonlinear, coefficients)
+        frames.append(torch.fft.irfft(v, n=n))
+    return torch.stack(frames, dim=-2)

@@ -48,3 +48,17 @@ def test_fourth_order_on_a_nonlinear_ode():
     errors = [_logistic_error(dt) for dt in (0.1, 0.05, 0.025)]
     orders = [math.log2(a / b) for a, b in zip(errors, errors[1:])]
     assert all(3.8 < p < 4.4 for p in orders), (errors, orders)
+
+
+def test_snapshots_of_a_linear_problem_are_the_exact_exponentials():
+    """With N = 0 each step multiplies mode k by exp(h L_k): snapshot j is exp(j * m * h * L) applied to u0."""
+    from basiskit.pde import etdrk4_snapshots
+
+    n, h, per = 16, 0.01, 3
+    u0 = torch.randn(2, n, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    lin = -torch.arange(n // 2 + 1, dtype=torch.float64) ** 2
+    snaps = etdrk4_snapshots(u0, torch.zeros_like, etdrk4_coefficients(lin, h), 4, per)
+    assert snaps.shape == (2, 4, n)
+    for j in range(4):
+        exact = torch.fft.irfft(torch.fft.rfft(u0) * torch.exp((j + 1) * per * h * lin), n=n)
+        torch.testing.assert_close(snaps[:, j], exact, rtol=1e-12, atol=1e-12)
