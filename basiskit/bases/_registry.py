@@ -10,3 +10,9 @@ BASES: Registry[Any] = Registry("basis", ("basiskit.bases",))
 register_basis = BASES.register
 create = BASES.create  # create(name, **kwargs): the same keywords as the registered class or function
 names = BASES.names  # names(pattern=None): sorted, optionally filtered by a glob ('vit_*')
+
+
+def univariate_names(pattern: str | None = None) -> list[str]:
+    """The registered bases acting on scalars (``x: (...)`` -> ``(..., n_basis)``), which KAN layers can use;
+    multivariate ones (``spherical``: points ``(..., 3)``) set ``multivariate = True`` and are left out."""
+    return [n for n in names(pattern) if not getattr(BASES.get(n), "multivariate", False)]

@@ -127,6 +127,7 @@ def make_basis(basis: str | nn.Module, grid_size: int, **kwargs: Any) -> nn.Modu
         raise TypeError(f"basis must be a basis name or an nn.Module, got {type(basis).__name__}")
     from .. import bases
 
+    check_choice("basis", basis, bases.univariate_names())
     cls = bases.BASES.get(basis)
     params = inspect.signature(cls).parameters
     for key in ("n_freq", "grid_size", "degree", "n_centers", "num_centers", "n_basis", "m"):

@@ -51,7 +51,7 @@ class KANLinear(nn.Module):
         check_int("out_features", out_features, min_value=1)
         if not isinstance(basis, str):
             raise TypeError(f"basis must be a registered basis name (str), got {type(basis).__name__}")
-        check_choice("basis", basis, bases.names())
+        check_choice("basis", basis, bases.univariate_names())
         base_activation = "none" if base_activation is None else base_activation
         check_base_activation(base_activation)
         if basis == "bspline":
