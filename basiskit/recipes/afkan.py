@@ -27,6 +27,10 @@ Claims and margins (quick, seed 0):
   94.2 vs 94.9 (docs/runs/afkan/full/, docs/attention-tabular.md).
 * ``af_kan_acc >= relu_kan_acc`` (AF-KAN against the ReLU-KAN it extends): met, 93.9 vs 84.0, a 9.9-point
   margin, far beyond what a change of CPU moves (tenths of a point).
+
+Paper figure: none set. The paper's accuracies are for models trained on all 60,000 MNIST / Fashion-MNIST
+training images at its own widths and epochs; its tables could not be read from here (only its abstract), so no
+figure for ``af_kan_acc`` is verified and ``paper=`` is unset.
 """
 from __future__ import annotations
 

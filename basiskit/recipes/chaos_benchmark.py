@@ -24,7 +24,8 @@ Claims: Lorenz's exponent within 10% of 0.9056 (the issue's threshold; our estim
 periods, so the margin is over 20x the error and survives a change of CPU: the computation is deterministic
 float64 with no reductions whose order depends on threads); Spearman >= 0.3 between the reference exponent and
 the per-system mean sMAPE over the forecasters, the issue's full-size claim (the interval is reported). The paper's
-own correlation figure could not be verified from its text here, so ``paper=`` is left unset.
+own correlation figure could not be verified from its text here, so ``paper=`` is left unset; the Lorenz check is
+against Sprott's 0.9056, a textbook value and not a figure of this paper, so it has no ``paper=`` either.
 
 Status (docs/dynamics.md): Lorenz is met at every size. The Spearman claim is *not* met: quick -0.64
 (interval [-1.00, 0.06], 8 systems, 3 forecasters), full 0.23 ([-0.06, 0.49], 46 systems, 6 forecasters). What

@@ -4,6 +4,10 @@ sec. 5.1), then is evaluated zero-shot on a grid twice as fine.
 Data: ``basiskit.data.burgers`` (nu = 0.1, u0 ~ N(0, 625(-Laplacian + 25 I)^-2), ETDRK4 pseudo-spectral solve on
 1024 points). One data set is made at twice the training resolution; training uses every other point, so the
 test functions at both resolutions are the same. Model: ``FNO`` with periodic positional channels, no padding.
+
+Paper figure: none set. The FNO paper's Burgers table (relative L2 by training resolution, 1000 training samples)
+could not be read from here (only its abstract), so ``rel_l2`` carries no verified figure; for
+``rel_l2_zero_shot`` no Burgers zero-shot figure of the paper is known here. ``paper=`` is unset on both.
 """
 from __future__ import annotations
 

@@ -26,6 +26,11 @@ Claims and margins (quick, seed 0; details in docs/attention-tabular.md): ``kara
 ``karat_universal_acc >= vit_acc - 1`` (the paper's "outperform or comparable"): 94.6 and 94.4 against ViT 90.3,
 5.3 and 5.1 points above the threshold, far beyond what a change of CPU moves (tenths of a point);
 ``memory_ratio <= 3`` (the paper's 2.5-3x): 1.54, deterministic (bytes, not time).
+
+Paper figure: none set. The paper's Table 1 gives top-1/top-5 accuracy of ViT-Tiny/Small/Base with and without
+Fourier-KArAt on CIFAR-10, CIFAR-100 and ImageNet-1K; none is on MNIST or at this reduced ViT size, so no figure
+is comparable for the accuracy claims, and no single memory figure of the paper was verified here. ``paper=`` is
+unset.
 """
 from __future__ import annotations
 

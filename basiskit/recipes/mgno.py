@@ -9,6 +9,9 @@ Learning rates (quick size, seed 0; each run trains both models at one rate; hel
 3e-2: 0.0457 / diverged. The quick config trains each model at its own best rate: the FNO at 2e-2 (its plateau runs
 from 2e-2 to 3e-2), MgNO at 3e-3. Before this sweep both trained at 3e-3, where the FNO is under-trained:
 MgNO 0.0914 vs FNO 0.0876 (not met); now 0.0914 vs 0.0461, not met. The full size keeps 1e-3 for both (no sweep was run there).
+
+Paper figure: none set. The MgNO paper's Darcy table could not be read from here (only its abstract), and its
+Darcy data are not ``basiskit.data``'s generated fields at this size, so ``paper=`` is unset.
 """
 from __future__ import annotations
 

@@ -17,6 +17,9 @@ lr * lambda_max ~ 0.5 and gradient descent tracks gradient flow (the time-t solu
 1e-3 on each eigenmode, below the width-dependent gaps measured here. ``ntk_batch_size`` 32 computes the 32-point
 kernel in one Jacobian block (270 MB at width 1024 in float32); the full size (to 4096) ran with
 ``--set ntk_batch_size=8`` in 3 GB.
+
+Paper figure: none set. The paper's Fig. 1 shows the spread shrinking with width but fits no rate, so there is no
+figure for the slopes and ``paper=`` is unset.
 """
 from __future__ import annotations
 

@@ -22,6 +22,9 @@ phase is what resolves the sin 2pi x mode (docs/physics.md). Quick figures, seed
 (best during training 2.4e-3), tanh PINN best 1.00 (final 2.05). Margins: the ratio claim 15x (6.6e-3 against
 0.100); the absolute claim only 1.5x (6.6e-3 against 1e-2), which a change of CPU could erode: 60 instead of 30
 L-BFGS steps did not widen it (6.66e-3; the float32 line search stalls at a loss of 1.7e-7).
+
+Paper figure: none set. Wang, Wang & Perdikaris' relative L2 error for this Poisson problem could not be read from
+the paper's text here (only its abstract), so ``paper=`` is unset.
 """
 from __future__ import annotations
 

@@ -12,6 +12,9 @@ each run trains both at one rate; held-out rel. L2, FNO / T1): 1e-3: 0.198 / 0.0
 plateau from 1e-2 to 4e-2) and the FNO at 4e-2 (its best measured). Before this sweep both trained at 3e-3,
 where the FNO is under-trained (T1 0.068 vs FNO 0.124, met); against the tuned FNO, T1 is not within 1.1x at
 quick size. The full size keeps 1e-3 for both (no sweep was run there).
+
+Paper figure: none set. The Transform Once paper's Navier-Stokes errors and speed-ups could not be read from its
+tables here (only its abstract), so ``paper=`` is unset on both claims.
 """
 from __future__ import annotations
 
