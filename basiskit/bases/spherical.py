@@ -67,7 +67,7 @@ def lonlat_to_xyz(lon: torch.Tensor, lat: torch.Tensor, *, degrees: bool = True)
     lon, lat = torch.as_tensor(lon), torch.as_tensor(lat)
     if not lon.is_floating_point():
         lon = lon.to(torch.get_default_dtype())
-    lat = lat.to(lon.dtype)
+    lon, lat = torch.broadcast_tensors(lon, lat.to(lon.dtype))
     for name, t in (("lon", lon), ("lat", lat)):
         if not bool(torch.isfinite(t).all()):
             raise ValueError(f"{name} must be finite; got {int((~torch.isfinite(t)).sum())} non-finite values")
