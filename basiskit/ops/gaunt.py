@@ -233,11 +233,25 @@ def _to_fourier(x: torch.Tensor, L: int, b: torch.Tensor, idx: torch.Tensor, vco
     return out.index_add(-1, vcol.reshape(-1), flat)
 
 
+def _fast_size(n: int) -> int:
+    """The smallest 5-smooth integer >= n (FFT lengths with only factors 2, 3, 5 are the fast ones)."""
+    while True:
+        k = n
+        for p in (2, 3, 5):
+            while k % p == 0:
+                k //= p
+        if k == 1:
+            return n
+        n += 1
+
+
 def _fourier_product(f1: torch.Tensor, f2: torch.Tensor, L1: int, L2: int, Lv: int) -> torch.Tensor:
     """Linear 2-D convolution of coefficient arrays (..., 2L1+1, 2L1+1) and (..., 2L2+1, 2L2+1) via FFT; returns
     the |u| <= L1 + L2, |v| <= Lv window: (..., 2(L1+L2)+1, 2 Lv + 1)."""
     U = L1 + L2
-    pu, pv = 2 * U + 1, U + Lv + 1  # pv: no wrap-around reaches |v| <= Lv
+    # circular convolution of length >= the linear one in u, and long enough in v that no wrap-around reaches
+    # |v| <= Lv; rounded up to fast FFT lengths
+    pu, pv = _fast_size(2 * U + 1), _fast_size(U + Lv + 1)
 
     def spectrum(f: torch.Tensor, L: int) -> torch.Tensor:
         padded = torch.nn.functional.pad(f, (0, pv - (2 * L + 1), 0, pu - (2 * L + 1)))
@@ -245,7 +259,7 @@ def _fourier_product(f1: torch.Tensor, f2: torch.Tensor, L1: int, L2: int, Lv: i
 
     prod = torch.fft.ifft2(spectrum(f1, L1) * spectrum(f2, L2))
     prod = torch.roll(prod, (U, Lv), (-2, -1))
-    return prod[..., :, : 2 * Lv + 1]
+    return prod[..., : 2 * U + 1, : 2 * Lv + 1]
 
 
 def _to_sh(p: torch.Tensor, L_out: int, c: torch.Tensor, idx: torch.Tensor, vcol: torch.Tensor) -> torch.Tensor:
