@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import functools
 import math
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -174,17 +175,102 @@ def _gaunt_numpy(L1: int, L2: int, L3: int) -> np.ndarray:
     return g * s[np.ix_(m1, m2, m3)]
 
 
-def gaunt_coefficients(L1: int, L2: int, L: int, *, dtype: torch.dtype = torch.float64,
-                       device: torch.device | str | None = None) -> torch.Tensor:
+def gaunt_coefficients(L1: int, L2: int, L: int, *, method: Literal["quadrature", "wigner"] = "quadrature",
+                       dtype: torch.dtype = torch.float64, device: torch.device | str | None = None) -> torch.Tensor:
     r"""The dense real Gaunt tensor ``G[a, b, c] = int Y_a Y_b Y_c dOmega``: ``((L1+1)^2, (L2+1)^2, (L+1)^2)``.
 
-    Exact quadrature, separated: the azimuthal integral of the three ``cos/sin(m phi)`` factors on
-    ``L1+L2+L+1`` equally spaced angles, the polar one by Gauss-Legendre in ``z = cos(theta)`` with
-    ``(L1+L2+L)//2 + 1`` nodes (exact, since the surviving integrands are polynomials in z of degree <= L1+L2+L).
-    Costs ``O(L^7)`` once; cached per ``(L1, L2, L)`` in float64. Memory: ``8 (L+1)^6`` bytes at L1 = L2 = L.
+    ``method="quadrature"`` (default): exact quadrature, separated: the azimuthal integral of the three
+    ``cos/sin(m phi)`` factors on ``L1+L2+L+1`` equally spaced angles, the polar one by Gauss-Legendre in
+    ``z = cos(theta)`` with ``(L1+L2+L)//2 + 1`` nodes (exact, since the surviving integrands are polynomials in z
+    of degree <= L1+L2+L). ``O(L^7)`` once, cached per ``(L1, L2, L)`` in float64; memory ``8 (L+1)^6`` bytes.
+
+    ``method="wigner"``: the closed form, independent of the harmonics code: complex Gaunt coefficients
+    ``sqrt((2l1+1)(2l2+1)(2l3+1) / 4 pi) (l1 l2 l3; 0 0 0) (l1 l2 l3; m1 m2 m3)`` from :func:`wigner_3j` (Racah's
+    sum in exact rational arithmetic), turned real by the unitary change of basis of :func:`real_from_complex`.
+    Slow (a Python loop over the nonzero symbols); meant as a reference for L up to ~12.
     """
     L1, L2, L = (check_int(n, v, min_value=0) for n, v in (("L1", L1), ("L2", L2), ("L", L)))
-    return torch.as_tensor(_gaunt_numpy(L1, L2, L), dtype=dtype, device=device)
+    check_choice("method", method, ("quadrature", "wigner"))
+    table = _gaunt_numpy(L1, L2, L) if method == "quadrature" else _gaunt_wigner(L1, L2, L)
+    return torch.as_tensor(table, dtype=dtype, device=device)
+
+
+@functools.lru_cache(maxsize=None)
+def _factorial(n: int) -> int:
+    return math.factorial(n)
+
+
+def wigner_3j(j1: int, j2: int, j3: int, m1: int, m2: int, m3: int) -> float:
+    r"""The Wigner 3j symbol ``(j1 j2 j3; m1 m2 m3)`` for integer arguments, by Racah's formula
+
+    .. math::  (-1)^{j_1 - j_2 - m_3} \sqrt{\Delta \prod_i (j_i + m_i)! (j_i - m_i)!}
+               \sum_k rac{(-1)^k}{k! (j_3 - j_2 + k + m_1)! (j_3 - j_1 + k - m_2)! (j_1 + j_2 - j_3 - k)!
+               (j_1 - k - m_1)! (j_2 - k + m_2)!}
+
+    with ``Delta = (j1+j2-j3)! (j1-j2+j3)! (-j1+j2+j3)! / (j1+j2+j3+1)!``; the sum is exact (fractions), so the
+    only rounding is the final square root and product. Zero outside the selection rules.
+    """
+    if m1 + m2 + m3 != 0 or any(abs(m) > j for j, m in ((j1, m1), (j2, m2), (j3, m3))):
+        return 0.0
+    if j3 > j1 + j2 or j3 < abs(j1 - j2):
+        return 0.0
+    f = _factorial
+    lo = max(0, j2 - j3 - m1, j1 - j3 + m2)
+    hi = min(j1 + j2 - j3, j1 - m1, j2 + m2)
+    total = Fraction(0)
+    for k in range(lo, hi + 1):
+        den = (f(k) * f(j3 - j2 + k + m1) * f(j3 - j1 + k - m2) * f(j1 + j2 - j3 - k) * f(j1 - k - m1)
+               * f(j2 - k + m2))
+        total += Fraction((-1) ** k, den)
+    under = Fraction(f(j1 + j2 - j3) * f(j1 - j2 + j3) * f(-j1 + j2 + j3), f(j1 + j2 + j3 + 1))
+    under *= f(j1 + m1) * f(j1 - m1) * f(j2 + m2) * f(j2 - m2) * f(j3 + m3) * f(j3 - m3)
+    sign = -1 if (j1 - j2 - m3) % 2 else 1
+    if total == 0:
+        return 0.0
+    # |sqrt(under) * total| = sqrt(under * total^2): an O(1) fraction of huge integers, rounded once to float
+    return sign * (1 if total > 0 else -1) * math.sqrt(float(under * total * total))
+
+
+def real_from_complex(L: int) -> np.ndarray:
+    """``U ((L+1)^2, (L+1)^2)`` complex: our real ``Y_a = sum_k U[a, k] Y_k`` with ``Y_k`` the complex harmonics
+    with the Condon-Shortley phase (sympy's ``Ynm``), both in the order ``l^2 + l + m``. From
+    ``Y_{l,m} = sqrt(2) N P_l^m cos(m phi)`` (no Condon-Shortley phase) and ``Y_l^{-m} = (-1)^m conj(Y_l^m)``:
+    ``Y_{l,m} = ((-1)^m Y_l^m + Y_l^{-m}) / sqrt(2)``, ``Y_{l,-m} = ((-1)^m Y_l^m - Y_l^{-m}) / (i sqrt(2))``."""
+    L = check_int("L", L, min_value=0)
+    n = (L + 1) ** 2
+    u = np.zeros((n, n), dtype=complex)
+    r = 1 / math.sqrt(2)
+    for l in range(L + 1):  # noqa: E741
+        u[l * l + l, l * l + l] = 1
+        for m in range(1, l + 1):
+            plus, minus = l * l + l + m, l * l + l - m
+            u[plus, plus], u[plus, minus] = (-1) ** m * r, r
+            u[minus, plus], u[minus, minus] = (-1) ** m * r / 1j, -r / 1j
+    return u
+
+
+@functools.lru_cache(maxsize=8)
+def _gaunt_wigner(L1: int, L2: int, L3: int) -> np.ndarray:
+    n1, n2, n3 = (L1 + 1) ** 2, (L2 + 1) ** 2, (L3 + 1) ** 2
+    g = np.zeros((n1, n2, n3))
+    for l1 in range(L1 + 1):
+        for l2 in range(L2 + 1):
+            for l3 in range(abs(l1 - l2), min(l1 + l2, L3) + 1):
+                if (l1 + l2 + l3) % 2:
+                    continue  # (l1 l2 l3; 0 0 0) = 0
+                pre = math.sqrt((2 * l1 + 1) * (2 * l2 + 1) * (2 * l3 + 1) / (4 * math.pi))
+                pre *= wigner_3j(l1, l2, l3, 0, 0, 0)
+                for m1 in range(-l1, l1 + 1):
+                    for m2 in range(-l2, l2 + 1):
+                        m3 = -m1 - m2
+                        if abs(m3) <= l3:
+                            g[l1 * l1 + l1 + m1, l2 * l2 + l2 + m2, l3 * l3 + l3 + m3] = (
+                                pre * wigner_3j(l1, l2, l3, m1, m2, m3))
+    u1, u2, u3 = (real_from_complex(L) for L in (L1, L2, L3))
+    real = np.einsum("ai,ijk->ajk", u1, g)
+    real = np.einsum("bj,ajk->abk", u2, real)
+    real = np.einsum("ck,abk->abc", u3, real)
+    return np.ascontiguousarray(real.real)
 
 
 # ---- the product --------------------------------------------------------------------------------------
@@ -369,4 +455,4 @@ class GauntTensorProduct(nn.Module):
 
 
 __all__ = ["GauntTensorProduct", "METHODS", "degree_of", "fourier_to_sh", "gaunt_coefficients", "gaunt_product",
-           "sh_to_fourier"]
+           "real_from_complex", "sh_to_fourier", "wigner_3j"]

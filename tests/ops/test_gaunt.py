@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from basiskit import UsageError
 from basiskit.bases.spherical import real_spherical_harmonics, sh_degrees, sphere_quadrature
 from basiskit.ops.gaunt import (GauntTensorProduct, fourier_to_sh, gaunt_coefficients, gaunt_product,
-                                sh_to_fourier)
+                                real_from_complex, sh_to_fourier, wigner_3j)
 
 
 def _lm(L: int) -> list[tuple[int, int]]:
@@ -73,6 +73,23 @@ def test_gaunt_tensor_matches_sympy_real_gaunt_up_to_its_sign_convention() -> No
                 (l1, m1), (l2, m2), (l3, m3) = lm[i], lm[j], lm[k]
                 ref = float(wigner.real_gaunt(l1, l2, l3, m1, m2, m3)) * (-1) ** (m1 + m2 + m3)
                 assert abs(float(g[i, j, k]) - ref) < 1e-13, (lm[i], lm[j], lm[k])
+
+
+def test_wigner_3j_matches_sympy() -> None:
+    wigner = pytest.importorskip("sympy.physics.wigner")
+    for j1, j2, j3, m1, m2 in [(1, 1, 0, 1, -1), (2, 3, 4, -2, 1), (5, 5, 6, 3, -4), (3, 4, 7, 2, -2),
+                               (6, 2, 4, 0, 0), (4, 4, 3, 1, 1), (2, 2, 5, 0, 0), (25, 20, 30, -7, 11)]:
+        m3 = -m1 - m2
+        expected = float(wigner.wigner_3j(j1, j2, j3, m1, m2, m3))
+        assert abs(wigner_3j(j1, j2, j3, m1, m2, m3) - expected) < 1e-15, (j1, j2, j3, m1, m2)
+    assert wigner_3j(1, 1, 1, 1, 0, 0) == 0.0  # m1 + m2 + m3 != 0
+
+
+def test_gaunt_quadrature_equals_closed_form_and_real_from_complex_is_unitary() -> None:
+    assert torch.allclose(gaunt_coefficients(5, 4, 6), gaunt_coefficients(5, 4, 6, method="wigner"), atol=1e-14)
+    u = torch.as_tensor(real_from_complex(3))
+    assert torch.allclose(u @ u.conj().T, torch.eye(16, dtype=u.dtype), atol=1e-15)
+    assert torch.allclose(u, _real_from_complex(3), atol=1e-15)
 
 
 def test_gaunt_tensor_selection_rules_and_symmetry() -> None:
@@ -243,6 +260,8 @@ def test_bad_inputs() -> None:
         gaunt_product(torch.ones(9, dtype=torch.int64), x, 2)
     with pytest.raises(ValueError, match="L must be >= 0"):
         gaunt_coefficients(1, 1, -2)
+    with pytest.raises(ValueError, match="method.*'racah'"):
+        gaunt_coefficients(1, 1, 1, method="racah")
     with pytest.raises(ValueError, match="L1 must be >= 0"):
         GauntTensorProduct(-1, 1, 1)
     with pytest.raises(UsageError, match="do not broadcast"):
