@@ -108,7 +108,7 @@ def _packing(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = (L + 1) ** 2
     idx = np.full((2 * L + 1, L + 1), n, dtype=np.int64)
     for m in range(-L, L + 1):
-        for l in range(abs(m), L + 1):  # noqa: E741
+        for l in range(abs(m), L + 1):
             idx[m + L, l] = l * l + l + m
     mabs = np.abs(np.arange(-L, L + 1))
     vcol = np.stack([L + mabs, L - mabs], 1)
@@ -164,8 +164,8 @@ def _gaunt_numpy(L1: int, L2: int, L3: int) -> np.ndarray:
     s[np.abs(s) < 1e-12] = 0.0
 
     def theta_part(L: int) -> tuple[np.ndarray, np.ndarray]:
-        cols = [l * l + l + abs(m) for l in range(L + 1) for m in range(-l, l + 1)]  # noqa: E741
-        m_of = [m + Lmax for l in range(L + 1) for m in range(-l, l + 1)]  # noqa: E741
+        cols = [l * l + l + abs(m) for l in range(L + 1) for m in range(-l, l + 1)]
+        m_of = [m + Lmax for l in range(L + 1) for m in range(-l, l + 1)]
         return at_phi0[:, cols], np.asarray(m_of)
 
     t1, m1 = theta_part(L1)
@@ -195,7 +195,7 @@ def gaunt_coefficients(L1: int, L2: int, L: int, *, method: Literal["quadrature"
     return torch.as_tensor(table, dtype=dtype, device=device)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _factorial(n: int) -> int:
     return math.factorial(n)
 
@@ -240,7 +240,7 @@ def real_from_complex(L: int) -> np.ndarray:
     n = (L + 1) ** 2
     u = np.zeros((n, n), dtype=complex)
     r = 1 / math.sqrt(2)
-    for l in range(L + 1):  # noqa: E741
+    for l in range(L + 1):
         u[l * l + l, l * l + l] = 1
         for m in range(1, l + 1):
             plus, minus = l * l + l + m, l * l + l - m
@@ -438,7 +438,7 @@ class GauntTensorProduct(nn.Module):
         self.weight2 = nn.Parameter(torch.ones(self.L2 + 1, **kw))
         self.weight_out = nn.Parameter(torch.ones(self.L_out + 1, **kw))
         for name, L in (("degrees1", self.L1), ("degrees2", self.L2), ("degrees_out", self.L_out)):
-            degrees = torch.cat([torch.full((2 * l + 1,), l) for l in range(L + 1)])  # noqa: E741
+            degrees = torch.cat([torch.full((2 * l + 1,), l) for l in range(L + 1)])
             self.register_buffer(name, degrees, persistent=False)
 
     def forward(self, x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
@@ -454,5 +454,14 @@ class GauntTensorProduct(nn.Module):
         return f"L1={self.L1}, L2={self.L2}, L_out={self.L_out}, method={self.method!r}"
 
 
-__all__ = ["GauntTensorProduct", "METHODS", "degree_of", "fourier_to_sh", "gaunt_coefficients", "gaunt_product",
-           "real_from_complex", "sh_to_fourier", "wigner_3j"]
+__all__ = [
+    "METHODS",
+    "GauntTensorProduct",
+    "degree_of",
+    "fourier_to_sh",
+    "gaunt_coefficients",
+    "gaunt_product",
+    "real_from_complex",
+    "sh_to_fourier",
+    "wigner_3j",
+]

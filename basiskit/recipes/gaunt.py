@@ -38,7 +38,12 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..bases.spherical import lonlat_to_xyz, real_spherical_harmonics, sh_degrees, sphere_quadrature
+from ..bases.spherical import (
+    lonlat_to_xyz,
+    real_spherical_harmonics,
+    sh_degrees,
+    sphere_quadrature,
+)
 from ..ops.gaunt import gaunt_coefficients, gaunt_product
 from ..train import RunContext
 from .core import Claim, recipe

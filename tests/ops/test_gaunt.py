@@ -11,13 +11,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from basiskit import UsageError
-from basiskit.bases.spherical import real_spherical_harmonics, sh_degrees, sphere_quadrature
-from basiskit.ops.gaunt import (GauntTensorProduct, fourier_to_sh, gaunt_coefficients, gaunt_product,
-                                real_from_complex, sh_to_fourier, wigner_3j)
+from basiskit.bases.spherical import (
+    real_spherical_harmonics,
+    sh_degrees,
+    sphere_quadrature,
+)
+from basiskit.ops.gaunt import (
+    GauntTensorProduct,
+    fourier_to_sh,
+    gaunt_coefficients,
+    gaunt_product,
+    real_from_complex,
+    sh_to_fourier,
+    wigner_3j,
+)
 
 
 def _lm(L: int) -> list[tuple[int, int]]:
-    return [(l, m) for l in range(L + 1) for m in range(-l, l + 1)]  # noqa: E741
+    return [(l, m) for l in range(L + 1) for m in range(-l, l + 1)]
 
 
 def _real_from_complex(L: int) -> torch.Tensor:
@@ -27,7 +38,7 @@ def _real_from_complex(L: int) -> torch.Tensor:
     pos = {key: i for i, key in enumerate(lm)}
     u = torch.zeros(len(lm), len(lm), dtype=torch.complex128)
     r = 1 / math.sqrt(2)
-    for (l, m), a in pos.items():  # noqa: E741
+    for (l, m), a in pos.items():
         mu = abs(m)
         if m == 0:
             u[a, pos[(l, 0)]] = 1
@@ -181,7 +192,7 @@ def test_change_of_basis_tables_are_exact() -> None:
     assert torch.allclose(series.real, real_spherical_harmonics(xyz, L), atol=1e-13)
     assert series.imag.abs().max() < 1e-13
     # sparsity: Y_{l,m} has Fourier modes only at v = +-m
-    ls, ms = sh_degrees(L)
+    _, ms = sh_degrees(L)
     v = torch.arange(-L, L + 1)
     mask = (v[None, :] != ms[:, None]) & (v[None, :] != -ms[:, None])
     assert torch.as_tensor(abs(y)).amax(1)[mask].max() < 1e-14
