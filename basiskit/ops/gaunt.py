@@ -61,6 +61,13 @@ METHODS = ("fft", "dense", "grid")
 
 # ---- tables (float64 numpy, cached per degree) --------------------------------------------------------
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    """A contiguous read-only copy: cached tables cannot be changed through what a caller gets back."""
+    out = np.array(a, copy=True, order="C")
+    out.setflags(write=False)
+    return out
+
+
 def _torus_points(n: int) -> np.ndarray:
     """Unit vectors at ``theta_j = phi_j = 2 pi j / n`` (all of [0, 2 pi) in both): (n, n, 3)."""
     ang = 2 * np.pi * np.arange(n) / n
@@ -77,7 +84,7 @@ def sh_to_fourier(L: int) -> np.ndarray:
     pts = torch.as_tensor(_torus_points(n), dtype=torch.float64)
     vals = real_spherical_harmonics(pts, L, normalize=False).numpy()  # (n_theta, n_phi, (L+1)^2)
     coef = np.fft.fftshift(np.fft.fft2(vals, axes=(0, 1)), axes=(0, 1)) / (n * n)
-    return np.ascontiguousarray(np.moveaxis(coef, -1, 0))
+    return _frozen(np.moveaxis(coef, -1, 0))
 
 
 def _sin_weighted_integral(k: np.ndarray) -> np.ndarray:
@@ -98,7 +105,7 @@ def fourier_to_sh(L: int, U: int) -> np.ndarray:
     u = np.arange(-U, U + 1)[:, None]
     up = np.arange(-L, L + 1)[None, :]
     kernel = _sin_weighted_integral(u + up)  # (2U+1, 2L+1)
-    return 2 * np.pi * np.einsum("cpv,up->cuv", y, kernel)
+    return _frozen(2 * np.pi * np.einsum("cpv,up->cuv", y, kernel))
 
 
 def _packing(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,7 +155,7 @@ def _sparse_tables(L1: int, L2: int, L_out: int) -> dict[str, np.ndarray]:
     return tables
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=4)
 def _gaunt_numpy(L1: int, L2: int, L3: int) -> np.ndarray:
     degree = L1 + L2 + L3
     Lmax = max(L1, L2, L3)
@@ -192,7 +199,7 @@ def gaunt_coefficients(L1: int, L2: int, L: int, *, method: Literal["quadrature"
     L1, L2, L = (check_int(n, v, min_value=0) for n, v in (("L1", L1), ("L2", L2), ("L", L)))
     check_choice("method", method, ("quadrature", "wigner"))
     table = _gaunt_numpy(L1, L2, L) if method == "quadrature" else _gaunt_wigner(L1, L2, L)
-    return torch.as_tensor(table, dtype=dtype, device=device)
+    return torch.tensor(table, dtype=dtype, device=device)  # a copy: the cached table stays untouched
 
 
 @functools.cache
@@ -292,7 +299,7 @@ def degree_of(arg: str, x: torch.Tensor) -> int:
     return root - 1
 
 
-_TORCH_CACHE: dict[tuple, dict[str, torch.Tensor]] = {}
+_TORCH_CACHE: dict[tuple, dict[str, torch.Tensor]] = {}  # tables per (degrees, dtype, device), bounded below
 
 
 def _torch_tables(L1: int, L2: int, L_out: int, dtype: torch.dtype, device: torch.device) -> dict[str, torch.Tensor]:
@@ -301,7 +308,7 @@ def _torch_tables(L1: int, L2: int, L_out: int, dtype: torch.dtype, device: torc
         cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
         out: dict[str, torch.Tensor] = {}
         for name, arr in _sparse_tables(L1, L2, L_out).items():
-            t = torch.as_tensor(arr)
+            t = torch.tensor(arr)
             out[name] = t.to(device=device, dtype=cdtype) if t.is_complex() else t.to(device)
         if len(_TORCH_CACHE) > 64:
             _TORCH_CACHE.clear()
@@ -368,7 +375,11 @@ def _product_fft(x1: torch.Tensor, x2: torch.Tensor, L1: int, L2: int, L_out: in
 
 
 def _product_dense(x1: torch.Tensor, x2: torch.Tensor, L1: int, L2: int, L_out: int) -> torch.Tensor:
-    g = gaunt_coefficients(L1, L2, L_out, dtype=x1.dtype, device=x1.device)
+    key = ("dense", L1, L2, L_out, x1.dtype, x1.device)
+    if key not in _TORCH_CACHE:
+        _TORCH_CACHE.pop(next((k for k in _TORCH_CACHE if k[0] == "dense"), None), None)  # keep one dense tensor
+        _TORCH_CACHE[key] = {"g": gaunt_coefficients(L1, L2, L_out, dtype=x1.dtype, device=x1.device)}
+    g = _TORCH_CACHE[key]["g"]
     n1, n2, n3 = g.shape
     t = (x1 @ g.reshape(n1, n2 * n3)).reshape(*x1.shape[:-1], n2, n3)
     return (x2.unsqueeze(-2) @ t).squeeze(-2)

@@ -188,17 +188,17 @@ def test_change_of_basis_tables_are_exact() -> None:
     xyz = torch.stack([theta.sin() * phi.cos(), theta.sin() * phi.sin(), theta.cos()], -1)
     k = torch.arange(-L, L + 1, dtype=torch.float64)
     waves = torch.exp(1j * (theta[:, None, None] * k[None, :, None] + phi[:, None, None] * k[None, None, :]))
-    series = torch.einsum("auv,puv->pa", torch.as_tensor(y), waves)
+    series = torch.einsum("auv,puv->pa", torch.tensor(y), waves)
     assert torch.allclose(series.real, real_spherical_harmonics(xyz, L), atol=1e-13)
     assert series.imag.abs().max() < 1e-13
     # sparsity: Y_{l,m} has Fourier modes only at v = +-m
     _, ms = sh_degrees(L)
     v = torch.arange(-L, L + 1)
     mask = (v[None, :] != ms[:, None]) & (v[None, :] != -ms[:, None])
-    assert torch.as_tensor(abs(y)).amax(1)[mask].max() < 1e-14
+    assert torch.tensor(abs(y)).amax(1)[mask].max() < 1e-14
     # the projection back: z[c, u, v] = int exp(i(u theta + v phi)) Y_c dOmega, against a fine product rule in
     # (theta, phi): Gauss-Legendre on [0, pi] (smooth integrand) x uniform phi (exact for these frequencies)
-    z = torch.as_tensor(fourier_to_sh(3, 4))
+    z = torch.tensor(fourier_to_sh(3, 4))
     t, wt = (torch.as_tensor(a, dtype=torch.float64) for a in np.polynomial.legendre.leggauss(60))
     th, wth = (t + 1) * math.pi / 2, wt * math.pi / 2 * torch.sin((t + 1) * math.pi / 2)
     ph = 2 * math.pi * torch.arange(16, dtype=torch.float64) / 16
@@ -211,6 +211,14 @@ def test_change_of_basis_tables_are_exact() -> None:
     quad = torch.einsum("p,puv,pc->cuv", w.to(torch.complex128), e, real_spherical_harmonics(nodes, 3).to(e.dtype))
     assert torch.allclose(z, quad, atol=1e-12)
     assert z.abs().max() > 0.1
+
+
+def test_cached_tables_cannot_be_changed_by_callers() -> None:
+    g = gaunt_coefficients(2, 2, 2)
+    g.zero_()
+    assert gaunt_coefficients(2, 2, 2).abs().max() > 0.1
+    with pytest.raises(ValueError, match="read-only"):
+        sh_to_fourier(2)[0, 0, 0] = 1.0
 
 
 def test_batching_broadcast_and_float32() -> None:
