@@ -247,3 +247,14 @@ def test_checkerboard_lattice_neighbours_differ_and_labels_are_nearest_centre():
     assert torch.equal(y, classes[dist.argmin(1)])
     # uniform on the sphere: sin(lat) is uniform on [-1, 1]
     assert abs(float(torch.sin(torch.deg2rad(x[:, 1])).mean())) < 0.1
+
+
+def test_recipe_config_checks_the_baseline_sweep():
+    from basiskit import UsageError
+    from basiskit.recipes import get
+
+    spec = get("location-encoder")
+    with pytest.raises(UsageError, match=r"baseline_min_radii \(\(400.0,\)\) must be <= max_radius \(360.0\)"):
+        spec.config(overrides={"baseline_min_radii": "400"})
+    quick = spec.config(quick=True)
+    assert (quick.L, quick.n_centres, quick.n_classes, quick.n_train) == (10, 200, 16, 10000)
