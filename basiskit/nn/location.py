@@ -19,7 +19,11 @@ embeddings, which treat (lon, lat) as a rectangle. The one used as the main base
 
 with lon/lat in degrees (as in Space2Vec and the paper's code). ``theory`` (Space2Vec) projects (lon, lat) on
 three unit vectors 120 degrees apart before the same sin/cos (6S features); ``spherec+`` (Sphere2Vec) adds the
-products ``cos(phi/r) cos(lambda/r), cos(phi/r) sin(lambda/r)`` to grid (6 features per scale); ``direct`` is (lon/180, lat/90) and ``xyz`` the unit vector.
+products ``cos(phi/r) cos(lambda/r), cos(phi/r) sin(lambda/r)`` to grid (6 features per scale); ``direct`` is
+(lon/180, lat/90) and ``xyz`` the unit vector. The paper's Table 1 compares SH with all of these (and SphereM,
+SphereM+); the recipe ``location-encoder`` uses ``grid``, the plain DFS embedding, as its baseline. With
+``max_radius = 360`` degrees the longest wavelength is not periodic in longitude (a jump at the date line), as
+in the published embeddings; we keep it so that the baseline is the published one.
 
 Networks: ``siren`` (:class:`basiskit.nn.SIREN`, first-layer frequency ``omega_first`` = 30 and hidden
 ``omega`` = 1 as in the paper's SirenNet), ``mlp`` (Linear + activation from :mod:`basiskit.nn.activations`,
