@@ -9,9 +9,11 @@ from .fourier_features import FourierFeatures, fourier_features
 from .grkan import GRKAN, GroupRational
 from .kan import KAN
 from .kan_linear import KANLinear
+from .location import GridEncoder, LocationEncoder, SphericalHarmonicsEncoder
 from .siren import SIREN, SineLayer, sine_layer
 from .snnk import SNNKLinear
 
 __all__ = ["AFKANLinear", "Activation", "FourierFeatures", "GRKAN", "GroupRational", "KAN", "KANAttention",
            "KANLinear", "KArAtOperator", "ReLUKANLinear", "SIREN", "SNNKLinear", "SineLayer", "activation_names",
            "fourier_features", "get_activation", "sine_layer"]
+__all__ += ["GridEncoder", "LocationEncoder", "SphericalHarmonicsEncoder"]

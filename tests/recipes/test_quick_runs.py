@@ -61,6 +61,12 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
         "rff_rel_err <= 0.1": "0.21 from 25% of the grid points: the RFF fill is 15x more accurate than the plain "
                               "MLP's (0.25% vs 3.7%) but discovery needs ~0.05% (docs/dynamics.md)",
     },
+    "location-encoder": {
+        "sh_siren_acc >= grid_mlp_acc + 2": "95.39 vs 95.11: a tie once the grid baseline's wavelengths and lr are "
+                                            "swept (docs/representations-loc.md)",
+        "sh_siren_polar_acc >= grid_mlp_polar_acc + 5": "+3.9 points above 70 degrees (+8 above 80); the gap grows "
+                                                        "with fewer training points (docs/representations-loc.md)",
+    },
     "hierarchical-poly": {
         "three_layer_nmse <= 0.5 x kernel_nmse": "g = He_3 has E[g'(p)] = 0, so the one-step feature is noise at "
                                                  "d = 16 (docs/kernels.md)",
