@@ -11,7 +11,9 @@ from .kan import KAN
 from .kan_linear import KANLinear
 from .siren import SIREN, SineLayer, sine_layer
 from .snnk import SNNKLinear
+from .ssm import SSMClassifier, SSMLayer, hippo_legs, ptd_perturbation, transfer_function
 
 __all__ = ["AFKANLinear", "Activation", "FourierFeatures", "GRKAN", "GroupRational", "KAN", "KANAttention",
            "KANLinear", "KArAtOperator", "ReLUKANLinear", "SIREN", "SNNKLinear", "SineLayer", "activation_names",
            "fourier_features", "get_activation", "sine_layer"]
+__all__ += ["SSMClassifier", "SSMLayer", "hippo_legs", "ptd_perturbation", "transfer_function"]
