@@ -12,8 +12,10 @@ from .kan_linear import KANLinear
 from .location import GridEncoder, LocationEncoder, SphericalHarmonicsEncoder
 from .siren import SIREN, SineLayer, sine_layer
 from .snnk import SNNKLinear
+from .ssm import SSMClassifier, SSMLayer, hippo_legs, ptd_perturbation, transfer_function
 
 __all__ = ["AFKANLinear", "Activation", "FourierFeatures", "GRKAN", "GroupRational", "KAN", "KANAttention",
            "KANLinear", "KArAtOperator", "ReLUKANLinear", "SIREN", "SNNKLinear", "SineLayer", "activation_names",
            "fourier_features", "get_activation", "sine_layer"]
 __all__ += ["GridEncoder", "LocationEncoder", "SphericalHarmonicsEncoder"]
+__all__ += ["SSMClassifier", "SSMLayer", "hippo_legs", "ptd_perturbation", "transfer_function"]
