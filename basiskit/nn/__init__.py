@@ -5,8 +5,10 @@ from __future__ import annotations
 from .activations import Activation, activation_names, get_activation
 from .afkan import AFKANLinear, ReLUKANLinear
 from .attention import KANAttention, KArAtOperator
+from .evonorm import EvoNormB0, EvoNormS0
 from .fourier_features import FourierFeatures, fourier_features
 from .grkan import GRKAN, GroupRational
+from .hyper import HyperNetwork, mip_encoding
 from .kan import KAN
 from .kan_linear import KANLinear
 from .siren import SIREN, SineLayer, sine_layer
@@ -15,3 +17,4 @@ from .snnk import SNNKLinear
 __all__ = ["AFKANLinear", "Activation", "FourierFeatures", "GRKAN", "GroupRational", "KAN", "KANAttention",
            "KANLinear", "KArAtOperator", "ReLUKANLinear", "SIREN", "SNNKLinear", "SineLayer", "activation_names",
            "fourier_features", "get_activation", "sine_layer"]
+__all__ += ["EvoNormB0", "EvoNormS0", "HyperNetwork", "mip_encoding"]
