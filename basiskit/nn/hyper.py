@@ -22,6 +22,7 @@ initialisation: raw :math:`g` in, :math:`\theta` out (the output layer's bias, z
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -121,7 +122,7 @@ class HyperNetwork(nn.Module):
         object.__setattr__(self, "_target", target.to(**{k: v for k, v in kw.items() if v is not None}))
 
         widths = [self.hyper_dim * (2 if self.encoding == "cos|sin" else 1), *hidden]
-        self.hidden_layers = nn.ModuleList(nn.Linear(a, b, **kw) for a, b in zip(widths[:-1], widths[1:]))
+        self.hidden_layers = nn.ModuleList(nn.Linear(a, b, **kw) for a, b in itertools.pairwise(widths))
         self.output = nn.Linear(widths[-1], self.num_target_params, bias=not self.residual, **kw)
         if self.residual:
             init = torch.cat([p.detach().reshape(-1) for _, p in named]).to(**{k: v for k, v in kw.items()

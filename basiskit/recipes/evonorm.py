@@ -22,10 +22,17 @@ same metric on the same data, so they are quoted in docs/representations-mipevo.
 
 Choices of the quick size: ``epochs_small`` 1 at batch 2 (1,600 steps, about 3 s per run with S0) and
 ``epochs_large`` 8 at batch 128 (200 steps): the CNN reaches 95% at batch 128 in 4 epochs (measured) and gains
-< 1 point after 8, so both batch sizes are trained close to convergence for this budget. Three learning rates per
-pair (12 runs, about a minute of CPU in all). ``width`` 16 with ``groups`` 8 (2 channels per group in the first
-layer, 4 after). The margins of the claims are the paper's own 3 and 2 points; test accuracy here has a binomial
-standard error of about 0.7 points at 95%.
+< 1 point after 8, so both batch sizes are trained close to convergence for this budget. Four learning rates per
+pair, the best inside the swept range in every case (16 runs, 43 s of CPU in all here). ``width`` 16 with
+``groups`` 8 (2 channels per group in the first layer, 4 after). The margins of the claims are the paper's own
+3 and 2 points; test accuracy on 1,000 images has a binomial standard error of about 0.7 points at 95%.
+
+Quick figures (seed 0, AMD EPYC, 43 s CPU): batch 2, S0 95.7% vs BN-ReLU 95.6% (both at lr 3e-3): the +3 point
+claim is **not met**, a tie; batch 128, S0 97.1% vs BN-ReLU 95.9% (both at 1e-2): met with 3.2 points to spare;
+batch dependence of the S0 network exactly 0 (BN-ReLU's 12.5 in logits). A likely reason BN survives batch 2 here: each
+channel's batch statistics still pool 2 x 49 to 2 x 196 values and the running averages settle over 1,600
+steps; the paper's small-batch gap is measured on ImageNet ResNets and MobileNets, a regime this quick size does
+not reach.
 """
 from __future__ import annotations
 
@@ -52,8 +59,8 @@ class EvoNormConfig:
     large_batch: int = field(default=128, metadata={"min": 2})
     epochs_small: float = field(default=3.0, metadata={"gt": 0.0})
     epochs_large: float = field(default=24.0, metadata={"gt": 0.0})
-    lrs_small: tuple[float, ...] = field(default=(3e-4, 1e-3, 3e-3), metadata={"gt": 0.0, "min_len": 1})
-    lrs_large: tuple[float, ...] = field(default=(1e-3, 3e-3, 1e-2), metadata={"gt": 0.0, "min_len": 1})
+    lrs_small: tuple[float, ...] = field(default=(3e-4, 1e-3, 3e-3, 1e-2), metadata={"gt": 0.0, "min_len": 1})
+    lrs_large: tuple[float, ...] = field(default=(1e-3, 3e-3, 1e-2, 3e-2), metadata={"gt": 0.0, "min_len": 1})
     norms: tuple[str, ...] = field(default=("bn", "s0"), metadata={"choices": NORMS, "min_len": 1})
 
     def validate(self) -> None:

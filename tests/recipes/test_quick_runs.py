@@ -61,6 +61,14 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
         "rff_rel_err <= 0.1": "0.21 from 25% of the grid points: the RFF fill is 15x more accurate than the plain "
                               "MLP's (0.25% vs 3.7%) but discovery needs ~0.05% (docs/dynamics.md)",
     },
+    "mip": {
+        "mip_spread < base_spread": "2.7e-4 vs 1.5e-4 over 3 seeds: the final excess losses of constant-rate Adam "
+                                    "are noisy and MIP's best rate is the largest swept (docs/representations.md)",
+    },
+    "evonorm": {
+        "s0_acc_small >= bn_acc_small + 3": "95.7 vs 95.6 at batch 2: a tie; BN's per-channel statistics still pool "
+                                            "98-392 values in this small CNN (docs/representations.md)",
+    },
     "hierarchical-poly": {
         "three_layer_nmse <= 0.5 x kernel_nmse": "g = He_3 has E[g'(p)] = 0, so the one-step feature is noise at "
                                                  "d = 16 (docs/kernels.md)",
