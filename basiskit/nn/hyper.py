@@ -75,7 +75,9 @@ class HyperNetwork(nn.Module):
     Args:
         target: the module whose weights are generated (any small ``nn.Module``; it is kept as a template and
             called with ``torch.func.functional_call``; its own parameters are not trained and not part of
-            this module's ``parameters()``; its buffers are used as they are).
+            this module's ``parameters()``; its buffers are used as they are, so the per-sample path, which
+            vmaps over samples, needs a target that does not update buffers in place, e.g. no BatchNorm in
+            training mode; ``device``/``dtype`` move the target itself).
         hyper_dim: k, the number of hyperparameters.
         hidden: widths of the hypernetwork's hidden layers.
         activation: hidden activation, a name of :func:`basiskit.nn.get_activation` (the paper: LeakyReLU).
