@@ -67,7 +67,7 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
     },
     "evonorm": {
         "s0_acc_small >= bn_acc_small + 3": "95.7 vs 95.6 at batch 2: a tie; BN's per-channel statistics still pool "
-                                            "98-392 values in this small CNN (docs/representations.md)",
+                                            "98-392 values; 96.8 vs 97.1 at full size (docs/representations.md)",
     },
     "hierarchical-poly": {
         "three_layer_nmse <= 0.5 x kernel_nmse": "g = He_3 has E[g'(p)] = 0, so the one-step feature is noise at "
