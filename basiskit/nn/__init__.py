@@ -5,8 +5,10 @@ from __future__ import annotations
 from .activations import Activation, activation_names, get_activation
 from .afkan import AFKANLinear, ReLUKANLinear
 from .attention import KANAttention, KArAtOperator
+from .evonorm import EvoNormB0, EvoNormS0
 from .fourier_features import FourierFeatures, fourier_features
 from .grkan import GRKAN, GroupRational
+from .hyper import HyperNetwork, mip_encoding
 from .kan import KAN
 from .kan_linear import KANLinear
 from .location import GridEncoder, LocationEncoder, SphericalHarmonicsEncoder
@@ -19,3 +21,4 @@ __all__ = ["AFKANLinear", "Activation", "FourierFeatures", "GRKAN", "GroupRation
            "fourier_features", "get_activation", "sine_layer"]
 __all__ += ["GridEncoder", "LocationEncoder", "SphericalHarmonicsEncoder"]
 __all__ += ["SSMClassifier", "SSMLayer", "hippo_legs", "ptd_perturbation", "transfer_function"]
+__all__ += ["EvoNormB0", "EvoNormS0", "HyperNetwork", "mip_encoding"]

@@ -63,9 +63,21 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
     },
     "location-encoder": {
         "sh_siren_acc >= grid_mlp_acc + 2": "95.39 vs 95.11: a tie once the grid baseline's wavelengths and lr are "
-                                            "swept (docs/representations-loc.md)",
+                                            "swept (docs/representations.md)",
         "sh_siren_polar_acc >= grid_mlp_polar_acc + 5": "+3.9 points above 70 degrees (+8 above 80); the gap grows "
-                                                        "with fewer training points (docs/representations-loc.md)",
+                                                        "with fewer training points (docs/representations.md)",
+    },
+    "mip": {
+        "mip_spread < base_spread": "2.7e-4 vs 1.5e-4 over 3 seeds at 1,000 steps (constant-rate Adam's noise); "
+                                    "met at full size, 9.6e-6 vs 1.4e-5 at 3,000 steps (docs/representations.md)",
+    },
+    "evonorm": {
+        "s0_acc_small >= bn_acc_small + 3": "95.7 vs 95.6 at batch 2: a tie; BN's per-channel statistics still pool "
+                                            "98-392 values; 96.8 vs 97.1 at full size (docs/representations.md)",
+    },
+    "s4-ptd": {
+        "ptd_acc >= s4d_acc - 1.5": "92.4 vs 96.3 at seed 0 (gap 2.8-3.9 over seeds 0-2); met at full size, 96.1 vs "
+                                    "96.9 (docs/representations.md)",
     },
     "hierarchical-poly": {
         "three_layer_nmse <= 0.5 x kernel_nmse": "g = He_3 has E[g'(p)] = 0, so the one-step feature is noise at "
