@@ -91,3 +91,29 @@ def digits(seed: int = 0) -> tuple[Split, Split]:
     labels = np.asarray(d.target, dtype=np.int64)
     tr, te = stratified_split(labels, 0.2, seed)
     return _to_split(images, labels, tr), _to_split(images, labels, te)
+
+
+SAMPLE_IMAGES = ("china.jpg", "flower.jpg")
+
+
+def sample_image(name: str = "china.jpg", *, size: int = 256, top: int = 100, left: int = 160) -> torch.Tensor:
+    """A grayscale ``size`` x ``size`` crop of one of scikit-learn's two bundled 427x640 colour photographs.
+
+    Grey = 0.299 R + 0.587 G + 0.114 B (ITU-R 601), scaled from 0..255 to [0, 1]; the crop starts at pixel
+    (``top``, ``left``). Returns float32 (size, size).
+    """
+    from .._validation import check_choice
+
+    check_choice("name", name, SAMPLE_IMAGES)
+    check_int("size", size, min_value=1)
+    check_int("top", top, min_value=0)
+    check_int("left", left, min_value=0)
+    _require("sklearn")
+    from sklearn.datasets import load_sample_image
+
+    rgb = np.asarray(load_sample_image(name), dtype=np.float64)
+    if top + size > rgb.shape[0] or left + size > rgb.shape[1]:
+        raise ValueError(f"crop top={top}, left={left}, size={size} does not fit the {rgb.shape[0]}x{rgb.shape[1]} "
+                         f"image {name!r}")
+    grey = rgb[top:top + size, left:left + size] @ np.array([0.299, 0.587, 0.114]) / 255.0
+    return torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))

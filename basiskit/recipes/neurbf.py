@@ -1,0 +1,176 @@
+"""neurbf: fit one grayscale image with NeuRBF against bilinear grid fields of the same size.
+
+Chen, Li, Song, Chen, Yu, Yuan & Xu 2023, "NeuRBF: A Neural Fields Representation with Adaptive Radial Basis
+Functions" (ICCV); the model is :class:`basiskit.nn.neurbf.NeuRBF`.
+
+*Data.* A 256x256 grayscale crop of scikit-learn's bundled ``china.jpg`` (rows 100.., columns 160..: the pagoda's
+carved storeys beside smooth sky and lake, so detail is unevenly spread, which is what adaptive bases are for).
+Every model fits the 65,536 pixel values at the pixel centres; PSNR over all pixels (the image-fitting metric of
+the paper), predictions clipped to [0, 1].
+
+*Models, each about 16k parameters (4x fewer than pixels, so none can store the image):*
+
+- ``neurbf``: 900 adaptive bases (inverse quadric, top-4 neighbours, normalised) with 8 feature channels
+  composed with sinusoids of frequencies (1, 4, 16, 64), plus a 4-channel 32x32 bilinear grid, decoded by an MLP
+  12 -> 16 -> 16 -> 1 (ReLU). Centres from gradient-weighted k-means of the pixel coordinates (10 Lloyd
+  iterations), shapes from the cluster covariances (``shape_scale`` 0.5); as in the authors' image setting the
+  centres and shapes stay fixed and the features, biases, grid and decoder are trained. They still count as
+  parameters (5 per basis): 16,301 in all.
+- ``neurbf_nosin``: the same without the sinusoid composition (features times normalised activations), the
+  paper's ablation: 16,293.
+- ``grid_mlp``: a 4-channel 63x63 bilinear grid with the same decoder shape 4 -> 16 -> 16 -> 1: 16,245.
+- ``grid_direct``: a one-channel 128x128 bilinear grid read directly: 16,384.
+
+*Training.* All four are trained identically: Adam, cosine decay, mini-batches of 8,192 pixels, ``steps`` steps
+(quick 3,000 = 375 epochs; full 12,000). Learning rates from a sweep at quick size (PSNR, dB, 3,000 steps, this
+machine): NeuRBF 1e-2: 22.8, 3e-2: 23.4 (chosen); grid+MLP 1e-2: 22.9, 3e-2: 23.5 (chosen), 1e-1: 22.5;
+the direct grid is a linear least-squares problem and reaches its optimum 22.00 at every rate in 1e-2..3e-1
+(chosen 1e-1; its loss is flat after a few hundred steps). The NeuRBF design (``shape_scale``, frequencies,
+number of bases against grid size, top-k, kernel) was chosen from a sweep at 2,000 steps, all within 22.2..23.1
+dB: shape_scale 0.25 / 0.5 / 1 / 2: 23.0 / 23.1 / 22.9 / 21.9; frequencies (1, 2, 4, 8): 22.9, (8, .., 512):
+22.5; top-k 2 / 8: 22.3 / 21.9; Gaussian kernel: 22.8; trainable geometry: 22.8; 1,500 bases with 4 channels:
+22.5; 500 bases with a 48x48 grid: 23.2.
+
+*Claims.* NeuRBF >= the direct bilinear grid + 1 dB; NeuRBF >= the grid + MLP decoder + 1 dB; removing the
+sinusoid composition costs >= 0.5 dB. Measured at quick size (seed 0): see ``docs/representations-neurbf.md``;
+NeuRBF beats the direct grid by about 1.4 dB and the ablation by about 1.6 dB (margins 0.4 and 1.1 dB over the
+thresholds, several times the spread between CPUs of a seeded run), but it only ties the grid with an MLP
+decoder (within about 0.2 dB either way), so the second claim is not met at this size; it is kept, as the issue
+states it. The paper reports image-fitting PSNRs for far larger models and images (DIV2K at 2K resolution,
+Pluto at 8K), not at 16k parameters on a 256x256 crop, so no ``paper=`` figure is filled.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from ..data.images import sample_image
+from ..measure import count_parameters
+from ..nn.neurbf import GridField, NeuRBF, pixel_coordinates
+from ..train import RunContext, fit
+from .core import Claim, recipe
+
+
+@dataclass
+class NeurbfConfig:
+    image: str = field(default="china.jpg", metadata={"choices_from": "basiskit.data.images:SAMPLE_IMAGES"})
+    size: int = field(default=256, metadata={"min": 16, "max": 427})
+    top: int = field(default=100, metadata={"min": 0})
+    left: int = field(default=160, metadata={"min": 0})
+    num_bases: int = field(default=900, metadata={"min": 1})
+    feature_dim: int = field(default=8, metadata={"min": 1})
+    frequencies: tuple[float, ...] = field(default=(1.0, 4.0, 16.0, 64.0), metadata={"gt": 0.0, "min_len": 1})
+    kernel: str = field(default="inverse_quadric", metadata={"choices_from": "basiskit.nn.neurbf:KERNELS"})
+    top_k: int = field(default=4, metadata={"min": 1})
+    shape_scale: float = field(default=0.5, metadata={"gt": 0.0})
+    kmeans_iters: int = field(default=10, metadata={"min": 0})
+    grid_channels: int = field(default=4, metadata={"min": 0})
+    grid_resolution: int = field(default=32, metadata={"min": 2})
+    hidden: tuple[int, ...] = field(default=(16, 16), metadata={"min": 1})
+    baseline_channels: int = field(default=4, metadata={"min": 1})
+    baseline_resolution: int = field(default=63, metadata={"min": 2})
+    direct_resolution: int = field(default=128, metadata={"min": 2})
+    steps: int = field(default=12000, metadata={"min": 1})
+    batch_size: int = field(default=8192, metadata={"min": 1})
+    lr: float = field(default=3e-2, metadata={"gt": 0.0})
+    baseline_lr: float = field(default=3e-2, metadata={"gt": 0.0})
+    direct_lr: float = field(default=1e-1, metadata={"gt": 0.0})
+
+    def validate(self) -> None:
+        if self.feature_dim % len(self.frequencies):
+            raise ValueError(f"feature_dim ({self.feature_dim}) must be a multiple of len(frequencies) "
+                             f"({len(self.frequencies)})")
+        if self.top + self.size > 427 or self.left + self.size > 640:
+            raise ValueError(f"the crop top={self.top}, left={self.left}, size={self.size} must fit the 427x640 "
+                             "sample image")
+
+
+def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio (dB) for signals in [0, 1], predictions clipped to [0, 1]."""
+    mse = float(((pred.clamp(0.0, 1.0) - target) ** 2).mean())
+    return -10.0 * math.log10(max(mse, 1e-30))
+
+
+@recipe("neurbf", paper="Chen et al. 2023, NeuRBF: neural fields with adaptive radial basis functions (ICCV)",
+        summary="NeuRBF vs bilinear grid fields at ~16k parameters on a 256x256 image; sinusoid ablation",
+        config=NeurbfConfig, quick={"steps": 3000},
+        claims=[Claim("neurbf_psnr", ">=", "grid_direct_psnr", offset=1.0,
+                      note="PSNR (dB), NeuRBF vs a 128x128 bilinear grid read directly, equal parameters"),
+                Claim("neurbf_psnr", ">=", "grid_mlp_psnr", offset=1.0,
+                      note="PSNR (dB), NeuRBF vs a 4-channel 63x63 bilinear grid + MLP decoder, equal parameters"),
+                Claim("neurbf_psnr", ">=", "neurbf_nosin_psnr", offset=0.5,
+                      note="PSNR (dB), ablation: NeuRBF without the multi-frequency sinusoid composition")])
+def run(cfg: NeurbfConfig, ctx: RunContext) -> dict:
+    image = sample_image(cfg.image, size=cfg.size, top=cfg.top, left=cfg.left)
+    coords = pixel_coordinates(cfg.size, cfg.size).to(ctx.device)
+    target = image.reshape(-1, 1).to(ctx.device)
+
+    models: dict[str, torch.nn.Module] = {}
+    inputs: dict[str, tuple[torch.Tensor, ...]] = {}
+    for name, freqs in (("neurbf", cfg.frequencies), ("neurbf_nosin", None)):
+        torch.manual_seed(ctx.seed)
+        model = NeuRBF(cfg.num_bases, cfg.feature_dim, grid_channels=cfg.grid_channels,
+                       grid_resolution=cfg.grid_resolution, hidden=cfg.hidden, kernel=cfg.kernel, top_k=cfg.top_k,
+                       frequencies=freqs, trainable_geometry=False, generator=ctx.generator(1))
+        model.init_from_image(image, iters=cfg.kmeans_iters, scale=cfg.shape_scale, generator=ctx.generator(2))
+        model.to(ctx.device)
+        models[name] = model
+        inputs[name] = (coords, model.neighbors(coords))  # fixed geometry: neighbours found once
+    torch.manual_seed(ctx.seed)
+    models["grid_mlp"] = GridField(cfg.baseline_channels, cfg.baseline_resolution, hidden=cfg.hidden,
+                                   generator=ctx.generator(3)).to(ctx.device)
+    inputs["grid_mlp"] = (coords,)
+    models["grid_direct"] = GridField(1, cfg.direct_resolution, generator=ctx.generator(4)).to(ctx.device)
+    inputs["grid_direct"] = (coords,)
+    lrs = {"neurbf": cfg.lr, "neurbf_nosin": cfg.lr, "grid_mlp": cfg.baseline_lr, "grid_direct": cfg.direct_lr}
+
+    metrics: dict[str, float] = {}
+    preds, curves = {}, {}
+    for name, model in models.items():
+        result = fit(model, F.mse_loss, (*inputs[name], target), steps=cfg.steps, batch_size=cfg.batch_size,
+                     lr=lrs[name], scheduler="cosine", ctx=ctx, name=name, log_every=max(1, cfg.steps // 50))
+        with torch.no_grad():
+            pred = model(*inputs[name])
+        preds[name] = pred.reshape(cfg.size, cfg.size).clamp(0.0, 1.0).cpu()
+        metrics[f"{name}_psnr"] = psnr(pred, target)
+        metrics[f"{name}_params"] = float(count_parameters(model))
+        metrics[f"{name}_train_seconds"] = result.seconds
+        steps, loss = result.curve("loss")
+        curves[name] = (steps, loss)
+        ctx.log(phase="eval", model=name, psnr=metrics[f"{name}_psnr"])
+    counts = [metrics[f"{n}_params"] for n in models]
+    metrics["param_spread"] = max(counts) / min(counts)
+    metrics["pixels_per_parameter"] = cfg.size ** 2 / metrics["neurbf_params"]
+
+    ctx.plot_curves("training_loss", curves, ylabel="MSE (mini-batch)", logy=True)
+    _plot_fits(ctx, image, preds, metrics, models["neurbf"].rbf.centers.detach().cpu())
+    return metrics
+
+
+def _plot_fits(ctx: RunContext, image: torch.Tensor, preds: dict[str, torch.Tensor], metrics: dict[str, float],
+               centers: torch.Tensor) -> None:
+    """Row 1: target (with the NeuRBF centres) and the reconstructions; row 2: absolute error maps."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(preds) + 1, figsize=(3.2 * (len(preds) + 1), 6.6))
+    size = image.shape[0]
+    axes[0, 0].imshow(image, cmap="gray", vmin=0, vmax=1)
+    axes[0, 0].scatter(centers[:, 1] * size - 0.5, centers[:, 0] * size - 0.5, s=1, c="tab:red")
+    axes[0, 0].set_title("target + RBF centres")
+    axes[1, 0].imshow(image, cmap="gray", vmin=0, vmax=1)
+    axes[1, 0].set_title("target")
+    err_max = max(float((p - image).abs().max()) for p in preds.values())
+    for j, (name, pred) in enumerate(preds.items(), start=1):
+        axes[0, j].imshow(pred, cmap="gray", vmin=0, vmax=1)
+        axes[0, j].set_title(f"{name}: {metrics[f'{name}_psnr']:.2f} dB")
+        im = axes[1, j].imshow((pred - image).abs(), cmap="magma", vmin=0, vmax=err_max)
+        axes[1, j].set_title(f"|error| {name}")
+    fig.colorbar(im, ax=axes[1, -1], fraction=0.046)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    ctx.savefig(fig, "fits")
