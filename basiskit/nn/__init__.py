@@ -12,6 +12,7 @@ from .hyper import HyperNetwork, mip_encoding
 from .kan import KAN
 from .kan_linear import KANLinear
 from .location import GridEncoder, LocationEncoder, SphericalHarmonicsEncoder
+from .neurbf import AdaptiveRBF, BilinearGrid, GridField, NeuRBF
 from .siren import SIREN, SineLayer, sine_layer
 from .snnk import SNNKLinear
 from .ssm import SSMClassifier, SSMLayer, hippo_legs, ptd_perturbation, transfer_function
@@ -22,3 +23,4 @@ __all__ = ["AFKANLinear", "Activation", "FourierFeatures", "GRKAN", "GroupRation
 __all__ += ["GridEncoder", "LocationEncoder", "SphericalHarmonicsEncoder"]
 __all__ += ["SSMClassifier", "SSMLayer", "hippo_legs", "ptd_perturbation", "transfer_function"]
 __all__ += ["EvoNormB0", "EvoNormS0", "HyperNetwork", "mip_encoding"]
+__all__ += ["AdaptiveRBF", "BilinearGrid", "GridField", "NeuRBF"]

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
@@ -222,7 +223,7 @@ def neurbf_parameter_count(num_bases: int, feature_dim: int, grid_channels: int,
     """
     per_basis = in_dim + in_dim * (in_dim + 1) // 2 + feature_dim
     widths = [feature_dim + grid_channels, *hidden, out_dim]
-    decoder = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    decoder = sum((a + 1) * b for a, b in pairwise(widths))
     return (num_bases * per_basis + (feature_dim if sinusoid else 0)
             + grid_channels * grid_resolution ** in_dim + decoder)
 
@@ -230,7 +231,7 @@ def neurbf_parameter_count(num_bases: int, feature_dim: int, grid_channels: int,
 def _mlp(widths: Sequence[int], activation: str) -> nn.Sequential:
     act = get_activation(activation)
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+    for i, (a, b) in enumerate(pairwise(widths)):
         layers.append(nn.Linear(a, b))
         if i < len(widths) - 2:
             layers.append(act.module())

@@ -12,32 +12,38 @@ the paper), predictions clipped to [0, 1].
 
 - ``neurbf``: 900 adaptive bases (inverse quadric, top-4 neighbours, normalised) with 8 feature channels
   composed with sinusoids of frequencies (1, 4, 16, 64), plus a 4-channel 32x32 bilinear grid, decoded by an MLP
-  12 -> 16 -> 16 -> 1 (ReLU). Centres from gradient-weighted k-means of the pixel coordinates (10 Lloyd
+  12 -> 16 -> 16 -> 1 (GELU). Centres from gradient-weighted k-means of the pixel coordinates (10 Lloyd
   iterations), shapes from the cluster covariances (``shape_scale`` 0.5); as in the authors' image setting the
   centres and shapes stay fixed and the features, biases, grid and decoder are trained. They still count as
   parameters (5 per basis): 16,301 in all.
 - ``neurbf_nosin``: the same without the sinusoid composition (features times normalised activations), the
   paper's ablation: 16,293.
-- ``grid_mlp``: a 4-channel 63x63 bilinear grid with the same decoder shape 4 -> 16 -> 16 -> 1: 16,245.
+- ``grid_mlp``: a 4-channel 63x63 bilinear grid with the same decoder shape 4 -> 16 -> 16 -> 1 (GELU): 16,245.
 - ``grid_direct``: a one-channel 128x128 bilinear grid read directly: 16,384.
 
 *Training.* All four are trained identically: Adam, cosine decay, mini-batches of 8,192 pixels, ``steps`` steps
-(quick 3,000 = 375 epochs; full 12,000). Learning rates from a sweep at quick size (PSNR, dB, 3,000 steps, this
-machine): NeuRBF 1e-2: 22.8, 3e-2: 23.4 (chosen); grid+MLP 1e-2: 22.9, 3e-2: 23.5 (chosen), 1e-1: 22.5;
-the direct grid is a linear least-squares problem and reaches its optimum 22.00 at every rate in 1e-2..3e-1
-(chosen 1e-1; its loss is flat after a few hundred steps). The NeuRBF design (``shape_scale``, frequencies,
-number of bases against grid size, top-k, kernel) was chosen from a sweep at 2,000 steps, all within 22.2..23.1
-dB: shape_scale 0.25 / 0.5 / 1 / 2: 23.0 / 23.1 / 22.9 / 21.9; frequencies (1, 2, 4, 8): 22.9, (8, .., 512):
-22.5; top-k 2 / 8: 22.3 / 21.9; Gaussian kernel: 22.8; trainable geometry: 22.8; 1,500 bases with 4 channels:
-22.5; 500 bases with a 48x48 grid: 23.2.
+(quick 4,000 = 500 epochs, about 80 s of CPU here; full 16,000). The grid baselines are cheap, so the recipe
+runs their learning-rate sweep itself (``baseline_lrs``, ``direct_lrs``: 3e-2, 1e-1, 3e-1 at full size) and
+keeps the best; at quick size only the sweep's winner 1e-1 is run. Sweep at quick size (PSNR in dB, 4,000 steps,
+seed 0 / seed 1, this machine): NeuRBF 3e-2: 23.94 / 24.33, 1e-1: 24.48 / 24.50 (chosen); the ablation 3e-2:
+23.52, 1e-1: 24.35 (it trains at NeuRBF's rate, 1e-1, its best too); grid + MLP 1e-2: 22.89 / 23.40, 3e-2:
+23.83 / 24.28, 1e-1: 24.42 / 24.67, 3e-1: 23.46; the direct grid is a linear least-squares problem and reaches
+its optimum 22.00 at 3e-2, 1e-1 and 3e-1 (loss flat after a few hundred steps). A ReLU decoder of width 16 lost
+about 1 dB to dead units for both NeuRBF (22.92) and grid + MLP (23.59), hence GELU for both. The NeuRBF design
+was chosen in a sweep at 2,000 steps (ReLU decoder, lr 3e-2), all within 21.9..23.2 dB: ``shape_scale`` 0.25 /
+0.5 / 1 / 2: 23.0 / 23.1 / 22.8 / 21.9; top-k 2 / 4 / 8: 22.3 / 23.1 / 21.9; Gaussian kernel 22.8; trainable
+centres and shapes 22.8; 1,500 bases with 4 channels 22.5; 500 bases with a 48x48 grid 23.2; and at 4,000 steps
+with GELU, frequencies (0.5, 1, 2, 4) and (4, 16, 64, 256) both 24.27 against 24.48 for (1, 4, 16, 64).
+A wider decoder (32, 32) helped the grid more than NeuRBF (23.58 vs 23.40 at 3,000 steps, ReLU).
 
-*Claims.* NeuRBF >= the direct bilinear grid + 1 dB; NeuRBF >= the grid + MLP decoder + 1 dB; removing the
-sinusoid composition costs >= 0.5 dB. Measured at quick size (seed 0): see ``docs/representations-neurbf.md``;
-NeuRBF beats the direct grid by about 1.4 dB and the ablation by about 1.6 dB (margins 0.4 and 1.1 dB over the
-thresholds, several times the spread between CPUs of a seeded run), but it only ties the grid with an MLP
-decoder (within about 0.2 dB either way), so the second claim is not met at this size; it is kept, as the issue
-states it. The paper reports image-fitting PSNRs for far larger models and images (DIV2K at 2K resolution,
-Pluto at 8K), not at 16k parameters on a 256x256 crop, so no ``paper=`` figure is filled.
+*Claims.* NeuRBF >= the direct bilinear grid + 1 dB (met by about 2.5 dB, a margin of 1.5 dB that survives a
+change of CPU); NeuRBF >= the grid + MLP decoder + 1 dB, and removing the sinusoid composition costs >= 0.5 dB
+(the issue's thresholds): neither is met at this size. NeuRBF ties the grid with the same decoder (within about
+0.1 dB either way over seeds 0 and 1), and the sinusoid composition adds about 0.1 dB once both decoders are
+trained at their best rate (it added 0.2..1.1 dB with the ReLU decoder at 3e-2, which trained worse). Both claims
+are kept as the issue states them and reported not met. The paper reports image-fitting PSNRs for far larger
+models and images (DIV2K at 2K resolution, an 8K Pluto image), not at 16k parameters on a 256x256 crop, so no
+``paper=`` figure is filled.
 """
 from __future__ import annotations
 
@@ -70,14 +76,15 @@ class NeurbfConfig:
     grid_channels: int = field(default=4, metadata={"min": 0})
     grid_resolution: int = field(default=32, metadata={"min": 2})
     hidden: tuple[int, ...] = field(default=(16, 16), metadata={"min": 1})
+    activation: str = field(default="gelu", metadata={"choices_from": "basiskit.nn.activations:activation_names"})
     baseline_channels: int = field(default=4, metadata={"min": 1})
     baseline_resolution: int = field(default=63, metadata={"min": 2})
     direct_resolution: int = field(default=128, metadata={"min": 2})
-    steps: int = field(default=12000, metadata={"min": 1})
+    steps: int = field(default=16000, metadata={"min": 1})
     batch_size: int = field(default=8192, metadata={"min": 1})
-    lr: float = field(default=3e-2, metadata={"gt": 0.0})
-    baseline_lr: float = field(default=3e-2, metadata={"gt": 0.0})
-    direct_lr: float = field(default=1e-1, metadata={"gt": 0.0})
+    lr: float = field(default=1e-1, metadata={"gt": 0.0})
+    baseline_lrs: tuple[float, ...] = field(default=(1e-2, 3e-2, 1e-1), metadata={"gt": 0.0, "min_len": 1})
+    direct_lrs: tuple[float, ...] = field(default=(3e-2, 1e-1, 3e-1), metadata={"gt": 0.0, "min_len": 1})
 
     def validate(self) -> None:
         if self.feature_dim % len(self.frequencies):
@@ -96,7 +103,7 @@ def psnr(pred: torch.Tensor, target: torch.Tensor) -> float:
 
 @recipe("neurbf", paper="Chen et al. 2023, NeuRBF: neural fields with adaptive radial basis functions (ICCV)",
         summary="NeuRBF vs bilinear grid fields at ~16k parameters on a 256x256 image; sinusoid ablation",
-        config=NeurbfConfig, quick={"steps": 3000},
+        config=NeurbfConfig, quick={"steps": 4000, "baseline_lrs": (1e-1,), "direct_lrs": (1e-1,)},
         claims=[Claim("neurbf_psnr", ">=", "grid_direct_psnr", offset=1.0,
                       note="PSNR (dB), NeuRBF vs a 128x128 bilinear grid read directly, equal parameters"),
                 Claim("neurbf_psnr", ">=", "grid_mlp_psnr", offset=1.0,
@@ -114,39 +121,51 @@ def run(cfg: NeurbfConfig, ctx: RunContext) -> dict:
         torch.manual_seed(ctx.seed)
         model = NeuRBF(cfg.num_bases, cfg.feature_dim, grid_channels=cfg.grid_channels,
                        grid_resolution=cfg.grid_resolution, hidden=cfg.hidden, kernel=cfg.kernel, top_k=cfg.top_k,
-                       frequencies=freqs, trainable_geometry=False, generator=ctx.generator(1))
+                       frequencies=freqs, activation=cfg.activation, trainable_geometry=False,
+                       generator=ctx.generator(1))
         model.init_from_image(image, iters=cfg.kmeans_iters, scale=cfg.shape_scale, generator=ctx.generator(2))
         model.to(ctx.device)
         models[name] = model
         inputs[name] = (coords, model.neighbors(coords))  # fixed geometry: neighbours found once
-    torch.manual_seed(ctx.seed)
-    models["grid_mlp"] = GridField(cfg.baseline_channels, cfg.baseline_resolution, hidden=cfg.hidden,
-                                   generator=ctx.generator(3)).to(ctx.device)
-    inputs["grid_mlp"] = (coords,)
-    models["grid_direct"] = GridField(1, cfg.direct_resolution, generator=ctx.generator(4)).to(ctx.device)
-    inputs["grid_direct"] = (coords,)
-    lrs = {"neurbf": cfg.lr, "neurbf_nosin": cfg.lr, "grid_mlp": cfg.baseline_lr, "grid_direct": cfg.direct_lr}
 
     metrics: dict[str, float] = {}
     preds, curves = {}, {}
-    for name, model in models.items():
-        result = fit(model, F.mse_loss, (*inputs[name], target), steps=cfg.steps, batch_size=cfg.batch_size,
-                     lr=lrs[name], scheduler="cosine", ctx=ctx, name=name, log_every=max(1, cfg.steps // 50))
+
+    def train(name: str, model: torch.nn.Module, args: tuple[torch.Tensor, ...], lr: float) -> float:
+        result = fit(model, F.mse_loss, (*args, target), steps=cfg.steps, batch_size=cfg.batch_size, lr=lr,
+                     scheduler="cosine", ctx=ctx, name=f"{name}_lr{lr:g}", log_every=max(1, cfg.steps // 50))
         with torch.no_grad():
-            pred = model(*inputs[name])
-        preds[name] = pred.reshape(cfg.size, cfg.size).clamp(0.0, 1.0).cpu()
-        metrics[f"{name}_psnr"] = psnr(pred, target)
-        metrics[f"{name}_params"] = float(count_parameters(model))
-        metrics[f"{name}_train_seconds"] = result.seconds
-        steps, loss = result.curve("loss")
-        curves[name] = (steps, loss)
-        ctx.log(phase="eval", model=name, psnr=metrics[f"{name}_psnr"])
-    counts = [metrics[f"{n}_params"] for n in models]
+            pred = model(*args)
+        value = psnr(pred, target)
+        ctx.log(phase="eval", model=name, lr=lr, psnr=value)
+        metrics[f"{name}_psnr_lr{lr:g}"] = value
+        if value > metrics.get(f"{name}_psnr", -math.inf):  # keep the best learning rate's fit
+            metrics[f"{name}_psnr"] = value
+            metrics[f"{name}_lr"] = lr
+            metrics[f"{name}_params"] = float(count_parameters(model))
+            metrics[f"{name}_train_seconds"] = result.seconds
+            preds[name] = pred.reshape(cfg.size, cfg.size).clamp(0.0, 1.0).cpu()
+            curves[name] = result.curve("loss")
+        return value
+
+    for name, model in models.items():
+        train(name, model, inputs[name], cfg.lr)
+    # the grid baselines are cheap: each gets the best of a small learning-rate sweep run here
+    for name, channels, resolution, hidden, lrs, offset in (
+            ("grid_mlp", cfg.baseline_channels, cfg.baseline_resolution, cfg.hidden, cfg.baseline_lrs, 3),
+            ("grid_direct", 1, cfg.direct_resolution, (), cfg.direct_lrs, 4)):
+        for lr in lrs:
+            torch.manual_seed(ctx.seed)
+            model = GridField(channels, resolution, hidden=hidden, activation=cfg.activation,
+                              generator=ctx.generator(offset)).to(ctx.device)
+            train(name, model, (coords,), lr)
+    names = ("neurbf", "neurbf_nosin", "grid_mlp", "grid_direct")
+    counts = [metrics[f"{n}_params"] for n in names]
     metrics["param_spread"] = max(counts) / min(counts)
     metrics["pixels_per_parameter"] = cfg.size ** 2 / metrics["neurbf_params"]
 
     ctx.plot_curves("training_loss", curves, ylabel="MSE (mini-batch)", logy=True)
-    _plot_fits(ctx, image, preds, metrics, models["neurbf"].rbf.centers.detach().cpu())
+    _plot_fits(ctx, image, {n: preds[n] for n in names}, metrics, models["neurbf"].rbf.centers.detach().cpu())
     return metrics
 
 

@@ -4,10 +4,23 @@ import pytest
 import torch
 
 from basiskit.measure import count_parameters
-from basiskit.nn.neurbf import (KERNELS, AdaptiveRBF, BilinearGrid, GridField, NeuRBF, bilinear_grid,
-                                channel_frequencies, cluster_shapes, image_gradient_magnitude, mahalanobis_sq,
-                                neurbf_parameter_count, pixel_coordinates, rbf_kernel, sinusoid_composition,
-                                weighted_kmeans)
+from basiskit.nn.neurbf import (
+    KERNELS,
+    AdaptiveRBF,
+    BilinearGrid,
+    GridField,
+    NeuRBF,
+    bilinear_grid,
+    channel_frequencies,
+    cluster_shapes,
+    image_gradient_magnitude,
+    mahalanobis_sq,
+    neurbf_parameter_count,
+    pixel_coordinates,
+    rbf_kernel,
+    sinusoid_composition,
+    weighted_kmeans,
+)
 
 
 # ---- kernels and distances ------------------------------------------------------------------------------------
