@@ -79,6 +79,13 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
         "ptd_acc >= s4d_acc - 1.5": "92.4 vs 96.3 at seed 0 (gap 2.8-3.9 over seeds 0-2); met at full size, 96.1 vs "
                                     "96.9 (docs/representations.md)",
     },
+    "neurbf": {
+        "neurbf_psnr >= grid_mlp_psnr + 1": "24.42 vs 24.20 dB: at 16k parameters NeuRBF ties a 4-channel grid with "
+                                             "the same GELU decoder, each at its best learning rate; 25.09 vs 25.07 at "
+                                             "full size (docs/representations.md)",
+        "neurbf_psnr >= neurbf_nosin_psnr + 0.5": "24.42 vs 24.29 dB: the sinusoid composition adds ~0.1 dB once both "
+                                                  "models train at their best rate; -0.13 dB at full size (docs/representations.md)",
+    },
     "hierarchical-poly": {
         "three_layer_nmse <= 0.5 x kernel_nmse": "g = He_3 has E[g'(p)] = 0, so the one-step feature is noise at "
                                                  "d = 16 (docs/kernels.md)",
