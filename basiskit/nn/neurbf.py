@@ -13,6 +13,7 @@ diagonal), so its activation at :math:`x` is
 with :math:`\kappa(r^2) = e^{-r^2}` (Gaussian) or :math:`\kappa(r^2) = 1 / (1 + r^2)` (inverse quadric). Only the
 ``top_k`` bases with the largest activation at :math:`x` (the smallest :math:`r_i^2`) take part, and their
 activations are normalised to sum to one, :math:`\hat\varphi_i = \varphi_i / \sum_{j \in N_k(x)} \varphi_j`.
+(For the Gaussian this is the softmax of :math:`-r^2`, which does not underflow far from every basis.)
 
 *Multi-frequency sinusoid composition.* Each basis carries a feature vector :math:`w_i \in \mathbb{R}^D`. Instead
 of the plain :math:`\sum_i w_i \hat\varphi_i(x)`, each channel :math:`c` composes the activation with a sinusoid
@@ -343,9 +344,11 @@ class AdaptiveRBF(nn.Module):
     def activations(self, x: Tensor, neighbors: Tensor) -> Tensor:
         """(Normalised) kernel activations of each point's neighbours: (N, k)."""
         r2 = mahalanobis_sq(x.unsqueeze(1), self.centers[neighbors], self.cholesky()[neighbors])
+        if self.normalize and self.kernel == "gaussian":
+            return torch.softmax(-r2, dim=1)  # = exp(-r2) / sum exp(-r2), without underflow far from all bases
         act = rbf_kernel(r2, self.kernel)
         if self.normalize:
-            act = act / act.sum(1, keepdim=True).clamp_min(1e-12)
+            act = act / act.sum(1, keepdim=True)  # inverse quadric: every term is > 0
         return act
 
     def forward(self, x: Tensor, neighbors: Tensor | None = None) -> Tensor:

@@ -2,6 +2,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from basiskit.measure import count_parameters
 from basiskit.nn.neurbf import (
@@ -319,3 +321,25 @@ def test_sample_image_loader():
         sample_image("chna.jpg")
     with pytest.raises(ValueError, match="does not fit"):
         sample_image(size=256, top=300)
+
+
+@settings(max_examples=25, deadline=None)
+@given(num_bases=st.integers(1, 40), groups=st.integers(1, 3), per_group=st.integers(1, 3),
+       grid_channels=st.integers(0, 3), grid_resolution=st.integers(2, 6), top_k=st.integers(1, 6),
+       hidden=st.lists(st.integers(1, 8), max_size=2), kernel=st.sampled_from(KERNELS), seed=st.integers(0, 99))
+def test_sizes_vary_counts_match_and_activations_are_a_partition_of_unity(num_bases, groups, per_group, grid_channels,
+                                                                           grid_resolution, top_k, hidden, kernel,
+                                                                           seed):
+    torch.manual_seed(seed)
+    freqs = tuple(float(2 ** i) for i in range(groups))
+    model = NeuRBF(num_bases, groups * per_group, grid_channels=grid_channels, grid_resolution=grid_resolution,
+                   hidden=hidden, kernel=kernel, top_k=top_k, frequencies=freqs)
+    assert count_parameters(model) == neurbf_parameter_count(num_bases, groups * per_group, grid_channels,
+                                                             grid_resolution, hidden)
+    x = torch.rand(9, 2)
+    nb = model.neighbors(x)
+    assert nb.shape == (9, min(top_k, num_bases))
+    act = model.rbf.activations(x, nb)
+    assert bool((act >= 0).all()) and torch.allclose(act.sum(1), torch.ones(9))
+    out = model(x, nb)
+    assert out.shape == (9, 1) and bool(torch.isfinite(out).all())
