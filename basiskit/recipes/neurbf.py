@@ -185,18 +185,21 @@ def _plot_fits(ctx: RunContext, image: torch.Tensor, preds: dict[str, torch.Tens
     """Row 1: target (with the NeuRBF centres) and the reconstructions; row 2: absolute error maps."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, len(preds) + 1, figsize=(3.2 * (len(preds) + 1), 6.6))
-    size = image.shape[0]
-    axes[0, 0].imshow(image, cmap="gray", vmin=0, vmax=1)
-    axes[0, 0].scatter(centers[:, 1] * size - 0.5, centers[:, 0] * size - 0.5, s=1, c="tab:red")
+    img = image.numpy()
+    fits = {name: pred.numpy() for name, pred in preds.items()}
+    ctrs = centers.numpy()
+    fig, axes = plt.subplots(2, len(fits) + 1, figsize=(3.2 * (len(fits) + 1), 6.6))
+    size = img.shape[0]
+    axes[0, 0].imshow(img, cmap="gray", vmin=0, vmax=1)
+    axes[0, 0].scatter(ctrs[:, 1] * size - 0.5, ctrs[:, 0] * size - 0.5, s=1, c="tab:red")
     axes[0, 0].set_title("target + RBF centres")
-    axes[1, 0].imshow(image, cmap="gray", vmin=0, vmax=1)
+    axes[1, 0].imshow(img, cmap="gray", vmin=0, vmax=1)
     axes[1, 0].set_title("target")
-    err_max = max(float((p - image).abs().max()) for p in preds.values())
-    for j, (name, pred) in enumerate(preds.items(), start=1):
+    err_max = max(float(abs(p - img).max()) for p in fits.values())
+    for j, (name, pred) in enumerate(fits.items(), start=1):
         axes[0, j].imshow(pred, cmap="gray", vmin=0, vmax=1)
         axes[0, j].set_title(f"{name}: {metrics[f'{name}_psnr']:.2f} dB")
-        im = axes[1, j].imshow((pred - image).abs(), cmap="magma", vmin=0, vmax=err_max)
+        im = axes[1, j].imshow(abs(pred - img), cmap="magma", vmin=0, vmax=err_max)
         axes[1, j].set_title(f"|error| {name}")
     fig.colorbar(im, ax=axes[1, -1], fraction=0.046)
     for ax in axes.flat:
