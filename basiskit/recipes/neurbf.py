@@ -87,7 +87,7 @@ class NeurbfConfig:
     steps: int = field(default=16000, metadata={"min": 1})
     batch_size: int = field(default=8192, metadata={"min": 1})
     lr: float = field(default=1e-1, metadata={"gt": 0.0})
-    baseline_lrs: tuple[float, ...] = field(default=(1e-2, 3e-2, 1e-1), metadata={"gt": 0.0, "min_len": 1})
+    baseline_lrs: tuple[float, ...] = field(default=(3e-2, 1e-1, 3e-1), metadata={"gt": 0.0, "min_len": 1})
     direct_lrs: tuple[float, ...] = field(default=(3e-2, 1e-1, 3e-1), metadata={"gt": 0.0, "min_len": 1})
 
     def validate(self) -> None:
