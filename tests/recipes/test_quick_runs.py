@@ -84,7 +84,8 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
                                              "the same GELU decoder, each at its best learning rate; 25.09 vs 25.07 at "
                                              "full size (docs/representations.md)",
         "neurbf_psnr >= neurbf_nosin_psnr + 0.5": "24.42 vs 24.29 dB: the sinusoid composition adds ~0.1 dB once both "
-                                                  "models train at their best rate; -0.13 dB at full size (docs/representations.md)",
+                                                  "models train at their best rate; -0.13 dB at full size "
+                                                  "(docs/representations.md)",
     },
     "hierarchical-poly": {
         "three_layer_nmse <= 0.5 x kernel_nmse": "g = He_3 has E[g'(p)] = 0, so the one-step feature is noise at "
