@@ -17,10 +17,9 @@ from .siren import SIREN, SineLayer, sine_layer
 from .snnk import SNNKLinear
 from .ssm import SSMClassifier, SSMLayer, hippo_legs, ptd_perturbation, transfer_function
 
-__all__ = ["AFKANLinear", "Activation", "FourierFeatures", "GRKAN", "GroupRational", "KAN", "KANAttention",
-           "KANLinear", "KArAtOperator", "ReLUKANLinear", "SIREN", "SNNKLinear", "SineLayer", "activation_names",
-           "fourier_features", "get_activation", "sine_layer"]
-__all__ += ["GridEncoder", "LocationEncoder", "SphericalHarmonicsEncoder"]
-__all__ += ["SSMClassifier", "SSMLayer", "hippo_legs", "ptd_perturbation", "transfer_function"]
-__all__ += ["EvoNormB0", "EvoNormS0", "HyperNetwork", "mip_encoding"]
-__all__ += ["AdaptiveRBF", "BilinearGrid", "GridField", "NeuRBF"]
+__all__ = ["AFKANLinear", "Activation", "AdaptiveRBF", "BilinearGrid", "EvoNormB0", "EvoNormS0", "FourierFeatures",
+           "GRKAN", "GridEncoder", "GridField", "GroupRational", "HyperNetwork", "KAN", "KANAttention",
+           "KANLinear", "KArAtOperator", "LocationEncoder", "NeuRBF", "ReLUKANLinear", "SIREN", "SNNKLinear",
+           "SSMClassifier", "SSMLayer", "SineLayer", "SphericalHarmonicsEncoder", "activation_names",
+           "fourier_features", "get_activation", "hippo_legs", "mip_encoding", "ptd_perturbation", "sine_layer",
+           "transfer_function"]
