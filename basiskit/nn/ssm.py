@@ -38,7 +38,7 @@ pushes some across): scan the decades :math:`10^{-15}, 10^{-14}, \dots, 1` for t
 then bisect geometrically inside it to 0.1% relative width. Cost: about 24 dense eigendecompositions,
 :math:`O(24 N^3)` - 0.03 s at N = 64 and 0.15 s at N = 128 on one core. At N = 64 and target 1e6 it finds
 :math:`\varepsilon = 3.1\cdot10^{-6}` with a relative transfer-function error of 5.5e-4 against S4D's 5.2
-(see the ``s4-ptd`` recipe and docs/representations-ssm.md for the whole trade-off curve).
+(see the ``s4-ptd`` recipe and docs/representations.md for the whole trade-off curve).
 
 **The layer** (:class:`SSMLayer`): per channel h, a complex diagonal :math:`\Lambda_h`, :math:`\tilde B_h`,
 :math:`\tilde C_h`, a learnable step :math:`\Delta_h = e^{\log\Delta_h}`, zero-order-hold discretisation

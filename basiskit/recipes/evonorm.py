@@ -18,7 +18,7 @@ BN-ReLU; and S0's output for a sample is independent of the rest of the batch: t
 run on a batch and on the same batch with every other sample replaced, and the first sample's outputs must be
 equal bit for bit (metric ``s0_batch_dependence`` = max |difference| = 0; BatchNorm's is reported beside it).
 The paper's figures are ImageNet ResNet-50/MobileNetV2 top-1 accuracies over batch sizes; they are not the
-same metric on the same data, so they are quoted in docs/representations-mipevo.md rather than filled as
+same metric on the same data, so they are quoted in docs/representations.md rather than filled as
 ``paper=``.
 
 Choices of the quick size: ``epochs_small`` 1 at batch 2 (1,600 steps, about 3 s per run with S0) and

@@ -46,7 +46,7 @@ What was tried before settling (10,000 train points, single runs): SIREN(SH) at 
 L = 15: 95.6 %; first-layer frequency 10 instead of 30: 95.3 %. Grid baselines: theory + MLP 94.9 %, spherec+ +
 MLP 95.0 % (polar 90.3 / 91.4 %); the authors' tuned grid-MLP setting (r_min 1, lr 3e-3) gives 93.0-93.5 %
 here, so the sweep gives the baseline 1.6 points more. With fewer training points the polar gap grows while
-the overall one stays near zero (docs/representations-loc.md has the recipe at 2,000 and 5,000 points); the
+the overall one stays near zero (docs/representations.md has the recipe at 2,000 and 5,000 points); the
 data size is the paper's and was not chosen to pass.
 
 Quick size (about 37 s of CPU here, single thread): the paper's data (200 centres, 16 classes, 10,000 train

@@ -1,6 +1,6 @@
 """The location-encoder recipe at its quick size (slow): what its seeded run shows, pinned with margins.
 
-Neither claim is met at the paper's data size (docs/representations-loc.md): SIREN(SH) ties the tuned grid
+Neither claim is met at the paper's data size (docs/representations.md): SIREN(SH) ties the tuned grid
 baseline overall (+0.3 points against the +2 asked) and leads by 3.9 points above 70 degrees (against +5); its
 lead is largest in the caps above 80 degrees. These tests pin what holds, so a regression shows.
 """

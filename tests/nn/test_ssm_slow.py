@@ -2,7 +2,7 @@
 claim is not met at quick size (PTD 3.9 points behind S4D) and the robustness claim at noise rms 0.5 is a near tie
 (drops 4.8 vs 5.6 points; it went either way over seeds 0-2), so what holds over every seed and the full run is
 pinned instead: both models learn the task, and PTD loses less accuracy than S4D at noise rms 1 and 2. The
-recipe's docstring and docs/representations-ssm.md have the figures and what was tried."""
+recipe's docstring and docs/representations.md have the figures and what was tried."""
 import warnings
 
 import pytest

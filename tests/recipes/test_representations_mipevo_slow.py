@@ -1,5 +1,5 @@
 """The mip and evonorm recipes at quick size, seed 0: each quick claim that is met stays met, the ones that are
-not (NOT_MET_AT_QUICK in test_quick_runs.py, evidence in docs/representations-mipevo.md) are evaluated and
+not (NOT_MET_AT_QUICK in test_quick_runs.py, evidence in docs/representations.md) are evaluated and
 stay what the docs say they are (slow)."""
 import math
 
@@ -31,6 +31,6 @@ def test_evonorm_quick_claims(quick_run):
     assert claims["s0_acc_large >= bn_acc_large - 2"]["met"], claims
     assert claims["s0_batch_dependence == 0"]["met"] and metrics["s0_batch_dependence"] == 0.0
     assert metrics["bn_batch_dependence"] > 0.0      # BatchNorm's output does depend on the rest of the batch
-    # batch 2: the +3 point claim is not met here (a tie, docs/representations-mipevo.md); both models train
+    # batch 2: the +3 point claim is not met here (a tie, docs/representations.md); both models train
     assert min(metrics["s0_acc_small"], metrics["bn_acc_small"]) > 90.0
     assert abs(metrics["s0_acc_small"] - metrics["bn_acc_small"]) <= 2.0
