@@ -4,6 +4,8 @@ other).
 * Operator recipes: one training path, :func:`train_operator` (normalisation as buffers of a ``Normalized``
   wrapper, AdamW with the config's weight decay, cosine schedule, relative L2 loss, the full test set logged
   ten times), evaluation, sample images, the FNO-vs-other comparison on Darcy and the neuraloperator peer.
+* Any recipe that gives a model its best chance: :func:`best_lr` (train at each learning rate of a sweep, keep
+  the run that scores best on validation data).
 * KAN recipes: the KAN paper's running example :func:`kan_example_target` and pykan's LBFGS setting
   :func:`lbfgs_fit_options`.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
@@ -118,6 +120,35 @@ def plot_samples(ctx: RunContext, name: str, pred: torch.Tensor, truth: torch.Te
         panels = {input_label: inputs[i, 0]} if inputs is not None else {}
         panels.update({f"{name} prediction": p, "truth": t, "|error|": (p - t).abs()})
         ctx.plot_fields(f"{name}_sample{i}", panels, extent=(0, 1, 0, 1))
+
+
+class LrChoice(NamedTuple):
+    """The winner of a learning-rate sweep: its validation score, rate, trained model and fit result, and the
+    validation score at every rate of the sweep (``scores[lr]``)."""
+
+    score: float
+    lr: float
+    model: nn.Module
+    result: FitResult
+    scores: dict[float, float]
+
+
+def best_lr(lrs: Sequence[float], train: Callable[[float], tuple[nn.Module, FitResult]],
+            score: Callable[[nn.Module], float]) -> LrChoice:
+    """Train once per learning rate (``train(lr) -> (model, result)``; seed inside ``train`` so every rate starts
+    from the same weights) and keep the run with the highest ``score(model)`` (validation accuracy, or minus a
+    validation error); the first rate wins ties. The baseline-gets-its-best-chance rule of the recipes."""
+    if len(lrs) == 0:
+        raise ValueError("lrs must name at least one learning rate, got an empty sequence")
+    best: LrChoice | None = None
+    scores: dict[float, float] = {}
+    for lr in lrs:
+        model, result = train(lr)
+        scores[lr] = score(model)
+        if best is None or scores[lr] > best.score:
+            best = LrChoice(scores[lr], lr, model, result, scores)
+    assert best is not None
+    return best
 
 
 def summary_metrics(**models: tuple[nn.Module, FitResult, float]) -> dict[str, Any]:

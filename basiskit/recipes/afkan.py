@@ -45,7 +45,8 @@ from ..data import create as create_dataset
 from ..measure import accuracy, count_parameters, match_width
 from ..models import MLP
 from ..nn import AFKANLinear, ReLUKANLinear
-from ..train import RunContext, fit
+from ..train import FitResult, RunContext, fit
+from ._common import best_lr
 from .core import Claim, recipe
 
 MNIST5K_TRAIN = 4000  # training digits in mnist5k; n_train + n_val of them are used
@@ -107,19 +108,17 @@ def run(cfg: AfkanConfig, ctx: RunContext) -> dict:
     curves: dict[str, tuple] = {}
     for i, (name, make) in enumerate(build.items()):
         width = cfg.hidden if name in ("mlp", "af_kan") else match_width(make, target, range(1, 257))[0]
-        best: tuple[float, float, nn.Module, object] | None = None
-        for lr in cfg.lr:
+        def train(lr: float, i: int = i, make: Callable[[int], nn.Module] = make, width: int = width,
+                  name: str = name) -> tuple[nn.Module, FitResult]:
             torch.manual_seed(ctx.seed * 100 + i)  # the same initial weights at every rate
             model = make(width)
-            result = fit(model, F.cross_entropy, (x_train, y_train), steps=cfg.steps, batch_size=cfg.batch_size,
-                         lr=lr, scheduler="cosine", checkpoint_every=cfg.checkpoint_every, ctx=ctx,
-                         name=f"{name}_lr{lr:g}")
-            val = accuracy(model, x_val, y_val, device=ctx.device)
-            metrics[f"{name}_val_acc_lr{lr:g}"] = val
-            if best is None or val > best[0]:
-                best = (val, lr, model, result)
-        assert best is not None
-        _, lr, model, result = best
+            return model, fit(model, F.cross_entropy, (x_train, y_train), steps=cfg.steps,
+                              batch_size=cfg.batch_size, lr=lr, scheduler="cosine",
+                              checkpoint_every=cfg.checkpoint_every, ctx=ctx, name=f"{name}_lr{lr:g}")
+
+        choice = best_lr(cfg.lr, train, lambda m: accuracy(m, x_val, y_val, device=ctx.device))
+        metrics.update({f"{name}_val_acc_lr{lr:g}": v for lr, v in choice.scores.items()})
+        lr, model, result = choice.lr, choice.model, choice.result
         losses = result.curve("loss")[1]
         tail = losses[-max(1, len(losses) // 10):]
         metrics[f"{name}_acc"] = accuracy(model, x_test, y_test, device=ctx.device)

@@ -51,7 +51,8 @@ from torch import nn
 from ..data import mnist5k
 from ..measure import accuracy
 from ..nn.evonorm import EvoNormB0, EvoNormS0
-from ..train import RunContext, fit
+from ..train import FitResult, RunContext, fit
+from ._common import best_lr
 from .core import Claim, recipe
 
 NORMS = ("bn", "s0", "b0")
@@ -125,20 +126,19 @@ def run(cfg: EvoNormConfig, ctx: RunContext) -> dict:
                                     ("large", cfg.large_batch, cfg.epochs_large, cfg.lrs_large)):
         steps = max(1, round(epochs * x_train.shape[0] / batch))
         for kind in ("bn", "s0", "b0") if cfg.include_b0 else ("bn", "s0"):
-            best = None
-            for lr in lrs:
+            def train(lr: float, kind: str = kind, batch: int = batch,
+                      steps: int = steps) -> tuple[nn.Module, FitResult]:
                 torch.manual_seed(ctx.seed)
                 model = build_cnn(kind, cfg.width, cfg.groups).to(ctx.device)
-                name = f"{kind}_b{batch}_lr{lr:g}"
-                result = fit(model, F.cross_entropy, (x_train, y_train), steps=steps, batch_size=batch, lr=lr,
-                             scheduler="cosine", ctx=ctx, name=name, log_every=max(1, steps // 20),
-                             eval_fn=lambda m: {"val_acc": accuracy(m, x_val, y_val)},
-                             eval_every=max(1, steps // 5))
-                val = accuracy(model, x_val, y_val)
-                metrics[f"{kind}_val_acc_{tag}_lr{lr:g}"] = val
-                if best is None or val > best[0]:
-                    best = (val, lr, model, result)
-            val, lr, model, result = best
+                return model, fit(model, F.cross_entropy, (x_train, y_train), steps=steps, batch_size=batch,
+                                  lr=lr, scheduler="cosine", ctx=ctx, name=f"{kind}_b{batch}_lr{lr:g}",
+                                  log_every=max(1, steps // 20),
+                                  eval_fn=lambda m: {"val_acc": accuracy(m, x_val, y_val)},
+                                  eval_every=max(1, steps // 5))
+
+            choice = best_lr(lrs, train, lambda m: accuracy(m, x_val, y_val))
+            metrics.update({f"{kind}_val_acc_{tag}_lr{lr:g}": v for lr, v in choice.scores.items()})
+            lr, model, result = choice.lr, choice.model, choice.result
             metrics[f"{kind}_lr_{tag}"] = lr
             metrics[f"{kind}_acc_{tag}"] = accuracy(model, x_test, y_test)
             curves[f"{kind} batch {batch} (lr {lr:g})"] = result.curve("val_acc")

@@ -75,7 +75,8 @@ from ..nn.ssm import (
     ptd_perturbation,
     transfer_function,
 )
-from ..train import RunContext, fit
+from ..train import FitResult, RunContext, fit
+from ._common import best_lr
 from .core import Claim, recipe
 
 MNIST5K_TRAIN = 4000
@@ -190,21 +191,19 @@ def run(cfg: S4PtdConfig, ctx: RunContext) -> dict:
     drop_curves: dict[str, tuple[list[float], list[float]]] = {}
     loss_curves: dict[str, tuple] = {}
     for name in MODELS:
-        best = None
-        for lr in cfg.lrs:
+        def train(lr: float, name: str = name) -> tuple[torch.nn.Module, FitResult]:
             torch.manual_seed(ctx.seed)
             model = SSMClassifier(d_input, 10, d_model=cfg.d_model, n_layers=cfg.n_layers,
                                   state_dim=cfg.state_dim, init=name, generator=ctx.generator(20),
                                   kappa_target=cfg.kappa_target).to(ctx.device)
-            result = fit(model, F.cross_entropy, (x_train, y_train), steps=cfg.steps, batch_size=cfg.batch_size,
-                         lr=lr, optimizer=lambda _, m=model, r=lr: torch.optim.Adam(m.param_groups(r, cfg.state_lr)),
-                         scheduler="cosine", ctx=ctx, name=f"{name}_lr{lr:g}")
-            val = accuracy(model, x_val, y_val, device=ctx.device)
-            metrics[f"{name}_val_acc_lr{lr:g}"] = val
-            if best is None or val > best[0]:
-                best = (val, lr, model, result)
-        assert best is not None
-        _, lr, model, result = best
+            return model, fit(model, F.cross_entropy, (x_train, y_train), steps=cfg.steps,
+                              batch_size=cfg.batch_size, lr=lr,
+                              optimizer=lambda _, m=model, r=lr: torch.optim.Adam(m.param_groups(r, cfg.state_lr)),
+                              scheduler="cosine", ctx=ctx, name=f"{name}_lr{lr:g}")
+
+        choice = best_lr(cfg.lrs, train, lambda m: accuracy(m, x_val, y_val, device=ctx.device))
+        metrics.update({f"{name}_val_acc_lr{lr:g}": v for lr, v in choice.scores.items()})
+        lr, model, result = choice.lr, choice.model, choice.result
         clean = accuracy(model, x_test, y_test, device=ctx.device)
         metrics[f"{name}_acc"] = clean
         metrics[f"{name}_lr"] = lr
