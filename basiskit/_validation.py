@@ -100,6 +100,21 @@ def check_tensor(arg: str, x: Any, *, ndim: int | Sequence[int] | None = None, m
     return x
 
 
+def check_points(arg: str, x: Any, dim: int, *, what: str = "Cartesian points") -> torch.Tensor:
+    """Points ``(..., dim)``: a tensor whose last dim is ``dim``, every coordinate finite; integer tensors are
+    converted to the default float dtype. ``what`` names the coordinates in the errors ("(lon, lat)")."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{arg} must be a torch.Tensor of shape (..., {dim}) ({what}), got {type(x).__name__}")
+    if x.ndim < 1 or x.shape[-1] != dim:
+        raise ValueError(f"{arg} must have shape (..., {dim}) ({what}), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        x = x.to(torch.get_default_dtype())
+    if not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).any(-1).sum())
+        raise ValueError(f"{arg} must be finite; got {bad} points with NaN or inf coordinates")
+    return x
+
+
 def check_widths(arg: str, widths: Any, *, min_hidden: int = 0) -> list[int]:
     """Layer widths ``[in, hidden..., out]`` of a stack: positive ints, at least ``min_hidden`` hidden ones.
 

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_int
+from .._validation import check_choice, check_int, check_points
 from ._registry import register_basis
 
 Backend = Literal["auto", "torch", "sphericart"]
@@ -44,7 +44,7 @@ def n_harmonics(L: int) -> int:
     return (check_int("L", L, min_value=0) + 1) ** 2
 
 
-def sh_index(l: int, m: int) -> int:  # noqa: E741 - l is the degree's usual name
+def sh_index(l: int, m: int) -> int:
     """Position of ``Y_{l,m}`` in the output: ``l^2 + l + m``."""
     if l < 0 or abs(m) > l:
         raise ValueError(f"(l, m) must satisfy l >= 0 and |m| <= l, got (l={l}, m={m})")
@@ -54,8 +54,8 @@ def sh_index(l: int, m: int) -> int:  # noqa: E741 - l is the degree's usual nam
 def sh_degrees(L: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(l, m)``: two int64 tensors of length (L+1)^2 giving the degree and order of each output column."""
     check_int("L", L, min_value=0)
-    ls = torch.cat([torch.full((2 * l + 1,), l, dtype=torch.int64) for l in range(L + 1)])  # noqa: E741
-    ms = torch.cat([torch.arange(-l, l + 1, dtype=torch.int64) for l in range(L + 1)])  # noqa: E741
+    ls = torch.cat([torch.full((2 * l + 1,), l, dtype=torch.int64) for l in range(L + 1)])
+    ms = torch.cat([torch.arange(-l, l + 1, dtype=torch.int64) for l in range(L + 1)])
     return ls, ms
 
 
@@ -88,15 +88,7 @@ def xyz_to_lonlat(xyz: torch.Tensor, *, degrees: bool = True) -> tuple[torch.Ten
 
 
 def _unit(xyz: torch.Tensor, normalize: bool) -> torch.Tensor:
-    if not isinstance(xyz, torch.Tensor):
-        raise TypeError(f"xyz must be a torch.Tensor of shape (..., 3), got {type(xyz).__name__}")
-    if xyz.ndim < 1 or xyz.shape[-1] != 3:
-        raise ValueError(f"xyz must have shape (..., 3) (Cartesian points), got {tuple(xyz.shape)}")
-    if not xyz.is_floating_point():
-        xyz = xyz.to(torch.get_default_dtype())
-    if not bool(torch.isfinite(xyz).all()):
-        raise ValueError(f"xyz must be finite; got {int((~torch.isfinite(xyz)).any(-1).sum())} points with "
-                         "NaN or inf coordinates")
+    xyz = check_points("xyz", xyz, 3)
     if not normalize:
         return xyz
     r = xyz.norm(dim=-1, keepdim=True)
@@ -115,7 +107,7 @@ def _legendre_coefficients(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         diag[m] = diag[m - 1] * math.sqrt((2.0 * m + 1.0) / (2.0 * m))
     a = np.zeros((L + 1, L + 1))
     b = np.zeros((L + 1, L + 1))
-    for l in range(1, L + 1):  # noqa: E741
+    for l in range(1, L + 1):
         for m in range(l):
             a[l, m] = math.sqrt((4.0 * l * l - 1.0) / (l * l - m * m))
             b[l, m] = math.sqrt(((l - 1.0) ** 2 - m * m) / (4.0 * (l - 1.0) ** 2 - 1.0)) if l - 1 > m else 0.0
@@ -137,7 +129,7 @@ def _torch_sh(u: torch.Tensor, L: int) -> torch.Tensor:
     out = []
     q_prev2: torch.Tensor | None = None
     q = diag[:1].expand(*z.shape, 1)  # Q_0: (..., 1), column m
-    for l in range(L + 1):  # noqa: E741
+    for l in range(L + 1):
         if l > 0:
             # columns m < l from the recurrence (m = l-1 has no Q_{l-2} term), then the diagonal m = l
             rec = (a[l, :l] * zc) * q

@@ -42,7 +42,13 @@ from itertools import pairwise
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_float, check_int, unknown_name_message
+from .._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    check_points,
+    unknown_name_message,
+)
 from ..bases.spherical import lonlat_to_xyz, real_spherical_harmonics
 from .activations import get_activation
 from .siren import SIREN
@@ -58,15 +64,7 @@ NN_NAMES = ("siren", "mlp", "linear")
 def check_lonlat(lonlat: torch.Tensor, *, degrees: bool = True, arg: str = "lonlat") -> torch.Tensor:
     """Check ``(..., 2)`` (lon, lat) and return it in degrees (float). Raises ValueError naming ``arg`` for a
     wrong shape, non-finite values, a latitude outside [-90, 90] or a longitude outside [-180, 180]."""
-    if not isinstance(lonlat, torch.Tensor):
-        raise TypeError(f"{arg} must be a torch.Tensor of shape (..., 2) (lon, lat), got {type(lonlat).__name__}")
-    if lonlat.ndim < 1 or lonlat.shape[-1] != 2:
-        raise ValueError(f"{arg} must have shape (..., 2) (lon, lat), got {tuple(lonlat.shape)}")
-    if not lonlat.is_floating_point():
-        lonlat = lonlat.to(torch.get_default_dtype())
-    if not bool(torch.isfinite(lonlat).all()):
-        bad = int((~torch.isfinite(lonlat)).any(-1).sum())
-        raise ValueError(f"{arg} must be finite; got {bad} points with NaN or inf coordinates")
+    lonlat = check_points(arg, lonlat, 2, what="lon, lat")
     deg = lonlat if degrees else torch.rad2deg(lonlat)
     unit = "degrees" if degrees else "radians (pi/2, pi)"
     lat_max = float(deg[..., 1].abs().max()) if deg.numel() else 0.0

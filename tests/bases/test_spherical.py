@@ -12,8 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from basiskit import bases
-from basiskit.bases import (lonlat_to_xyz, n_harmonics, real_spherical_harmonics, sh_degrees, sh_index,
-                            sphere_quadrature, xyz_to_lonlat)
+from basiskit.bases import (
+    lonlat_to_xyz,
+    n_harmonics,
+    real_spherical_harmonics,
+    sh_degrees,
+    sh_index,
+    sphere_quadrature,
+    xyz_to_lonlat,
+)
 
 
 def _points(n: int, seed: int = 0) -> torch.Tensor:
@@ -26,7 +33,7 @@ def _scipy_real(u: np.ndarray, L: int) -> np.ndarray:
     """Real harmonics from scipy's complex ones (which carry the Condon-Shortley phase (-1)^m)."""
     polar, azimuth = np.arccos(np.clip(u[:, 2], -1, 1)), np.arctan2(u[:, 1], u[:, 0])
     out = np.zeros((len(u), (L + 1) ** 2))
-    for l in range(L + 1):  # noqa: E741
+    for l in range(L + 1):
         for m in range(-l, l + 1):
             y = sp.sph_harm_y(l, abs(m), polar, azimuth)
             if m > 0:
@@ -88,7 +95,7 @@ def test_addition_theorem(seed, L):
     ls, _ = sh_degrees(L)
     per_l = torch.zeros(L + 1, dtype=torch.float64).index_add_(0, ls, ya * yb)
     t = float(a @ b)
-    ref = torch.tensor([(2 * l + 1) / (4 * math.pi) * sp.eval_legendre(l, t) for l in range(L + 1)],  # noqa: E741
+    ref = torch.tensor([(2 * l + 1) / (4 * math.pi) * sp.eval_legendre(l, t) for l in range(L + 1)],
                        dtype=torch.float64)
     torch.testing.assert_close(per_l, ref, atol=1e-11, rtol=1e-9)
 
@@ -99,7 +106,7 @@ def test_smooth_at_poles_and_scale_invariant():
     assert torch.isfinite(Y).all()
     ls, ms = sh_degrees(8)
     # at the poles only m = 0 survives, with value sqrt((2l+1)/(4 pi)) (+-1)^l
-    expect0 = torch.tensor([math.sqrt((2 * l + 1) / (4 * math.pi)) for l in ls[ms == 0].tolist()],  # noqa: E741
+    expect0 = torch.tensor([math.sqrt((2 * l + 1) / (4 * math.pi)) for l in ls[ms == 0].tolist()],
                            dtype=torch.float64)
     torch.testing.assert_close(Y[0, ms == 0], expect0)
     torch.testing.assert_close(Y[1, ms == 0], expect0 * (-1.0) ** ls[ms == 0])
