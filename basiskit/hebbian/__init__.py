@@ -1,0 +1,6 @@
+"""Hebbian and associative networks: multitasking networks with diluted patterns, dense (P-spin) Hebbian
+networks trained from examples, and Hebbian orthogonal projection (HLOP) for continual learning.
+
+Layering: imports ``nn``, ``ops``, ``bases``, ``data``, ``train`` and below; nothing below imports ``hebbian``.
+"""
+from __future__ import annotations
