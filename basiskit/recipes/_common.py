@@ -1,8 +1,8 @@
 """Helpers shared by several recipes (a private module of ``basiskit.recipes``: recipes import it, never each
 other).
 
-* Operator recipes: one training path, :func:`train_operator` (normalisation as buffers of a ``Normalized``
-  wrapper, AdamW with the config's weight decay, cosine schedule, relative L2 loss, the full test set logged
+* Operator recipes: one training path, :func:`train_operator` (normalisation by ``data.NormalizedOperator``
+  with one global mean and std, buffers saved with the weights, AdamW with the config's weight decay, cosine schedule, relative L2 loss, the full test set logged
   ten times), evaluation, sample images, the FNO-vs-other comparison on Darcy and the neuraloperator peer.
 * Any recipe that gives a model its best chance: :func:`best_lr` (train at each learning rate of a sweep, keep
   the run that scores best on validation data).
@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
+from ..data import NormalizedOperator
 from ..losses import relative_lp
 from ..measure import count_parameters, match_width, peer_available
 from ..train import FitResult, RunContext, fit
@@ -55,27 +56,6 @@ def rel_l2(model: nn.Module, data: Pair, device: torch.device) -> float:
     return float(relative_lp(predict(model, data[0], device), data[1]))
 
 
-class Normalized(nn.Module):
-    """``model`` applied to standardised inputs, its output rescaled: u = s_y * model((a - m_x) / s_x) + m_y.
-
-    The statistics are buffers (saved with the weights); x: (b, c, *grid) as for ``model``.
-    """
-
-    def __init__(self, model: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor) -> None:
-        super().__init__()
-        self.model = model
-        self.register_buffer("x_mean", x_train.mean().reshape(1))
-        self.register_buffer("x_std", x_train.std().clamp_min(1e-12).reshape(1))
-        self.register_buffer("y_mean", y_train.mean().reshape(1))
-        self.register_buffer("y_std", y_train.std().clamp_min(1e-12).reshape(1))
-
-    def normalize_input(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.x_mean) / self.x_std
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(self.normalize_input(x)) * self.y_std + self.y_mean
-
-
 def train_operator(model: nn.Module, train: Pair, test: Pair, ctx: RunContext, name: str, *, steps: int,
                    batch_size: int, lr: float, weight_decay: float, normalize: bool = True,
                    checkpoint_every: int = 0, view: Callable[[nn.Module], nn.Module] | None = None,
@@ -83,7 +63,8 @@ def train_operator(model: nn.Module, train: Pair, test: Pair, ctx: RunContext, n
                    ) -> tuple[nn.Module, FitResult]:
     """Train an operator the one way every operator recipe does, so their tables compare like with like.
 
-    * ``normalize=True`` wraps ``model`` in ``Normalized`` (training statistics as buffers): the trained model
+    * ``normalize=True`` wraps ``model`` in ``data.NormalizedOperator`` with one global mean and std (training
+      statistics as buffers; the recipes' data have one input channel, so this equals per-channel scaling): the trained model
       maps raw inputs to raw outputs, is saved and reloaded with its scaling, and every error is measured on
       the original data. ``normalize=False`` trains ``model`` as given.
     * Loss: relative L2 on the raw targets, the figure the recipes report. Optimiser: AdamW (decoupled weight
@@ -96,9 +77,10 @@ def train_operator(model: nn.Module, train: Pair, test: Pair, ctx: RunContext, n
       ``target_map(y)`` (e.g. a spectral model's kept modes against the targets' modes), while evaluation
       always uses the wrapped model on the physical test pairs.
 
-    Returns (the trained model as evaluated, i.e. the ``Normalized`` wrapper or ``model``; the ``FitResult``).
+    Returns (the trained model as evaluated, i.e. the ``NormalizedOperator`` wrapper or ``model``; the
+    ``FitResult``).
     """
-    wrapped = Normalized(model, *train) if normalize else model
+    wrapped = NormalizedOperator.fit(model, *train, mode="global") if normalize else model
     trained = view(wrapped) if view is not None else wrapped
     data = train
     if target_map is not None:

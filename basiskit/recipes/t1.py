@@ -31,7 +31,8 @@ from ..measure import compare, count_parameters, train_step
 from ..operators import T1
 from ..operators.t1 import ModesView
 from ..train import RunContext
-from ._common import Normalized, plot_samples, predict, rel_l2, train_operator
+from ..data import NormalizedOperator
+from ._common import plot_samples, predict, rel_l2, train_operator
 from .core import Claim, recipe
 
 
@@ -69,20 +70,22 @@ def _step_fn(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
 
 
 class NormalizedModes(nn.Module):
-    """The kept modes of a ``Normalized`` T1's output, for training with the loss in frequency space.
+    """The kept modes of a ``NormalizedOperator`` T1's output, for training with the loss in frequency space.
 
     The transform is linear, so the modes of u = s_y * T1(x_n) + m_y are s_y * T1.forward_modes(x_n) + m_y times
     the modes of the constant field 1: (batch, c, *grid) -> (batch, c, *mode_shape).
     """
 
-    def __init__(self, wrapped: Normalized) -> None:
+    def __init__(self, wrapped: NormalizedOperator) -> None:
         super().__init__()
         self.wrapped = wrapped
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t1, w = self.wrapped.model, self.wrapped
         ones = torch.ones_like(x[:1, :1])
-        return t1.forward_modes(w.normalize_input(x)) * w.y_std + w.y_mean * t1.to_modes(ones)
+        modes = t1.forward_modes(w.normalize_input(x))
+        std, mean = w.y_normalizer.scale_shift(modes)
+        return modes * std + mean * t1.to_modes(ones)
 
 
 @recipe("t1", paper="Poli et al. 2022, Transform Once: Efficient Operator Learning in Frequency Domain",

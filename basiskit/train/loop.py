@@ -4,6 +4,8 @@ Two ways to say what to minimise:
 
 * supervised: ``fit(model, loss_fn, data=(x, y), ...)`` draws mini-batches of ``data`` (tensors with a shared
   first dim; the last is the target, the others are the model's inputs) and minimises ``loss_fn(model(*x), y)``;
+  ``data`` may also be a map-style dataset giving ``(inputs..., target)`` per index (e.g. ``basiskit.data``'s
+  ``ArrayPairs`` read from a file), fetched a batch at a time with the same resumable sampling;
 * objective: ``fit(model, objective=f, ...)`` minimises ``f(model)`` (physics-informed losses and anything
   that builds its own batch). ``f`` may return ``loss`` or ``(loss, {"part": value, ...})``.
 
@@ -94,6 +96,43 @@ def make_scheduler(kind: str | Callable[..., Any] | None, optimizer: torch.optim
         return warm * decay
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class _MapData:
+    """A map-style dataset (``len`` and ``ds[i] -> (inputs..., target)``) read one mini-batch at a time.
+
+    Uses the dataset's ``batch(idx)`` when it has one (e.g. ``basiskit.data.ArrayPairs``, which reads a whole
+    batch from a file at once), else stacks ``ds[i]`` with the default collate. The full batch is read once.
+    """
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+        self.n = len(dataset)
+        if self.n == 0:
+            raise ValueError("data must hold at least one sample, got an empty dataset")
+        self._full: tuple[torch.Tensor, ...] | None = None
+
+    def __call__(self, idx: torch.Tensor | None, device: torch.device) -> tuple[torch.Tensor, ...]:
+        if idx is None:
+            if self._full is None:
+                self._full = self._read(torch.arange(self.n), device)
+            return self._full
+        return self._read(idx, device)
+
+    def _read(self, idx: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, ...]:
+        if hasattr(self.dataset, "batch"):
+            batch = self.dataset.batch(idx)
+        else:
+            batch = torch.utils.data.default_collate([self.dataset[int(i)] for i in idx])
+        if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+            raise TypeError("a dataset passed as data must give (inputs..., target) per sample, got "
+                            f"{type(batch).__name__}")
+        return tuple(t.to(device) for t in batch)
+
+
+def _is_map_dataset(data: Any) -> bool:
+    return (isinstance(data, torch.utils.data.Dataset) and not isinstance(data, torch.utils.data.TensorDataset)
+            and hasattr(data, "__len__"))
 
 
 def _as_tensors(data: Any) -> tuple[torch.Tensor, ...]:
@@ -299,7 +338,12 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
     ctx = ctx or RunContext(None, seed=torch.initial_seed() % 2**31, progress=False)
     device = torch.device(device) if device is not None else ctx.device
     model.to(device)
-    tensors = tuple(t.to(device) for t in _as_tensors(data)) if data is not None else ()
+    if isinstance(data, torch.utils.data.IterableDataset):
+        raise TypeError("fit needs a map-style dataset (len and indexing): an IterableDataset cannot be "
+                        "resumed exactly, since fit draws batches as a pure function of (seed, step)")
+    mapped = _MapData(data) if _is_map_dataset(data) else None
+    tensors = (tuple(t.to(device) for t in _as_tensors(data)) if data is not None and mapped is None else ())
+    n_samples = mapped.n if mapped is not None else (tensors[0].shape[0] if tensors else 0)
     wrapped, sync_grads = _wrap_for_ranks(model, objective, device)
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay, **(optimizer_options or {}))
     sched = make_scheduler(scheduler, opt, steps, warmup_steps)
@@ -307,8 +351,8 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
         warnings.warn(f"fit: grad_clip={grad_clip} is not applied under LBFGS (its line search needs the true "
                       "gradient); bound the step with optimizer_options such as lr or max_eval instead",
                       UserWarning, stacklevel=2)
-    sampler = _BatchSampler(tensors[0].shape[0], batch_size, ctx.seed + zlib.crc32(name.encode()),
-                            ctx.rank, ctx.world_size) if tensors else None
+    sampler = _BatchSampler(n_samples, batch_size, ctx.seed + zlib.crc32(name.encode()),
+                            ctx.rank, ctx.world_size) if n_samples else None
     ckpt_dir = ctx.checkpoint_dir / name if ctx.checkpoint_dir is not None else None
     progress = _restore(ckpt_dir, model, opt, sched, ctx, name, device)
 
@@ -319,7 +363,10 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
             loss, parts = out if isinstance(out, tuple) else (out, {})
         else:
             idx = sampler(progress.step) if sampler is not None else None
-            batch = tensors if idx is None else tuple(t[idx] for t in tensors)
+            if mapped is not None:
+                batch = mapped(idx, device)
+            else:
+                batch = tensors if idx is None else tuple(t[idx] for t in tensors)
             loss, parts = loss_fn(wrapped(*batch[:-1]), batch[-1]), {}
         if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
             raise TypeError(f"the loss must be a scalar tensor, got {type(loss).__name__} "

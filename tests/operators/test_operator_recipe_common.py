@@ -1,5 +1,5 @@
 """Fast checks of the pieces the operator recipes are built from (``basiskit.recipes._common``): the one
-training path ``train_operator``, the ``Normalized`` wrapper, T1's frequency-space view, ``on_grid``."""
+training path ``train_operator``, the ``NormalizedOperator`` wrapper, T1's frequency-space view, ``on_grid``."""
 import pytest
 import torch
 from torch import nn
@@ -7,7 +7,8 @@ from torch import nn
 from basiskit.losses import relative_lp
 from basiskit.measure import count_parameters
 from basiskit.operators import T1
-from basiskit.recipes._common import Normalized, rel_l2, train_operator
+from basiskit.data import NormalizedOperator
+from basiskit.recipes._common import rel_l2, train_operator
 from basiskit.recipes.nn_to_no import on_grid
 from basiskit.recipes.t1 import NormalizedModes
 from basiskit.train import RunContext
@@ -24,9 +25,11 @@ def _pairs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 def test_normalized_stores_training_statistics_and_maps_raw_to_raw():
     x, y = _pairs(32, 0)
     inner = nn.Conv1d(1, 1, 1)
-    model = Normalized(inner, x, y)
-    assert {k for k, _ in model.named_buffers()} == {"x_mean", "x_std", "y_mean", "y_std"}
-    assert torch.allclose(model.x_mean, x.mean().reshape(1)) and torch.allclose(model.y_std, y.std().reshape(1))
+    model = NormalizedOperator.fit(inner, x, y, mode="global")
+    assert {k for k, _ in model.named_buffers()} == {"x_normalizer.mean", "x_normalizer.std", "y_normalizer.mean",
+                                                       "y_normalizer.std"}
+    assert torch.equal(model.x_normalizer.mean, x.mean().reshape(1))
+    assert torch.equal(model.y_normalizer.std, y.std().reshape(1))
     with torch.no_grad():
         expected = inner((x - x.mean()) / x.std()) * y.std() + y.mean()
         assert torch.allclose(model(x), expected, atol=1e-5)
@@ -40,7 +43,7 @@ def test_train_operator_learns_and_logs_the_full_test_error():
     ctx = RunContext(None, seed=0, progress=False)
     model, result = train_operator(inner, train, test, ctx, "conv", steps=60, batch_size=16, lr=3e-2,
                                    weight_decay=1e-4)
-    assert isinstance(model, Normalized) and model.model is inner
+    assert isinstance(model, NormalizedOperator) and model.model is inner
     steps, errors = result.curve("test_rel_l2")
     assert len(errors) >= 10  # ten evaluations (plus the final one)
     # the curve's last point is the error on the whole test set, the figure the recipes report
@@ -62,7 +65,7 @@ def test_normalized_modes_are_the_modes_of_the_normalized_t1_output():
     t1 = T1((6, 6), 1, 1, 8, 2).double()
     x = 2.0 + torch.randn(5, 1, 16, 16, dtype=torch.float64)
     y = -1.0 + 0.5 * torch.randn(5, 1, 16, 16, dtype=torch.float64)
-    wrapped = Normalized(t1, x, y)
+    wrapped = NormalizedOperator.fit(t1, x, y, mode="global")
     with torch.no_grad():
         # the transform is linear: the modes of s_y T1(x_n) + m_y, computed without going through the grid
         assert torch.allclose(NormalizedModes(wrapped)(x), t1.to_modes(wrapped(x)), atol=1e-10)
@@ -77,7 +80,7 @@ def test_train_operator_in_frequency_space_evaluates_in_physical_space():
     model, result = train_operator(t1, (x[:16], y[:16]), (x[16:], y[16:]), RunContext(None, seed=0, progress=False),
                                    "t1", steps=40, batch_size=8, lr=3e-3, weight_decay=1e-4, view=NormalizedModes,
                                    target_map=t1.to_modes)
-    assert isinstance(model, Normalized) and model.model is t1
+    assert isinstance(model, NormalizedOperator) and model.model is t1
     _, errors = result.curve("test_rel_l2")
     assert errors[-1] == pytest.approx(float(relative_lp(model(x[16:]).detach(), y[16:])), rel=1e-5)
     assert errors[-1] < errors[0]
