@@ -47,7 +47,10 @@ def truncated_rfftn(x: torch.Tensor, modes: Sequence[int]) -> torch.Tensor:
     """The kept Fourier coefficients of a real field.
 
     x: (b, c, *grid) real; modes: stored counts per dim (``kept_modes``) -> (b, c, *modes) complex.
+    Half-precision inputs are transformed in float32 (CPU FFTs reject float16/bfloat16; complex halves are rare).
     """
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
     d = len(modes)
     spec = torch.fft.rfft(x, dim=-1, norm="forward")[..., :modes[-1]]
     for j in range(d - 1):

@@ -81,6 +81,8 @@ def dft_forward(x: torch.Tensor, modes: Sequence[int]) -> torch.Tensor:
     x: (..., n_1, ..., n_d) real -> (..., 2 m_1, ..., 2 m_{d-1}, m_d) complex.
     """
     d = len(modes)
+    if x.dtype in (torch.float16, torch.bfloat16):  # CPU FFTs reject half precision: transform in float32
+        x = x.float()
     spec = torch.fft.rfftn(x, dim=tuple(range(-d, 0)), norm="forward")
     spec = spec[..., : modes[-1]]
     for axis in range(d - 1):

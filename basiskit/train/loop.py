@@ -32,11 +32,13 @@ from torch import nn
 
 from .._validation import check_choice, check_float, check_int
 from . import distributed as dist_utils
+from .callbacks import Callback, TrainState
 from .checkpoint import latest_checkpoint, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .context import RunContext
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "lbfgs")
 SCHEDULERS = (None, "cosine", "step", "exponential")
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class TrainingDiverged(RuntimeError):
@@ -50,6 +52,7 @@ class FitResult:
     history: list[dict[str, float]] = field(default_factory=list)
     resumed_from: int | None = None
     seconds: float = 0.0
+    stopped_early: bool = False
 
     def curve(self, key: str = "loss") -> tuple[list[float], list[float]]:
         """(steps, values) of a logged quantity, for plotting."""
@@ -197,6 +200,9 @@ class _Progress:
     history: list[dict[str, float]] = field(default_factory=list)
     resumed_from: int | None = None
     last_good: Path | None = None
+    stopped: bool = False
+    callbacks: list[dict[str, Any]] = field(default_factory=list)
+    scaler: dict[str, Any] | None = None
 
 
 def _wrap_for_ranks(model: nn.Module, objective: Callable[..., Any] | None,
@@ -235,11 +241,12 @@ def _restore(ckpt_dir: Path | None, model: nn.Module, opt: torch.optim.Optimizer
     ctx.truncate_log("phase", name, step)
     return _Progress(step=step, loss_acc=float(state["loss_acc"]), loss_count=int(state["loss_count"]),
                      last_loss=float(state["last_loss"]), history=[dict(r) for r in state["history"]],
-                     resumed_from=step, last_good=found)
+                     resumed_from=step, last_good=found, stopped=bool(state.get("stopped", False)),
+                     callbacks=list(state.get("callbacks", [])), scaler=state.get("scaler"))
 
 
 def _save(ckpt_dir: Path, model: nn.Module, opt: torch.optim.Optimizer, sched: Any, ctx: RunContext,
-          progress: _Progress) -> Path | None:
+          progress: _Progress, callbacks: Sequence[Callback] = (), scaler: Any = None) -> Path | None:
     """Write a checkpoint of ``progress.step`` (rank 0 writes; every rank must call: the RNG states of all
     ranks are gathered). Returns the step folder on rank 0, None elsewhere."""
     rngs = dist_utils.gather_to_main(rng_state())
@@ -248,32 +255,50 @@ def _save(ckpt_dir: Path, model: nn.Module, opt: torch.optim.Optimizer, sched: A
     state = {"step": progress.step, "optimizer": opt.state_dict(),
              "scheduler": sched.state_dict() if sched is not None else None, "rng": rngs[0],
              "rng_per_rank": rngs, "loss_acc": progress.loss_acc, "loss_count": progress.loss_count,
-             "history": progress.history, "last_loss": progress.last_loss}
+             "history": progress.history, "last_loss": progress.last_loss, "stopped": progress.stopped,
+             "callbacks": [cb.state_dict() for cb in callbacks],
+             "scaler": scaler.state_dict() if scaler is not None else None}
     return save_checkpoint(ckpt_dir, progress.step, model, state)
 
 
-def _optimizer_step(opt: torch.optim.Optimizer, forward_backward: Callable[[], _Evaluation],
-                    model: nn.Module, grad_clip: float | None) -> _Evaluation:
+def _optimizer_step(opt: torch.optim.Optimizer, forward_backward: Callable[[int], _Evaluation],
+                    model: nn.Module, grad_clip: float | None, accumulate: int = 1,
+                    scaler: Any = None) -> _Evaluation:
     """One optimizer step; returns the evaluation at the step's starting point.
 
     LBFGS (any ``torch.optim.LBFGS``, however built) re-evaluates inside its line search through a closure;
     the loss it reports and the parts logged with it are those of the first evaluation. ``grad_clip`` does
     not apply to LBFGS (``fit`` warns): its line search needs the true gradient of the loss it evaluates.
+    Otherwise the gradients of ``accumulate`` micro-batches are summed (each loss divided by ``accumulate``)
+    before the step; the reported loss is their mean. ``scaler`` (float16 training) scales the backward pass,
+    unscales before clipping and skips steps with non-finite gradients.
     """
     if isinstance(opt, torch.optim.LBFGS):
         evaluations: list[_Evaluation] = []
 
         def closure() -> torch.Tensor:
-            evaluations.append(forward_backward())
+            opt.zero_grad(set_to_none=True)
+            evaluations.append(forward_backward(0))
             return evaluations[-1].loss
 
         opt.step(closure)
         return evaluations[0]
-    evaluation = forward_backward()
+    opt.zero_grad(set_to_none=True)
+    parts = [forward_backward(k) for k in range(accumulate)]
+    if scaler is not None:
+        scaler.unscale_(opt)
     if grad_clip is not None:
         nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    opt.step()
-    return evaluation
+    if scaler is not None:
+        scaler.step(opt)
+        scaler.update()
+    else:
+        opt.step()
+    if accumulate == 1:
+        return parts[0]
+    loss = torch.stack([e.loss.detach() for e in parts]).mean()
+    keys = {k for e in parts for k in e.parts}
+    return _Evaluation(loss, {k: sum(e.parts.get(k, 0.0) for e in parts) / accumulate for k in keys})
 
 
 def _evaluate(eval_fn: Callable[[nn.Module], dict[str, float]], model: nn.Module,
@@ -296,7 +321,8 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
         grad_clip: float | None = None, eval_fn: Callable[[nn.Module], dict[str, float]] | None = None,
         eval_every: int = 0, eval_needs_grad: bool = False, log_every: int = 10, checkpoint_every: int = 0,
         ctx: RunContext | None = None, name: str = "model",
-        device: str | torch.device | None = None) -> FitResult:
+        device: str | torch.device | None = None, callbacks: Sequence[Callback] = (),
+        precision: str = "fp32", accumulate: int = 1) -> FitResult:
     """Train ``model`` for ``steps`` optimizer steps; see the module docstring.
 
     Args:
@@ -314,6 +340,13 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
             deprecated.
         checkpoint_every: write a checkpoint every so many steps (0: only at the end), when ``ctx`` has a
             run folder. ``name`` keeps several trainings of one run apart (``checkpoint/<name>/``).
+        callbacks: ``basiskit.train.callbacks`` objects (step hooks, early stopping, best checkpoint, loggers);
+            their state is checkpointed with the run. An early stop ends training and is itself checkpointed.
+        precision: "fp32" | "bf16" | "fp16": the forward pass and loss under ``torch.autocast`` in that dtype
+            (weights and optimizer stay float32); "fp16" adds a gradient scaler. Spectral layers transform in
+            float32 (CPU FFTs reject half precision). Not with LBFGS.
+        accumulate: micro-batches per optimizer step (gradients summed, each loss divided by ``accumulate``):
+            an effective batch of ``accumulate * batch_size``. Not with LBFGS, and needs ``batch_size``.
     """
     check_int("steps", steps, min_value=0)
     check_float("lr", lr, min_value=0.0, strict_min=True)
@@ -330,6 +363,14 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
         raise ValueError("fit: loss_fn was given without data; pass data=(inputs..., targets)")
     if objective is not None and data is not None:
         raise ValueError("fit: objective builds its own batches; do not pass data with it")
+    check_choice("precision", precision, tuple(PRECISIONS))
+    check_int("accumulate", accumulate, min_value=1)
+    for i, cb in enumerate(callbacks):
+        if not isinstance(cb, Callback):
+            raise TypeError(f"callbacks[{i}] must be a basiskit.train.callbacks.Callback, got {type(cb).__name__}")
+    if accumulate > 1 and loss_fn is not None and batch_size is None:
+        raise ValueError(f"fit: accumulate={accumulate} needs mini-batches; pass batch_size (the full batch "
+                         "would be the same micro-batch every time)")
     if eval_fn is not None and hasattr(eval_fn, "needs_grad"):
         warnings.warn("fit: the eval_fn.needs_grad attribute is deprecated; pass fit(..., eval_needs_grad=True)",
                       DeprecationWarning, stacklevel=2)
@@ -347,6 +388,9 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
     wrapped, sync_grads = _wrap_for_ranks(model, objective, device)
     opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay, **(optimizer_options or {}))
     sched = make_scheduler(scheduler, opt, steps, warmup_steps)
+    if isinstance(opt, torch.optim.LBFGS) and (precision != "fp32" or accumulate > 1):
+        raise ValueError(f"fit: LBFGS cannot train with precision={precision!r} or accumulate={accumulate}: its "
+                         "line search compares exact losses of the full objective; use fp32 and accumulate=1")
     if grad_clip is not None and isinstance(opt, torch.optim.LBFGS):
         warnings.warn(f"fit: grad_clip={grad_clip} is not applied under LBFGS (its line search needs the true "
                       "gradient); bound the step with optimizer_options such as lr or max_eval instead",
@@ -355,36 +399,54 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
                             ctx.rank, ctx.world_size) if n_samples else None
     ckpt_dir = ctx.checkpoint_dir / name if ctx.checkpoint_dir is not None else None
     progress = _restore(ckpt_dir, model, opt, sched, ctx, name, device)
+    scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+    if scaler is not None and progress.scaler:
+        scaler.load_state_dict(progress.scaler)
+    for cb, cb_state in zip(callbacks, progress.callbacks):
+        cb.load_state_dict(cb_state)
+    autocast_dtype = PRECISIONS[precision]
+    tstate = TrainState(model=model, optimizer=opt, name=name, steps=steps, ctx=ctx, step=progress.step,
+                        loss=progress.last_loss, stop=progress.stopped)
 
-    def forward_backward() -> _Evaluation:
-        opt.zero_grad(set_to_none=True)
-        if objective is not None:
-            out = objective(wrapped)
-            loss, parts = out if isinstance(out, tuple) else (out, {})
-        else:
-            idx = sampler(progress.step) if sampler is not None else None
-            if mapped is not None:
-                batch = mapped(idx, device)
+    def forward_backward(micro: int) -> _Evaluation:
+        with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            if objective is not None:
+                out = objective(wrapped)
+                loss, parts = out if isinstance(out, tuple) else (out, {})
             else:
-                batch = tensors if idx is None else tuple(t[idx] for t in tensors)
-            loss, parts = loss_fn(wrapped(*batch[:-1]), batch[-1]), {}
+                idx = sampler(progress.step * accumulate + micro) if sampler is not None else None
+                if mapped is not None:
+                    batch = mapped(idx, device)
+                else:
+                    batch = tensors if idx is None else tuple(t[idx] for t in tensors)
+                tstate.batch = batch
+                loss, parts = loss_fn(wrapped(*batch[:-1]), batch[-1]), {}
         if not isinstance(loss, torch.Tensor) or loss.ndim != 0:
             raise TypeError(f"the loss must be a scalar tensor, got {type(loss).__name__} "
                             f"{tuple(getattr(loss, 'shape', ()))}")
-        loss.backward()
+        scaled = loss / accumulate if accumulate > 1 else loss
+        (scaler.scale(scaled) if scaler is not None else scaled).backward()
         if sync_grads:
             dist_utils.average_gradients(model)
+        loss = loss.float() if loss.dtype in (torch.float16, torch.bfloat16) else loss
         return _Evaluation(loss, {k: float(v) for k, v in parts.items()})
 
     def record(row: dict[str, float]) -> None:
         progress.history.append(row)
         ctx.log(phase=name, **row)
+        for cb in callbacks:
+            cb.on_log(tstate, row)
+
+    def save() -> Path | None:
+        return _save(ckpt_dir, model, opt, sched, ctx, progress, callbacks, scaler)
 
     t0 = time.perf_counter()
     model.train()
     bar = ctx.progress(total=steps, initial=progress.step, desc=name)
-    while progress.step < steps:
-        evaluation = _optimizer_step(opt, forward_backward, model, grad_clip)
+    for cb in callbacks:
+        cb.on_train_start(tstate)
+    while progress.step < steps and not tstate.stop:
+        evaluation = _optimizer_step(opt, forward_backward, model, grad_clip, accumulate, scaler)
         if sched is not None:
             sched.step()
         loss = float(evaluation.loss.detach())
@@ -394,17 +456,29 @@ def fit(model: nn.Module, loss_fn: Callable[..., torch.Tensor] | None = None, da
                      else "no checkpoint was written")
             raise TrainingDiverged(f"{name}: loss became {loss} at step {done}; {where}")
         progress.step, progress.last_loss = done, loss
+        tstate.step, tstate.loss = done, loss
         progress.loss_acc, progress.loss_count = progress.loss_acc + loss, progress.loss_count + 1
         if done % log_every == 0 or done == steps:
             mean = dist_utils.mean_across_ranks(progress.loss_acc / progress.loss_count)
             record({"step": done, "loss": mean, "lr": opt.param_groups[0]["lr"], **evaluation.parts})
             bar.set_postfix(loss=f"{mean:.3g}")
             progress.loss_acc, progress.loss_count = 0.0, 0
+        for cb in callbacks:
+            cb.on_step_end(tstate)
         if eval_fn is not None and ((eval_every and done % eval_every == 0) or done == steps):
-            record({"step": done, **_evaluate(eval_fn, model, eval_needs_grad)})
+            metrics = _evaluate(eval_fn, model, eval_needs_grad)
+            record({"step": done, **metrics})
+            for cb in callbacks:
+                cb.on_eval(tstate, metrics)
+        progress.stopped = tstate.stop
         bar.update(1)
-        if ckpt_dir is not None and ((checkpoint_every and done % checkpoint_every == 0) or done == steps):
-            progress.last_good = _save(ckpt_dir, model, opt, sched, ctx, progress) or progress.last_good
+        due = (checkpoint_every and done % checkpoint_every == 0) or done == steps or tstate.stop
+        if ckpt_dir is not None and due:
+            progress.last_good = save() or progress.last_good
     bar.close()
-    return FitResult(steps=steps, final_loss=progress.last_loss, history=progress.history,
-                     resumed_from=progress.resumed_from, seconds=time.perf_counter() - t0)
+    tstate.batch = None
+    for cb in callbacks:
+        cb.on_train_end(tstate)
+    return FitResult(steps=progress.step, final_loss=progress.last_loss, history=progress.history,
+                     resumed_from=progress.resumed_from, seconds=time.perf_counter() - t0,
+                     stopped_early=progress.stopped)
