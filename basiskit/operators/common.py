@@ -3,6 +3,7 @@ and point-wise channel MLPs. Every tensor is laid out (batch, channels, *grid) w
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -71,6 +72,30 @@ def append_grid(x: torch.Tensor, periodic: bool = False) -> torch.Tensor:
     return torch.cat([x, coords.unsqueeze(0).expand(x.shape[0], *coords.shape)], 1)
 
 
+def sinusoidal_features(coords: torch.Tensor, n_frequencies: int, max_frequency: float) -> torch.Tensor:
+    r"""Transformer-style sinusoidal embedding of grid coordinates: sines and cosines over a geometric ladder of
+    frequencies (Vaswani et al. 2017 use :math:`1/10000^{2i/d}`; here the ladder is anchored to the unit cube).
+
+    coords: (d, *grid) in [0, 1] -> (2 K d, *grid), channels ``sin(w_k x_i)`` then ``cos(w_k x_i)`` with
+    :math:`w_k = 2 \pi f_{max}^{k/(K-1)}`, k = 0..K-1 (K = 1: w_0 = 2 pi), so the slowest wave spans the domain
+    once and the fastest ``max_frequency`` times. Integer ``max_frequency`` with K - 1 dividing its log keeps
+    the features periodic; NeRF's ladder :math:`2^k \pi` is a different anchoring of the same idea.
+    """
+    k = torch.arange(n_frequencies, device=coords.device, dtype=coords.dtype)
+    expo = k / max(n_frequencies - 1, 1)
+    omega = 2 * math.pi * torch.as_tensor(max_frequency, dtype=coords.dtype, device=coords.device) ** expo
+    phase = omega.reshape(-1, 1, *([1] * (coords.ndim - 1))) * coords.unsqueeze(0)  # (K, d, *grid)
+    phase = phase.reshape(-1, *coords.shape[1:])
+    return torch.cat([torch.sin(phase), torch.cos(phase)], 0)
+
+
+def append_sinusoidal(x: torch.Tensor, n_frequencies: int, max_frequency: float) -> torch.Tensor:
+    """Append the d coordinates and their sinusoidal features: (b, c, *grid) -> (b, c + d + 2 K d, *grid)."""
+    coords = grid_coordinates(x.shape[2:], device=x.device, dtype=x.dtype)
+    feats = torch.cat([coords, sinusoidal_features(coords, n_frequencies, max_frequency)], 0)
+    return torch.cat([x, feats.unsqueeze(0).expand(x.shape[0], *feats.shape)], 1)
+
+
 def padding_amounts(grid: Sequence[int], padding: float | int | Sequence[float | int]) -> tuple[int, ...]:
     """Points to add at the end of each grid dim: an int is a count, a float in [0, 1) a fraction of the size."""
     pads = padding if isinstance(padding, Sequence) else [padding] * len(grid)
@@ -88,22 +113,28 @@ def padding_amounts(grid: Sequence[int], padding: float | int | Sequence[float |
     return tuple(out)
 
 
-def pad_domain(x: torch.Tensor, pads: Sequence[int]) -> torch.Tensor:
-    """Zero-pad the end of each grid dim by ``pads`` points (so a periodic method sees a non-periodic field
-    as part of a larger periodic one). (b, c, *grid) -> (b, c, *(grid + pads))."""
+PADDING_MODES = ("one-sided", "symmetric")
+
+
+def pad_domain(x: torch.Tensor, pads: Sequence[int], mode: str = "one-sided") -> torch.Tensor:
+    """Zero-pad each grid dim by ``pads`` points (so a periodic method sees a non-periodic field as part of a
+    larger periodic one): at the end (``"one-sided"``) or ``pads`` points at both ends (``"symmetric"``, as in
+    neuraloperator's ``DomainPadding``). (b, c, *grid) -> (b, c, *(grid + pads)) or (b, c, *(grid + 2 pads))."""
     if not any(pads):
         return x
+    both = mode == "symmetric"
     spec: list[int] = []
     for p in reversed(pads):
-        spec += [0, p]
+        spec += [p if both else 0, p]
     return F.pad(x, spec)
 
 
-def unpad_domain(x: torch.Tensor, pads: Sequence[int]) -> torch.Tensor:
-    """Inverse of ``pad_domain``: drop the last ``pads`` points of each grid dim."""
+def unpad_domain(x: torch.Tensor, pads: Sequence[int], mode: str = "one-sided") -> torch.Tensor:
+    """Inverse of ``pad_domain``: drop the padded points of each grid dim."""
     if not any(pads):
         return x
-    index = (slice(None), slice(None)) + tuple(slice(0, n - p) for n, p in zip(x.shape[2:], pads))
+    both = mode == "symmetric"
+    index = (slice(None), slice(None)) + tuple(slice(p if both else 0, n - p) for n, p in zip(x.shape[2:], pads))
     return x[index]
 
 

@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from .._validation import check_float, check_int
+from .._validation import check_choice, check_float, check_int
 from ..nn.activations import get_activation
 from ._registry import register_operator
-from .common import (ChannelLinear, ChannelMLP, append_grid, as_tuple, check_field, pad_domain,
-                     padding_amounts, unpad_domain)
+from .common import (PADDING_MODES, ChannelLinear, ChannelMLP, append_grid, append_sinusoidal, as_tuple,
+                     check_field, pad_domain, padding_amounts, unpad_domain)
 from .spectral import SpectralConv, check_modes
 
 
@@ -82,7 +82,8 @@ class FNOBase(nn.Module):
     def __init__(self, n_modes: int | Sequence[int], in_channels: int, out_channels: int, hidden_channels: int,
                  n_layers: int, conv_factory: Callable[[int], nn.Module], *, positional: bool | str,
                  padding: float | int | Sequence[float | int], lifting_ratio: float, projection_ratio: float,
-                 channel_mlp_expansion: float | None, activation: str, device=None, dtype=None) -> None:
+                 channel_mlp_expansion: float | None, activation: str, padding_mode: str = "one-sided",
+                 positional_frequencies: int = 4, max_frequency: float = 8.0, device=None, dtype=None) -> None:
         super().__init__()
         self.n_modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
         self.n_dims = len(self.n_modes)
@@ -92,13 +93,17 @@ class FNOBase(nn.Module):
         self.n_layers = check_int("n_layers", n_layers, min_value=1)
         check_float("lifting_ratio", lifting_ratio, min_value=0.0)
         check_float("projection_ratio", projection_ratio, min_value=0.0)
-        if positional not in (True, False, "closed", "periodic"):
-            raise ValueError(f"positional must be True/'closed' (x_j = j/(n-1)), 'periodic' (x_j = j/n) or False, "
-                             f"got {positional!r}")
+        if positional not in (True, False, "closed", "periodic", "sinusoidal"):
+            raise ValueError(f"positional must be True/'closed' (x_j = j/(n-1)), 'periodic' (x_j = j/n), "
+                             f"'sinusoidal' (closed coordinates plus sin/cos features) or False, got {positional!r}")
         self.positional = "closed" if positional is True else positional
         padding_amounts([1] * self.n_dims if isinstance(padding, Sequence) else [1], padding)  # validate early
         self.padding = padding
-        lift_in = in_channels + (self.n_dims if positional else 0)
+        self.padding_mode = check_choice("padding_mode", padding_mode, PADDING_MODES)
+        self.positional_frequencies = check_int("positional_frequencies", positional_frequencies, min_value=1)
+        self.max_frequency = check_float("max_frequency", max_frequency, min_value=1.0)
+        n_pos = self.n_dims * (1 + 2 * self.positional_frequencies) if positional == "sinusoidal" else self.n_dims
+        lift_in = in_channels + (n_pos if positional else 0)
         kw = {"device": device, "dtype": dtype}
         lift_hidden = round(lifting_ratio * hidden_channels)
         self.lifting = (ChannelMLP(lift_in, hidden_channels, lift_hidden, 2, activation, **kw) if lift_hidden
@@ -115,16 +120,19 @@ class FNOBase(nn.Module):
         grid = x.shape[2:]
         pads = padding_amounts(grid, self.padding)
         check_modes(self.n_modes, [n + p for n, p in zip(grid, pads)])
-        if self.positional:
+        if self.positional == "sinusoidal":
+            x = append_sinusoidal(x, self.positional_frequencies, self.max_frequency)
+        elif self.positional:
             x = append_grid(x, periodic=self.positional == "periodic")
-        v = pad_domain(self.lifting(x), pads)
-        v = unpad_domain(self.blocks(v), pads)
+        v = pad_domain(self.lifting(x), pads, self.padding_mode)
+        v = unpad_domain(self.blocks(v), pads, self.padding_mode)
         return self.projection(v)
 
     def extra_repr(self) -> str:
         return (f"n_modes={self.n_modes}, in_channels={self.in_channels}, out_channels={self.out_channels}, "
                 f"hidden_channels={self.hidden_channels}, n_layers={self.n_layers}, positional={self.positional}, "
-                f"padding={self.padding}")
+                f"padding={self.padding}" + (f", padding_mode={self.padding_mode!r}"
+                                             if self.padding_mode != "one-sided" else ""))
 
 
 @register_operator("fno", summary="Fourier Neural Operator on 1-D/2-D/3-D grids (Li et al. 2020)")
@@ -137,8 +145,11 @@ class FNO(FNOBase):
         positional: append grid coordinates as input channels: True / "closed" (:math:`x_j = j/(n-1)`, grids
             that include both ends), "periodic" (:math:`x_j = j/n`), or False. Pick the one under which a
             coarser grid is a subsample of a finer one, for zero-shot super-resolution.
-        padding: zero padding at the end of each grid dim (points, or a fraction of the size) for
-            non-periodic problems; removed before the projection.
+        padding: zero padding of each grid dim (points, or a fraction of the size) for non-periodic problems;
+            removed before the projection. ``padding_mode``: "one-sided" (at the end) or "symmetric" (that many
+            points at both ends).
+        positional_frequencies, max_frequency: with ``positional="sinusoidal"``, K frequencies from 1 to
+            ``max_frequency`` waves per unit length (``common.sinusoidal_features``) appended with the coordinates.
         lifting_ratio, projection_ratio: hidden widths of the lifting / projection MLPs (x hidden; 0: linear).
         channel_mlp_expansion: width of each block's channel MLP (x hidden; 0/None: no channel MLP).
 
@@ -149,7 +160,8 @@ class FNO(FNOBase):
                  hidden_channels: int = 32, n_layers: int = 4, *, positional: bool | str = True,
                  padding: float | int | Sequence[float | int] = 0, lifting_ratio: float = 2.0,
                  projection_ratio: float = 2.0, channel_mlp_expansion: float | None = 0.5,
-                 activation: str = "gelu", device=None, dtype=None) -> None:
+                 activation: str = "gelu", padding_mode: str = "one-sided", positional_frequencies: int = 4,
+                 max_frequency: float = 8.0, device=None, dtype=None) -> None:
         modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
         check_int("hidden_channels", hidden_channels, min_value=1)
 
@@ -158,5 +170,6 @@ class FNO(FNOBase):
 
         super().__init__(modes, in_channels, out_channels, hidden_channels, n_layers, conv, positional=positional,
                          padding=padding, lifting_ratio=lifting_ratio, projection_ratio=projection_ratio,
-                         channel_mlp_expansion=channel_mlp_expansion, activation=activation, device=device,
-                         dtype=dtype)
+                         channel_mlp_expansion=channel_mlp_expansion, activation=activation,
+                         padding_mode=padding_mode, positional_frequencies=positional_frequencies,
+                         max_frequency=max_frequency, device=device, dtype=dtype)

@@ -291,7 +291,8 @@ class TFNO(FNOBase):
                  positional: bool | str = True,
                  padding: float | int | Sequence[float | int] = 0, lifting_ratio: float = 2.0,
                  projection_ratio: float = 2.0, channel_mlp_expansion: float | None = 0.5,
-                 activation: str = "gelu", device=None, dtype=None) -> None:
+                 activation: str = "gelu", padding_mode: str = "one-sided", positional_frequencies: int = 4,
+                 max_frequency: float = 8.0, device=None, dtype=None) -> None:
         check_choice("factorization", factorization, FACTORIZATIONS)
         modes = as_tuple("n_modes", n_modes, 1 if isinstance(n_modes, int) else None)
         check_int("hidden_channels", hidden_channels, min_value=1)
@@ -314,6 +315,7 @@ class TFNO(FNOBase):
 
         super().__init__(modes, in_channels, out_channels, hidden_channels, n_layers, conv, positional=positional,
                          padding=padding, lifting_ratio=lifting_ratio, projection_ratio=projection_ratio,
-                         channel_mlp_expansion=channel_mlp_expansion, activation=activation, device=device,
-                         dtype=dtype)
+                         channel_mlp_expansion=channel_mlp_expansion, activation=activation,
+                         padding_mode=padding_mode, positional_frequencies=positional_frequencies,
+                         max_frequency=max_frequency, device=device, dtype=dtype)
         self.joint_weights = joint
