@@ -13,13 +13,16 @@ from .lsm import LSM
 from .mgno import MgNO, prolong, restrict, v_cycle
 from .multigrid import MGTFNO, multigrid_patch, multigrid_unpatch
 from .spectral import SpectralConv, spectral_conv
+from .spherical_fno import SphericalConv, SphericalFNO, spherical_conv
 from .t1 import T1, dct_forward, dct_inverse, dft_forward, dft_inverse
 from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv
 from .unet import FunctionUNet, QuadratureNorm, UNet, quadrature_norm
+from .uno import UNO, UNOLayer, resample
 
-__all__ = ["FNO", "LSM", "MGTFNO", "OPERATORS", "T1", "TFNO", "ChannelLinear", "ChannelMLP", "FactorizedSpectralConv",
-           "FunctionUNet", "InterpConv2d", "MgNO", "SpectralConv", "UNet", "append_grid", "count_parameters", "create",
-           "dct_forward", "dct_inverse", "dft_forward", "dft_inverse", "factorized_spectral_conv", "grid_coordinates",
-           "multigrid_patch", "multigrid_unpatch", "names", "pad_domain", "append_sinusoidal", "prolong", "QuadratureNorm",
-           "quadrature_norm", "register_operator",
-           "resample_kernel", "restrict", "sinusoidal_features", "spectral_conv", "unpad_domain", "v_cycle"]
+__all__ = ["ChannelLinear", "ChannelMLP", "FNO", "FactorizedSpectralConv", "FunctionUNet", "InterpConv2d", "LSM",
+           "MGTFNO", "MgNO", "OPERATORS", "QuadratureNorm", "SpectralConv", "SphericalConv", "SphericalFNO", "T1",
+           "TFNO", "UNO", "UNOLayer", "UNet", "append_grid", "append_sinusoidal", "count_parameters", "create",
+           "dct_forward", "dct_inverse", "dft_forward", "dft_inverse", "factorized_spectral_conv",
+           "grid_coordinates", "multigrid_patch", "multigrid_unpatch", "names", "pad_domain", "prolong",
+           "quadrature_norm", "register_operator", "resample", "resample_kernel", "restrict", "sinusoidal_features",
+           "spectral_conv", "spherical_conv", "unpad_domain", "v_cycle"]

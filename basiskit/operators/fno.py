@@ -10,7 +10,8 @@ lifting MLP to ``lifting_ratio * hidden`` then ``hidden`` channels; each block a
 paths, applies the activation, then a channel MLP (width ``channel_mlp_expansion * hidden``) with a soft-gating
 skip; the projection MLP goes through ``projection_ratio * hidden`` channels. So the parameter counts of the two
 libraries agree at the same configuration. ``positional=True`` appends the grid coordinates as input
-channels; ``padding`` zero-pads the end of every grid dim for non-periodic problems (FNO's Darcy set-up).
+channels (or ``"sinusoidal"`` features of them); ``padding`` zero-pads every grid dim for non-periodic
+problems (FNO's Darcy set-up), at the end or at both ends (``padding_mode``).
 Works on 1-D, 2-D and 3-D grids; the weights do not depend on the resolution (zero-shot super-resolution).
 """
 from __future__ import annotations

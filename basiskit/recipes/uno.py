@@ -1,0 +1,51 @@
+"""uno: U-shaped neural operator vs FNO on 2-D Darcy flow at matched parameter counts (within 10%).
+
+Rahman, Ross & Azizzadenesheli 2023, "U-NO: U-shaped Neural Operators". Five Fourier layers in a U, shaped like
+neuraloperator's Darcy example (out channels w, 2w, 2w, 2w, w; modes m, m/2, m/2, m/2, m; scalings 1, 1/2, 1, 2,
+1; skips 4 <- 0 and 3 <- 1), with m the FNO's modes; the width w is chosen by counting parameters, the one whose
+model is closest to the FNO's (reported as ``param_ratio``). Both train alike (``_common.train_operator``), each
+at its own learning rate.
+
+Learning rates: the FNO keeps the rate the lsm/mgno sweeps found best for it at this quick size (2e-2; its
+plateau runs from 2e-2 to 3e-2). The UNO rate was swept at quick size (seed 0, held-out rel. L2): see
+``docs/operators.md`` (uno section) for the figures; the quick config uses the best of them.
+
+Paper figure: none set. The U-NO paper's Darcy table could not be read from here (only its abstract), and its
+data are not ``basiskit.data``'s generated fields, so ``paper=`` is unset.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..operators import UNO
+from ..train import RunContext
+from ._common import FnoComparisonConfig, compare_with_fno_on_darcy
+from .core import Claim, recipe
+
+
+@dataclass
+class UnoConfig(FnoComparisonConfig):
+    def validate(self) -> None:
+        """The contracted grid (half the resolution) must carry the middle layers' m/2 modes."""
+        half = max(1, self.fno_modes // 2)
+        if self.resolution // 2 < half:
+            raise ValueError(f"resolution ({self.resolution}) halves to {self.resolution // 2} points, fewer than "
+                             f"the {half} modes of the middle layers (fno_modes // 2)")
+
+
+def build_uno(width: int, modes: int) -> UNO:
+    half = max(1, modes // 2)
+    return UNO(1, 1, width, layer_channels=(width, 2 * width, 2 * width, 2 * width, width),
+               layer_modes=((modes, modes), (half, half), (half, half), (half, half), (modes, modes)),
+               layer_scalings=(1.0, 0.5, 1.0, 2.0, 1.0))
+
+
+@recipe("uno", paper="Rahman, Ross & Azizzadenesheli 2023, U-NO: U-shaped Neural Operators",
+        summary="UNO (Fourier layers in a U, horizontal skips) vs FNO on Darcy 64x64, parameters within 10%",
+        config=UnoConfig,
+        quick={"n_train": 128, "n_test": 32, "resolution": 32, "fno_modes": 8, "fno_width": 12, "steps": 200,
+               "batch_size": 16, "lr": 1e-2, "fno_lr": 2e-2, "checkpoint_every": 0},
+        claims=[Claim("param_ratio", "<=", 1.1), Claim("param_ratio", ">=", 0.9),
+                Claim("uno_rel_l2", "<=", "fno_rel_l2", note="held-out relative L2")])
+def run(cfg: UnoConfig, ctx: RunContext) -> dict:
+    return compare_with_fno_on_darcy(cfg, ctx, "uno", lambda w: build_uno(w, cfg.fno_modes), range(2, 65))
