@@ -156,7 +156,12 @@ class KANLinear(nn.Module):
             coef = kan_grid.fit_coefficients(fit_x, target, knots, b.order, ridge=ridge)
             base = self.base_weight.detach().clone()
             b.set_knots(knots.to(b.knots))
-            self.weight = nn.Parameter(torch.cat([coef.to(self.weight), base.unsqueeze(-1)], -1))
+            new = torch.cat([coef.to(self.weight), base.unsqueeze(-1)], -1)
+            if new.shape == self.weight.shape:
+                # in place: an optimizer holding this parameter keeps training it (grid updates during fit)
+                self.weight.copy_(new)
+            else:  # refine changes the coefficient count: a new parameter, so a new optimizer is needed
+                self.weight = nn.Parameter(new)
 
     @torch.no_grad()
     def update_grid(self, x: torch.Tensor, grid_eps: float = 0.02, margin: float = 0.0, ridge: float = 1e-10

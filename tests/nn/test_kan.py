@@ -158,3 +158,24 @@ def test_kan_builds_other_bases_and_bad_inputs():
         KAN([2, 1]).update_grid(torch.zeros(5, 3))
     with pytest.raises(RuntimeError, match="auto_symbolic"):
         KAN([2, 1]).symbolic_formula()
+
+
+def test_grid_updates_during_fit_keep_the_optimizer_training_the_same_parameters():
+    """pykan's default schedule through fit's StepHook: update_grid every 5 steps until step 20. The update
+    refits coefficients in place, so the optimizer still owns the weights afterwards and training continues."""
+    from basiskit.train import StepHook, fit
+
+    torch.manual_seed(0)
+    x = torch.rand(256, 2) * 4 - 2  # outside the initial grid [-1, 1]: the update matters
+    y = torch.sin(x[:, :1]) * x[:, 1:]
+    model = KAN([2, 4, 1], grid_size=5)
+    before = [id(p) for p in model.parameters()]
+    updates = []
+    hook = StepHook(lambda s: (model.update_grid(s.batch[0]), updates.append(s.step)), every=5, until=20)
+    res = fit(model, torch.nn.MSELoss(), (x, y), steps=60, batch_size=64, lr=1e-2, callbacks=[hook])
+    assert updates == [5, 10, 15, 20]
+    assert [id(p) for p in model.parameters()] == before
+    grid_lo = model.layers[0].basis.knots[:, model.layers[0].basis.order]
+    assert float(grid_lo.max()) < -1.2  # the grid followed the data
+    steps, losses = res.curve("loss")
+    assert losses[-1] < 0.3 * losses[0]
