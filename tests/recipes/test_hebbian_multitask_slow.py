@@ -6,7 +6,7 @@ import pytest
 @pytest.mark.xdist_group("hebbian-multitask")
 def test_hebbian_multitask_quick_meets_its_claims(quick_run):
     run_dir, record = quick_run("hebbian-multitask")
-    assert {p.name for p in run_dir.glob("*.png")} == {"amplitudes_over_d.png"}
+    assert {p.name for p in run_dir.glob("*.png")} == {"amplitudes_over_d.png", "supervised_minus_unsupervised.png"}
     claims = {c["claim"]: c for c in record["claims"]}
     assert set(claims) == {"sup_hier_max_dev <= 0.05", "unsup_hier_max_dev <= 0.05",
                            "sup_parallel_spread <= 0.05", "unsup_parallel_spread <= 0.05",
