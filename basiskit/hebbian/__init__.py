@@ -8,4 +8,4 @@ from __future__ import annotations
 from . import multitask
 from .multitask import MultitaskNetwork, diluted_patterns, hierarchical_amplitudes
 
-__all__ = ["multitask", "MultitaskNetwork", "diluted_patterns", "hierarchical_amplitudes"]
+__all__ = ["MultitaskNetwork", "diluted_patterns", "hierarchical_amplitudes", "multitask"]

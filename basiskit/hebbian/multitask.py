@@ -52,9 +52,19 @@ import torch
 from .._validation import check_choice, check_float, check_int, check_tensor
 
 __all__ = [
-    "diluted_patterns", "examples", "example_quality_factor", "hebbian_couplings", "zero_temperature", "glauber",
-    "mattis_overlaps", "hierarchical_amplitudes", "hierarchical_state", "cue_state", "Relaxation", "GlauberRun",
+    "GlauberRun",
     "MultitaskNetwork",
+    "Relaxation",
+    "cue_state",
+    "diluted_patterns",
+    "example_quality_factor",
+    "examples",
+    "glauber",
+    "hebbian_couplings",
+    "hierarchical_amplitudes",
+    "hierarchical_state",
+    "mattis_overlaps",
+    "zero_temperature",
 ]
 
 
