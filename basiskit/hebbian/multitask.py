@@ -1,8 +1,9 @@
 r"""Multitasking Hebbian networks: diluted ternary patterns learnt from examples, retrieved several at once.
 
 Agliari, Alessandrelli, Barra & Ricci-Tersenghi 2023, "Parallel learning by multitasking neural networks"
-(J. Stat. Mech. 113401; arXiv:2308.04106). The model, in the notation used here (the equation labels (M1)-(M8) are
-this module's; the mapping to the paper's text is in docs/generative-hebbian-multitask.md):
+(J. Stat. Mech. 113401; arXiv:2308.04106). The model, in the notation used here. The equation labels (M1)-(M8) are
+this module's own: only the paper's abstract could be read with the tools at hand, so its equation numbers are not
+quoted (docs/generative-hebbian-multitask.md says what was and was not verified):
 
 .. math::
 

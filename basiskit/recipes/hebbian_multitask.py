@@ -31,8 +31,9 @@ the last half of ``glauber_sweeps`` sweeps, same cue) is reported beside it at t
 Margins and size: the 0.05 and 0.03 tolerances are the issue's. The finite-N noise of one overlap is about
 sqrt((1 - d)/N) = 0.016 at N = 3000, and the second amplitude is biased up by the chance overlap of pattern 2 with
 the cue (the dynamics picks the sign of pattern 2 that agrees with it), about 0.01. All tensors are float64 and
-every draw comes from seeded generators, so a change of CPU cannot change a fixed-seed run (the only ties,
-h_i = 0, happen at sites blank in every pattern, where J's row is exactly zero). Quick = the issue's N, K, M, r
+every draw comes from seeded generators, so a change of CPU (BLAS summation order) moves the fields only in their
+last bits, far below any field that decides a spin flip (the only exact ties, h_i = 0, are at sites blank in every
+pattern, where J's row is exactly zero). Quick = the issue's N, K, M, r
 (the claims are about this size) with a d grid of step 0.05 and 8 seeds (64 s of CPU here: each seed costs about
 0.1 s for the couplings and 0.1 s for the relaxation, per protocol); 8 seeds bring the seed-to-seed scatter of a
 mean amplitude (0.01-0.02 per seed) below 0.007. The full size has step 0.025 and 20 seeds.
