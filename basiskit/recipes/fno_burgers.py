@@ -16,11 +16,11 @@ from typing import Any
 
 import torch
 
-from ..data import burgers
+from ..data import burgers, evaluate_resolutions
 from ..measure import count_parameters
 from ..operators import FNO
 from ..train import RunContext
-from ._common import plot_samples, predict, rel_l2, train_operator
+from ._common import plot_samples, predict, train_operator
 from .core import Claim, recipe
 
 
@@ -64,9 +64,10 @@ def run(cfg: FnoBurgersConfig, ctx: RunContext) -> dict:
     fno = FNO(cfg.modes, 1, 1, cfg.width, cfg.layers, positional="periodic")
     model, result = train_operator(fno, train, test, ctx, "fno", steps=cfg.steps, batch_size=cfg.batch_size,
                                    lr=cfg.lr, weight_decay=cfg.weight_decay)
+    errors = evaluate_resolutions(model, {"train_grid": test, "fine_grid": fine_test}, device=ctx.device)
     metrics: dict[str, Any] = {
-        "rel_l2": rel_l2(model, test, ctx.device),
-        "rel_l2_zero_shot": rel_l2(model, fine_test, ctx.device),
+        "rel_l2": errors["train_grid"],
+        "rel_l2_zero_shot": errors["fine_grid"],
         "train_rel_l2": result.final_loss,
         "n_params": count_parameters(fno),
         "train_seconds": result.seconds,
