@@ -13,7 +13,9 @@ the rows for early stopping (``patience`` epochs without improvement; the best w
 with Adam in mini-batches, in float64. The network is ``basiskit.nn.KAN([n_features, *hidden, n_outputs],
 basis, grid_size, domain=(-3, 3))`` (B-spline by default; splines are clamped outside the grid, the SiLU base
 branch carries on). Everything is a pure function of ``random_state``. Needs scikit-learn (the
-``tabular`` extra).
+``tabular`` extra). After ``fit``, ``feature_importances_`` (sums to 1, scikit-learn's convention) holds the
+fitted KAN's attribution scores of the features (``KAN.feature_scores``, pykan's rule) on up to 1,000
+standardised training rows.
 """
 from __future__ import annotations
 
@@ -195,6 +197,13 @@ class _KANEstimator(BaseEstimator):
                 model.load_state_dict(best_state)
         model.train(False)
         self.model_ = model
+        x_attr = self._symbolic_x
+        if x_attr.shape[0] >= 2:
+            scores = model.feature_scores(x_attr).numpy()
+        else:  # one training row: no spread to attribute with
+            scores = np.ones(X.shape[1])
+        total = float(scores.sum())
+        self.feature_importances_ = scores / total if total > 0 else np.full(X.shape[1], 1.0 / X.shape[1])
         self.n_epochs_ = epoch + 1
         self.n_iter_ = self.n_epochs_
 

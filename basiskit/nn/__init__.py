@@ -9,7 +9,7 @@ from .evonorm import EvoNormB0, EvoNormS0
 from .fourier_features import FourierFeatures, fourier_features
 from .grkan import GRKAN, GroupRational
 from .hyper import HyperNetwork, mip_encoding
-from .kan import KAN
+from .kan import KAN, KANAttribution
 from .kan_linear import KANLinear
 from .location import GridEncoder, LocationEncoder, SphericalHarmonicsEncoder
 from .neurbf import AdaptiveRBF, BilinearGrid, GridField, NeuRBF
@@ -18,7 +18,7 @@ from .snnk import SNNKLinear
 from .ssm import SSMClassifier, SSMLayer, hippo_legs, ptd_perturbation, transfer_function
 
 __all__ = ["AFKANLinear", "Activation", "AdaptiveRBF", "BilinearGrid", "EvoNormB0", "EvoNormS0", "FourierFeatures",
-           "GRKAN", "GridEncoder", "GridField", "GroupRational", "HyperNetwork", "KAN", "KANAttention",
+           "GRKAN", "GridEncoder", "GridField", "GroupRational", "HyperNetwork", "KAN", "KANAttention", "KANAttribution",
            "KANLinear", "KArAtOperator", "LocationEncoder", "NeuRBF", "ReLUKANLinear", "SIREN", "SNNKLinear",
            "SSMClassifier", "SSMLayer", "SineLayer", "SphericalHarmonicsEncoder", "activation_names",
            "fourier_features", "get_activation", "hippo_legs", "mip_encoding", "ptd_perturbation", "sine_layer",

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
 from .._validation import check_float, check_int, check_tensor, check_widths
 from .kan_linear import KANLinear
+
+
+class KANAttribution(NamedTuple):
+    """Attribution scores of a KAN on some data (``KAN.attribute``): per layer, nodes (width,) and edges
+    (out, in); ``node_scores[0]`` scores the input features."""
+
+    node_scores: list[torch.Tensor]
+    edge_scores: list[torch.Tensor]
 
 
 class KAN(nn.Module):
@@ -112,6 +120,42 @@ class KAN(nn.Module):
             entropy = -(prob * torch.log(prob + eps)).sum()
             total = total + lamb_l1 * l1 + lamb_entropy * entropy
         return total
+
+    @torch.no_grad()
+    def attribute(self, x: torch.Tensor) -> KANAttribution:
+        r"""Input attribution by pykan's rule (``MultKAN.attribute``), layer by layer from the outputs back.
+
+        For each output k separately: its node starts with score 1; an edge's score is the score of the node it
+        feeds times :math:`\mathrm{std}(\phi_{ji}) / (\mathrm{std}(x^{l+1}_j) + 10^{-4})`, standard deviations
+        over ``x`` (:math:`x^{l+1}_j` is node j's value, the sum of its incoming edges plus its bias); a node's
+        score is the sum of its outgoing edges' scores. Scores are then averaged over the outputs. (Multiplication
+        nodes, when a KAN has them, copy their score to each input.) x: (N, widths[0]) with N >= 2.
+        Returns ``node_scores[l]``: (widths[l],) for l = 0..depth, and ``edge_scores[l]``: (widths[l+1],
+        widths[l]); ``node_scores[0]`` are the input features' scores.
+        """
+        self._check_data(x)
+        if x.shape[0] < 2:
+            raise ValueError(f"attribute needs at least 2 samples to measure spreads, got {x.shape[0]}")
+        stds, h = [], x
+        for layer in self.layers:
+            edge = layer.edge_activations(h)  # (N, out, in)
+            h = layer(h)
+            stds.append((edge.std(0), h.std(0)))  # (out, in), (out,)
+        n_out = self.widths[-1]
+        node = torch.eye(n_out, dtype=x.dtype, device=x.device)  # (k, out): one attribution per output
+        nodes = [node]
+        edges = []
+        for edge_std, node_std in reversed(stds):
+            edge_score = edge_std.unsqueeze(0) * (node / (node_std + 1e-4)).unsqueeze(-1)  # (k, out, in)
+            edges.append(edge_score)
+            node = edge_score.sum(1)
+            nodes.append(node)
+        return KANAttribution(node_scores=[n.mean(0) for n in reversed(nodes)],
+                              edge_scores=[e.mean(0) for e in reversed(edges)])
+
+    def feature_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """The input features' attribution scores (``attribute(x).node_scores[0]``): (widths[0],)."""
+        return self.attribute(x).node_scores[0]
 
     @torch.no_grad()
     def node_scores(self, x: torch.Tensor) -> list[torch.Tensor]:

@@ -179,3 +179,30 @@ def test_grid_updates_during_fit_keep_the_optimizer_training_the_same_parameters
     assert float(grid_lo.max()) < -1.2  # the grid followed the data
     steps, losses = res.curve("loss")
     assert losses[-1] < 0.3 * losses[0]
+
+
+def test_attribution_follows_pykans_rule_and_finds_the_ignored_inputs():
+    torch.manual_seed(0)
+    x = torch.rand(512, 4, dtype=torch.float64) * 2 - 1
+    y = torch.sin(2 * x[:, :1]) + x[:, 1:2] ** 2  # inputs 2 and 3 are ignored
+    model = KAN([4, 5, 1], grid_size=5).double()
+    from basiskit.train import fit
+
+    def objective(m):  # pykan's workflow: train with the sparsity penalty, then attribute
+        return torch.nn.functional.mse_loss(m(x), y) + 1e-3 * m.regularization_loss(x)
+
+    fit(model, objective=objective, steps=300, lr=1e-2)
+    attr = model.attribute(x)
+    scores = model.feature_scores(x)
+    assert len(attr.node_scores) == 3 and attr.edge_scores[0].shape == (5, 4)
+    assert float(scores[2:].max()) < 0.2 * float(scores[:2].min())
+    # the rule by hand for the last layer: edge score = std(phi) / (std(output) + 1e-4), output score 1
+    h = model.layers[0](x)
+    edge_std = model.layers[1].edge_activations(h).std(0)
+    torch.testing.assert_close(attr.edge_scores[1], edge_std / (model(x).std(0)[:, None] + 1e-4))
+    torch.testing.assert_close(attr.node_scores[1], attr.edge_scores[1].sum(0))
+    # and one layer down: a node's score feeds its incoming edges, scaled by that node's spread
+    edge0 = model.layers[0].edge_activations(x).std(0)
+    torch.testing.assert_close(attr.edge_scores[0], edge0 * (attr.node_scores[1] / (h.std(0) + 1e-4))[:, None])
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        model.attribute(x[:1])
