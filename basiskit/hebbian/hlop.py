@@ -5,7 +5,8 @@ neural networks", ICLR 2024. Each layer gets lateral neurons whose weights :math
 principal subspace of the layer's inputs with Oja's subspace rule, averaged over a batch :math:`x` of ``B`` rows:
 
 .. math::
-    y = H_{\text{all}}\, x, \qquad \Delta H_{\text{new}} = \frac{\eta}{B}\, y_{\text{new}} \big(x - H_{\text{all}}^\top y\big)^\top,
+    y = H_{\text{all}}\, x, \qquad
+    \Delta H_{\text{new}} = \frac{\eta}{B}\, y_{\text{new}} \big(x - H_{\text{all}}^\top y\big)^\top,
 
 where :math:`H_{\text{all}}` stacks the frozen rows of earlier tasks above the rows being learned for the current
 task (:math:`H_{\text{new}}`); only the new rows move, and the reconstruction through the frozen rows pushes them
