@@ -34,10 +34,11 @@ Differences from the paper, and why. The paper's code updates the lateral weight
 epochs (a few Oja iterations per batch; its HLOP module's default rate is 0.01, with momentum 0.9) and uses, for
 PMNIST, a 3-layer spiking MLP of 800 units with 80/200/100 lateral neurons for the first task and 70 more per
 task; here the Hebbian phase runs after each task on the trained network's inputs (the same fixed point, reached
-without chasing a moving input), with equal k per task and layer so that GPM is compared at exactly the same subspace sizes, and the rate is
-normalised by the batch's top eigenvalue instead of momentum (one rate then serves pixels and firing rates; a fixed
-rate of 1.8 / trace diverged on the ReLU layer, whose top eigenvalue holds most of the trace). The paper trains the
-SNN with DSR/OTTT-style rules at T = 20; here BPTT with a surrogate gradient at T = 4.
+without chasing a moving input), with equal k per task and layer so that GPM is compared at exactly the same
+subspace sizes, and the rate is normalised by the batch's top eigenvalue instead of momentum (one rate then serves
+pixels and firing rates; a fixed rate of 1.8 / trace diverged on the ReLU layer, whose top eigenvalue holds most of
+the trace). The paper trains the SNN with DSR (and OTTT/BPTT variants) at T = 20; here BPTT with a surrogate
+gradient at T = 4.
 
 Quick size (5 ordinary / 3 spiking epochs per task; 42 s CPU here, AMD EPYC, one thread) and its choices: 5 epochs
 bring each task to 85-89% test accuracy (10 epochs: 90-91%); the spiking net costs T = 4 times more per step, so
@@ -55,7 +56,8 @@ points of margin). **Not met**: HLOP >= fine-tuning + 10 (+4.4 and +3.0). Fine-t
 five permuted MNIST-5k tasks here, and no method can beat the single-task accuracy (about 89-91% at this size), so
 a 10-point gap is out of reach with five tasks; the paper's PMNIST runs have ten tasks of 60,000 images each,
 where fine-tuning's forgetting has much longer to build up. Tried: batch 64 and 10 epochs (fine-tuning
-84.1-85.8%, GPM 86.8-89.4%), batch 16 and 10 epochs (fine-tuning 85.8%, GPM 89.7%, HLOP 89.9%): the gap stays at 3-6 points.
+84.1-85.8%, GPM 86.8-89.4%), batch 16 and 10 epochs (fine-tuning 85.8%, GPM 89.7%, HLOP 89.9%): the gap
+stays at 3-6 points.
 
 The paper's own figures (PMNIST ACC/BWT) are not filled as ``paper=``: they could not be checked from the sources
 at hand (only the abstract was reachable).

@@ -46,8 +46,7 @@ def test_oja_converges_to_the_top_principal_subspace(seed, k):
 
 def test_oja_step_is_the_batch_average_and_pure():
     g = torch.Generator().manual_seed(1)
-    H, F0, x = (torch.randn(2, 5, generator=g, dtype=torch.float64),
-                torch.randn(1, 5, generator=g, dtype=torch.float64), torch.randn(7, 5, generator=g, dtype=torch.float64))
+    H, F0, x = (torch.randn(n, 5, generator=g, dtype=torch.float64) for n in (2, 1, 7))
     before = H.clone()
     new = oja_subspace_step(H, x, 0.1, frozen=F0)
     assert torch.equal(H, before)
