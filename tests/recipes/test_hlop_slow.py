@@ -23,4 +23,4 @@ def test_hlop_quick_meets_its_claims(quick_run):
     for v in ("mlp", "snn"):
         assert m[f"{v}_hlop_acc"] > m[f"{v}_ft_acc"] + 2.0
         assert m[f"{v}_ft_bwt"] < m[f"{v}_hlop_bwt"] - 2.0
-        assert m[f"{v}_ft_lr"] in (0.01, 0.03, 0.1)
+        assert m[f"{v}_ft_lr"] in (0.01, 0.03)   # inside the sweep (0.003 .. 0.1)
