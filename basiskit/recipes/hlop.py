@@ -58,7 +58,7 @@ five permuted MNIST-5k tasks here, and no method can beat the single-task accura
 a 10-point gap is out of reach with five tasks; the paper's PMNIST runs have ten tasks of 60,000 images each,
 where fine-tuning's forgetting has much longer to build up. Tried: batch 64 and 10 epochs (fine-tuning
 84.1-85.8%, GPM 86.8-89.4%), batch 16 and 10 epochs (fine-tuning 85.8%, GPM 89.7%, HLOP 89.9%): the gap
-stays at 3-6 points.
+stays at 3-7 points.
 
 Full size (10 epochs per task for both nets; 71 s CPU, 165 s wall, docs/runs/hlop/full): hebbian_angle_deg 5.2
 (met); ordinary net: HLOP 88.9% (BWT -2.3, met with 0.7 points to spare), GPM 88.8% (-2.2), fine-tuning 81.9%
