@@ -5,7 +5,11 @@ Layering: imports ``nn``, ``ops``, ``bases``, ``data``, ``train`` and below; not
 """
 from __future__ import annotations
 
-from . import multitask
+from . import hlop, multitask
+from .hlop import (ContinualMLP, GPMProjector, HebbianSubspace, ProjectedLinear, oja_subspace_step, principal_angles,
+                   project_out, projected_linear)
 from .multitask import MultitaskNetwork, diluted_patterns, hierarchical_amplitudes
 
-__all__ = ["MultitaskNetwork", "diluted_patterns", "hierarchical_amplitudes", "multitask"]
+__all__ = ["ContinualMLP", "GPMProjector", "HebbianSubspace", "MultitaskNetwork", "ProjectedLinear",
+           "diluted_patterns", "hierarchical_amplitudes", "hlop", "multitask", "oja_subspace_step",
+           "principal_angles", "project_out", "projected_linear"]

@@ -15,6 +15,7 @@ from .location import GridEncoder, LocationEncoder, SphericalHarmonicsEncoder
 from .neurbf import AdaptiveRBF, BilinearGrid, GridField, NeuRBF
 from .siren import SIREN, SineLayer, sine_layer
 from .snnk import SNNKLinear
+from .spiking import LIFNeuron, spike, surrogate_grad
 from .ssm import SSMClassifier, SSMLayer, hippo_legs, ptd_perturbation, transfer_function
 
 __all__ = ["AFKANLinear", "Activation", "AdaptiveRBF", "BilinearGrid", "EvoNormB0", "EvoNormS0", "FourierFeatures",

@@ -44,6 +44,11 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
         "mgno_rel_l2 <= fno_rel_l2": "0.0914 vs 0.0461 with each model at its own best learning rate (sweep in the "
                                      "recipe's docstring); MgNO at 3e-3, the FNO at 2e-2",
     },
+    "hlop": {
+        "mlp_hlop_acc >= mlp_ft_acc + 10": "87.9 vs fine-tuning 83.5 (+4.4): fine-tuning forgets only 5-7 points over "
+                                           "five 5k-image tasks; +7.0 at full size (docs/generative-hebbian.md)",
+        "snn_hlop_acc >= snn_ft_acc + 10": "87.7 vs fine-tuning 84.8 (+3.0), the same reason; +5.1 at full size",
+    },
     "uno": {
         "uno_rel_l2 <= fno_rel_l2": "0.0548 vs 0.0461 with each model at its own best learning rate (sweep in the "
                                     "recipe's docstring); 4 modes per dim on the contracted 16x16 grid at quick size",
