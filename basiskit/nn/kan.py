@@ -51,6 +51,7 @@ class KAN(nn.Module):
                 kw["order"] = check_int("order", order, min_value=0)
             kw["domain"] = tuple(domain)
         self.widths = widths
+        self.domain, self.basis_kwargs = tuple(float(v) for v in domain), dict(basis_kwargs)
         self.layers = nn.ModuleList(
             KANLinear(a, b, basis, base_activation, bias=bias, fused=fused, spline_scale=spline_scale,
                       device=device, dtype=dtype, **kw) for a, b in zip(widths[:-1], widths[1:]))
@@ -229,6 +230,33 @@ class KAN(nn.Module):
         from .kan_plot import plot_kan
 
         return plot_kan(self, path, x=x, n_points=n_points)
+
+    # ---- saving (see kan_io) ---------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        """JSON-able description that rebuilds this network's architecture (``KAN.from_config``)."""
+        from .kan_io import kan_config
+
+        return kan_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> KAN:
+        """A freshly initialised KAN with the architecture of ``config``."""
+        from .kan_io import kan_from_config
+
+        return kan_from_config(config)
+
+    def save(self, path: str | Any) -> Any:
+        """Weights (safetensors) and configuration (JSON, with symbolic fits) in the folder ``path``."""
+        from .kan_io import save_kan
+
+        return save_kan(self, path)
+
+    @classmethod
+    def load(cls, path: str | Any) -> KAN:
+        """The KAN saved by ``save`` in ``path``: pruned, refined and symbolic ones included."""
+        from .kan_io import load_kan
+
+        return load_kan(path)
 
     def extra_repr(self) -> str:
         return f"widths={self.widths}"

@@ -1,0 +1,168 @@
+"""Saving a KAN with everything needed to rebuild it: weights in safetensors, the configuration in JSON.
+
+``save_kan(kan, folder)`` writes ``folder/model.safetensors`` (the ``state_dict``: coefficients, knots, biases)
+and ``folder/config.json``::
+
+    {"format": "basiskit.KAN", "format_version": 1,
+     "config": {"widths": [...], "basis": "bspline", "layers": [{"grid_size": 5, "order": 3, "bias": true}, ...],
+                "base_activation": "silu", "fused": true, "basis_kwargs": {...}, "dtype": "float32"},
+     "symbolic": null | [{"names": [[...]], "params": [[[a, b, c, d], ...]], "bias": [...]}, ...]}
+
+``load_kan(folder)`` rebuilds the network from the configuration (widths after pruning, each layer's grid size
+after refinement, bias or not) and loads the weights strictly, so a pruned, refined or symbolified KAN comes back
+as it was saved without the user rebuilding it by hand. Symbolic fits are stored by function name; a name that
+is not in ``kan_symbolic.LIBRARY`` fails loading with an error that says so. Nothing is pickled. A file of
+another format or version, or a configuration that does not describe the stored weights, raises ``UsageError``.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .._validation import UsageError
+
+FORMAT = "basiskit.KAN"
+FORMAT_VERSION = 1
+_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def kan_config(kan: Any) -> dict[str, Any]:
+    """The JSON-able configuration that rebuilds ``kan`` (its current widths, grids and biases)."""
+    layers = []
+    for layer in kan.layers:
+        entry: dict[str, Any] = {"bias": layer.bias is not None}
+        if hasattr(layer.basis, "grid_size"):
+            entry["grid_size"] = int(layer.basis.grid_size)
+        if hasattr(layer.basis, "order"):
+            entry["order"] = int(layer.basis.order)
+        layers.append(entry)
+    first = kan.layers[0]
+    return {"widths": [int(w) for w in kan.widths], "basis": first.basis_name, "layers": layers,
+            "base_activation": first.base_activation, "fused": bool(first.fused),
+            "spline_scale": float(first.spline_scale), "domain": list(getattr(kan, "domain", (-1.0, 1.0))),
+            "basis_kwargs": dict(getattr(kan, "basis_kwargs", {})),
+            "dtype": str(first.weight.dtype).replace("torch.", "")}
+
+
+def _symbolic_to_json(store: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if not store:
+        return None
+    return [{"names": s["names"], "params": s["params"].tolist(), "bias": s["bias"].tolist()} for s in store]
+
+
+def _symbolic_from_json(data: Any) -> list[dict[str, Any]] | None:
+    from .kan_symbolic import LIBRARY
+
+    if data is None:
+        return None
+    store = []
+    for l, s in enumerate(data):
+        for row in s["names"]:
+            for name in row:
+                if name not in LIBRARY and name != "0":
+                    raise UsageError(f"the saved symbolic fit of layer {l} uses {name!r}, which is not in the "
+                                     "symbolic library; register it again before loading")
+        store.append({"names": s["names"], "params": torch.tensor(s["params"], dtype=torch.float64),
+                      "bias": torch.tensor(s["bias"], dtype=torch.float64)})
+    return store
+
+
+def _read_json(folder: Path) -> dict[str, Any]:
+    path = folder / "config.json"
+    if not path.is_file() or not (folder / "model.safetensors").is_file():
+        raise UsageError(f"{folder} is not a saved KAN: it needs config.json and model.safetensors")
+    try:
+        doc = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise UsageError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from err
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else None
+        raise UsageError(f"{path} is not a {FORMAT} file (format: {found!r})")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise UsageError(f"{path} has format_version {doc.get('format_version')!r}; this basiskit reads version "
+                         f"{FORMAT_VERSION}")
+    cfg = doc.get("config")
+    needed = {"widths": list, "basis": str, "layers": list, "base_activation": str, "fused": bool, "dtype": str}
+    if not isinstance(cfg, dict) or any(not isinstance(cfg.get(k), t) for k, t in needed.items()):
+        raise UsageError(f"{path}: the configuration is missing or malformed; it needs "
+                         f"{', '.join(f'{k} ({t.__name__})' for k, t in needed.items())}")
+    if len(cfg["layers"]) != len(cfg["widths"]) - 1 or cfg["dtype"] not in _DTYPES:
+        raise UsageError(f"{path}: {len(cfg['layers'])} layer entries for {len(cfg['widths'])} widths, dtype "
+                         f"{cfg['dtype']!r}: the configuration does not describe a KAN")
+    return doc
+
+
+def kan_from_config(cfg: dict[str, Any]) -> Any:
+    """A freshly initialised KAN with the architecture ``cfg`` describes (``kan_config``'s output)."""
+    from .kan import KAN
+    from .kan_linear import KANLinear
+
+    widths, layers = cfg["widths"], cfg["layers"]
+    first = layers[0]
+    kw = dict(cfg.get("basis_kwargs", {}))
+    dtype = _DTYPES[cfg.get("dtype", "float32")]
+    kan = KAN(widths, cfg["basis"], grid_size=first.get("grid_size"), order=first.get("order"),
+              domain=tuple(cfg.get("domain", (-1.0, 1.0))), base_activation=cfg["base_activation"],
+              bias=bool(first["bias"]), fused=cfg["fused"], spline_scale=cfg.get("spline_scale", 0.1),
+              dtype=dtype, **kw)
+    for l, entry in enumerate(layers):
+        current = kan.layers[l]
+        same = (entry.get("grid_size") == getattr(current.basis, "grid_size", None)
+                and bool(entry["bias"]) == (current.bias is not None))
+        if same:
+            continue
+        layer_kw = dict(kw)
+        if cfg["basis"] in ("bspline", "relu_power"):
+            layer_kw.update(grid_size=entry.get("grid_size"), order=entry.get("order"),
+                            domain=tuple(cfg.get("domain", (-1.0, 1.0))))
+        kan.layers[l] = KANLinear(widths[l], widths[l + 1], cfg["basis"], cfg["base_activation"],
+                                  bias=bool(entry["bias"]), fused=cfg["fused"],
+                                  spline_scale=cfg.get("spline_scale", 0.1), dtype=dtype, **layer_kw)
+    return kan
+
+
+def save_kan(kan: Any, folder: str | Path) -> Path:
+    """Write ``kan`` to ``folder`` (created; files replaced atomically). Returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": kan_config(kan),
+           "symbolic": _symbolic_to_json(getattr(kan, "symbolic", None))}
+    try:
+        text = json.dumps(doc, indent=1)
+    except TypeError as err:
+        raise UsageError(f"cannot save this KAN's configuration as JSON ({err}): pass basis options as numbers, "
+                         "strings or lists") from err
+    weights = {k: v.detach().contiguous().cpu() for k, v in kan.state_dict().items()}
+    for name, payload in (("model.safetensors", None), ("config.json", text)):
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
+        os.close(fd)
+        if payload is None:
+            save_file(weights, tmp)
+        else:
+            Path(tmp).write_text(payload)
+        os.replace(tmp, folder / name)
+    return folder
+
+
+def load_kan(folder: str | Path) -> Any:
+    """The KAN saved in ``folder`` by ``save_kan``, in evaluation-ready state (same outputs bit for bit)."""
+    folder = Path(folder)
+    doc = _read_json(folder)
+    kan = kan_from_config(doc["config"])
+    weights = load_file(str(folder / "model.safetensors"))
+    try:
+        kan.load_state_dict(weights, strict=True)
+    except RuntimeError as err:
+        raise UsageError(f"{folder}: the weights do not match the saved configuration ({str(err).splitlines()[0]})"
+                         ) from err
+    kan.symbolic = _symbolic_from_json(doc.get("symbolic"))
+    if any(not math.isfinite(float(v.abs().max())) for v in weights.values() if v.numel()):
+        raise UsageError(f"{folder}: the saved weights hold NaN or inf")
+    return kan
