@@ -1,9 +1,9 @@
 """Training: the loop, checkpoints, run context and distributed helpers. Imports no model family."""
 from .callbacks import BestCheckpoint, Callback, CSVLogger, EarlyStopping, StepHook, TensorBoardLogger, TrainState
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import latest_checkpoint, load_checkpoint, load_model, save_checkpoint
 from .context import RunContext, seed_everything
 from .loop import FitResult, TrainingDiverged, fit, make_optimizer, make_scheduler
 
-__all__ = ["BestCheckpoint", "CSVLogger", "Callback", "EarlyStopping", "StepHook", "TensorBoardLogger",
-           "TrainState", "FitResult", "RunContext", "TrainingDiverged", "fit", "latest_checkpoint", "load_checkpoint",
-           "make_optimizer", "make_scheduler", "save_checkpoint", "seed_everything"]
+__all__ = ["BestCheckpoint", "CSVLogger", "Callback", "EarlyStopping", "FitResult", "RunContext", "StepHook",
+           "TensorBoardLogger", "TrainState", "TrainingDiverged", "fit", "latest_checkpoint", "load_checkpoint",
+           "load_model", "make_optimizer", "make_scheduler", "save_checkpoint", "seed_everything"]

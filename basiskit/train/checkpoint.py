@@ -4,6 +4,7 @@ Layout of a checkpoint folder::
 
     folder/step_000100/model.safetensors   # the module's state_dict
     folder/step_000100/state.pt            # optimizer, scheduler, RNG states, step, history
+    folder/step_000100/config.json         # for models with config()/from_config(): rebuilds the model
     folder/latest                          # text file naming the newest complete step folder
 
 A step folder is written under a temporary name and renamed when complete; ``latest`` is replaced
@@ -11,6 +12,8 @@ atomically afterwards. A kill at any moment therefore leaves ``latest`` naming a
 """
 from __future__ import annotations
 
+import importlib
+import json
 import os
 import random
 import shutil
@@ -21,6 +24,8 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
+
+from .._validation import UsageError
 
 
 def rng_state() -> dict[str, Any]:
@@ -69,6 +74,11 @@ def save_checkpoint(folder: str | Path, step: int, model: torch.nn.Module, state
     tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp_step_{step:09d}_"))
     weights = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(_untie(weights), str(tmp / "model.safetensors"))
+    describe = getattr(model, "config", None)
+    if callable(describe):  # the config()/from_config() protocol: the checkpoint can rebuild its model
+        kind = type(model)
+        (tmp / "config.json").write_text(json.dumps({"class": f"{kind.__module__}.{kind.__qualname__}",
+                                                     "config": describe()}, indent=1))
     torch.save(state, tmp / "state.pt")
     if final.exists():
         shutil.rmtree(final)
@@ -101,6 +111,31 @@ def latest_checkpoint(folder: str | Path) -> Path | None:
     if not (path / "model.safetensors").is_file() or not (path / "state.pt").is_file():
         return None
     return path
+
+
+def load_model(path: str | Path, map_location: str | torch.device = "cpu") -> torch.nn.Module:
+    """Rebuild the model of a checkpoint step folder (or a folder whose ``latest`` names one) from its
+    ``config.json`` (written for models with ``config()`` / ``from_config()``, e.g. ``KAN``) and load its weights.
+
+    Only classes of basiskit itself are rebuilt; anything else raises ``UsageError``."""
+    path = Path(path)
+    if not (path / "model.safetensors").is_file() and (found := latest_checkpoint(path)) is not None:
+        path = found
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        raise UsageError(f"{path} has no config.json: its model has no config()/from_config() protocol, so build "
+                         "the model yourself and use load_checkpoint(path, model)")
+    doc = json.loads(cfg_path.read_text())
+    qualname = doc.get("class", "")
+    module_name, _, cls_name = qualname.rpartition(".")
+    if not module_name.startswith("basiskit."):
+        raise UsageError(f"{cfg_path}: class {qualname!r} is not a basiskit model; refusing to import it")
+    cls = getattr(importlib.import_module(module_name), cls_name, None)
+    if cls is None or not hasattr(cls, "from_config"):
+        raise UsageError(f"{cfg_path}: {qualname!r} has no from_config")
+    model = cls.from_config(doc["config"])
+    load_checkpoint(path, model, map_location=map_location)
+    return model
 
 
 def load_checkpoint(path: str | Path, model: torch.nn.Module | None = None,

@@ -86,3 +86,22 @@ def test_other_versions_tampered_files_and_missing_files_give_clear_errors(tmp_p
     with pytest.raises(UsageError, match="not a saved KAN"):
         KAN.load(tmp_path / "nothing")
     assert not list((tmp_path / "kan").glob("*.pt")) and not list((tmp_path / "kan").glob("*.pkl"))
+
+
+def test_a_training_checkpoint_rebuilds_a_pruned_kan_through_the_config_protocol(tmp_path):
+    from basiskit.train import RunContext, fit, load_model
+
+    torch.manual_seed(0)
+    x, y = _data()
+    model = KAN([3, 6, 1], grid_size=5)
+    with torch.no_grad():
+        model.layers[0].weight[3:].mul_(1e-6)
+    pruned = model.prune(x, threshold=1e-3)
+    fit(pruned, torch.nn.MSELoss(), (x, y), steps=5, ctx=RunContext(tmp_path, seed=0, progress=False), name="kan")
+    back = load_model(tmp_path / "checkpoint" / "kan")
+    assert isinstance(back, KAN) and back.widths == pruned.widths
+    assert torch.equal(back(x), pruned(x))
+    with pytest.raises(UsageError, match="no config.json"):
+        fit(torch.nn.Linear(3, 1), torch.nn.MSELoss(), (x, y), steps=1,
+            ctx=RunContext(tmp_path / "lin", seed=0, progress=False), name="lin")
+        load_model(tmp_path / "lin" / "checkpoint" / "lin")
