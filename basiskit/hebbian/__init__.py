@@ -4,3 +4,27 @@ networks trained from examples, and Hebbian orthogonal projection (HLOP) for con
 Layering: imports ``nn``, ``ops``, ``bases``, ``data``, ``train`` and below; nothing below imports ``hebbian``.
 """
 from __future__ import annotations
+
+from .dense import (
+    DenseHebbian,
+    best_overlap,
+    dataset_entropy,
+    dense_energy,
+    flip_energy,
+    hopfield,
+    local_fields,
+    retrieve,
+    sample_examples,
+)
+
+__all__ = [
+    "DenseHebbian",
+    "best_overlap",
+    "dataset_entropy",
+    "dense_energy",
+    "flip_energy",
+    "hopfield",
+    "local_fields",
+    "retrieve",
+    "sample_examples",
+]
