@@ -250,14 +250,28 @@ def _rounding_tolerance(X: torch.Tensor, P: int) -> float:
 
 def _sequential_sweep(sigma: torch.Tensor, X: torch.Tensor, P: int, beta: float,
                       generator: torch.Generator | None, tol: float) -> int:
-    """One sweep in a random site order, in place on sigma (B, N); returns the number of flips."""
+    """One sweep in a random site order, in place on sigma (B, N); returns the number of flips.
+
+    With c = 2 sigma_i / N the flip energy is -(N/2) sum_k C(P, k) (-c)^k sum_mu X_mu,i^k n_mu^(P-k): the powers
+    of the overlaps once per site (P - 2 products of (B, K)) and P - 1 matrix-vector products, instead of the
+    (B, K) binomial expansion of :func:`flip_energy`, its reference."""
     N = X.shape[-1]
     n = sigma @ X.T / N  # (B, K)
+    Xt = X.T.contiguous()  # (N, K): row i is site i's pattern entries
+    col_powers = [None] + [Xt.pow(k) for k in range(1, P + 1)]  # X_.,i^k, (N, K) each
+    binom = [math.comb(P, k) for k in range(P + 1)]
+    last = col_powers[P].sum(-1).tolist()  # sum_mu X_mu,i^P per site
     order = torch.randperm(N, generator=generator)
     flips = 0
     for i in order.tolist():
-        d = (2.0 / N) * sigma[:, i:i + 1] * X[:, i]  # (B, K)
-        delta = -0.5 * N * _power_difference(n, d, P).sum(-1)  # (B,)
+        c = (2.0 / N) * sigma[:, i]  # (B,)
+        powers = [n]  # n^1 .. n^(P-1)
+        for _ in range(P - 2):
+            powers.append(powers[-1] * n)
+        total = binom[P] * (-c).pow(P) * last[i]
+        for k in range(1, P):
+            total = total + binom[k] * (-c).pow(k) * (powers[P - k - 1] @ col_powers[k][i])
+        delta = -0.5 * N * total  # (B,)
         if math.isinf(beta):
             flip = delta < -tol
         else:
@@ -265,7 +279,7 @@ def _sequential_sweep(sigma: torch.Tensor, X: torch.Tensor, P: int, beta: float,
             flip = u < torch.sigmoid(-beta * delta)
         if bool(flip.any()):
             sigma[flip, i] = -sigma[flip, i]
-            n = n - d * flip[:, None].to(d.dtype)
+            n[flip] -= c[flip, None] * Xt[i]
             flips += int(flip.sum())
     return flips
 
