@@ -40,14 +40,14 @@ test, the dynamics must move.
 
 Quick size = the issue's N = 200, K = 1000, M = 30, r = 0.3 (the claims are about this size; K / N = 5, 36x the
 Hopfield capacity; K / N^3 = 1.25e-4 for P = 4). ``runs`` 200 of the 1,000 classes (the standard error of a
-fraction near 0.8 over 200 runs is 0.03), capacity with 20 runs per point over 10 loads (a mean overlap to
+fraction near 0.9 over 200 runs is 0.02), capacity with 20 runs per point over 10 loads (a mean overlap to
 +-0.02). Each sequential site update costs O(runs K) through the K overlaps (never the N^P coupling tensor), all
-runs updated together. About 40 s of CPU here. Full size: every class (``runs`` = K = 1000), 100 runs per
+runs updated together. About 9 s of CPU here. Full size: every class (``runs`` = K = 1000), 100 runs per
 capacity point, 14 loads.
 
 Margins: the claim thresholds are the issue's (0.9, 0.02, 0.3); the closed-form check's is 5 Monte Carlo sd.
 
-Quick figures (seed 0, AMD EPYC, one thread, 26 s CPU): closed form 0.9047, simulated 0.9045 (error 2e-4, target
+Quick figures (seed 0, AMD EPYC, one thread, 9 s CPU): closed form 0.9047, simulated 0.9045 (error 2e-4, target
 4.8e-3): met. P = 4: 0.88 of the runs within 0.02 of their class's best: **not met** (mean gap 0.002; the final
 state equals sign(class mean) at 99.97% of the untied sites; the ceiling, what the ideal state itself scores, is
 0.91: the ~7 tied sites per class, coin flips of 0.005 each, push even it out of the band in 9% of classes).
