@@ -55,7 +55,7 @@ P = 2: mean overlap 0.14 (0.22 from the class-mean sign): met. Tried (one run ea
 ties): 0.88, ceiling 1.0, agreement 0.994 (the 16-15 sites are nearly as uninformative and cross-talk flips
 some); N = 400: 0.98, ceiling 0.98 (met: coin sites and cross-talk weigh half as much per site).
 
-Full figures (all 1,000 classes, docs/runs/hebbian-dense/full; 254 s user CPU, 19 min wall on the loaded machine):
+Full figures (all 1,000 classes, docs/runs/hebbian-dense/full; 25 s CPU, 92 s wall on the loaded machine):
 P = 4 0.895 within the band (**not met**, by 0.005; ceiling 0.912; mean gap 0.001), P = 2 mean 0.14 (met),
 closed-form error 2e-4 (met); Hopfield on random patterns 0.98 / 0.95 / 0.76 at K / N = 0.1 / 0.12 / 0.14.
 The paper states no number for these metrics (its figures are phase diagrams in (rho, alpha, beta) and MNIST
