@@ -70,6 +70,7 @@ from typing import Any
 
 import torch
 
+from .. import plotting
 from ..hebbian.dense import (
     best_overlap,
     dataset_entropy,
@@ -243,8 +244,10 @@ def run(cfg: HebbianDenseConfig, ctx: RunContext) -> dict[str, Any]:
     curves[f"best possible from the examples (closed form {best:.3f})"] = (loads, [best] * len(loads))
     metrics["seconds"] = time.perf_counter() - t0
 
-    ctx.plot_curves("capacity", curves, xlabel="load K / N", ylabel="mean final overlap with the archetype",
-                    logx=True, logy=False, markers=True)
+    fig = plotting.curves(curves, xlabel="load K / N", ylabel="mean final overlap with the archetype", logx=True,
+                          logy=False, markers=True)
+    fig.axes[0].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the axes, not on the data
+    ctx.savefig(fig, "capacity")
     gaps[f"tolerance ({cfg.tolerance:g})"] = ([0.0, 1.0], [cfg.tolerance, cfg.tolerance])
     ctx.plot_curves("retrieval_gaps", gaps, xlabel="fraction of runs (sorted)",
                     ylabel="best overlap (sign of class mean) - final overlap", logy=False)
