@@ -248,38 +248,51 @@ def _rounding_tolerance(X: torch.Tensor, P: int) -> float:
     return 64.0 * torch.finfo(X.dtype).eps * K * P * A**P * (1.0 + 2.0 / N) ** (P - 1)
 
 
-def _sequential_sweep(sigma: torch.Tensor, X: torch.Tensor, P: int, beta: float,
-                      generator: torch.Generator | None, tol: float) -> int:
-    """One sweep in a random site order, in place on sigma (B, N); returns the number of flips.
+class _SiteFlips:
+    """Flip energies one site at a time for a batch of states, from the overlaps n (B, K).
 
     With c = 2 sigma_i / N the flip energy is -(N/2) sum_k C(P, k) (-c)^k sum_mu X_mu,i^k n_mu^(P-k): the powers
     of the overlaps once per site (P - 2 products of (B, K)) and P - 1 matrix-vector products, instead of the
     (B, K) binomial expansion of :func:`flip_energy`, its reference."""
-    N = X.shape[-1]
-    n = sigma @ X.T / N  # (B, K)
-    Xt = X.T.contiguous()  # (N, K): row i is site i's pattern entries
-    col_powers = [None] + [Xt.pow(k) for k in range(1, P + 1)]  # X_.,i^k, (N, K) each
-    binom = [math.comb(P, k) for k in range(P + 1)]
-    last = col_powers[P].sum(-1).tolist()  # sum_mu X_mu,i^P per site
-    order = torch.randperm(N, generator=generator)
-    flips = 0
-    for i in order.tolist():
-        c = (2.0 / N) * sigma[:, i]  # (B,)
+
+    def __init__(self, X: torch.Tensor, P: int) -> None:
+        self.P, self.N = P, X.shape[-1]
+        self.Xt = X.T.contiguous()  # (N, K): row i is site i's pattern entries
+        self.col_powers = [self.Xt.pow(k) for k in range(P + 1)]  # X_.,i^k, (N, K) each
+        self.binom = [math.comb(P, k) for k in range(P + 1)]
+        self.last = self.col_powers[P].sum(-1).tolist()  # sum_mu X_mu,i^P per site
+
+    def delta(self, n: torch.Tensor, sigma_i: torch.Tensor, i: int) -> torch.Tensor:
+        """Delta H of flipping site i in each state: n (B, K), sigma_i (B,) -> (B,)."""
+        P = self.P
+        c = (2.0 / self.N) * sigma_i
         powers = [n]  # n^1 .. n^(P-1)
         for _ in range(P - 2):
             powers.append(powers[-1] * n)
-        total = binom[P] * (-c).pow(P) * last[i]
+        total = self.binom[P] * (-c).pow(P) * self.last[i]
         for k in range(1, P):
-            total = total + binom[k] * (-c).pow(k) * (powers[P - k - 1] @ col_powers[k][i])
-        delta = -0.5 * N * total  # (B,)
+            total = total + self.binom[k] * (-c).pow(k) * (powers[P - k - 1] @ self.col_powers[k][i])
+        return -0.5 * self.N * total
+
+
+def _sequential_sweep(sigma: torch.Tensor, X: torch.Tensor, P: int, beta: float,
+                      generator: torch.Generator | None, tol: float) -> int:
+    """One sweep in a random site order, in place on sigma (B, N); returns the number of flips."""
+    N = X.shape[-1]
+    n = sigma @ X.T / N  # (B, K)
+    sites = _SiteFlips(X, P)
+    order = torch.randperm(N, generator=generator)
+    flips = 0
+    for i in order.tolist():
+        delta = sites.delta(n, sigma[:, i], i)  # (B,)
         if math.isinf(beta):
             flip = delta < -tol
         else:
             u = torch.rand(delta.shape, generator=generator, dtype=delta.dtype)
             flip = u < torch.sigmoid(-beta * delta)
         if bool(flip.any()):
+            n[flip] -= (2.0 / N) * sigma[flip, i, None] * sites.Xt[i]  # the overlaps before the flip, minus d
             sigma[flip, i] = -sigma[flip, i]
-            n[flip] -= c[flip, None] * Xt[i]
             flips += int(flip.sum())
     return flips
 

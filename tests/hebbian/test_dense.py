@@ -170,6 +170,19 @@ def test_flip_energy_first_order_part_is_two_sigma_h():
 
 
 # ---- dynamics ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("P", [2, 3, 4, 6])
+def test_the_sweeps_site_by_site_flip_energies_equal_the_reference(P):
+    from basiskit.hebbian.dense import _SiteFlips
+
+    _, mean = _data(25, 40, seed=P)
+    X = normalised_patterns(mean)
+    sigma = _spins(6, 40, seed=11)
+    n = sigma @ X.T / 40
+    sites = _SiteFlips(X, P)
+    fast = torch.stack([sites.delta(n, sigma[:, i], i) for i in range(40)], -1)
+    torch.testing.assert_close(fast, flip_energy(sigma, mean, P), atol=1e-12, rtol=1e-10)
+
+
 @settings(max_examples=15, deadline=None)
 @given(P=st.integers(2, 5), N=st.integers(8, 60), K=st.integers(1, 40), seed=st.integers(0, 10_000))
 def test_zero_temperature_sequential_dynamics_never_raise_the_energy_and_end_at_a_fixed_point(P, N, K, seed):
