@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from .derivatives import AutogradDerivatives, Derivatives, JetDerivatives, partial
+from . import geometry
+from .geometry import (CSG, Ball, Box, Disk, Geometry, Interval, PointCloud, Polygon, Rectangle, TimeDomain,
+                       Triangle)
 from .gp_solver import GPSolver, LinearPDE, as_linear_pde
 from .kernels_sm import mixture_kernel, spectral_density, spectral_mixture, student_t_mixture
 from .kronecker import kron_logdet, kron_matvec, kron_solve
@@ -11,7 +14,8 @@ from .pinn import (PINN, PhysicsModel, causal_weights, loss_change_at_end, resid
                    training_summary)
 from .problems import PROBLEMS, Problem, create as create_problem
 
-__all__ = ["AutogradDerivatives", "Derivatives", "GPSolver", "GaussianFeatures", "JetDerivatives", "LPINN",
+__all__ = ["CSG", "Ball", "Box", "Disk", "Geometry", "Interval", "PointCloud", "Polygon", "Rectangle", "TimeDomain",
+           "Triangle", "geometry", "AutogradDerivatives", "Derivatives", "GPSolver", "GaussianFeatures", "JetDerivatives", "LPINN",
            "LinearPDE", "PIG", "PINN", "PROBLEMS", "PhysicsModel", "Problem", "as_linear_pde", "causal_weights",
            "create_problem", "gaussian_feature_jets", "gaussian_features", "kron_logdet", "kron_matvec",
            "kron_solve", "lagrangian_to_eulerian", "loss_change_at_end", "mixture_kernel", "partial", "residual_scale",
