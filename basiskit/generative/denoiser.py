@@ -34,8 +34,8 @@ from torch.nn import functional as F
 
 from .._validation import check_float, check_int, check_tensor
 
-__all__ = ["BiasFreeBatchNorm", "BiasFreeCNN", "BiasFreeUNet", "Eigenbasis", "train_denoiser", "denoiser_psnr",
-           "jacobian_eigenbasis", "sample", "sigma_schedule", "bias_parameters", "check_images"]
+__all__ = ["BiasFreeBatchNorm", "BiasFreeCNN", "BiasFreeUNet", "Eigenbasis", "bias_parameters", "check_images",
+           "denoiser_psnr", "jacobian_eigenbasis", "sample", "sigma_schedule", "train_denoiser"]
 
 
 def check_images(arg: str, images: torch.Tensor) -> torch.Tensor:
