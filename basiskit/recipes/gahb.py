@@ -9,10 +9,10 @@ to 10^5). Model: :class:`BiasFreeUNet` (3x3 convolutions without bias, scale-onl
 pooling and nearest upsampling, ReLU; no additive constant anywhere), which predicts the noise; the receptive
 field covers the whole 28 x 28 image, which a shallow BF-CNN does not (a 5-layer BF-CNN trained on N = 10 did not
 memorise at all: train and test PSNR equal within 0.5 dB after 1,500 steps). Training: sigma ~ U[0, sigma_max]
-per image with sigma_max = 1 (the paper trains on sigma in [0, 255] for pixels in [0, 255], i.e. the same
-range), MSE to the clean image, Adam with cosine decay, ``steps`` steps of ``batch_size`` images drawn with
-replacement (every N gets the same number of gradient steps, as in the paper, which repeats small sets to a fixed
-epoch size).
+per image with sigma_max = 1 (the authors' training script draws noise levels in [0, 255] for pixels in
+[0, 255], the same range), MSE to the clean image, Adam with cosine decay, ``steps`` steps of ``batch_size``
+images drawn with replacement (every N gets the same number of gradient steps, as in the authors' code, which
+repeats small sets to a fixed epoch size).
 
 Metrics, per N:
 
