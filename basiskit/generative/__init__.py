@@ -4,3 +4,17 @@ flow matching and ODE samplers, and bias-free denoisers whose Jacobians give geo
 Layering: imports ``nn``, ``ops``, ``bases``, ``data``, ``train`` and below; nothing below imports ``generative``.
 """
 from __future__ import annotations
+
+from .denoiser import (
+    BiasFreeBatchNorm,
+    BiasFreeCNN,
+    BiasFreeUNet,
+    Eigenbasis,
+    denoiser_psnr,
+    jacobian_eigenbasis,
+    sample,
+    train_denoiser,
+)
+
+__all__ = ["BiasFreeBatchNorm", "BiasFreeCNN", "BiasFreeUNet", "Eigenbasis", "denoiser_psnr",
+           "jacobian_eigenbasis", "sample", "train_denoiser"]
