@@ -44,6 +44,11 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
         "mgno_rel_l2 <= fno_rel_l2": "0.0914 vs 0.0461 with each model at its own best learning rate (sweep in the "
                                      "recipe's docstring); MgNO at 3e-3, the FNO at 2e-2",
     },
+    "gahb": {
+        "cross_similarity_n2500 >= 0.9": "0.867: two 39k-parameter UNets at 1,600 steps are not yet the same function "
+                                         "(PSNRs 1.4 dB apart); 0.892 at 1,200 steps, where N = 1 no longer "
+                                         "memorises (docs/generative-hebbian.md)",
+    },
     "hebbian-dense": {
         "p4_frac_within >= 0.9": "0.88 over 200 runs (0.895 over all 1,000 classes at full size) against a ceiling "
                                  "of 0.91 that the ideal state (sign of the class mean) itself reaches: ~7 tied "
