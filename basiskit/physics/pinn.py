@@ -14,7 +14,13 @@ Remedies, each optional:
   :math:`\lambda_k \leftarrow \alpha \lambda_k + (1 - \alpha)\hat\lambda_k`;
 * causal weighting for time-dependent problems (Wang, Sankaran & Perdikaris 2022, "Respecting causality"):
   time is cut into M chunks, chunk i's residual gets :math:`w_i = \exp(-\epsilon \sum_{k<i} L_r^{(k)})`;
-* collocation resampling every ``resample_every`` loss evaluations (deterministic in the step count).
+* collocation resampling every ``resample_every`` loss evaluations (deterministic in the step count), uniform
+  or residual-based (``sampling``): RAD (Wu, Zhu, Tan, Kartha & Lu 2023) redraws the interior points from a
+  uniform pool of ``pool`` x ``n_interior`` candidates with probability
+  :math:`p \propto |r|^k / \overline{|r|^k} + c` (defaults k = 1, c = 1); RAR (Lu, Meng, Mao & Karniadakis 2021,
+  DeepXDE) starts from ``start`` x ``n_interior`` uniform points and adds the ``n_add`` pool points of largest
+  residual each round until ``n_interior`` are in use, so both end at the same point budget as uniform sampling.
+  The adaptive set is a buffer of the model, saved in checkpoints, so a resumed run continues on the same points.
 
 Train with ``basiskit.train.fit(pinn, objective=pinn.loss, ...)`` or :func:`train_physics` (Adam, then
 optional L-BFGS).
@@ -27,10 +33,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import check_float, check_int, check_tensor
+from .._validation import check_choice, check_float, check_int, check_tensor
 from ..measure import count_parameters
 from .derivatives import AutogradDerivatives, Derivatives
 from .problems import Problem
+
+SAMPLINGS = ("uniform", "rad", "rar")
 
 __all__ = ["PINN", "PhysicsModel", "causal_weights", "loss_change_at_end", "residual_scale", "train_physics",
            "training_summary"]
@@ -63,7 +71,8 @@ class PhysicsModel(nn.Module):
     problem: Problem
 
     def _setup_points(self, problem: Problem, n_interior: int, n_boundary: int, n_initial: int,
-                      resample_every: int, seed: int) -> None:
+                      resample_every: int, seed: int, sampling: str = "uniform",
+                      sampling_options: dict[str, float] | None = None) -> None:
         if not isinstance(problem, Problem):
             raise TypeError(f"problem must be a basiskit.physics.Problem (see problems.create), "
                             f"got {type(problem).__name__}")
@@ -78,10 +87,71 @@ class PhysicsModel(nn.Module):
         self.register_buffer("upper", torch.tensor(problem.upper), persistent=False)
         self._points_round = -1
         self._points: dict[str, torch.Tensor] = {}
+        self.sampling = check_choice("sampling", sampling, SAMPLINGS)
+        allowed = {"uniform": (), "rad": ("k", "c", "pool"), "rar": ("start", "n_add", "pool")}[sampling]
+        opts = dict(sampling_options or {})
+        for key in opts:
+            if key not in allowed:
+                raise ValueError(f"sampling_options: {key!r} is not an option of sampling={sampling!r}; allowed: "
+                                 f"{list(allowed) or 'none'}")
+        self.sampling_options = {"k": check_float("k", opts.get("k", 1.0), min_value=0.0),
+                                 "c": check_float("c", opts.get("c", 1.0), min_value=0.0),
+                                 "pool": check_int("pool", opts.get("pool", 4), min_value=1),
+                                 "start": check_float("start", opts.get("start", 0.5), min_value=0.0, max_value=1.0,
+                                                      strict_min=True),
+                                 "n_add": check_int("n_add", opts.get("n_add", max(1, n_interior // 20)),
+                                                    min_value=1)}
+        if sampling != "uniform":
+            if not resample_every:
+                raise ValueError(f"sampling={sampling!r} adapts the points every resample_every evaluations; "
+                                 "pass resample_every >= 1")
+            self.register_buffer("adaptive_points", torch.zeros(n_interior, problem.input_dim))
+            self.register_buffer("adaptive_round", torch.tensor(-1, dtype=torch.long))
+            self.register_buffer("adaptive_count", torch.tensor(0, dtype=torch.long))
+
+    def _pool_residuals(self, pool: torch.Tensor) -> torch.Tensor:
+        """|PDE residual| of the current model at ``pool`` points (n,), in chunks, no graph kept."""
+        out = []
+        with torch.enable_grad():
+            for chunk in pool.split(4096):
+                r = self.problem.residual(self.derivatives(chunk.detach().requires_grad_(True)))
+                out.append(r.detach().abs().sum(1))
+        return torch.cat(out)
+
+    def _adaptive_interior(self, rnd: int) -> None:
+        """Refresh the adaptive interior buffer for round ``rnd`` (RAD: redraw; RAR: add the worst points)."""
+        g = torch.Generator().manual_seed(self.seed * 100_003 + rnd + 7)
+        dtype, device = self.adaptive_points.dtype, self.adaptive_points.device
+        n, o = self.n_interior, self.sampling_options
+        if rnd == 0 or int(self.adaptive_round) < 0:  # start: uniform points (RAR keeps a fraction)
+            m = n if self.sampling == "rad" else max(1, round(o["start"] * n))
+            self.adaptive_points[:m] = self.problem.sample_interior(m, g).to(device, dtype)
+            self.adaptive_count.fill_(m)
+        else:
+            pool = self.problem.sample_interior(int(o["pool"]) * n, g).to(device, dtype)
+            res = self._pool_residuals(pool)
+            if self.sampling == "rad":
+                w = res.pow(o["k"])
+                prob = w / w.mean().clamp_min(1e-300) + o["c"]
+                idx = torch.multinomial(prob.cpu(), n, replacement=False, generator=g).to(device)
+                self.adaptive_points.copy_(pool[idx])
+                self.adaptive_count.fill_(n)
+            else:
+                have = int(self.adaptive_count)
+                add = min(int(o["n_add"]), n - have)
+                if add > 0:
+                    self.adaptive_points[have:have + add] = pool[res.topk(add).indices]
+                    self.adaptive_count.fill_(have + add)
+        self.adaptive_round.fill_(rnd)
 
     def collocation(self) -> dict[str, torch.Tensor]:
         """The current point sets {"interior", "boundary", "initial"}: a pure function of (seed, round)."""
         rnd = int(self.evaluations) // self.resample_every if self.resample_every else 0
+        if self.sampling != "uniform":
+            frozen = not self.resample_every and int(self.adaptive_round) >= 0  # e.g. the L-BFGS phase
+            if not frozen and rnd != int(self.adaptive_round):
+                self._adaptive_interior(rnd)
+                self._points_round = -1  # rebuild the dict below
         stale = bool(self._points) and next(iter(self._points.values())).device != self.lower.device
         if rnd != self._points_round or stale:
             g = torch.Generator().manual_seed(self.seed * 100_003 + rnd)
@@ -94,6 +164,8 @@ class PhysicsModel(nn.Module):
             dtype = self.lower.dtype
             self._points = {k: v.to(self.lower.device, dtype) for k, v in pts.items()}
             self._points_round = rnd
+        if self.sampling != "uniform":
+            self._points["interior"] = self.adaptive_points[: int(self.adaptive_count)]
         return self._points
 
     def normalize(self, points: torch.Tensor) -> torch.Tensor:
@@ -121,17 +193,22 @@ class PINN(PhysicsModel):
         adaptive: gradient-norm balancing of the boundary/initial weights every ``adapt_every`` evaluations.
         causal_eps: causal weighting tolerance (time-dependent problems; None = off), ``n_chunks`` time chunks.
         n_interior, n_boundary, n_initial: collocation set sizes; ``resample_every`` (0 = fixed points).
+        sampling: "uniform", "rad" or "rar" (module docstring); ``sampling_options``: RAD ``k``, ``c``, ``pool``;
+            RAR ``start`` (fraction of ``n_interior`` drawn uniformly first), ``n_add`` (points per round),
+            ``pool``.
     """
 
     def __init__(self, problem: Problem, net: nn.Module, *, n_interior: int = 2000, n_boundary: int = 200,
                  n_initial: int = 200, weights: dict[str, float] | None = None, adaptive: bool = False,
                  adapt_every: int = 10, adapt_alpha: float = 0.9, causal_eps: float | None = None,
                  n_chunks: int = 16, resample_every: int = 0, normalize_inputs: bool = True, seed: int = 0,
+                 sampling: str = "uniform", sampling_options: dict[str, float] | None = None,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         if not isinstance(net, nn.Module):
             raise TypeError(f"net must be an nn.Module mapping (n, input_dim) to (n, 1), got {type(net).__name__}")
-        self._setup_points(problem, n_interior, n_boundary, n_initial, resample_every, seed)
+        self._setup_points(problem, n_interior, n_boundary, n_initial, resample_every, seed, sampling,
+                           sampling_options)
         self.net = net
         self.normalize_inputs = normalize_inputs
         w = {"residual": 1.0, "boundary": 1.0, "initial": 1.0, **(weights or {})}

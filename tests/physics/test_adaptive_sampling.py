@@ -1,0 +1,88 @@
+"""Residual-based adaptive sampling of PINN collocation points (RAD, RAR): points go where the residual is large,
+the point budget is kept, a resumed run continues on the same points, clear errors."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from basiskit.physics import PINN, create_problem
+from basiskit.train import RunContext, fit
+
+
+def _zero_net() -> nn.Module:
+    net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1))
+    with torch.no_grad():
+        net[2].weight.zero_()
+        net[2].bias.zero_()
+    return net.double()
+
+
+def _source_size(problem, pts):
+    """|residual| of u = 0 at pts: the size of the source, which is what a zero net leaves."""
+    model = PINN(problem, _zero_net(), n_interior=8, dtype=torch.float64)
+    return model._pool_residuals(pts.double())
+
+
+def test_rad_draws_points_where_the_residual_is_large_and_keeps_the_budget():
+    problem = create_problem("helmholtz2d")
+    model = PINN(problem, _zero_net(), n_interior=500, resample_every=1, sampling="rad",
+                 sampling_options={"k": 2.0, "c": 0.0}, dtype=torch.float64)
+    first = model.collocation()["interior"].clone()  # round 0: uniform
+    model.evaluations += 1
+    second = model.collocation()["interior"]
+    assert second.shape == first.shape == (500, 2)
+    assert float(_source_size(problem, second).mean()) > 1.5 * float(_source_size(problem, first).mean())
+
+
+def test_rar_adds_the_worst_pool_points_until_the_budget_is_reached():
+    problem = create_problem("helmholtz2d")
+    model = PINN(problem, _zero_net(), n_interior=100, resample_every=1, sampling="rar",
+                 sampling_options={"start": 0.5, "n_add": 20, "pool": 5}, dtype=torch.float64)
+    sizes = []
+    for _ in range(5):
+        sizes.append(model.collocation()["interior"].shape[0])
+        model.evaluations += 1
+    assert sizes == [50, 70, 90, 100, 100]
+    added = model.adaptive_points[50:70]
+    uniform = model.adaptive_points[:50]
+    assert float(_source_size(problem, added).min()) > float(_source_size(problem, uniform).median())
+
+
+def test_a_resumed_adaptive_run_continues_on_the_same_points(tmp_path):
+    problem = create_problem("poisson1d_sin")
+
+    def run(ctx, fail_at=None):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 1)).double()
+        model = PINN(problem, net, n_interior=64, n_boundary=2, resample_every=5, sampling="rad", dtype=torch.float64)
+        calls = {"n": 0}
+
+        def objective(m):
+            calls["n"] += 1
+            if fail_at is not None and calls["n"] == fail_at:
+                raise KeyboardInterrupt("simulated kill")
+            return m.loss()
+
+        fit(model, objective=objective, steps=30, lr=1e-3, ctx=ctx, name="pinn", checkpoint_every=10)
+        return model
+
+    full = run(RunContext(tmp_path / "a", seed=0, progress=False))
+    with pytest.raises(KeyboardInterrupt):
+        run(RunContext(tmp_path / "b", seed=0, progress=False), fail_at=23)
+    resumed = run(RunContext(tmp_path / "b", seed=0, resume=True, progress=False))
+    torch.testing.assert_close(resumed.adaptive_points, full.adaptive_points, rtol=0, atol=0)
+    for p, q in zip(resumed.parameters(), full.parameters()):
+        torch.testing.assert_close(p, q, rtol=0, atol=1e-12)
+
+
+def test_bad_sampling_arguments_give_clear_errors():
+    problem = create_problem("helmholtz2d")
+    with pytest.raises(ValueError, match="sampling"):
+        PINN(problem, _zero_net(), sampling="greedy")
+    with pytest.raises(ValueError, match="resample_every >= 1"):
+        PINN(problem, _zero_net(), sampling="rad")
+    with pytest.raises(ValueError, match="'n_add' is not an option of sampling='rad'"):
+        PINN(problem, _zero_net(), sampling="rad", resample_every=5, sampling_options={"n_add": 3})
+    with pytest.raises(ValueError, match="start"):
+        PINN(problem, _zero_net(), sampling="rar", resample_every=5, sampling_options={"start": 0.0})
