@@ -4,3 +4,25 @@ flow matching and ODE samplers, and bias-free denoisers whose Jacobians give geo
 Layering: imports ``nn``, ``ops``, ``bases``, ``data``, ``train`` and below; nothing below imports ``generative``.
 """
 from __future__ import annotations
+
+from .flow_matching import ODE_METHODS, OdeStats, cfm_loss, sample_ode
+from .paths import (
+    PATHS,
+    CondOTPath,
+    CosinePath,
+    GaussianPath,
+    KineticOptimalPath,
+    VPPath,
+    data_separation,
+    get_path,
+    kinetic_energy,
+    kinetic_optimal_path,
+    marginal_velocity,
+    posterior_mse,
+)
+
+__all__ = [
+    "ODE_METHODS", "OdeStats", "cfm_loss", "sample_ode",
+    "PATHS", "CondOTPath", "CosinePath", "GaussianPath", "KineticOptimalPath", "VPPath", "data_separation",
+    "get_path", "kinetic_energy", "kinetic_optimal_path", "marginal_velocity", "posterior_mse",
+]
