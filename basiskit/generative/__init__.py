@@ -5,7 +5,7 @@ Layering: imports ``nn``, ``ops``, ``bases``, ``data``, ``train`` and below; not
 """
 from __future__ import annotations
 
-from .flow_matching import ODE_METHODS, OdeStats, cfm_loss, sample_ode
+from .flow_matching import ODE_METHODS, OdeStats, cfm_loss, mmd2, sample_ode
 from .paths import (
     PATHS,
     CondOTPath,
@@ -22,7 +22,7 @@ from .paths import (
 )
 
 __all__ = [
-    "ODE_METHODS", "OdeStats", "cfm_loss", "sample_ode",
+    "ODE_METHODS", "OdeStats", "cfm_loss", "mmd2", "sample_ode",
     "PATHS", "CondOTPath", "CosinePath", "GaussianPath", "KineticOptimalPath", "VPPath", "data_separation",
     "get_path", "kinetic_energy", "kinetic_optimal_path", "marginal_velocity", "posterior_mse",
 ]

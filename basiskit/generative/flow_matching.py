@@ -25,7 +25,7 @@ import torch
 from .._validation import check_choice, check_float, check_int, check_tensor
 from .paths import GaussianPath, check_time
 
-__all__ = ["cfm_loss", "sample_ode", "OdeStats", "ODE_METHODS"]
+__all__ = ["cfm_loss", "sample_ode", "OdeStats", "ODE_METHODS", "mmd2"]
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ODE_METHODS = ("euler", "midpoint", "rk4", "dopri5")
@@ -183,3 +183,26 @@ def sample_ode(velocity: Velocity, x0: torch.Tensor, *, steps: int = 100, method
         else:
             x = _fixed_step(f, x0, t0, t1, steps, method, stats)
     return (x, stats) if return_stats else x
+
+
+def mmd2(x: torch.Tensor, y: torch.Tensor, bandwidths: tuple[float, ...] = (0.1, 0.3, 1.0)) -> float:
+    r"""Unbiased squared maximum mean discrepancy between samples x (n, d) and y (m, d), n, m >= 2, with the sum of
+    Gaussian kernels :math:`k(a, b) = \sum_h \exp(-|a - b|^2 / 2h^2)` over ``bandwidths`` (Gretton et al. 2012).
+    Near 0 (it can be slightly negative) when x and y come from one distribution."""
+    check_tensor("x", x, ndim=2, finite=True)
+    check_tensor("y", y, ndim=2, finite=True)
+    if x.shape[1] != y.shape[1] or x.shape[0] < 2 or y.shape[0] < 2:
+        raise ValueError(f"x and y must be (n, d) and (m, d) with n, m >= 2, got {tuple(x.shape)}, {tuple(y.shape)}")
+    if not bandwidths or any(not (isinstance(h, (int, float)) and h > 0) for h in bandwidths):
+        raise ValueError(f"bandwidths must be positive numbers, got {bandwidths!r}")
+    x, y = x.double(), y.double()
+
+    def k(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        d2 = torch.cdist(a, b) ** 2
+        return sum(torch.exp(-d2 / (2 * h * h)) for h in bandwidths)
+
+    n, m = x.shape[0], y.shape[0]
+    kxx, kyy = k(x, x), k(y, y)
+    xx = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
+    yy = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
+    return float(xx + yy - 2 * k(x, y).mean())

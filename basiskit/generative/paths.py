@@ -455,13 +455,16 @@ def _u_grid(n_u: int) -> torch.Tensor:
 
 def _length_density(phi: torch.Tensor, u: torch.Tensor, m: float, d: int, deficit: torch.Tensor
                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Q at segment midpoints of the piecewise-linear profile g = exp(phi) on u, and the segment widths.
-    ``deficit`` is d (1 - lambda(s)) / u^2 at the midpoints (= mmse(s) / (1 - u)^2)."""
+    """Q on each segment of the polygon through the nodes (alpha_k, sigma_k) = g_k (u_k, 1 - u_k), g = exp(phi):
+    ``m (d alpha / du)^2 + d (d sigma / du)^2`` from the node differences (so the flat part is the polygon's own
+    length and cannot undercut the straight line) minus ``deficit g^2`` at the midpoint (g the mean of the two
+    ends); ``deficit`` is d (1 - lambda(s)) / u^2 = mmse(s) / (1 - u)^2 at the midpoints. Also the widths."""
     du = u[1:] - u[:-1]
-    um = 0.5 * (u[1:] + u[:-1])
-    gm = torch.exp(0.5 * (phi[1:] + phi[:-1]))
-    dg = (torch.exp(phi[1:]) - torch.exp(phi[:-1])) / du
-    q = m * (gm + um * dg) ** 2 + d * ((1 - um) * dg - gm) ** 2 - deficit * gm ** 2
+    g = torch.exp(phi)
+    alpha, sigma = g * u, g * (1 - u)
+    da, ds = (alpha[1:] - alpha[:-1]) / du, (sigma[1:] - sigma[:-1]) / du
+    gm = 0.5 * (g[1:] + g[:-1])
+    q = m * da ** 2 + d * ds ** 2 - deficit * gm ** 2
     return q, du
 
 

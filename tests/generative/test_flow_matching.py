@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from basiskit.generative.flow_matching import OdeStats, cfm_loss, sample_ode
+from basiskit.generative.flow_matching import OdeStats, cfm_loss, mmd2, sample_ode
 from basiskit.generative.paths import CondOTPath, CosinePath, GaussianPath, get_path
 
 MU = torch.tensor([1.0, -2.0], dtype=torch.float64)
@@ -156,3 +156,15 @@ def test_bad_loss_arguments_are_refused():
         cfm_loss(v, "cond-ot", x1)
     with pytest.raises(ValueError, match="x0 must have the shape of x1"):
         cfm_loss(v, path, x1, torch.zeros(4, 3, dtype=torch.float64))
+
+
+def test_mmd2_is_near_zero_for_one_distribution_and_positive_for_two():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(500, 2, generator=g), torch.randn(500, 2, generator=g)
+    same = mmd2(a, b)
+    assert abs(same) < 5e-3
+    assert mmd2(a, b + 0.5) > 20 * max(abs(same), 1e-4)
+    with pytest.raises(ValueError, match="bandwidths must be positive"):
+        mmd2(a, b, bandwidths=(0.0,))
+    with pytest.raises(ValueError, match="n, m >= 2"):
+        mmd2(a, b[:, :1])
