@@ -69,10 +69,10 @@ class KineticOptimalConfig:
     n_points: int = field(default=16, metadata={"min": 2, "max": 512})
     dims: tuple[int, ...] = field(default=(2, 8, 32, 128, 512, 4096), metadata={"min": 1, "max": 65536,
                                                                                "min_len": 1})
-    n_s: int = field(default=400, metadata={"min": 4, "max": 10000})
-    n_mc: int = field(default=16384, metadata={"min": 1, "max": 1_000_000})
+    n_s: int = field(default=200, metadata={"min": 4, "max": 10000})
+    n_mc: int = field(default=8192, metadata={"min": 1, "max": 1_000_000})
     n_u: int = field(default=128, metadata={"min": 3, "max": 4096})
-    n_t: int = field(default=256, metadata={"min": 2, "max": 8192})
+    n_t: int = field(default=128, metadata={"min": 2, "max": 8192})
     fm: bool = True
     fm_train: int = field(default=512, metadata={"min": 8, "max": 100_000})
     fm_std: float = field(default=0.08, metadata={"gt": 0.0, "max": 1.0})
