@@ -22,7 +22,21 @@ from .paths import (
 )
 
 __all__ = [
-    "ODE_METHODS", "OdeStats", "cfm_loss", "mmd2", "sample_ode",
-    "PATHS", "CondOTPath", "CosinePath", "GaussianPath", "KineticOptimalPath", "VPPath", "data_separation",
-    "get_path", "kinetic_energy", "kinetic_optimal_path", "marginal_velocity", "posterior_mse",
+    "ODE_METHODS",
+    "PATHS",
+    "CondOTPath",
+    "CosinePath",
+    "GaussianPath",
+    "KineticOptimalPath",
+    "OdeStats",
+    "VPPath",
+    "cfm_loss",
+    "data_separation",
+    "get_path",
+    "kinetic_energy",
+    "kinetic_optimal_path",
+    "marginal_velocity",
+    "mmd2",
+    "posterior_mse",
+    "sample_ode",
 ]

@@ -25,7 +25,7 @@ import torch
 from .._validation import check_choice, check_float, check_int, check_tensor
 from .paths import GaussianPath, check_time
 
-__all__ = ["cfm_loss", "sample_ode", "OdeStats", "ODE_METHODS", "mmd2"]
+__all__ = ["ODE_METHODS", "OdeStats", "cfm_loss", "mmd2", "sample_ode"]
 
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ODE_METHODS = ("euler", "midpoint", "rk4", "dopri5")

@@ -61,9 +61,19 @@ import torch
 from .._validation import check_float, check_int, check_tensor, unknown_name_message
 
 __all__ = [
-    "GaussianPath", "CondOTPath", "CosinePath", "VPPath", "KineticOptimalPath", "PATHS", "get_path",
-    "posterior_mse", "data_separation", "kinetic_energy", "kinetic_optimal_path", "marginal_velocity",
+    "PATHS",
+    "CondOTPath",
+    "CosinePath",
+    "GaussianPath",
+    "KineticOptimalPath",
+    "VPPath",
     "check_time",
+    "data_separation",
+    "get_path",
+    "kinetic_energy",
+    "kinetic_optimal_path",
+    "marginal_velocity",
+    "posterior_mse",
 ]
 
 

@@ -225,8 +225,8 @@ def run(cfg: KineticOptimalConfig, ctx: RunContext) -> dict:
         ko = kinetic_optimal_path(data, n_u=cfg.n_u, n_mc=cfg.n_mc, generator=ctx.generator(2000 + i))
         e = {key: kinetic_energy(path, data, n_t=cfg.n_t, n_mc=cfg.n_mc, generator=ctx.generator(3000 + i))
              for key, path in (("cond-ot", CondOTPath()), ("vp-cosine", CosinePath()), ("kinetic-optimal", ko))}
-        for key in energies:
-            energies[key].append(e[key])
+        for key, values in energies.items():
+            values.append(e[key])
         k = int(lam.argmin())
         metrics[f"lambda_min_d{d}"] = float(lam.min())
         metrics[f"lambda_argmin_s_d{d}"] = float(s[k])

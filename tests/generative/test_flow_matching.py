@@ -92,7 +92,7 @@ def test_cfm_loss_matches_its_definition_and_is_smallest_at_the_marginal_velocit
     manual = ((exact(xt, t) - path.pair_velocity(x1, t, x0)) ** 2).sum(1).mean()
     torch.testing.assert_close(loss, manual)
     for shift in (0.1, -0.1):
-        worse = cfm_loss(lambda x, tt: exact(x, tt) + shift, path, x1, x0, t=t)
+        worse = cfm_loss(lambda x, tt, shift=shift: exact(x, tt) + shift, path, x1, x0, t=t)
         assert float(worse) > float(loss)
 
 
