@@ -54,6 +54,7 @@ Pure functions first (:func:`kinetic_energy`, :func:`data_separation`, :func:`po
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import torch
@@ -97,23 +98,27 @@ def _expand(coef: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return coef.to(x).reshape(coef.shape + (1,) * (x.ndim - coef.ndim))
 
 
-class GaussianPath:
+class GaussianPath(ABC):
     r"""A Gaussian path :math:`p_t(x | x_1) = N(\alpha_t x_1, \sigma_t^2 I)`: subclasses give ``alpha``, ``sigma``
-    and their time derivatives on tensors of times in [0, 1] (any shape)."""
+    and their time derivatives on tensors of times in [0, 1] (any shape); the public methods check t first."""
 
     name = "gaussian"
 
+    @abstractmethod
     def _alpha(self, t: torch.Tensor) -> torch.Tensor:
-        raise TypeError(f"{type(self).__name__} does not define its schedule alpha(t)")
+        """alpha_t, the data coefficient."""
 
+    @abstractmethod
     def _sigma(self, t: torch.Tensor) -> torch.Tensor:
-        raise TypeError(f"{type(self).__name__} does not define its schedule sigma(t)")
+        """sigma_t, the noise coefficient."""
 
+    @abstractmethod
     def _d_alpha(self, t: torch.Tensor) -> torch.Tensor:
-        raise TypeError(f"{type(self).__name__} does not define d alpha / dt")
+        """d alpha_t / dt."""
 
+    @abstractmethod
     def _d_sigma(self, t: torch.Tensor) -> torch.Tensor:
-        raise TypeError(f"{type(self).__name__} does not define d sigma / dt")
+        """d sigma_t / dt."""
 
     def alpha(self, t: torch.Tensor | float) -> torch.Tensor:
         return self._alpha(check_time(t))

@@ -241,3 +241,24 @@ def test_kinetic_optimal_in_high_dimension_is_cond_ot_and_cannot_undercut_it():
     for n_u in (16, 64):
         ko = kinetic_optimal_path(data, n_u=n_u, n_mc=512, generator=gen(0))
         assert 0.995 * e_ot < ko.energy <= e_ot * (1 + 1e-6), (n_u, ko.energy, e_ot)
+
+
+def test_a_user_defined_path_works_with_the_energy_and_the_interface_is_abstract():
+    """alpha = t^2, sigma = 1 - t on a single point: energy = m int (2t)^2 + d int 1 = 4 m / 3 + d."""
+    class SquarePath(GaussianPath):
+        def _alpha(self, t):
+            return t ** 2
+
+        def _sigma(self, t):
+            return 1 - t
+
+        def _d_alpha(self, t):
+            return 2 * t
+
+        def _d_sigma(self, t):
+            return -torch.ones_like(t)
+
+    x1 = torch.tensor([[2.0, 0.0, 1.0]], dtype=torch.float64)
+    assert kinetic_energy(SquarePath(), x1, n_mc=2) == pytest.approx(4 * 5 / 3 + 3, rel=1e-12)
+    with pytest.raises(TypeError):
+        GaussianPath()
