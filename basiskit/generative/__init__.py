@@ -5,16 +5,15 @@ Layering: imports ``nn``, ``ops``, ``bases``, ``data``, ``train`` and below; not
 """
 from __future__ import annotations
 
-from .denoiser import (
-    BiasFreeBatchNorm,
-    BiasFreeCNN,
-    BiasFreeUNet,
-    Eigenbasis,
-    denoiser_psnr,
-    jacobian_eigenbasis,
-    sample,
-    train_denoiser,
-)
+from . import denoiser, flow_matching, paths
+from .denoiser import (BiasFreeBatchNorm, BiasFreeCNN, BiasFreeUNet, Eigenbasis, denoiser_psnr, jacobian_eigenbasis,
+                       sample, train_denoiser)
+from .flow_matching import ODE_METHODS, OdeStats, cfm_loss, mmd2, sample_ode
+from .paths import (PATHS, CondOTPath, CosinePath, GaussianPath, KineticOptimalPath, VPPath, data_separation,
+                    get_path, kinetic_energy, kinetic_optimal_path, marginal_velocity, posterior_mse)
 
-__all__ = ["BiasFreeBatchNorm", "BiasFreeCNN", "BiasFreeUNet", "Eigenbasis", "denoiser_psnr",
-           "jacobian_eigenbasis", "sample", "train_denoiser"]
+__all__ = ["ODE_METHODS", "PATHS", "BiasFreeBatchNorm", "BiasFreeCNN", "BiasFreeUNet", "CondOTPath", "CosinePath",
+           "Eigenbasis", "GaussianPath", "KineticOptimalPath", "OdeStats", "VPPath", "cfm_loss", "data_separation",
+           "denoiser", "denoiser_psnr", "flow_matching", "get_path", "jacobian_eigenbasis", "kinetic_energy",
+           "kinetic_optimal_path", "marginal_velocity", "mmd2", "paths", "posterior_mse", "sample", "sample_ode",
+           "train_denoiser"]
