@@ -50,10 +50,11 @@ def _smooth(model: KAN) -> KAN:
     return model
 
 
-def _lbfgs_rounds(model: KAN, x: torch.Tensor, y: torch.Tensor, rounds: int, grid_updates: int = 0) -> float:
-    """``rounds`` LBFGS calls of 20 iterations each on the MSE; before each of the first ``grid_updates`` the
-    grids move to the data (pykan's schedule) and the optimizer restarts. Returns the final training RMSE."""
-    opt = None
+def _lbfgs_rounds(model: KAN, x: torch.Tensor, y: torch.Tensor, rounds: int, grid_updates: int = 0,
+                  opt: torch.optim.LBFGS | None = None) -> tuple[float, torch.optim.LBFGS]:
+    """``rounds`` LBFGS calls of 20 iterations each on the MSE, continuing ``opt`` when given; before each of the
+    first ``grid_updates`` the grids move to the data (pykan's schedule) and the optimizer restarts. Returns the
+    final training RMSE and the optimizer."""
     for r in range(rounds):
         if opt is None or r < grid_updates:
             if r < grid_updates:
@@ -69,7 +70,7 @@ def _lbfgs_rounds(model: KAN, x: torch.Tensor, y: torch.Tensor, rounds: int, gri
 
         opt.step(closure)
     with torch.no_grad():
-        return math.sqrt(float(((model(x) - y) ** 2).mean()))
+        return math.sqrt(float(((model(x) - y) ** 2).mean())), opt
 
 
 def test_forward_multiplies_consecutive_subnodes_like_pykan():
@@ -94,19 +95,20 @@ def test_xy_is_fitted_with_splines_alone():
     """Training protocol (float64, 576 grid points on [-1, 1]^2, LBFGS): the product network has a spurious
     minimum (both subnodes aligned, RMSE ~0.12) that most random starts fall into, so 8 seeded starts get 10 rounds
     with pykan's grid updates, the one with the lowest training loss continues 30 rounds, then the grids are
-    extended to 20 intervals (pykan's grid extension) for 30 more. Reached here: test RMSE 1.3e-5 (bar 1e-4)."""
-    torch.set_num_threads(1)
+    extended to 20 intervals (pykan's grid extension) for 30 more. Reached here (AMD EPYC, 1 thread): train RMSE
+    1.9e-5, test RMSE 1.05e-5 on 2000 random points (bar 1e-4 on both: a 5x margin for another CPU)."""
     x = _grid_points()
     y = x[:, :1] * x[:, 1:]
     starts = []
     for seed in range(8):
         torch.manual_seed(seed)
         model = KAN([2, 0, 1], mult_nodes=(0, 1, 0), grid_size=5, dtype=f64)
-        starts.append((_lbfgs_rounds(model, x, y, rounds=10, grid_updates=10), seed, model))
-    _, seed, model = min(starts, key=lambda s: s[:2])
-    _lbfgs_rounds(model, x, y, rounds=30)
-    model.refine(20, x)
-    train = _lbfgs_rounds(model, x, y, rounds=30)
+        rmse, opt = _lbfgs_rounds(model, x, y, rounds=10, grid_updates=10)
+        starts.append((rmse, seed, model, opt))
+    _, seed, model, opt = min(starts, key=lambda s: s[:2])
+    _lbfgs_rounds(model, x, y, rounds=30, opt=opt)
+    model.refine(20, x)  # new coefficient count: a new optimizer
+    train, _ = _lbfgs_rounds(model, x, y, rounds=30)
     xt = torch.rand(2000, 2, dtype=f64, generator=torch.Generator().manual_seed(1)) * 2 - 1
     with torch.no_grad():
         test = math.sqrt(float(((model(xt) - xt[:, :1] * xt[:, 1:]) ** 2).mean()))
