@@ -266,3 +266,38 @@ def test_bad_multiplication_settings_raise_clear_errors():
     with pytest.raises(ValueError, match=r"widths\[2\] must be >= 1"):
         KAN([2, 0, 0], mult_nodes=(0, 1, 0))
     assert KAN([2, 0, 1], mult_nodes=(0, 1, 0)).layers[0].out_features == 2
+
+
+def test_products_in_two_hidden_layers_prune_save_and_export_together(tmp_path):
+    pytest.importorskip("sympy")
+    torch.manual_seed(0)
+    model = KAN([3, 1, 0, 1], mult_nodes=(0, 1, 2, 0), dtype=f64)
+    assert [l.out_features for l in model.layers] == [3, 4, 1] and [l.in_features for l in model.layers] == [3, 2, 2]
+    x = torch.rand(200, 3, dtype=f64) * 2 - 1
+    with torch.no_grad():
+        model.layers[2].weight[:, 0].zero_()  # the first product of layer 2 feeds nothing
+    pruned = model.prune(x, threshold=1e-6)
+    assert pruned.widths == [3, 1, 0, 1] and pruned.mult_nodes == [0, 1, 1, 0]
+    assert pruned.layers[1].out_features == 2 and pruned.layers[2].in_features == 1
+    torch.testing.assert_close(pruned(x), model(x), atol=1e-12, rtol=0)
+    pruned.auto_symbolic(x, library=["x", "x^2", "sin"])
+    pruned.save(tmp_path / "k")
+    back = KAN.load(tmp_path / "k")
+    assert torch.equal(back(x), pruned(x)) and torch.equal(back.symbolic_forward(x), pruned.symbolic_forward(x))
+    import sympy
+
+    formula = pruned.symbolic_formula(variables=["a", "b", "c"])
+    f = sympy.lambdify(sympy.symbols("a b c"), formula, "math")
+    assert abs(f(*x[0].tolist()) - float(pruned.symbolic_forward(x[:1])[0, 0])) < 1e-9
+
+
+def test_a_training_checkpoint_rebuilds_a_kan_with_products(tmp_path):
+    from basiskit.train import RunContext, fit, load_model
+
+    torch.manual_seed(0)
+    x = torch.rand(128, 2) * 2 - 1
+    model = KAN([2, 1, 1], mult_nodes=(0, 1, 0))
+    fit(model, torch.nn.MSELoss(), (x, x[:, :1] * x[:, 1:]), steps=3,
+        ctx=RunContext(tmp_path, seed=0, progress=False), name="kan")
+    back = load_model(tmp_path / "checkpoint" / "kan")
+    assert isinstance(back, KAN) and back.mult_nodes == [0, 1, 0] and torch.equal(back(x), model(x))
