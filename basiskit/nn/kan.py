@@ -4,6 +4,17 @@ regression of every edge and a picture of all edge functions.
 
 Each layer is :math:`x^{l+1}_j = \sum_i \phi^l_{ji}(x^l_i) + \beta^l_j`. The edge activation magnitude used
 for regularisation and pruning is :math:`|\phi^l_{ji}|_1 = \mathrm{mean}_n |\phi^l_{ji}(x^l_{ni})|`.
+
+Multiplication nodes (KAN 2.0, Liu et al. 2024, "KAN 2.0: Kolmogorov-Arnold Networks Meet Science"; pykan's
+``MultKAN`` layout): ``mult_nodes[l] = M`` gives hidden node layer l ``widths[l]`` sum nodes followed by M
+multiplication nodes. The layer feeding it then has ``widths[l] + arity * M`` outputs ("subnodes"): the first
+``widths[l]`` are the sum nodes, and multiplication node m is the product of the ``arity`` consecutive subnodes
+``widths[l] + m * arity, ..., widths[l] + (m + 1) * arity - 1``:
+
+.. math::  x^{l}_{\mathrm{sum},j} = s_j, \qquad x^{l}_{\mathrm{mult},m} = \prod_{k<\mathrm{arity}} s_{n + m\,\mathrm{arity} + k}
+
+with :math:`s` the subnodes (edge sums plus bias) and n = ``widths[l]``. The next layer reads ``widths[l] + M``
+nodes.
 """
 from __future__ import annotations
 
@@ -15,7 +26,7 @@ import torch
 from torch import nn
 
 from .._validation import check_float, check_int, check_tensor, check_widths
-from .kan_linear import KANLinear
+from .kan_linear import KANLinear, multiply_subnodes
 
 
 class KANAttribution(NamedTuple):
@@ -34,15 +45,21 @@ class KAN(nn.Module):
         basis: basis name for every layer; ``grid_size``/``order``/``domain`` go to bases that take them
             (B-spline, ReLU-power), other ``**basis_kwargs`` to the basis as given.
         base_activation, bias, fused: as in ``KANLinear``.
+        mult_nodes: multiplication nodes per node layer, ``len(widths)`` ints, 0 on the input and output
+            layers (default: none). A hidden layer with multiplication nodes may have ``widths[l] = 0`` sum nodes.
+        mult_arity: how many subnodes each multiplication node multiplies (>= 2).
+
+    ``widths`` keeps counting sum nodes only; ``node_widths`` counts all nodes of each layer and
+    ``subnode_widths`` each layer's outputs (before multiplication).
     """
 
     def __init__(self, widths: Sequence[int], basis: str = "bspline", grid_size: int | None = 5,
                  order: int | None = 3, domain: Sequence[float] = (-1.0, 1.0), base_activation: str = "silu", *,
                  bias: bool = True, fused: bool = True, spline_scale: float = 0.1,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None,
-                 **basis_kwargs: Any) -> None:
+                 mult_nodes: Sequence[int] | None = None, mult_arity: int = 2, **basis_kwargs: Any) -> None:
         super().__init__()
-        widths = check_widths("widths", widths)
+        widths, mult = _check_mult_widths(widths, mult_nodes, mult_arity)
         kw = dict(basis_kwargs)
         if basis in ("bspline", "relu_power"):
             if grid_size is not None:
@@ -50,16 +67,39 @@ class KAN(nn.Module):
             if order is not None:
                 kw["order"] = check_int("order", order, min_value=0)
             kw["domain"] = tuple(domain)
-        self.widths = widths
+        self.widths, self.mult_nodes, self.mult_arity = widths, mult, int(mult_arity)
         self.domain, self.basis_kwargs = tuple(float(v) for v in domain), dict(basis_kwargs)
         self.layers = nn.ModuleList(
             KANLinear(a, b, basis, base_activation, bias=bias, fused=fused, spline_scale=spline_scale,
-                      device=device, dtype=dtype, **kw) for a, b in zip(widths[:-1], widths[1:]))
+                      device=device, dtype=dtype, **kw)
+            for a, b in zip(self.node_widths[:-1], self.subnode_widths[1:]))
         self.symbolic: list[dict[tuple[int, int], Any]] | None = None
 
+    @property
+    def node_widths(self) -> list[int]:
+        """Nodes per layer, sum plus multiplication nodes: ``widths[l] + mult_nodes[l]``."""
+        return [w + m for w, m in zip(self.widths, self.mult_nodes)]
+
+    @property
+    def subnode_widths(self) -> list[int]:
+        """Outputs of the layer feeding node layer l: ``widths[l] + mult_arity * mult_nodes[l]``."""
+        return [w + self.mult_arity * m for w, m in zip(self.widths, self.mult_nodes)]
+
+    def multiply(self, h: torch.Tensor, l: int) -> torch.Tensor:
+        """Node layer ``l``'s values from its subnodes: (..., subnode_widths[l]) -> (..., node_widths[l]); the
+        sum nodes pass through, each multiplication node is the product of its ``mult_arity`` consecutive
+        subnodes. The identity where the layer has no multiplication nodes."""
+        return multiply_subnodes(h, self.widths[l], self.mult_nodes[l], self.mult_arity)
+
+    def subnode_groups(self, l: int) -> list[list[int]]:
+        """For node layer ``l``: the subnode indices behind each node (one for a sum node, ``mult_arity`` for a
+        multiplication node), in node order."""
+        n, a = self.widths[l], self.mult_arity
+        return [[j] for j in range(n)] + [list(range(n + m * a, n + (m + 1) * a)) for m in range(self.mult_nodes[l])]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers:
-            x = layer(x)
+        for l, layer in enumerate(self.layers):
+            x = self.multiply(layer(x), l + 1)
         return x
 
     def _check_data(self, x: Any, arg: str = "x") -> torch.Tensor:
@@ -69,11 +109,12 @@ class KAN(nn.Module):
         return x
 
     def layer_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Input of every layer, ``[x, h_1, ..., h_{L-1}]`` (no grad), each (N, widths[l])."""
+        """Input of every layer, ``[x, h_1, ..., h_{L-1}]`` (no grad), each (N, node_widths[l]) (after the
+        multiplication nodes)."""
         outs = [x]
         with torch.no_grad():
-            for layer in self.layers[:-1]:
-                outs.append(layer(outs[-1]))
+            for l, layer in enumerate(self.layers[:-1]):
+                outs.append(self.multiply(layer(outs[-1]), l + 1))
         return outs
 
     # ---- grids ---------------------------------------------------------------------------------
@@ -83,9 +124,9 @@ class KAN(nn.Module):
         data). x: (N, widths[0]), finite."""
         self._check_data(x)
         h = x
-        for layer in self.layers:
+        for l, layer in enumerate(self.layers):
             layer.update_grid(h, grid_eps=grid_eps, margin=margin)
-            h = layer(h)
+            h = self.multiply(layer(h), l + 1)
 
     @torch.no_grad()
     def refine(self, new_grid_size: int, x: torch.Tensor | None = None) -> KAN:
@@ -100,12 +141,13 @@ class KAN(nn.Module):
 
     # ---- sparsity --------------------------------------------------------------------------------
     def edge_magnitudes(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Mean |phi| of every edge per layer, each (out, in); differentiable (used by the regulariser)."""
+        """Mean |phi| of every edge per layer, each (subnode_widths[l+1], node_widths[l]); differentiable (used by
+        the regulariser)."""
         self._check_data(x)
         mags, h = [], x
-        for layer in self.layers:
+        for l, layer in enumerate(self.layers):
             mags.append(layer.edge_activations(h).abs().mean(0))
-            h = layer(h)
+            h = self.multiply(layer(h), l + 1)
         return mags
 
     def regularization_loss(self, x: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0,
@@ -128,26 +170,33 @@ class KAN(nn.Module):
 
         For each output k separately: its node starts with score 1; an edge's score is the score of the node it
         feeds times :math:`\mathrm{std}(\phi_{ji}) / (\mathrm{std}(x^{l+1}_j) + 10^{-4})`, standard deviations
-        over ``x`` (:math:`x^{l+1}_j` is node j's value, the sum of its incoming edges plus its bias); a node's
-        score is the sum of its outgoing edges' scores. Scores are then averaged over the outputs. (Multiplication
-        nodes, when a KAN has them, copy their score to each input.) x: (N, widths[0]) with N >= 2.
-        Returns ``node_scores[l]``: (widths[l],) for l = 0..depth, and ``edge_scores[l]``: (widths[l+1],
-        widths[l]); ``node_scores[0]`` are the input features' scores.
+        over ``x`` (:math:`x^{l+1}_j` is the value of the (sub)node the edge feeds, the sum of its incoming edges
+        plus its bias); a node's score is the sum of its outgoing edges' scores. A multiplication node copies its
+        score (not split) to each of the ``mult_arity`` subnodes it multiplies; a sum node is its own subnode.
+        Scores are then averaged over the outputs. x: (N, widths[0]) with N >= 2.
+        Returns ``node_scores[l]``: (node_widths[l],) for l = 0..depth (sum nodes, then multiplication nodes),
+        and ``edge_scores[l]``: (subnode_widths[l+1], node_widths[l]); ``node_scores[0]`` are the input
+        features' scores.
         """
         self._check_data(x)
         if x.shape[0] < 2:
             raise ValueError(f"attribute needs at least 2 samples to measure spreads, got {x.shape[0]}")
         stds, h = [], x
-        for layer in self.layers:
-            edge = layer.edge_activations(h)  # (N, out, in)
-            h = layer(h)
-            stds.append((edge.std(0), h.std(0)))  # (out, in), (out,)
+        for l, layer in enumerate(self.layers):
+            edge = layer.edge_activations(h)  # (N, subnodes, in)
+            sub = layer(h)
+            stds.append((edge.std(0), sub.std(0)))  # (subnodes, in), (subnodes,)
+            h = self.multiply(sub, l + 1)
         n_out = self.widths[-1]
         node = torch.eye(n_out, dtype=x.dtype, device=x.device)  # (k, out): one attribution per output
         nodes = [node]
         edges = []
-        for edge_std, node_std in reversed(stds):
-            edge_score = edge_std.unsqueeze(0) * (node / (node_std + 1e-4)).unsqueeze(-1)  # (k, out, in)
+        for l in reversed(range(len(self.layers))):
+            edge_std, sub_std = stds[l]
+            n_sum = self.widths[l + 1]
+            # copy rule: each multiplication node's score goes unchanged to each of its subnodes
+            sub_score = torch.cat([node[:, :n_sum], node[:, n_sum:].repeat_interleave(self.mult_arity, -1)], -1)
+            edge_score = edge_std.unsqueeze(0) * (sub_score / (sub_std + 1e-4)).unsqueeze(-1)  # (k, sub, in)
             edges.append(edge_score)
             node = edge_score.sum(1)
             nodes.append(node)
@@ -160,9 +209,15 @@ class KAN(nn.Module):
 
     @torch.no_grad()
     def node_scores(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Per hidden layer, each node's importance: min(max incoming |phi|, max outgoing |phi|), (width,)."""
+        """Per hidden layer, each node's importance: min(max incoming |phi|, max outgoing |phi|),
+        (node_widths[l],). A multiplication node's incoming edges are those of all its subnodes."""
         mags = self.edge_magnitudes(x)
-        return [torch.minimum(mags[l].max(1).values, mags[l + 1].max(0).values) for l in range(len(mags) - 1)]
+        scores = []
+        for l in range(len(mags) - 1):
+            into_sub = mags[l].max(1).values  # (subnodes,)
+            into = torch.stack([into_sub[g].max() for g in self.subnode_groups(l + 1)])
+            scores.append(torch.minimum(into, mags[l + 1].max(0).values))
+        return scores
 
     @torch.no_grad()
     def prune(self, x: torch.Tensor, threshold: float = 1e-2) -> KAN:
@@ -170,7 +225,8 @@ class KAN(nn.Module):
 
         A removed node's outgoing edges are replaced by their mean over ``x`` folded into the next layer's bias,
         so the kept network matches the original on the data up to the removed edges' variation. The original
-        is left untouched; at least one node per layer is kept.
+        is left untouched; at least one node per layer is kept. A multiplication node is kept or removed together
+        with the subnodes it multiplies.
         """
         self._check_data(x)
         check_float("threshold", threshold, min_value=0.0)
@@ -184,7 +240,8 @@ class KAN(nn.Module):
         inputs = self.layer_inputs(x)
         for l, kept in enumerate(keep):
             layer, nxt = new.layers[l], new.layers[l + 1]
-            dropped = torch.tensor([j for j in range(layer.out_features) if j not in set(kept.tolist())],
+            groups, kept_set = self.subnode_groups(l + 1), set(kept.tolist())
+            dropped = torch.tensor([j for j in range(len(groups)) if j not in kept_set],
                                    dtype=torch.long, device=kept.device)
             if dropped.numel():
                 edge = self.layers[l + 1].edge_activations(inputs[l + 1])  # (N, out, in)
@@ -192,9 +249,13 @@ class KAN(nn.Module):
                 if nxt.bias is None:
                     nxt.bias = nn.Parameter(torch.zeros(nxt.out_features, device=shift.device, dtype=shift.dtype))
                 nxt.bias.add_(shift.to(nxt.bias))
-            _select_outputs(layer, kept)
+            kept_sub = torch.tensor([j for k in kept.tolist() for j in groups[k]], dtype=torch.long,
+                                    device=kept.device)
+            _select_outputs(layer, kept_sub)
             _select_inputs(nxt, kept)
-        new.widths = [new.layers[0].in_features] + [layer.out_features for layer in new.layers]
+            n_sum = self.widths[l + 1]
+            new.widths[l + 1] = sum(1 for k in kept_set if k < n_sum)
+            new.mult_nodes[l + 1] = len(kept_set) - new.widths[l + 1]
         return new
 
     # ---- symbolic regression and pictures (see kan_symbolic, kan_plot) --------------------------------
@@ -243,7 +304,7 @@ class KAN(nn.Module):
         """A freshly initialised KAN with the architecture of ``config``."""
         from .kan_io import kan_from_config
 
-        return kan_from_config(config)
+        return kan_from_config(config, cls)
 
     def save(self, path: str | Any) -> Any:
         """Weights (safetensors) and configuration (JSON, with symbolic fits) in the folder ``path``."""
@@ -256,13 +317,41 @@ class KAN(nn.Module):
         """The KAN saved by ``save`` in ``path``: pruned, refined and symbolic ones included."""
         from .kan_io import load_kan
 
-        return load_kan(path)
+        return load_kan(path, cls)
 
     def extra_repr(self) -> str:
+        if any(self.mult_nodes):
+            return f"widths={self.widths}, mult_nodes={self.mult_nodes}, mult_arity={self.mult_arity}"
         return f"widths={self.widths}"
 
 
+def _check_mult_widths(widths: Any, mult_nodes: Sequence[int] | None, mult_arity: Any
+                       ) -> tuple[list[int], list[int]]:
+    """Validated ``(widths, mult_nodes)``; ``widths[l]`` may be 0 only where ``mult_nodes[l] > 0``."""
+    check_int("mult_arity", mult_arity, min_value=2)
+    if mult_nodes is None:
+        widths = check_widths("widths", widths)
+        return widths, [0] * len(widths)
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
+        return check_widths("widths", widths), []  # raises the usual TypeError
+    if isinstance(mult_nodes, (str, bytes)) or not isinstance(mult_nodes, Sequence):
+        raise TypeError(f"mult_nodes must be a sequence of ints, one per node layer, got "
+                        f"{type(mult_nodes).__name__}")
+    mult = [check_int(f"mult_nodes[{l}]", m, min_value=0) for l, m in enumerate(mult_nodes)]
+    if len(mult) != len(widths):
+        raise ValueError(f"mult_nodes must have one entry per node layer (len(widths) = {len(widths)}), got "
+                         f"{len(mult)}: {list(mult_nodes)}")
+    if mult[0] or mult[-1]:
+        raise ValueError(f"mult_nodes must be 0 on the input and output layers (multiplication nodes go in hidden "
+                         f"layers), got {mult}")
+    # a hidden layer made only of multiplication nodes may have 0 sum nodes; everything else is checked as usual
+    checked = check_widths("widths", [1 if m > 0 and isinstance(w, int) and w == 0 else w
+                                      for w, m in zip(widths, mult)])
+    return [0 if m > 0 and w == 0 else c for w, m, c in zip(widths, mult, checked)], mult
+
+
 def _select_outputs(layer: KANLinear, kept: torch.Tensor) -> None:
+    """Keep the outputs (subnodes) ``kept`` of ``layer``."""
     layer.weight = nn.Parameter(layer.weight.detach()[kept].clone())
     if layer.bias is not None:
         layer.bias = nn.Parameter(layer.bias.detach()[kept].clone())

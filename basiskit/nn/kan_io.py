@@ -5,12 +5,15 @@ and ``folder/config.json``::
 
     {"format": "basiskit.KAN", "format_version": 1,
      "config": {"widths": [...], "basis": "bspline", "layers": [{"grid_size": 5, "order": 3, "bias": true}, ...],
-                "base_activation": "silu", "fused": true, "basis_kwargs": {...}, "dtype": "float32"},
+                "base_activation": "silu", "fused": true, "basis_kwargs": {...}, "dtype": "float32",
+                "mult_nodes": [0, ..., 0], "mult_arity": 2},
      "symbolic": null | [{"names": [[...]], "params": [[[a, b, c, d], ...]], "bias": [...]}, ...]}
 
 ``load_kan(folder)`` rebuilds the network from the configuration (widths after pruning, each layer's grid size
 after refinement, bias or not) and loads the weights strictly, so a pruned, refined or symbolified KAN comes back
-as it was saved without the user rebuilding it by hand. Symbolic fits are stored by function name; a name that
+as it was saved without the user rebuilding it by hand. ``widths`` counts sum nodes and ``mult_nodes`` the
+multiplication nodes of each node layer (``KAN(widths, mult_nodes=..., mult_arity=...)``); a version-1 file
+written before multiplication nodes existed has neither key and loads as a KAN without them. Symbolic fits are stored by function name; a name that
 is not in ``kan_symbolic.LIBRARY`` fails loading with an error that says so. Nothing is pickled. A file of
 another format or version, or a configuration that does not describe the stored weights, raises ``UsageError``.
 """
@@ -48,7 +51,9 @@ def kan_config(kan: Any) -> dict[str, Any]:
             "base_activation": first.base_activation, "fused": bool(first.fused),
             "spline_scale": float(first.spline_scale), "domain": list(getattr(kan, "domain", (-1.0, 1.0))),
             "basis_kwargs": dict(getattr(kan, "basis_kwargs", {})),
-            "dtype": str(first.weight.dtype).replace("torch.", "")}
+            "dtype": str(first.weight.dtype).replace("torch.", ""),
+            "mult_nodes": [int(m) for m in getattr(kan, "mult_nodes", [0] * len(kan.widths))],
+            "mult_arity": int(getattr(kan, "mult_arity", 2))}
 
 
 def _symbolic_to_json(store: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
@@ -96,22 +101,29 @@ def _read_json(folder: Path) -> dict[str, Any]:
     if len(cfg["layers"]) != len(cfg["widths"]) - 1 or cfg["dtype"] not in _DTYPES:
         raise UsageError(f"{path}: {len(cfg['layers'])} layer entries for {len(cfg['widths'])} widths, dtype "
                          f"{cfg['dtype']!r}: the configuration does not describe a KAN")
+    mult, arity = cfg.get("mult_nodes"), cfg.get("mult_arity", 2)
+    if mult is not None and (not isinstance(mult, list) or len(mult) != len(cfg["widths"])
+                             or any(type(m) is not int or m < 0 for m in mult)):
+        raise UsageError(f"{path}: mult_nodes must list one int >= 0 per width ({len(cfg['widths'])}), got {mult!r}")
+    if type(arity) is not int or arity < 2:
+        raise UsageError(f"{path}: mult_arity must be an int >= 2, got {arity!r}")
     return doc
 
 
-def kan_from_config(cfg: dict[str, Any]) -> Any:
-    """A freshly initialised KAN with the architecture ``cfg`` describes (``kan_config``'s output)."""
-    from .kan import KAN
+def kan_from_config(cfg: dict[str, Any], cls: type) -> Any:
+    """A freshly initialised ``cls`` (``KAN`` or a subclass) with the architecture ``cfg`` describes
+    (``kan_config``'s output). The class is passed in so that this module does not import ``kan`` (no cycle)."""
     from .kan_linear import KANLinear
 
     widths, layers = cfg["widths"], cfg["layers"]
+    mult, arity = cfg.get("mult_nodes"), cfg.get("mult_arity", 2)
     first = layers[0]
     kw = dict(cfg.get("basis_kwargs", {}))
     dtype = _DTYPES[cfg.get("dtype", "float32")]
-    kan = KAN(widths, cfg["basis"], grid_size=first.get("grid_size"), order=first.get("order"),
+    kan = cls(widths, cfg["basis"], grid_size=first.get("grid_size"), order=first.get("order"),
               domain=tuple(cfg.get("domain", (-1.0, 1.0))), base_activation=cfg["base_activation"],
               bias=bool(first["bias"]), fused=cfg["fused"], spline_scale=cfg.get("spline_scale", 0.1),
-              dtype=dtype, **kw)
+              dtype=dtype, mult_nodes=mult, mult_arity=arity, **kw)
     for l, entry in enumerate(layers):
         current = kan.layers[l]
         same = (entry.get("grid_size") == getattr(current.basis, "grid_size", None)
@@ -122,7 +134,7 @@ def kan_from_config(cfg: dict[str, Any]) -> Any:
         if cfg["basis"] in ("bspline", "relu_power"):
             layer_kw.update(grid_size=entry.get("grid_size"), order=entry.get("order"),
                             domain=tuple(cfg.get("domain", (-1.0, 1.0))))
-        kan.layers[l] = KANLinear(widths[l], widths[l + 1], cfg["basis"], cfg["base_activation"],
+        kan.layers[l] = KANLinear(kan.node_widths[l], kan.subnode_widths[l + 1], cfg["basis"], cfg["base_activation"],
                                   bias=bool(entry["bias"]), fused=cfg["fused"],
                                   spline_scale=cfg.get("spline_scale", 0.1), dtype=dtype, **layer_kw)
     return kan
@@ -151,11 +163,15 @@ def save_kan(kan: Any, folder: str | Path) -> Path:
     return folder
 
 
-def load_kan(folder: str | Path) -> Any:
-    """The KAN saved in ``folder`` by ``save_kan``, in evaluation-ready state (same outputs bit for bit)."""
+def load_kan(folder: str | Path, cls: type) -> Any:
+    """The ``cls`` (``KAN``) saved in ``folder`` by ``save_kan``, in evaluation-ready state (same outputs bit for
+    bit)."""
     folder = Path(folder)
     doc = _read_json(folder)
-    kan = kan_from_config(doc["config"])
+    try:
+        kan = kan_from_config(doc["config"], cls)
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"{folder}: the saved configuration does not build a KAN ({err})") from err
     weights = load_file(str(folder / "model.safetensors"))
     try:
         kan.load_state_dict(weights, strict=True)

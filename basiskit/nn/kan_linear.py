@@ -195,3 +195,15 @@ class KANLinear(nn.Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, basis={self.basis_name!r}, "
                 f"base_activation={self.base_activation!r}, bias={self.bias is not None}, fused={self.fused}")
+
+
+def multiply_subnodes(h: torch.Tensor, n_sum: int, n_mult: int, arity: int) -> torch.Tensor:
+    """``(..., n_sum + arity * n_mult) -> (..., n_sum + n_mult)``: keep the first ``n_sum`` entries, then the
+    product of each following group of ``arity`` consecutive entries (pykan's MultKAN layout)."""
+    if n_mult == 0:
+        return h
+    groups = h[..., n_sum:].unflatten(-1, (n_mult, arity))  # (..., n_mult, arity)
+    prod = groups[..., 0]
+    for k in range(1, arity):
+        prod = prod * groups[..., k]
+    return torch.cat([h[..., :n_sum], prod], -1)

@@ -2,7 +2,8 @@
 
 Layer l occupies a block of ``out_l`` rows by ``in_l`` columns; panel (j, i) shows phi_ji over the range its
 input takes on the data (or over the grid range without data). Line opacity follows the edge's share of its
-layer's mean |phi|, so pruned-away edges fade; symbolic fits, when present, are named in the title.
+layer's mean |phi|, so pruned-away edges fade; symbolic fits, when present, are named in the title. A layer feeding multiplication nodes shows one row per
+subnode; the title names the product it enters (``3*m0``: subnode 3, a factor of multiplication node 0).
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def plot_kan(kan: Any, path: str | Path, x: torch.Tensor | None = None, n_points
                 if mags is not None:
                     alpha = float((mags[l][j, i] / mags[l].max().clamp_min(1e-12)).clamp(0.08, 1.0))
                 ax.plot(grid[:, i].cpu(), edges[:, j, i].cpu(), color="k", alpha=alpha, lw=1.2)
-                label = f"L{l}: {i}->{j}"
+                label = f"L{l}: {i}->{_subnode_name(kan, l + 1, j)}"
                 if getattr(kan, "symbolic", None):
                     label += f" [{kan.symbolic[l]['names'][j][i]}]"
                 ax.set_title(label, fontsize=7)
@@ -61,3 +62,12 @@ def plot_kan(kan: Any, path: str | Path, x: torch.Tensor | None = None, n_points
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return str(path)
+
+
+def _subnode_name(kan: Any, l: int, j: int) -> str:
+    """Name of output (subnode) ``j`` feeding node layer ``l``: its index, or ``j*mM`` when it enters
+    multiplication node M."""
+    n_sum = kan.widths[l]
+    if j < n_sum or not any(getattr(kan, "mult_nodes", ())):
+        return str(j)
+    return f"{j}*m{(j - n_sum) // kan.mult_arity}"

@@ -18,6 +18,7 @@ import torch
 
 from .._validation import check_float, check_int, unknown_name_message
 from ..measure import train_step
+from .kan_linear import multiply_subnodes
 
 
 @dataclass(frozen=True)
@@ -214,11 +215,20 @@ def _edge(name: str, z: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     return p[2] * LIBRARY[name].torch_fn(p[0] * z + p[1]) + p[3]
 
 
+def _mult_layout(kan: Any, l: int) -> tuple[int, int, int]:
+    """(sum nodes, multiplication nodes, arity) of node layer ``l`` of ``kan``."""
+    mult = getattr(kan, "mult_nodes", None)
+    if not mult:
+        return 0, 0, 2
+    return int(kan.widths[l]), int(mult[l]), int(kan.mult_arity)
+
+
 def symbolic_forward(kan: Any, x: torch.Tensor, store: list[dict[str, Any]] | None = None) -> torch.Tensor:
-    """Evaluate the symbolic network (float64). x: (N, widths[0]) -> (N, widths[-1])."""
+    """Evaluate the symbolic network (float64), multiplication nodes included. x: (N, widths[0]) ->
+    (N, widths[-1])."""
     store = store or _require(kan)
     h = x.double()
-    for layer in store:
+    for l, layer in enumerate(store):
         names, params, bias = layer["names"], layer["params"], layer["bias"]
         outs = []
         for j, row in enumerate(names):
@@ -226,7 +236,7 @@ def symbolic_forward(kan: Any, x: torch.Tensor, store: list[dict[str, Any]] | No
             for i, name in enumerate(row):
                 total = total + _edge(name, h[:, i], params[j, i])
             outs.append(total)
-        h = torch.stack(outs, -1)
+        h = multiply_subnodes(torch.stack(outs, -1), *_mult_layout(kan, l + 1))
     return h
 
 
@@ -274,7 +284,7 @@ def symbolic_formula(kan: Any, variables: Sequence[str] | None = None, digits: i
     def num(v: float) -> Any:
         return sympy.Float(round(v, digits) if digits is not None else v)
 
-    for layer in store:
+    for l, layer in enumerate(store):
         outs = []
         for j, row in enumerate(layer["names"]):
             total = num(float(layer["bias"][j]))
@@ -285,5 +295,9 @@ def symbolic_formula(kan: Any, variables: Sequence[str] | None = None, digits: i
                 else:
                     total += num(c) * LIBRARY[name].sympy_fn(num(a) * h[i] + num(b)) + num(d)
             outs.append(total)
+        n_sum, n_mult, arity = _mult_layout(kan, l + 1)
+        if n_mult:  # multiplication nodes: products of consecutive subnodes (see basiskit.nn.kan)
+            outs = outs[:n_sum] + [sympy.Mul(*outs[n_sum + m * arity: n_sum + (m + 1) * arity])
+                                   for m in range(n_mult)]
         h = outs
     return h[0] if len(h) == 1 else h
