@@ -224,7 +224,8 @@ def test_properties_hold_for_any_sizes(K, N, M, d, r, seed):
     res = zero_temperature(J, cue_state(xi, 0, g), max_sweeps=200, block_size=1, generator=g)
     assert res.converged  # symmetric J, asynchronous updates: always reaches a fixed point
     h = J @ res.sigma
-    assert bool((h * res.sigma >= 0).all())  # a fixed point: no field against its spin
+    assert bool((h * res.sigma >= -1e-12).all())  # a fixed point: no field against its spin (a zero field may
+    # come out as -3e-17 after rounding: found by hypothesis with K=4, N=47, M=6, d=0, r=0, seed=4)
     m = mattis_overlaps(xi, res.sigma)
     assert bool((m.abs() <= (xi != 0).double().mean(1) + 1e-12).all())
 
