@@ -202,7 +202,11 @@ def parse_value(text: str, tp: Any, key: str) -> Any:
                 return a
         raise UsageError(f"{key}={text!r}: expected one of {list(args)}")
     if origin in (tuple, list):
-        parts = [p for p in text.strip("()[] ").split(",") if p.strip()]
+        body = text.strip("()[] ")
+        parts = body.split(",") if body else []
+        for i, p in enumerate(parts):
+            if not p.strip():
+                raise UsageError(f"{key}[{i}] is empty in {text!r} (a stray comma?)")
         inner = args[0] if args else str
         values = [parse_value(p.strip(), inner, key) for p in parts]
         return tuple(values) if origin is tuple else values
