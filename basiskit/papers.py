@@ -28,6 +28,7 @@ PAPERS: list[Paper] = [
     Paper("0b", "Fourier Neural Operator (Li et al. 2020)", "operators", ("fno-burgers", "fno-darcy")),
     Paper("0c", "PINN and spectral-bias remedies (Fourier features, SIREN)", "physics", ("pinn-remedies",)),
     Paper("0d", "Spherical Fourier Neural Operators (Bonev et al. 2023)", "operators", ("sfno",)),
+    Paper("0e", "U-NO: U-shaped Neural Operators (Rahman et al. 2023)", "operators", ("uno",)),
     Paper("1", "Kolmogorov-Arnold Attention (KArAt, Fourier-KArAt)", "KAN", ("karat",)),
     Paper("2", "AF-KAN: activation-function-based KANs", "KAN", ("afkan",)),
     Paper("3", "GP-HM: Gaussian processes for high-frequency, multi-scale PDEs", "physics", ("gp-hm",)),
