@@ -17,6 +17,7 @@ Chan et al.'s pairwise update of mean and variance in float64, so data larger th
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -71,7 +72,7 @@ class GaussianNormalizer(nn.Module):
             self._check_shape(batch, f"batch {i}")
             dims = _reduce_dims(self.mode, batch.ndim)
             b = batch.double()
-            n_b = b.numel() // (b.mean(dim=dims).numel())
+            n_b = math.prod(b.shape[d] for d in dims)  # values per statistic in this batch
             mean_b = b.mean(dim=dims, keepdim=True)
             m2_b = ((b - mean_b) ** 2).sum(dim=dims, keepdim=True)
             if mean is None:

@@ -201,3 +201,13 @@ class ChannelMLP(nn.Module):
 
     def extra_repr(self) -> str:
         return f"activation={self.activation!r}"
+
+
+def ratio_mlp(in_channels: int, out_channels: int, width: int, ratio: float, activation: str = "gelu", *,
+              device=None, dtype=None) -> ChannelMLP:
+    """The lifting / projection MLP of the FNO family: two layers through ``round(ratio * width)`` channels, or one
+    linear layer when that is 0 (neuraloperator's ``lifting_channel_ratio`` / ``projection_channel_ratio``)."""
+    hidden = round(ratio * width)
+    if hidden:
+        return ChannelMLP(in_channels, out_channels, hidden, 2, activation, device=device, dtype=dtype)
+    return ChannelMLP(in_channels, out_channels, None, 1, activation, device=device, dtype=dtype)

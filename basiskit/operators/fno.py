@@ -25,7 +25,7 @@ from .._validation import check_choice, check_float, check_int
 from ..nn.activations import get_activation
 from ._registry import register_operator
 from .common import (PADDING_MODES, ChannelLinear, ChannelMLP, append_grid, append_sinusoidal, as_tuple,
-                     check_field, pad_domain, padding_amounts, unpad_domain)
+                     check_field, pad_domain, padding_amounts, ratio_mlp, unpad_domain)
 from .spectral import SpectralConv, check_modes
 
 
@@ -106,14 +106,10 @@ class FNOBase(nn.Module):
         n_pos = self.n_dims * (1 + 2 * self.positional_frequencies) if positional == "sinusoidal" else self.n_dims
         lift_in = in_channels + (n_pos if positional else 0)
         kw = {"device": device, "dtype": dtype}
-        lift_hidden = round(lifting_ratio * hidden_channels)
-        self.lifting = (ChannelMLP(lift_in, hidden_channels, lift_hidden, 2, activation, **kw) if lift_hidden
-                        else ChannelMLP(lift_in, hidden_channels, None, 1, activation, **kw))
+        self.lifting = ratio_mlp(lift_in, hidden_channels, hidden_channels, lifting_ratio, activation, **kw)
         self.blocks = FNOBlocks(hidden_channels, n_layers, self.n_dims, conv_factory, channel_mlp_expansion,
                                 activation, **kw)
-        proj_hidden = round(projection_ratio * hidden_channels)
-        self.projection = (ChannelMLP(hidden_channels, out_channels, proj_hidden, 2, activation, **kw)
-                           if proj_hidden else ChannelMLP(hidden_channels, out_channels, None, 1, **kw))
+        self.projection = ratio_mlp(hidden_channels, out_channels, hidden_channels, projection_ratio, activation, **kw)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (b, in_channels, *grid) -> (b, out_channels, *grid)."""

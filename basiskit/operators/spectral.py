@@ -85,13 +85,14 @@ def padded_irfftn(spec: torch.Tensor, grid: Sequence[int]) -> torch.Tensor:
     return torch.fft.irfft(spec, n=grid[-1], dim=-1, norm="forward")
 
 
-def spectral_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+def spectral_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
+                  out_grid: Sequence[int] | None = None) -> torch.Tensor:
     r"""Fourier-space linear map of the lowest modes (see the module docstring).
 
     x: (b, in, *grid) real; weight: (in, out, *modes) complex (``kept_modes`` layout); bias: (out,) or None
-    -> (b, out, *grid).
+    -> (b, out, *grid), or on ``out_grid`` (the kept modes written on another grid: UNO's rescaling layers).
     """
-    grid = x.shape[2:]
+    grid = tuple(out_grid) if out_grid is not None else x.shape[2:]
     spec = truncated_rfftn(x, weight.shape[2:])
     letters = "xyz"[:len(grid)]
     out = torch.einsum(f"bi{letters},io{letters}->bo{letters}", spec, weight)

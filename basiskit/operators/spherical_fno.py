@@ -28,7 +28,7 @@ from torch import nn
 from .._validation import check_int, check_tensor
 from ..ops.sht import degree_index, isht, sht
 from ._registry import register_operator
-from .common import ChannelMLP
+from .common import ratio_mlp
 from .fno import FNOBlocks
 
 
@@ -83,15 +83,11 @@ class SphericalFNO(nn.Module):
         self.hidden_channels = check_int("hidden_channels", hidden_channels, min_value=1)
         self.n_layers = check_int("n_layers", n_layers, min_value=1)
         kw = {"device": device, "dtype": dtype}
-        lift_hidden = round(lifting_ratio * hidden_channels)
-        self.lifting = (ChannelMLP(in_channels, hidden_channels, lift_hidden, 2, activation, **kw) if lift_hidden
-                        else ChannelMLP(in_channels, hidden_channels, None, 1, activation, **kw))
+        self.lifting = ratio_mlp(in_channels, hidden_channels, hidden_channels, lifting_ratio, activation, **kw)
         self.blocks = FNOBlocks(hidden_channels, n_layers, 2,
                                 lambda _: SphericalConv(hidden_channels, hidden_channels, L, **kw),
                                 channel_mlp_expansion, activation, **kw)
-        proj_hidden = round(projection_ratio * hidden_channels)
-        self.projection = (ChannelMLP(hidden_channels, out_channels, proj_hidden, 2, activation, **kw)
-                           if proj_hidden else ChannelMLP(hidden_channels, out_channels, None, 1, **kw))
+        self.projection = ratio_mlp(hidden_channels, out_channels, hidden_channels, projection_ratio, activation, **kw)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (b, in_channels, nlat, nlon) on a Gauss grid -> (b, out_channels, nlat, nlon)."""

@@ -29,9 +29,9 @@ from torch import nn
 from .._validation import UsageError, check_choice, check_int
 from ..nn.activations import get_activation
 from ._registry import register_operator
-from .common import (PADDING_MODES, ChannelLinear, ChannelMLP, append_grid, as_tuple, check_field, pad_domain,
-                     padding_amounts, unpad_domain)
-from .spectral import SpectralConv, check_modes, padded_irfftn, truncated_rfftn
+from .common import (PADDING_MODES, ChannelLinear, append_grid, as_tuple, check_field, pad_domain, padding_amounts,
+                     ratio_mlp, unpad_domain)
+from .spectral import SpectralConv, check_modes, spectral_conv
 
 _INTERP = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
@@ -55,13 +55,7 @@ class UNOLayer(nn.Module):
     def forward(self, v: torch.Tensor, grid_out: Sequence[int]) -> torch.Tensor:
         check_modes(self.conv.n_modes, v.shape[2:], "n_modes (input grid)")
         check_modes(self.conv.n_modes, grid_out, "n_modes (output grid)")
-        weight = self.conv.complex_weight()
-        spec = truncated_rfftn(v, weight.shape[2:])
-        letters = "xyz"[: v.ndim - 2]
-        out = torch.einsum(f"bi{letters},io{letters}->bo{letters}", spec, weight)
-        y = padded_irfftn(out, grid_out)
-        if self.conv.bias is not None:
-            y = y + self.conv.bias.reshape(1, -1, *([1] * len(grid_out)))
+        y = spectral_conv(v, self.conv.complex_weight(), self.conv.bias, out_grid=grid_out)
         return y + self.skip(resample(v, grid_out))
 
 
@@ -117,18 +111,15 @@ class UNO(nn.Module):
         self.padding, self.padding_mode = padding, check_choice("padding_mode", padding_mode, PADDING_MODES)
         kw = {"device": device, "dtype": dtype}
         lift_in = in_channels + (self.n_dims if positional else 0)
-        lift_hidden = round(lifting_ratio * hidden_channels)
-        self.lifting = (ChannelMLP(lift_in, hidden_channels, lift_hidden, 2, activation, **kw) if lift_hidden
-                        else ChannelMLP(lift_in, hidden_channels, None, 1, activation, **kw))
+        self.lifting = ratio_mlp(lift_in, hidden_channels, hidden_channels, lifting_ratio, activation, **kw)
         layers = []
         for i in range(n):
             c_in = (hidden_channels if i == 0 else self.layer_channels[i - 1])
             c_in += self.layer_channels[skips[i]] if i in skips else 0
             layers.append(UNOLayer(c_in, self.layer_channels[i], modes[i], **kw))
         self.layers = nn.ModuleList(layers)
-        proj_hidden = round(projection_ratio * hidden_channels)
-        self.projection = (ChannelMLP(self.layer_channels[-1], out_channels, proj_hidden, 2, activation, **kw)
-                           if proj_hidden else ChannelMLP(self.layer_channels[-1], out_channels, None, 1, **kw))
+        self.projection = ratio_mlp(self.layer_channels[-1], out_channels, hidden_channels, projection_ratio,
+                                    activation, **kw)
         self.act = get_activation(activation).fn
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -55,9 +55,9 @@ def grid_points(nlat: int, nlon: int) -> torch.Tensor:
 
 
 @lru_cache(maxsize=32)
-def _tables(nlat: int, nlon: int, L: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def _tables(nlat: int, nlon: int, L: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Legendre table ``Lambda[m, l, i]`` (zero for l < m), quadrature-weighted ``2 pi w_i Lambda``, and the
-    gather indices packing (cos, sin) blocks into the order l^2 + l + m."""
+    gather indices packing (cos, sin) blocks into the order l^2 + l + m (cached per grid)."""
     lat, _, w = gauss_grid(nlat, nlon)
     pts = torch.stack([torch.cos(lat), torch.zeros_like(lat), torch.sin(lat)], -1)  # phi = 0
     Y = real_spherical_harmonics(pts, L)  # (nlat, (L+1)^2)
@@ -71,7 +71,7 @@ def _tables(nlat: int, nlon: int, L: int) -> tuple[torch.Tensor, torch.Tensor, t
     for l in range(L + 1):
         for m in range(-l, l + 1):
             src[l * l + l + m] = (m * (L + 1) + l) if m >= 0 else ((L + 1) ** 2 + (-m) * (L + 1) + l)
-    return lam, weighted, src, torch.tensor([l for l in range(L + 1) for _ in range(2 * l + 1)])
+    return lam, weighted, src
 
 
 def _check_grid(nlat: int, nlon: int, L: int) -> None:
@@ -84,7 +84,7 @@ def sht(x: torch.Tensor, L: int) -> torch.Tensor:
     """Forward transform: x (..., nlat, nlon) on the Gauss grid -> coefficients (..., (L+1)^2)."""
     nlat, nlon = x.shape[-2], x.shape[-1]
     _check_grid(nlat, nlon, L)
-    _, weighted, src, _ = _tables(nlat, nlon, L)
+    _, weighted, src = _tables(nlat, nlon, L)
     weighted = weighted.to(device=x.device, dtype=x.dtype if x.dtype != torch.float16 else torch.float32)
     F = torch.fft.rfft(x.to(weighted.dtype), dim=-1, norm="forward")[..., : L + 1]  # (..., nlat, L+1)
     cos = torch.einsum("...im,mli->...ml", F.real, weighted)
@@ -105,7 +105,7 @@ def isht(coeffs: torch.Tensor, nlat: int, nlon: int) -> torch.Tensor:
         raise UsageError(f"coeffs must have (L+1)^2 entries in the last dim, got {n}")
     if nlon < 2 * L + 1:
         raise UsageError(f"degree L={L} needs nlon >= {2 * L + 1} longitudes, got {nlon}")
-    lam, _, src, _ = _tables(nlat, nlon, L)
+    lam, _, src = _tables(nlat, nlon, L)
     lam = lam.to(device=coeffs.device, dtype=coeffs.dtype)
     full = coeffs.new_zeros(*coeffs.shape[:-1], 2 * (L + 1) ** 2)
     full[..., src.to(coeffs.device)] = coeffs
@@ -121,9 +121,13 @@ def isht(coeffs: torch.Tensor, nlat: int, nlon: int) -> torch.Tensor:
 
 
 def degree_index(L: int) -> torch.Tensor:
-    """The degree l of each coefficient in the order l^2 + l + m: ((L+1)^2,) long."""
-    check_int("L", L, min_value=0)
-    return torch.tensor([l for l in range(L + 1) for _ in range(2 * l + 1)])
+    """The degree l of each coefficient in the order l^2 + l + m: ((L+1)^2,) long (cached; do not modify)."""
+    return _degree_index(check_int("L", L, min_value=0))
+
+
+@lru_cache(maxsize=64)
+def _degree_index(L: int) -> torch.Tensor:
+    return torch.repeat_interleave(torch.arange(L + 1), 2 * torch.arange(L + 1) + 1)
 
 
 class RealSHT(nn.Module):
