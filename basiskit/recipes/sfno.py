@@ -28,8 +28,10 @@ steps, the FNO's rate swept): SFNO 0.086 / 0.060 / 0.054 / 0.086 (ratio 1.00), F
 0.154 (ratio 2.55): the FNO is better on the untilted data it was trained on and 1.75x worse on the tilted sets.
 Margins: the ratio 1.00 against 1.5 and the tilted errors 0.067 against 0.117 leave room for a change of CPU. The
 paper reports stability of long autoregressive rollouts on shallow-water and weather data, not this single-step
-rotation test, so ``paper=`` is unset. Quick cost: about 3 minutes of CPU here at 2 threads (the SFNO's steps cost
-about 1.3x the FNO's at one thread; the sweep trains the FNO twice).
+rotation test, so ``paper=`` is unset. Quick cost as recorded: 565 s of CPU at 2 threads, but on a machine with
+load average 8, where oversubscribed threads inflate CPU time; a fwd+bwd step (batch 16, one thread, same load)
+took 0.57 s for the SFNO and 0.44 s for the FNO, and the sweep trains the FNO twice. A quiet-machine figure is
+still to be measured.
 """
 from __future__ import annotations
 
