@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # CPU machines take the local CPU build of torch; a machine with an NVIDIA driver takes the registry's build.
 TORCH_SPEC ?= $(if $(shell command -v nvidia-smi 2>/dev/null),torch,torch==2.13.0)
 # peers and gpu (triton) too, so the side-by-side and Triton-interpreter tests run rather than skip
-EXTRAS ?= test,data,io,tabular,symbolic,kmedoids,sindy,sphericart,peers,gpu
+EXTRAS ?= test,data,io,tabular,symbolic,kmedoids,sindy,sphericart,fem,dist,peers,gpu
 STAMP := $(VENV)/.basiskit-installed
 DOCS_STAMP := $(VENV)/.basiskit-docs-installed
 # `make docs RUNS=runs`: the gallery shows the newest run of each recipe (claims measured, plots)
