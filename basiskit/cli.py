@@ -100,14 +100,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         only = [s for s in args.only.split(",") if s] if args.only else None
         for name in only or []:
             RECIPES.get(name)
-        results = run_tour(out=args.out, device=args.device, seed=args.seed, only=only, progress=progress)
+        results = run_tour(out=args.out, device=args.device, seed=args.seed, only=only, progress=progress,
+                           threads=args.threads)
         return 1 if any(r.status != "ok" for r in results) else 0
     if args.recipe not in RECIPES:  # the CLI adds 'tour' to the recipes it accepts
         raise UsageError(unknown_name_message("recipe", args.recipe, [*RECIPES.names(), "tour"]))
     if args.only:
         raise UsageError("--only selects recipes of 'run tour'; it does not apply to a single recipe")
     result = run_recipe(args.recipe, quick=args.quick, overrides=_parse_sets(args.set), device=args.device,
-                        seed=args.seed, out=args.out, resume=args.resume, progress=progress)
+                        seed=args.seed, out=args.out, resume=args.resume, progress=progress, threads=args.threads)
     return 0 if result.status == "ok" else 1
 
 
@@ -179,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--resume", action="store_true", help="continue the newest run of this recipe")
     pr.add_argument("--only", default=None, help="with 'tour': comma-separated recipes to run")
     pr.add_argument("--no-progress", action="store_true", help="no progress bars")
+    pr.add_argument("--threads", type=_positive_int, default=None,
+                    help="torch threads for the run (default: torch's; a resumed run reuses its saved count)")
     pr.set_defaults(func=cmd_run)
 
     pb = sub.add_parser("bench", help="speed and memory, as ratios against a baseline in the same process")

@@ -206,3 +206,40 @@ def test_help_and_version_exit_0(capsys):
     assert capsys.readouterr().out.startswith("basiskit ")
     assert main(["run", "--help"]) == 0
     assert "--set KEY=VALUE" in capsys.readouterr().out
+
+
+def test_threads_option_sets_records_and_restores(tmp_path, capsys):
+    from basiskit.recipes import run_recipe
+
+    before = torch.get_num_threads()
+    want = 1 if before != 1 else 2
+    result = run_recipe("mlp-regression", quick=True, overrides={"steps": "20"}, out=tmp_path, progress=False,
+                        verbose=False, threads=want)
+    assert torch.get_num_threads() == before  # restored after the run
+    saved = json.loads((result.run_dir / "metrics.json").read_text())
+    assert saved["machine"]["threads"] == want
+    # a resumed run reuses the saved count when none is given
+    resumed = run_recipe("mlp-regression", resume=True, out=tmp_path, progress=False, verbose=False)
+    assert json.loads((resumed.run_dir / "metrics.json").read_text())["machine"]["threads"] == want
+    assert torch.get_num_threads() == before
+    with pytest.raises(basiskit.UsageError, match="threads must be a whole number >= 1"):
+        run_recipe("mlp-regression", quick=True, out=tmp_path, threads=0)
+    assert main(["run", "mlp-regression", "--quick", "--threads", "0", "--out", str(tmp_path)]) == 2
+    assert "expected a whole number >= 1, got 0" in one_line_error(capsys)
+
+
+def test_recorded_command_repeats_seed_threads_and_settings():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "record_run.py"
+    spec = importlib.util.spec_from_file_location("record_run", path)
+    record_run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(record_run)
+    from basiskit.recipes.core import RECIPES, config_to_dict
+
+    config = config_to_dict(RECIPES.get("mlp-regression").config(quick=True))
+    config["steps"] = 77
+    cmd = record_run.repeat_command({"recipe": "mlp-regression", "quick": True, "seed": 3, "config": config,
+                                     "machine": {"threads": 2}})
+    assert cmd == "basiskit run mlp-regression --quick --seed 3 --threads 2 --set steps=77"

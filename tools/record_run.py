@@ -30,12 +30,15 @@ def _setting(v: Any) -> str:
 
 
 def repeat_command(record: dict[str, Any]) -> str:
-    """``basiskit run NAME [--quick] [--seed S] [--set k=v ...]`` for a run's config.yaml record."""
+    """``basiskit run NAME [--quick] [--seed S] [--threads T] [--set k=v ...]`` for a run's config.yaml record."""
     from basiskit.recipes.core import RECIPES, config_to_dict
 
     name, quick, seed = record["recipe"], bool(record["quick"]), int(record.get("seed", 0))
     default = config_to_dict(RECIPES.get(name).config(quick=quick))
     parts = ["basiskit run", name] + (["--quick"] if quick else []) + ([f"--seed {seed}"] if seed else [])
+    threads = (record.get("machine") or {}).get("threads")
+    if threads:  # the thread count is part of what makes a run repeat bit for bit
+        parts.append(f"--threads {int(threads)}")
     for key, value in record["config"].items():
         if key in default and default[key] != value:
             parts.append(f"--set {key}={_setting(value)}")

@@ -95,8 +95,12 @@ def latest_run_dir(out: Path, name: str) -> Path | None:
 
 def run_recipe(name: str, *, quick: bool = False, overrides: dict[str, str] | None = None, device: str = "cpu",
                seed: int = 0, out: str | Path = "runs", resume: bool = False, progress: bool | None = None,
-               verbose: bool = True) -> RunResult:
+               verbose: bool = True, threads: int | None = None) -> RunResult:
     """Run recipe ``name`` and write its run folder (config.yaml, metrics.json, log.csv, plots, checkpoint/).
+
+    ``threads`` sets torch's intra-op threads for the run (and restores them after it): floating-point sums
+    are split differently with another thread count, so a figure is reproduced bit for bit only with the same
+    count. It is recorded in ``machine.threads``; ``resume`` reuses the saved count unless one is given.
 
     Every mistake in the request (unknown recipe, bad override, bad device, nothing to resume) raises
     ``UsageError`` before any work starts."""
@@ -105,6 +109,8 @@ def run_recipe(name: str, *, quick: bool = False, overrides: dict[str, str] | No
     if resume and overrides:
         raise UsageError(f"resume continues the newest run of {name!r} with its saved config; give no overrides "
                          f"(--set) with it, or start a new run")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise UsageError(f"threads must be a whole number >= 1 (or None for torch's default), got {threads!r}")
     cfg = None if resume else spec.config(quick=quick, overrides=overrides)
     dist_utils.init_from_env(device)
     out = Path(out)
@@ -117,9 +123,23 @@ def run_recipe(name: str, *, quick: bool = False, overrides: dict[str, str] | No
         saved = yaml.safe_load((run_dir / "config.yaml").read_text())
         quick, seed = bool(saved["quick"]), int(saved["seed"])
         cfg = spec.config(quick=quick, overrides=saved["config"])
+        if threads is None:
+            threads = (saved.get("machine") or {}).get("threads")
     else:
         run_dir = _new_run_dir(out, name) if dist_utils.is_main() else None
         run_dir = dist_utils.broadcast_object(run_dir)
+    threads_before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    try:
+        return _run_in_folder(spec, cfg, run_dir, name=name, quick=quick, seed=seed, device=device, resume=resume,
+                              progress=progress, verbose=verbose)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _run_in_folder(spec: RecipeSpec, cfg: Any, run_dir: Path, *, name: str, quick: bool, seed: int, device: str,
+                   resume: bool, progress: bool | None, verbose: bool) -> RunResult:
     record = {"recipe": name, "paper": spec.paper, "summary": spec.summary, "quick": quick, "seed": seed,
               "device": device, "world_size": dist_utils.world_size(), "basiskit": __version__,
               "torch": str(torch.__version__), "python": platform.python_version(), "machine": machine(),
@@ -197,7 +217,7 @@ def tour_names() -> list[str]:
 
 
 def run_tour(*, out: str | Path = "runs", device: str = "cpu", seed: int = 0, only: list[str] | None = None,
-             progress: bool | None = None) -> list[RunResult]:
+             progress: bool | None = None, threads: int | None = None) -> list[RunResult]:
     """Every tour recipe at quick size, one after another; a failing recipe is reported, not fatal."""
     from ..report import markdown_table
 
@@ -205,7 +225,8 @@ def run_tour(*, out: str | Path = "runs", device: str = "cpu", seed: int = 0, on
     results: list[RunResult] = []
     for name in names:
         try:
-            results.append(run_recipe(name, quick=True, device=device, seed=seed, out=out, progress=progress))
+            results.append(run_recipe(name, quick=True, device=device, seed=seed, out=out, progress=progress,
+                                      threads=threads))
         except Exception as e:  # report and go on: the tour is a survey
             results.append(RunResult(name, None, {}, [], 0.0, status="error", error=f"{type(e).__name__}: {e}"))
             print(f"[basiskit] {name}: error: {type(e).__name__}: {e}", flush=True)
