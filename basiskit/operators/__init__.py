@@ -1,4 +1,5 @@
-"""Neural operators, all mapping (batch, channels, *grid) to (batch, channels, *grid).
+"""Neural operators, all mapping (batch, channels, *grid) to (batch, channels, *grid), except ``DeepONet``,
+which is evaluated at any query points: ``forward(branch, trunk)``.
 
 ``create(name, **kwargs)`` / ``names()``; operators register with ``register_operator``.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 from ._registry import OPERATORS, create, names, register_operator
 from .common import (ChannelLinear, ChannelMLP, append_grid, append_sinusoidal, count_parameters, grid_coordinates,
                      pad_domain, sinusoidal_features, unpad_domain)
+from .deeponet import DeepONet, DeepONetOnGrid
 from .fno import FNO
 from .interp_conv import InterpConv2d, resample_kernel
 from .lsm import LSM
@@ -19,7 +21,7 @@ from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv
 from .unet import FunctionUNet, QuadratureNorm, UNet, quadrature_norm
 from .uno import UNO, UNOLayer, resample
 
-__all__ = ["ChannelLinear", "ChannelMLP", "FNO", "FactorizedSpectralConv", "FunctionUNet", "InterpConv2d", "LSM",
+__all__ = ["ChannelLinear", "ChannelMLP", "DeepONet", "DeepONetOnGrid", "FNO", "FactorizedSpectralConv", "FunctionUNet", "InterpConv2d", "LSM",
            "MGTFNO", "MgNO", "OPERATORS", "QuadratureNorm", "SpectralConv", "SphericalConv", "SphericalFNO", "T1",
            "TFNO", "UNO", "UNOLayer", "UNet", "append_grid", "append_sinusoidal", "count_parameters", "create",
            "dct_forward", "dct_inverse", "dft_forward", "dft_inverse", "factorized_spectral_conv",

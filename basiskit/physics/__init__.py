@@ -1,6 +1,8 @@
 """Physics-informed learning: problems with exact or reference solutions, PINN, PIG, LPINN, GP solvers."""
 from __future__ import annotations
 
+from .constraints import (HardDirichlet, HardInitial, OutputTransform, PeriodicFeatures, approximate_distance,
+                          r_conjunction, r_disjunction)
 from .derivatives import AutogradDerivatives, Derivatives, JetDerivatives, partial
 from . import geometry
 from .geometry import (CSG, Ball, Box, Disk, Geometry, Interval, PointCloud, Polygon, Rectangle, TimeDomain,
@@ -15,7 +17,8 @@ from .pinn import (PINN, PhysicsModel, causal_weights, loss_change_at_end, resid
 from .problems import PROBLEMS, Problem, create as create_problem
 
 __all__ = ["CSG", "Ball", "Box", "Disk", "Geometry", "Interval", "PointCloud", "Polygon", "Rectangle", "TimeDomain",
-           "Triangle", "geometry", "AutogradDerivatives", "Derivatives", "GPSolver", "GaussianFeatures", "JetDerivatives", "LPINN",
+           "Triangle", "geometry", "HardDirichlet", "HardInitial", "OutputTransform", "PeriodicFeatures",
+           "approximate_distance", "r_conjunction", "r_disjunction", "AutogradDerivatives", "Derivatives", "GPSolver", "GaussianFeatures", "JetDerivatives", "LPINN",
            "LinearPDE", "PIG", "PINN", "PROBLEMS", "PhysicsModel", "Problem", "as_linear_pde", "causal_weights",
            "create_problem", "gaussian_feature_jets", "gaussian_features", "kron_logdet", "kron_matvec",
            "kron_solve", "lagrangian_to_eulerian", "loss_change_at_end", "mixture_kernel", "partial", "residual_scale",
