@@ -28,7 +28,12 @@ simulations stream through (15x the offline set), each sample drawn ~8 times. Hi
 parameters), lr 1e-3 (Adam). 50 test simulations (1,000 fields).
 
 Claim: ``online_test_mse <= 0.7 x offline_test_mse`` (the issue's threshold; the paper reports 68% better for
-fully connected nets and 16% for the FNO). Figures and margin: see the docs page and the run's metrics.
+fully connected nets and 16% for the FNO). Quick figures (seed 0, AMD EPYC, about 35 s of CPU in the main process
+plus workers): offline 7.44e-4 (best lr 3e-3 of the sweep: 1.02e-3 / 7.66e-4 / 7.44e-4 / 1.48e-3; its train MSE
+4.8e-5: it overfits its 20 simulations), online 2.44e-4 with Melissa's reservoir: ratio 0.33, met. The other
+policies: FIRO 2.50e-4, classic reservoir 3.17e-4 (76% of its samples never drawn). Margin: 0.33 against 0.7,
+a factor 2.1, far beyond what a change of CPU does to float32 training of this size (the run is deterministic:
+the same figures with the process and the Ray backend, and on a rerun).
 
 Paper figure: none set: the abstract's "prediction accuracy improved by 68%" for fully connected networks could
 not be matched here to a stated metric and setting (the paper's tables could not be read from this machine).
@@ -127,11 +132,14 @@ def _dataset(simulate, params: UniformParameters, first: int, count: int) -> tup
 
 
 def _train_offline(cfg: OnlineTrainingConfig, lr: float, x: torch.Tensor, y: torch.Tensor, seed: int,
-                   gen: torch.Generator) -> tuple[torch.nn.Module, list[float]]:
+                   gen: torch.Generator, test: tuple[torch.Tensor, torch.Tensor],
+                   every: int = 250) -> tuple[torch.nn.Module, list[float], list[float]]:
+    """Epochs over the stored set; also returns the test MSE every ``every`` steps (for the early-stopping
+    figure, which only the report uses)."""
     model = _model(cfg, seed)
     opt, sched = _optimizer(model, lr, cfg.steps)
-    losses, order, pos = [], torch.randperm(len(x), generator=gen), 0
-    for _ in range(cfg.steps):
+    losses, order, pos, test_curve = [], torch.randperm(len(x), generator=gen), 0, []
+    for step in range(1, cfg.steps + 1):
         if pos + cfg.batch_size > len(x):  # a new epoch
             order, pos = torch.randperm(len(x), generator=gen), 0
         idx = order[pos:pos + cfg.batch_size]
@@ -142,7 +150,9 @@ def _train_offline(cfg: OnlineTrainingConfig, lr: float, x: torch.Tensor, y: tor
         opt.step()
         sched.step()
         losses.append(float(loss.detach()))
-    return model, losses
+        if step % every == 0 or step == cfg.steps:
+            test_curve.append(_mse(model, *test))
+    return model, losses, test_curve
 
 
 def _smooth(values: list[float], width: int = 50) -> tuple[list[int], list[float]]:
@@ -170,13 +180,16 @@ def run(cfg: OnlineTrainingConfig, ctx: RunContext) -> dict:
     off_x, off_y = _dataset(simulate, train_params, 0, cfg.capacity // cfg.n_t)
     best = None
     for lr in cfg.offline_lrs:
-        model, losses = _train_offline(cfg, lr, off_x, off_y, ctx.seed, ctx.generator(11))
+        model, losses, test_curve = _train_offline(cfg, lr, off_x, off_y, ctx.seed, ctx.generator(11),
+                                                   (test_x, test_y))
         mse = _mse(model, test_x, test_y)
         metrics[f"offline_test_mse_lr{lr:g}"] = mse
         ctx.log(phase="offline", lr=lr, test_mse=mse, final_train_loss=sum(losses[-50:]) / len(losses[-50:]))
         if best is None or mse < best[0]:
-            best = (mse, lr, model, losses)
+            best = (mse, lr, model, losses, test_curve)
     metrics["offline_test_mse"], metrics["offline_lr"] = best[0], best[1]
+    # oracle early stopping (the best test MSE the chosen run passed through, every 250 steps): reported only
+    metrics["offline_test_mse_min_over_steps"] = min(best[4])
     metrics["offline_train_mse"] = _mse(best[2], off_x, off_y)
     curves[f"offline (lr {best[1]:g}), train loss"] = _smooth(best[3])
 
