@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
 from concurrent.futures import wait as futures_wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -170,7 +171,14 @@ class ProcessBackend(SimulationBackend):
 
     def submit(self, simulate: Callable[..., Any], params: torch.Tensor) -> Future:
         self.start()
-        return self._pool.submit(_run_simulation, simulate, params)
+        try:
+            return self._pool.submit(_run_simulation, simulate, params)
+        except BrokenProcessPool:  # a worker died (killed, segfault): its calls failed; start a fresh pool
+            log.warning("process pool broken (a worker died); starting a new one")
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+            self.start()
+            return self._pool.submit(_run_simulation, simulate, params)
 
     def wait(self, handles: list[Future], timeout: float | None) -> list[Future]:
         done, _ = futures_wait(handles, timeout=timeout, return_when=FIRST_COMPLETED)

@@ -55,6 +55,17 @@ def flaky_sim(params: torch.Tensor, *, marker_dir: str, fail_first: int, always_
     return linear_sim(params)
 
 
+def dying_sim(params: torch.Tensor, *, marker_dir: str, victim: int):
+    """Kills its own worker process the first time it runs simulation ``victim`` (a segfault, an OOM kill)."""
+    import os
+
+    key = Path(marker_dir) / "died"
+    if round(float(params[0]) * 100) == victim and not key.exists():
+        key.write_text("1")
+        os._exit(1)
+    return linear_sim(params)
+
+
 class IndexParams:
     """Parameters whose first entry is the simulation index / 100 (so failures can be targeted)."""
 
@@ -264,6 +275,17 @@ def test_process_backend_runs_resubmits_and_measures_throughput(tmp_path):
         assert res.steps == 40 and res.failed == [] and res.resubmitted >= 1
         t = stream_throughput(linear_sim, IndexParams(), 10, backend, warmup=2)
     assert t["samples"] == 10 * N_T and t["samples_per_s"] > 0
+
+
+def test_a_dead_worker_process_is_replaced_and_its_simulation_resubmitted(tmp_path, caplog):
+    sim = functools.partial(dying_sim, marker_dir=str(tmp_path), victim=2)
+    with ProcessBackend(2, mp_context="fork") as backend, caplog.at_level(logging.WARNING):
+        stream = SimulationStream(sim, IndexParams(), 6, backend, max_retries=3)
+        got = []
+        while (s := stream.next_sample(block=True)) is not None:
+            got.append(round(float(s[0][0]) * 100))
+    assert got == [i for i in range(6) for _ in range(N_T)] and stream.failed == []
+    assert stream.resubmitted >= 1 and "failed" in caplog.text
 
 
 def test_recipe_simulator_pickles_into_spawned_workers():
