@@ -6,6 +6,7 @@ from .burgers import burgers_1d, burgers_cole_hopf
 from .burgers_exact import burgers_sine_exact
 from .darcy import darcy_2d, darcy_matrix, threshold_coefficient
 from .grf import grf, grf_covariance
+from .heat import heat_2d, heat_2d_samples
 from .kuramoto_sivashinsky import ks_linear_symbol, kuramoto_sivashinsky, kuramoto_sivashinsky_step
 from .navier_stokes import fno_forcing, navier_stokes_2d, taylor_green_vorticity
 from .spectral import (dealias_mask, etdrk4_coefficients, etdrk4_snapshots, etdrk4_step, rfft_wavenumbers,
@@ -16,3 +17,4 @@ __all__ = ["allen_cahn_etdrk4", "burgers_1d", "burgers_cole_hopf", "burgers_sine
            "grf_covariance", "ks_linear_symbol", "kuramoto_sivashinsky", "kuramoto_sivashinsky_step", "navier_stokes_2d",
            "rfft_wavenumbers", "rfftn_wavenumbers", "spectral_derivative",
            "taylor_green_vorticity", "threshold_coefficient"]
+__all__ += ["heat_2d", "heat_2d_samples"]

@@ -7,3 +7,10 @@ from .loop import FitResult, TrainingDiverged, fit, make_optimizer, make_schedul
 __all__ = ["BestCheckpoint", "CSVLogger", "Callback", "EarlyStopping", "FitResult", "RunContext", "StepHook",
            "TensorBoardLogger", "TrainState", "TrainingDiverged", "fit", "latest_checkpoint", "load_checkpoint",
            "load_model", "make_optimizer", "make_scheduler", "save_checkpoint", "seed_everything"]
+from .online import (OnlineResult, ProcessBackend, RayBackend, SerialBackend, SimulationBackend, SimulationStream,
+                     UniformParameters, make_backend, stream_throughput, train_online)
+from .online_buffers import BUFFERS, FIROBuffer, OnlineBuffer, ReservoirBuffer, SeenReservoirBuffer, make_buffer
+
+__all__ += ["BUFFERS", "FIROBuffer", "OnlineBuffer", "OnlineResult", "ProcessBackend", "RayBackend",
+            "ReservoirBuffer", "SeenReservoirBuffer", "SerialBackend", "SimulationBackend", "SimulationStream",
+            "UniformParameters", "make_backend", "make_buffer", "stream_throughput", "train_online"]
