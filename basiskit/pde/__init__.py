@@ -8,6 +8,8 @@ from .darcy import darcy_2d, darcy_matrix, threshold_coefficient
 from .grf import grf, grf_covariance
 from .kuramoto_sivashinsky import ks_linear_symbol, kuramoto_sivashinsky, kuramoto_sivashinsky_step
 from .navier_stokes import fno_forcing, navier_stokes_2d, taylor_green_vorticity
+from .navier_stokes import les_residual, vorticity_tendency
+from .les import eddy_viscosity, smagorinsky_vorticity_term, strain_rate, strain_rate_magnitude
 from .spectral import (dealias_mask, etdrk4_coefficients, etdrk4_snapshots, etdrk4_step, rfft_wavenumbers,
                        rfftn_wavenumbers, spectral_derivative)
 
@@ -16,3 +18,5 @@ __all__ = ["allen_cahn_etdrk4", "burgers_1d", "burgers_cole_hopf", "burgers_sine
            "grf_covariance", "ks_linear_symbol", "kuramoto_sivashinsky", "kuramoto_sivashinsky_step", "navier_stokes_2d",
            "rfft_wavenumbers", "rfftn_wavenumbers", "spectral_derivative",
            "taylor_green_vorticity", "threshold_coefficient"]
+__all__ += ["eddy_viscosity", "les_residual", "smagorinsky_vorticity_term", "strain_rate", "strain_rate_magnitude",
+            "vorticity_tendency"]
