@@ -35,8 +35,10 @@ import math
 import torch
 from torch import nn
 
-from .._validation import check_float, check_int, check_tensor
+from .._validation import check_choice, check_float, check_int, check_tensor
 from ..pde import les_residual, vorticity_tendency
+
+LAYOUTS = ("space-time", "channels")
 
 
 def _check_field(w0: torch.Tensor) -> None:
@@ -49,20 +51,25 @@ class LESNet(nn.Module):
     r"""Space-time operator :math:`w_0 \mapsto (w(t_0), \dots, w(t_{T}))`, :math:`t_k = k\,\text{window}/T`.
 
     Args:
-        backbone: maps (batch, 1, n, n, T + 1) to (batch, 1, n, n, T + 1), e.g. ``operators.FNO((m, m, m_t))``
-            with positional channels; it sees :math:`w_0 / \text{scale}` repeated over time.
+        backbone: the operator :math:`G_\theta`. ``layout="space-time"`` (the paper's kind: one FNO over space
+            and time): maps (batch, 1, n, n, T + 1) to the same shape, e.g. ``operators.FNO((m, m, m_t))`` with
+            positional channels, and sees :math:`w_0 / \text{scale}` repeated over time. ``layout="channels"``:
+            a 2-D operator (batch, 1, n, n) -> (batch, T, n, n) whose output channels are the frames
+            :math:`t_1 \dots t_T` (e.g. ``operators.FNO((m, m), 1, T)``), several times cheaper per step.
         n_steps: T, the time steps in the window (the paper: 10).
         window: the window's length in time (> 0).
         cs_squared: the Smagorinsky :math:`C_s^2` the loss uses (>= 0).
         learn_cs_squared: make :math:`C_s^2` a trainable parameter started at ``cs_squared``.
         scale: a fixed input / output scale of the vorticity (its typical standard deviation).
+        layout: "space-time" or "channels" (see ``backbone``).
 
     forward: w0 (batch, n, n) -> (batch, T + 1, n, n), the first frame equal to ``w0``.
     """
 
     def __init__(self, backbone: nn.Module, n_steps: int, window: float, *, cs_squared: float = 0.01,
-                 learn_cs_squared: bool = False, scale: float = 1.0) -> None:
+                 learn_cs_squared: bool = False, scale: float = 1.0, layout: str = "space-time") -> None:
         super().__init__()
+        self.layout = check_choice("layout", layout, LAYOUTS)
         self.backbone = backbone
         self.n_steps = check_int("n_steps", n_steps, min_value=2)
         self.window = check_float("window", window, min_value=0.0, strict_min=True)
@@ -82,14 +89,22 @@ class LESNet(nn.Module):
 
     def forward(self, w0: torch.Tensor) -> torch.Tensor:
         _check_field(w0)
+        ramp = self.ramp.to(w0.dtype)
+        if self.layout == "channels":
+            update = self.backbone((w0 / self.scale)[:, None]) * self.scale  # (batch, T, n, n)
+            if update.shape[1] != self.n_steps:
+                raise ValueError(f"the backbone must return n_steps = {self.n_steps} channels, got shape "
+                                 f"{tuple(update.shape)}")
+            return torch.cat([w0[:, None], w0[:, None] + ramp[1:, None, None] * update], 1)
         x = (w0 / self.scale)[:, None, :, :, None].expand(-1, -1, -1, -1, self.n_steps + 1)
         update = self.backbone(x)[:, 0] * self.scale  # (batch, n, n, T + 1)
-        traj = w0[..., None] + self.ramp.to(update.dtype) * update
+        traj = w0[..., None] + ramp * update
         return traj.permute(0, 3, 1, 2)
 
     def extra_repr(self) -> str:
         kind = "learned" if isinstance(self.cs_squared, nn.Parameter) else "fixed"
-        return f"n_steps={self.n_steps}, window={self.window:g}, cs_squared={float(self.cs_squared):.4g} ({kind})"
+        return (f"n_steps={self.n_steps}, window={self.window:g}, layout={self.layout!r}, "
+                f"cs_squared={float(self.cs_squared):.4g} ({kind})")
 
 
 def lesnet_residual(trajectory: torch.Tensor, dt: float, viscosity: float, cs_squared: float | torch.Tensor,

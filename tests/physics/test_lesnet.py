@@ -27,6 +27,12 @@ def test_forward_shape_and_exact_initial_frame():
     assert torch.equal(out[:, 0], w0)
     assert model.dt == pytest.approx(0.05)
     assert "cs_squared=0.01 (fixed)" in repr(model)
+    torch.manual_seed(0)
+    flat = LESNet(FNO((4, 4), 1, 4, 8, 2), 4, 0.2, layout="channels")
+    out = flat(w0)
+    assert out.shape == (2, 5, 16, 16) and torch.equal(out[:, 0], w0)
+    with pytest.raises(ValueError, match="n_steps = 3"):
+        LESNet(FNO((4, 4), 1, 4, 8, 2), 3, 0.2, layout="channels")(w0)
 
 
 def test_loss_of_a_frozen_trajectory_is_one():
@@ -97,6 +103,7 @@ def test_without_snapshots_cs_squared_gets_no_pull_toward_the_solver():
     (lambda: LESNet(torch.nn.Identity(), 4, 0.0), "window"),
     (lambda: LESNet(torch.nn.Identity(), 4, 0.1, cs_squared=-1.0), "cs_squared"),
     (lambda: LESNet(torch.nn.Identity(), 4, 0.1, scale=0.0), "scale"),
+    (lambda: LESNet(torch.nn.Identity(), 4, 0.1, layout="time"), "layout"),
     (lambda: _model()(torch.zeros(2, 16, 12)), "w0"),
     (lambda: _model()(torch.zeros(16, 16)), "w0"),
     (lambda: lesnet_residual(torch.zeros(1, 2, 8, 8), 0.1, 1e-5, 0.01), "at least 3"),
