@@ -60,7 +60,7 @@ def test_closure_term_equals_curl_of_stress_divergence():
     ours = smagorinsky_vorticity_term(u, v, 0.02, dealias=False)
     # the two routes differ only in the Nyquist modes (zeroed by spectral_derivative's first derivatives)
     mask = dealias_mask((32, 32))
-    low = lambda f: torch.fft.irfft2(torch.fft.rfft2(f) * mask, s=(32, 32))  # noqa: E731
+    low = lambda f: torch.fft.irfft2(torch.fft.rfft2(f) * mask, s=(32, 32))
     assert (low(ours) - low(curl)).abs().max() < 1e-10 * curl.abs().max()
     assert torch.allclose(smagorinsky_vorticity_term(u, v, 0.02), low(ours), atol=1e-14)
 
