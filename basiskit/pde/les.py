@@ -65,7 +65,7 @@ def strain_rate(u: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.T
     :math:`S_{11} = \partial_x u`, :math:`S_{22} = \partial_y v`, :math:`S_{12} = \tfrac12(\partial_y u +
     \partial_x v)`, spectral (the Nyquist modes of the first derivatives are zeroed)."""
     n = _check_pair(u, v)
-    kx, ky = rfftn_wavenumbers((n, n), dtype=u.dtype if u.is_floating_point() else torch.float64, device=u.device)
+    kx, ky = rfftn_wavenumbers((n, n), dtype=u.dtype, device=u.device)
     kx = torch.where(kx.abs() == n // 2, torch.zeros_like(kx), kx)
     ky = torch.where(ky == n // 2, torch.zeros_like(ky), ky)
     dx, dy = 2j * math.pi * kx, 2j * math.pi * ky

@@ -55,6 +55,7 @@ operator reached 9.05% in 300 steps against persistence 28%, too close to 10% fo
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -186,8 +187,6 @@ def predict(model: LESNet, w0: torch.Tensor, device: torch.device) -> torch.Tens
         config=LesnetsConfig, claims=_claims,
         quick={"width": 32, "layers": 4, "steps": 400, "cs_steps": 200, "control_steps": 200, "n_test": 8})
 def run(cfg: LesnetsConfig, ctx: RunContext) -> dict:
-    import time
-
     metrics: dict[str, Any] = {}
     # reference windows from the LES solver, and two cheap baselines on the same windows
     w_test = initial_fields(cfg, cfg.n_test, ctx.generator(1))

@@ -16,3 +16,14 @@ def test_lesnets_quick_meets_its_claims(quick_run):
     # the snapshot term alone is minimised at the solver's constant (closed form), and the learned value is there
     assert abs(m["cs_squared_least_squares"] - 0.01) < 1e-4
     assert abs(m["cs_squared_learned"] - 0.01) < 0.002
+
+
+@pytest.mark.parametrize("overrides, match", [
+    ({"modes": 17}, "modes=17"), ({"resolution": 31}, "even"),
+    ({"layout": "space-time", "time_modes": 7}, "time_modes"),
+])
+def test_lesnets_config_rejects_impossible_sizes(overrides, match):
+    from basiskit.recipes.lesnets import LesnetsConfig
+
+    with pytest.raises(ValueError, match=match):
+        LesnetsConfig(**overrides).validate()
