@@ -9,6 +9,8 @@ from .grf import grf, grf_covariance
 from .heat import heat_2d, heat_2d_samples
 from .kuramoto_sivashinsky import ks_linear_symbol, kuramoto_sivashinsky, kuramoto_sivashinsky_step
 from .navier_stokes import fno_forcing, navier_stokes_2d, taylor_green_vorticity
+from .navier_stokes import les_residual, vorticity_tendency
+from .les import eddy_viscosity, smagorinsky_vorticity_term, strain_rate, strain_rate_magnitude
 from .spectral import (dealias_mask, etdrk4_coefficients, etdrk4_snapshots, etdrk4_step, rfft_wavenumbers,
                        rfftn_wavenumbers, spectral_derivative)
 
@@ -18,3 +20,5 @@ __all__ = ["allen_cahn_etdrk4", "burgers_1d", "burgers_cole_hopf", "burgers_sine
            "rfft_wavenumbers", "rfftn_wavenumbers", "spectral_derivative",
            "taylor_green_vorticity", "threshold_coefficient"]
 __all__ += ["heat_2d", "heat_2d_samples"]
+__all__ += ["eddy_viscosity", "les_residual", "smagorinsky_vorticity_term", "strain_rate", "strain_rate_magnitude",
+            "vorticity_tendency"]

@@ -11,6 +11,7 @@ from .gp_solver import GPSolver, LinearPDE, as_linear_pde
 from .kernels_sm import mixture_kernel, spectral_density, spectral_mixture, student_t_mixture
 from .kronecker import kron_logdet, kron_matvec, kron_solve
 from .lpinn import LPINN, lagrangian_to_eulerian
+from .lesnet import LESNet, lesnet_loss, lesnet_residual, snapshot_cs_squared, snapshot_loss
 from .pig import PIG, GaussianFeatures, gaussian_feature_jets, gaussian_features
 from .pinn import (PINN, PhysicsModel, causal_weights, loss_change_at_end, residual_scale, train_physics,
                    training_summary)
@@ -23,3 +24,4 @@ __all__ = ["CSG", "Ball", "Box", "Disk", "Geometry", "Interval", "PointCloud", "
            "create_problem", "gaussian_feature_jets", "gaussian_features", "kron_logdet", "kron_matvec",
            "kron_solve", "lagrangian_to_eulerian", "loss_change_at_end", "mixture_kernel", "partial", "residual_scale",
            "spectral_density", "spectral_mixture", "student_t_mixture", "train_physics", "training_summary"]
+__all__ += ["LESNet", "lesnet_loss", "lesnet_residual", "snapshot_cs_squared", "snapshot_loss"]
