@@ -15,7 +15,7 @@ The dense alternative, :func:`forward_dense` / :func:`backward_dense`: a C pass 
 direction (forward, :math:`\partial_W`, :math:`g W` for :math:`\partial_x`). Which one is faster depends on the
 CPU: on this project's 2-core AMD EPYC (one thread, batch 1024, in 64, cubic, grid 5) the dense pass took 1.6x
 to 2x the time of the local loops for every fan-out from 1 to 256, while on a 2-core Intel Xeon with AVX-512
-BLAS on the dense features is the faster one. :mod:`basiskit.ops.path_select` times both once per shape class
+BLAS on the dense features was reported the faster one (issue 18). :mod:`basiskit.ops.path_select` times both once per shape class
 and machine and caches the choice; this module only provides the two paths.
 
 Backward recomputes the window from x (nothing but x, the knots and the weight is saved). The C kernels take

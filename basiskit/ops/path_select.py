@@ -7,7 +7,8 @@ The fused layer :math:`y = [B(\bar x) | \sigma(x)]\, W^T` has two native CPU imp
 * ``"dense"``: a C pass writes the dense features ``(N, I (n_basis+1))`` and BLAS does one GEMM per direction.
 
 Which is faster depends on the CPU (vector width, cache, the BLAS build) as well as the shape: on this project's
-2-core AMD EPYC the local loops win, on an AVX-512 Intel Xeon BLAS on the dense features does. So the first call
+2-core AMD EPYC the local loops take half the CPU time of the dense path, while on an AVX-512 Intel Xeon BLAS on
+the dense features was reported far faster (issue 18; not measured here). So the first call
 of each *shape class* times both (forward + backward, interleaved, the fastest of a few repeats on the call's
 own shape) and keeps the faster; later calls of that class reuse the choice.
 
