@@ -20,6 +20,10 @@ own shape) and keeps the faster; later calls of that class reuse the choice.
   compiled kernels; the fingerprint covers the CPU model, the torch version and the kernel source, so a new CPU,
   a torch upgrade or a kernel edit starts a fresh file (and the thread count is part of every key).
 * ``BASISKIT_KAN_PATH=local`` or ``dense`` forces a path (benchmarks, tests); ``auto`` (or unset) measures.
+
+The two paths compute the same function up to float rounding (summation order). Each path alone gives the same
+bits for any thread count, but the choice can differ between thread counts, so for bit-for-bit comparisons
+across thread counts force one path with ``BASISKIT_KAN_PATH``.
 """
 from __future__ import annotations
 
