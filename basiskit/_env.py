@@ -7,6 +7,8 @@ Values are read on every call (never cached at import), so a test's ``monkeypatc
 * ``BASISKIT_CACHE`` (:func:`cache_dir`): folder for generated data sets and compiled kernels; default
   ``$XDG_CACHE_HOME/basiskit`` or ``~/.cache/basiskit``.
 * ``BASISKIT_NATIVE`` (:func:`native_enabled`): ``0`` turns every compiled native CPU kernel off.
+* ``BASISKIT_KAN_PATH`` (:func:`kan_path`): native B-spline KAN path, ``auto`` (default: measured once per shape
+  class and machine, :mod:`basiskit.ops.path_select`), ``local`` or ``dense``.
 * ``BASISKIT_PROGRESS`` (:func:`progress_enabled`): ``0`` silences every progress bar (tests and CI).
 * ``BASISKIT_TEST_DEVICE`` (:func:`gpu_test_device`): device of the GPU kernel tests (default ``cuda``; ``cpu``
   with ``TRITON_INTERPRET=1`` dry-runs them).
@@ -27,6 +29,7 @@ OFF_WORDS = frozenset({"0", "false", "no", "off"})
 SWITCHES: dict[str, str] = {
     "BASISKIT_CACHE": "folder for generated data sets and compiled kernels",
     "BASISKIT_NATIVE": "0 turns the compiled native CPU kernels off",
+    "BASISKIT_KAN_PATH": "native B-spline KAN path: auto (measured per machine), local or dense",
     "BASISKIT_PROGRESS": "0 silences progress bars",
     "BASISKIT_TEST_DEVICE": "device of the GPU kernel tests (default cuda)",
 }
@@ -59,6 +62,17 @@ def cache_dir() -> Path:
 def native_enabled() -> bool:
     """False when ``BASISKIT_NATIVE`` is 0/false/no/off: callers then take their pure-PyTorch path."""
     return flag("BASISKIT_NATIVE")
+
+
+KAN_PATHS = ("auto", "local", "dense")
+
+
+def kan_path() -> str:
+    """``BASISKIT_KAN_PATH`` lower-cased: ``auto`` (also when unset or empty), ``local`` or ``dense``."""
+    value = os.environ.get("BASISKIT_KAN_PATH", "").strip().lower() or "auto"
+    if value not in KAN_PATHS:
+        raise ValueError(f"BASISKIT_KAN_PATH must be one of {list(KAN_PATHS)}, got {value!r}")
+    return value
 
 
 def progress_enabled() -> bool:

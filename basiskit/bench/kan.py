@@ -1,11 +1,14 @@
 """``basiskit bench kan``: KAN layers' forward+backward time and kept-for-backward memory, as ratios to
 ``nn.Linear`` + GELU of the same in/out, all timed in one process, interleaved, median of repeats.
 
-Rows: our fused B-spline ``KANLinear`` (native C kernels on CPU), the same with those kernels off (its PyTorch
-path), the same layer on plain autograd (``fused=False``: dense basis, the unfused baseline), pykan's
+Rows: our fused B-spline ``KANLinear`` (native C kernels on CPU, on the path :mod:`basiskit.ops.path_select`
+chose for this machine), the same forced onto each native path (``local``: the local-support loops; ``dense``: the
+dense features + one GEMM), the same with the native kernels off (its PyTorch path), the same layer on plain
+autograd (``fused=False``: dense basis, the unfused baseline), pykan's
 ``KANLayer`` and inkan's ``KANLayer`` (``peers`` extra; skipped with a note when absent), our other bases at
 about 8 functions each, and a plain ``nn.Linear(in * n_basis, out)`` (the matmul of a dense B-spline layer).
-Batch 1024, grid 5, order 3, float32; 2 threads on CPU.
+Batch 1024, grid 5, order 3, float32; 2 threads on CPU. The notes name the CPU model and the path chosen at
+each d, so figures from different machines can be told apart.
 """
 from __future__ import annotations
 
@@ -15,10 +18,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._env import override
+from .._env import kan_path, override
 from ..nn import KANLinear
 from . import register_suite
-from ..measure import compare, kept_for_backward_bytes, peer_available, train_step
+from ..measure import compare, cpu_model, kept_for_backward_bytes, peer_available, train_step
+from ..ops import path_select
 from .timing import BenchResult
 
 OTHER_BASES: dict[str, dict[str, Any]] = {
@@ -74,6 +78,19 @@ class _TorchPath(nn.Module):
             return self.layer(x)
 
 
+class _ForcedPath(nn.Module):
+    """The same fused layer with its native path forced (``BASISKIT_KAN_PATH`` during its forward; the backward
+    of the native kernels asks the selector again, so the switch is held for the whole step by ``_step``)."""
+
+    def __init__(self, layer: nn.Module, path: str) -> None:
+        super().__init__()
+        self.layer, self.path = layer, path
+        self.n_basis = getattr(layer, "n_basis", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)
+
+
 class _FirstOutput(nn.Module):
     """pykan's KANLayer returns (y, preacts, postacts, postspline); time it as y only."""
 
@@ -87,7 +104,26 @@ class _FirstOutput(nn.Module):
 
 def _step(layer: nn.Module, x: torch.Tensor) -> Callable[[], torch.Tensor]:
     """Forward and backward of ``layer(x).sum()`` (gradients of the layer and of x; no optimizer step)."""
-    return train_step(lambda: layer(x).sum(), layer, clear=(x,))
+    step = train_step(lambda: layer(x).sum(), layer, clear=(x,))
+    if not isinstance(layer, _ForcedPath):
+        return step
+
+    def forced() -> torch.Tensor:
+        with override("BASISKIT_KAN_PATH", layer.path):
+            return step()
+
+    return forced
+
+
+def _chosen_path(layer: KANLinear, x: torch.Tensor) -> str:
+    """The native path the fused layer takes for x here: the forced or cached/measured choice, or "PyTorch"
+    when the native kernels cannot run the call."""
+    from ..ops.bspline import _native_path
+
+    knots, w = layer.basis.knots, layer.weight.detach()
+    if not _native_path(x, knots, w, layer.basis.order, layer.basis.uniform, x.dtype):
+        return "PyTorch (native kernels off or not usable)"
+    return path_select.choose(x.detach(), knots, w, layer.basis.order, layer.base_activation)
 
 
 def _try_run(name: str, fn: Callable[[], None], notes: list[str]) -> bool:
@@ -107,6 +143,7 @@ def suite(quick: bool, device: str) -> BenchResult:
     repeats, warmup = (7, 2) if quick else (21, 3)
     result = BenchResult("kan", ["d", "layer", "n_basis", "ms", "time ratio", "kept-for-backward ratio"])
     notes = result.notes
+    notes.append(f"CPU: {cpu_model()}; BASISKIT_KAN_PATH={kan_path()}")
     notes.append(f"batch {batch}, in = out = d, grid {grid}, order {order}, float32, device {device}, "
                  f"{torch.get_num_threads()} threads; ratios are to nn.Linear + GELU at the same d, timed "
                  f"interleaved in this process, median of {repeats} repeats")
@@ -115,6 +152,9 @@ def suite(quick: bool, device: str) -> BenchResult:
         x = (torch.rand(batch, d, generator=gen) * 2 - 1).to(device).requires_grad_(True)
         layers: dict[str, nn.Module] = {"Linear + GELU": _LinearGelu(d, d)}
         layers["KANLinear bspline (fused)"] = KANLinear(d, d, grid_size=grid, order=order)
+        for path in path_select.PATHS:
+            layers[f"KANLinear bspline (fused, {path} path)"] = _ForcedPath(KANLinear(d, d, grid_size=grid,
+                                                                                   order=order), path)
         layers["KANLinear bspline (fused, PyTorch path)"] = _TorchPath(KANLinear(d, d, grid_size=grid, order=order))
         layers["KANLinear bspline (plain autograd)"] = KANLinear(d, d, grid_size=grid, order=order, fused=False)
         layers.update(_peer_layers(d, grid, order, device, notes if d == dims[0] else []))
@@ -131,6 +171,9 @@ def suite(quick: bool, device: str) -> BenchResult:
             fn = _step(layer, inputs[name])
             if _try_run(f"{name} (d={d})", fn, notes):
                 cases[name] = fn
+        if device == "cpu":
+            notes.append(f"d={d}: the fused layer's native path here: "
+                         f"{_chosen_path(layers['KANLinear bspline (fused)'], x)}")
         timings = compare(cases, "Linear + GELU", warmup=warmup, repeats=repeats,
                           number=20 if device.startswith("cuda") else 1, device=device)
         base_mem = kept_for_backward_bytes(lambda: layers["Linear + GELU"](x))
@@ -149,6 +192,10 @@ def _targets(result: BenchResult, d: int, timings: dict[str, dict[str, float]], 
     fused = "KANLinear bspline (fused)"
     ratio = timings[fused]["ratio"]
     result.add_target(f"fused B-spline KANLinear / (Linear+GELU) at d={d}", ratio, "<=", 10.0 if d == 256 else 12.0)
+    floor = f"matmul floor: Linear({d}*{layers[fused].n_basis}, {d})"
+    if floor in timings:
+        result.add_target(f"fused KANLinear / matmul floor at d={d}",
+                          timings[fused]["seconds"] / timings[floor]["seconds"], "<=", 1.3)
     if "inkan KANLayer" in timings:
         result.add_target(f"inkan / fused KANLinear at d={d}",
                           timings["inkan KANLayer"]["seconds"] / timings[fused]["seconds"], ">=", 1.5)

@@ -10,10 +10,13 @@ pieces, the only non-zero B-splines there (local support). C loops run over thos
 n_basis = 8 for the default cubic grid of 5) for the forward, :math:`\partial_W` and :math:`\partial_x`; the base
 term stays a BLAS matmul.
 
-Why not the dense feature matrix ``[B | sigma] (N, I (n_basis+1))`` and three BLAS matmuls: measured on this
-project's 2-core AMD EPYC (one thread, batch 1024, in 64, cubic, grid 5), a C pass writing that matrix plus BLAS
-took 1.6x to 2x the time of the local-support loops for every fan-out from 1 to 256, and 1.3x at grid 2 (4 of 6
-splines non-zero); only for linear splines at fan-out 8 was it ahead (by 12 %). So there is one path.
+The dense alternative, :func:`forward_dense` / :func:`backward_dense`: a C pass writes the feature matrix
+``[B | sigma] (N, I (n_basis+1))`` (zeros but the window and the base column) and BLAS does one GEMM per
+direction (forward, :math:`\partial_W`, :math:`g W` for :math:`\partial_x`). Which one is faster depends on the
+CPU: on this project's 2-core AMD EPYC (one thread, batch 1024, in 64, cubic, grid 5) the dense pass took 1.6x
+to 2x the time of the local loops for every fan-out from 1 to 256, while on a 2-core Intel Xeon with AVX-512
+BLAS on the dense features was reported the faster one (issue 18). :mod:`basiskit.ops.path_select` times both once per shape class
+and machine and caches the choice; this module only provides the two paths.
 
 Backward recomputes the window from x (nothing but x, the knots and the weight is saved). The C kernels take
 their cardinal-spline coefficients from :func:`basiskit.ops._bspline_math.uniform_coefficients`, the ones the
@@ -25,6 +28,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
+import weakref
+from typing import Any
 
 import torch
 
@@ -43,7 +49,15 @@ def _signatures() -> dict[str, list]:
         sigs["kan_forward" + s] = [L, L, L, L, L, P, P, P, P, I]
         sigs["kan_grad_x" + s] = [L, L, L, L, L, P, P, P, P, P, I]
         sigs["kan_grad_w" + s] = [L, L, L, L, L, P, P, P, P, P, I]
+        sigs["kan_dense" + s] = [L, L, L, L, P, P, P, P, I]
+        sigs["kan_dense_grad_x" + s] = [L, L, L, L, P, P, P, P, I]
     return sigs
+
+
+_SIGNATURES = _signatures()
+# Resolved ctypes functions by (name, dtype): looked up once, not per call (a per-call getattr through the
+# loader's lock and signature table was a third of the layer's eager time at tiny batch sizes).
+_FUNCTIONS: dict[tuple[str, torch.dtype], Any] = {}
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,11 +66,20 @@ def _source() -> str:
 
 
 def _lib() -> ctypes.CDLL | None:
-    return native.load("kan_bspline", _source(), _signatures())
+    return native.load("kan_bspline", _source(), _SIGNATURES)
 
 
-def _fn(name: str, dtype: torch.dtype):
-    return getattr(_lib(), name + ("_f32" if dtype == torch.float32 else "_f64"))
+def _fn(name: str, dtype: torch.dtype) -> Any:
+    key = (name, dtype)
+    fn = _FUNCTIONS.get(key)
+    if fn is None:
+        fn = _FUNCTIONS[key] = getattr(_lib(), name + ("_f32" if dtype == torch.float32 else "_f64"))
+    return fn
+
+
+def source_digest() -> str:
+    """Short hash of the kernel source (part of :mod:`basiskit.ops.path_select`'s cache key)."""
+    return hashlib.sha256(_source().encode()).hexdigest()[:16]
 
 
 def usable(x: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, compute_dtype: torch.dtype) -> bool:
@@ -72,6 +95,31 @@ def _coefficients(order: int, dtype: torch.dtype) -> torch.Tensor:
     return torch.tensor(uniform_coefficients(order), dtype=dtype)
 
 
+# (inv_h, shift) per knots tensor, valid while the tensor object lives and is not modified in place (its
+# ``_version`` counter; ``update_grid`` writes the knots in place). Saves four small tensor ops per kernel call.
+_SCALES: dict[tuple[int, int, int, torch.dtype], tuple[weakref.ref, torch.Tensor, torch.Tensor]] = {}
+
+
+def _grid_scale(knots: torch.Tensor, order: int, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """``inv_h = 1 / (t_1 - t_0)`` and ``shift = -t_p inv_h`` per input row, (I,) each, in ``dtype``."""
+    try:
+        key = (id(knots), knots._version, order, dtype)
+    except RuntimeError:  # an inference-mode tensor has no version counter: no caching
+        key = None
+    hit = _SCALES.get(key) if key is not None else None
+    if hit is not None and hit[0]() is knots:
+        return hit[1], hit[2]
+    t = knots.detach().to(dtype)
+    inv_h = (1.0 / (t[:, 1] - t[:, 0])).contiguous()
+    shift = (-t[:, order] * inv_h).contiguous()
+    if key is None:
+        return inv_h, shift
+    if len(_SCALES) >= 64:
+        _SCALES.clear()
+    _SCALES[key] = (weakref.ref(knots), inv_h, shift)
+    return inv_h, shift
+
+
 def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     r"""The p+1 non-zero B-splines at clamp(x) on uniform knots. x: (N, I), knots: (I, K).
@@ -81,9 +129,7 @@ def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool
     clamped spline is constant). Window position comes before the input so the kernels store contiguously.
     """
     n, n_in = x.shape
-    t = knots.to(x.dtype)
-    inv_h = (1.0 / (t[:, 1] - t[:, 0])).contiguous()
-    shift = (-t[:, order] * inv_h).contiguous()
+    inv_h, shift = _grid_scale(knots, order, x.dtype)
     coef = _coefficients(order, x.dtype)
     start = torch.empty(n, n_in, dtype=torch.int32)
     values = torch.empty(n, order + 1, n_in, dtype=x.dtype)
@@ -142,4 +188,47 @@ def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
         wt = _transposed(weight)
         _fn("kan_grad_x", x.dtype)(x.shape[0], n_in, n_out, width, order, native.ptr(start), native.ptr(slopes),
                                    native.ptr(wt), native.ptr(g), native.ptr(grad_x), nt)
+    return grad_x, grad_w
+
+
+def _dense_features(x: torch.Tensor, start: torch.Tensor, values: torch.Tensor, width: int, order: int,
+                    act: str) -> torch.Tensor:
+    """``[B | sigma]`` as a dense (N, I * width) matrix from the window (zeros outside it)."""
+    n, n_in = x.shape
+    base = base_term(x, act).contiguous() if act != "none" else None
+    feats = torch.empty(n, n_in * width, dtype=x.dtype)
+    _fn("kan_dense", x.dtype)(n, n_in, width, order, native.ptr(start), native.ptr(values),
+                              native.ptr(base) if base is not None else None, native.ptr(feats),
+                              native.num_threads())
+    return feats
+
+
+def forward_dense(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str
+                  ) -> torch.Tensor:
+    """Same as :func:`forward` through the dense features and one GEMM, ``y = [B | sigma] W^T``."""
+    x = x.contiguous()
+    n_out, _, width = weight.shape
+    start, values, _ = window(x, knots, order, slopes=False)
+    feats = _dense_features(x, start, values, width, order, act)
+    return feats @ weight.reshape(n_out, -1).t()
+
+
+def backward_dense(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str,
+                   grad: torch.Tensor, need_x: bool, need_w: bool
+                   ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    r"""Same as :func:`backward` with GEMMs on the dense features: :math:`\partial_W = g^T [B | \sigma]` and
+    :math:`\partial_x` from the window of :math:`g W` (N, I, width)."""
+    x, g = x.contiguous(), grad.contiguous()
+    n_out, n_in, width = weight.shape
+    start, values, slopes = window(x, knots, order, slopes=need_x)
+    grad_x = grad_w = None
+    if need_w:
+        feats = _dense_features(x, start, values, width, order, act)
+        grad_w = (g.t() @ feats).reshape(weight.shape)
+    if need_x:
+        gfeat = (g @ weight.reshape(n_out, -1)).view(x.shape[0], n_in, width)
+        grad_x = (base_term_backward(gfeat[..., width - 1], x, act) if act != "none"
+                  else torch.zeros_like(x)).contiguous()
+        _fn("kan_dense_grad_x", x.dtype)(x.shape[0], n_in, width, order, native.ptr(start), native.ptr(slopes),
+                                         native.ptr(gfeat), native.ptr(grad_x), native.num_threads())
     return grad_x, grad_w

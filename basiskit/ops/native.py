@@ -37,6 +37,7 @@ from .._env import cache_dir, native_enabled
 BASE_FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-std=c11", "-fno-math-errno")
 _LOCK = threading.Lock()
 _LIBS: dict[str, ctypes.CDLL | None] = {}
+_MISSING = object()
 
 
 def enabled() -> bool:
@@ -85,6 +86,9 @@ def load(name: str, source: str, signatures: dict[str, Sequence[Any]]) -> ctypes
     when native kernels are off or the build failed (warned once per name)."""
     if not enabled():
         return None
+    lib = _LIBS.get(name, _MISSING)  # lock-free once loaded (the common case: every kernel call asks)
+    if lib is not _MISSING:
+        return lib
     with _LOCK:
         if name in _LIBS:
             return _LIBS[name]
@@ -113,9 +117,10 @@ def source(name: str) -> str:
     return (Path(__file__).parent / "csrc" / f"{name}.c").read_text()
 
 
-def ptr(t: torch.Tensor) -> ctypes.c_void_p:
-    """Raw data pointer of a contiguous CPU tensor."""
-    return ctypes.c_void_p(t.data_ptr())
+def ptr(t: torch.Tensor) -> int:
+    """Raw data pointer of a contiguous CPU tensor (an int: ctypes converts it for a ``c_void_p`` argument,
+    without building a ``c_void_p`` object per argument per call)."""
+    return t.data_ptr()
 
 
 def usable(*tensors: torch.Tensor) -> bool:

@@ -40,6 +40,17 @@ def _library() -> ctypes.CDLL | None:
     return native.load("group_rational", _source(), _SIGNATURES)
 
 
+_FUNCTIONS: dict[str, ctypes._CFuncPtr] = {}
+
+
+def _function(name: str) -> ctypes._CFuncPtr:
+    """The kernel ``name`` of the loaded library, looked up once (not per call)."""
+    fn = _FUNCTIONS.get(name)
+    if fn is None:
+        fn = _FUNCTIONS[name] = getattr(_library(), name)
+    return fn
+
+
 def usable(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> bool:
     """True when the native kernels can run on these tensors: all on the CPU, x float32/float64 (the
     coefficients are cast to x's dtype), native kernels enabled and built."""
@@ -68,7 +79,7 @@ def forward(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if x2.numel() == 0:
         return out
     ac, bc = _coefficients(a, x2.dtype), _coefficients(b, x2.dtype)
-    fn = getattr(_library(), f"group_rational_forward_{_SUFFIX[x2.dtype]}")
+    fn = _function(f"group_rational_forward_{_SUFFIX[x2.dtype]}")
     _call(fn, rows, groups, channels // groups, native.ptr(x2), native.ptr(ac), ac.shape[1], native.ptr(bc),
           bc.shape[1], native.ptr(out), native.num_threads())
     return out
@@ -88,7 +99,7 @@ def backward(x2: torch.Tensor, a: torch.Tensor, b: torch.Tensor, go: torch.Tenso
     if x2.numel() > 0:
         ac, bc = _coefficients(a, x2.dtype), _coefficients(b, x2.dtype)
         go = go.to(x2.dtype).contiguous()
-        fn = getattr(_library(), f"group_rational_backward_{_SUFFIX[x2.dtype]}")
+        fn = _function(f"group_rational_backward_{_SUFFIX[x2.dtype]}")
         _call(fn, rows, groups, channels // groups, native.ptr(x2), native.ptr(go), native.ptr(ac), ac.shape[1],
               native.ptr(bc), bc.shape[1], native.ptr(dx), native.ptr(da), native.ptr(db), native.num_threads())
     return dx, da.to(a.dtype), db.to(b.dtype)

@@ -12,6 +12,11 @@
  *   grad_x:    dx[n,i]        += sum_r dval[n,r,i] <wt[i, j+r, :], g[n,:]>
  *   grad_w:    gw[:, i, j+r]   = sum_n val[n,r,i] g[n,:]     (threads own disjoint inputs: no atomics)
  *
+ * The dense path (basiskit/ops/path_select.py picks it per shape class where BLAS wins, e.g. wide vector units):
+ *
+ *   dense:         feats[n, i, :] = 0 but feats[n, i, j+r] = val[n,r,i], feats[n, i, W-1] = base[n,i]
+ *   dense_grad_x:  dx[n,i] += sum_r dval[n,r,i] gfeat[n, i, j+r]      (gfeat = g W, (N, I, W), from BLAS)
+ *
  * Loops over samples run inside blocks of inputs whose rows of wt (or of the grad_w accumulator) fit in L1.
  * The body below is compiled twice, for float (suffix _f32) and double (_f64), by including this file into
  * itself (so it must be built under its own name, as basiskit.ops.native does); `nt` is the OpenMP thread
@@ -275,6 +280,42 @@ void KAN_FN(kan_grad_w)(long N, long I, long O, long W, long p, const int32_t *s
             for (long o = 0; o < O; o++)  /* gw[o, i0:i1, :W-1] is one contiguous run per o */
                 for (long i = i0; i < i1; i++)
                     for (long c = 0; c < W - 1; c++) gw[(o * I + i) * W + c] = a[((i - i0) * W + c) * O + o];
+        }
+    }
+}
+
+/* Dense feature matrix (N, I, W) of the window: zeros, the p+1 values at j..j+p, base[n, i] (or 0) at W-1. */
+void KAN_FN(kan_dense)(long N, long I, long W, long p, const int32_t *start, const T *val, const T *base, T *feats,
+                       int nt) {
+    long R = p + 1;
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (long n = 0; n < N; n++) {
+        const int32_t *sn = start + n * I;
+        const T *vn = val + n * R * I;
+        T *fn = feats + n * I * W;
+        for (long i = 0; i < I; i++) {
+            T *f = fn + i * W;
+            memset(f, 0, (size_t)(W - 1) * sizeof(T));
+            for (long r = 0; r < R; r++) f[sn[i] + r] = vn[r * I + i];
+            f[W - 1] = base ? base[n * I + i] : (T)0;
+        }
+    }
+}
+
+/* dx[n, i] += sum_r dval[n, r, i] gfeat[n, i, j + r]: the spline part of dL/dx from the dense feature gradient. */
+void KAN_FN(kan_dense_grad_x)(long N, long I, long W, long p, const int32_t *start, const T *dval, const T *gfeat,
+                              T *dx, int nt) {
+    long R = p + 1;
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (long n = 0; n < N; n++) {
+        const int32_t *sn = start + n * I;
+        const T *dn = dval + n * R * I;
+        const T *gn = gfeat + n * I * W;
+        for (long i = 0; i < I; i++) {
+            const T *g = gn + i * W + sn[i];
+            T s = 0;
+            for (long r = 0; r < R; r++) s += dn[r * I + i] * g[r];
+            dx[n * I + i] += s;
         }
     }
 }
