@@ -34,35 +34,37 @@ from ._registry import register_operator
 from .fem import FESpace
 
 
-def mass_apply(space: FESpace, h: torch.Tensor) -> torch.Tensor:
-    """:math:`M h` over the degree-of-freedom dim: ``h`` (batch, channels, n_dofs) -> same shape."""
-    b, c, n = h.shape
-    out = torch.sparse.mm(space.mass.to(h), h.reshape(b * c, n).T)
-    return out.T.reshape(b, c, n)
+def mass_apply(space: FESpace, values: torch.Tensor) -> torch.Tensor:
+    """:math:`M v` for ``values`` (n_dofs, k) -> (n_dofs, k) (sparse product)."""
+    return torch.sparse.mm(space.mass.to(values), values)
 
 
 def kernel_integral(h: torch.Tensor, psi: torch.Tensor, phi: torch.Tensor, mix: torch.Tensor,
                     space: FESpace) -> torch.Tensor:
     r"""Low-rank kernel integral :math:`(K h)_d(x_i) = \sum_r \psi_r(x_i) \sum_c A_{r,d,c} \int \varphi_r h_c`.
 
+    The integrals are FE inner products :math:`\varphi_r^T M h_c = (M\varphi_r)^T h_c` (M is symmetric, so the
+    mass matrix meets the ``rank`` kernel functions once, not every channel of every sample).
+
     Args:
-        h: (batch, channels, n_dofs) degrees of freedom of :math:`h`.
+        h: (batch, n_dofs, channels) degrees of freedom of :math:`h` (channels last).
         psi, phi: (n_dofs, rank) the kernel's functions at the degree-of-freedom coordinates.
         mix: (rank, out_channels, channels) :math:`A_r`.
-    Returns (batch, out_channels, n_dofs).
+    Returns (batch, n_dofs, out_channels).
     """
-    moments = torch.einsum("nr,bcn->brc", phi, mass_apply(space, h))  # int phi_r h_c, (batch, rank, channels)
-    return torch.einsum("nr,brd->bdn", psi, torch.einsum("brc,rdc->brd", moments, mix))
+    moments = torch.einsum("nr,bnc->brc", mass_apply(space, phi), h)  # int phi_r h_c: (batch, rank, channels)
+    return torch.einsum("nr,brd->bnd", psi, torch.einsum("brc,rdc->brd", moments, mix))
 
 
 class KernelIntegralLayer(nn.Module):
-    r"""One processor layer :math:`h \mapsto W h + K h + b` (activation applied by the caller); the kernel's
-    functions :math:`\psi_r, \varphi_r` are one small coordinate network with ``2 * rank`` outputs."""
+    r"""One processor layer :math:`h \mapsto W h + K h + b` (activation applied by the caller) on channels-last
+    degrees of freedom (batch, n_dofs, width); the kernel's functions :math:`\psi_r, \varphi_r` are one small
+    coordinate network with ``2 * rank`` outputs."""
 
     def __init__(self, width: int, rank: int, hidden: int = 32, activation: str = "gelu") -> None:
         super().__init__()
         self.width, self.rank = width, rank
-        self.pointwise = nn.Conv1d(width, width, 1)
+        self.pointwise = nn.Linear(width, width)
         self.kernel_functions = nn.Sequential(nn.Linear(2, hidden), get_activation(activation).module(),
                                               nn.Linear(hidden, 2 * rank))
         self.mix = nn.Parameter(torch.randn(rank, width, width) / (width * math.sqrt(rank)))
@@ -72,7 +74,7 @@ class KernelIntegralLayer(nn.Module):
 
     def forward(self, h: torch.Tensor, space: FESpace) -> torch.Tensor:
         psi, phi = self.kernel_functions(space.dof_coords.to(h)).split(self.rank, dim=-1)
-        return self.pointwise(h) + kernel_integral(h, psi, phi, self.mix, space)
+        return self.pointwise(h) + kernel_integral(h, psi, phi.contiguous(), self.mix, space)
 
 
 @register_operator("spon")
@@ -102,11 +104,11 @@ class SPON(nn.Module):
         if not math.isfinite(output_scale) or output_scale <= 0:
             raise ValueError(f"output_scale must be a finite number > 0, got {output_scale!r}")
         self.in_channels, self.out_channels, self.dirichlet = in_channels, out_channels, bool(dirichlet)
-        self.lift = nn.Conv1d(in_channels + 2, width, 1)
+        self.lift = nn.Linear(in_channels + 2, width)
         self.layers = nn.ModuleList(KernelIntegralLayer(width, rank, activation=activation) for _ in range(layers))
         self.act = get_activation(activation).fn
-        self.project = nn.Sequential(nn.Conv1d(width, 2 * width, 1), get_activation(activation).module(),
-                                     nn.Conv1d(2 * width, out_channels, 1))
+        self.project = nn.Sequential(nn.Linear(width, 2 * width), get_activation(activation).module(),
+                                     nn.Linear(2 * width, out_channels))
         self.register_buffer("output_scale", torch.tensor(float(output_scale)))
 
     def extra_repr(self) -> str:
@@ -120,13 +122,13 @@ class SPON(nn.Module):
         if coeffs.shape[1] != self.in_channels or coeffs.shape[2] != space.n_dofs:
             raise ValueError(f"coeffs must have shape (batch, {self.in_channels}, {space.n_dofs}) (in_channels, "
                              f"the space's degrees of freedom), got {tuple(coeffs.shape)}")
-        coords = space.dof_coords.to(coeffs).T.expand(coeffs.shape[0], 2, space.n_dofs)
-        h = self.lift(torch.cat([coeffs, coords], dim=1))
+        coords = space.dof_coords.to(coeffs).expand(coeffs.shape[0], space.n_dofs, 2)
+        h = self.lift(torch.cat([coeffs.transpose(1, 2), coords], dim=2))  # channels last inside
         for i, layer in enumerate(self.layers):
             h = layer(h, space)
             if i < len(self.layers) - 1:
                 h = self.act(h)
-        out = self.project(h) * self.output_scale
+        out = (self.project(h) * self.output_scale).transpose(1, 2)
         if not self.dirichlet:
             if boundary_values is not None:
                 raise ValueError("boundary_values were given to a SPON built with dirichlet=False; build it with "
