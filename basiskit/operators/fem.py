@@ -32,7 +32,8 @@ from ..pde.fem_darcy import ELEMENTS, boundary_dofs, fe_basis, require_skfem
 def _sparse(matrix: Any, dtype: torch.dtype) -> torch.Tensor:
     coo = matrix.tocoo()
     idx = torch.as_tensor(np.vstack([coo.row, coo.col]), dtype=torch.int64)
-    return torch.sparse_coo_tensor(idx, torch.as_tensor(coo.data, dtype=dtype), coo.shape, check_invariants=False).coalesce()
+    values = torch.as_tensor(coo.data, dtype=dtype)
+    return torch.sparse_coo_tensor(idx, values, coo.shape, check_invariants=False).coalesce()
 
 
 class MassSolve(torch.autograd.Function):

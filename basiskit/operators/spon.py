@@ -153,7 +153,8 @@ def impose_dirichlet(out: torch.Tensor, space: FESpace, boundary_values: torch.T
     if g.ndim == 0 or g.ndim > 3 or g.shape[-1] != n_b:
         raise ValueError(f"boundary_values must have {n_b} values (one per boundary degree of freedom) in its "
                          f"last dim and at most 3 dims, got shape {tuple(g.shape)}")
-    if (g.ndim >= 2 and g.shape[-2] not in (1, out.shape[1])) or (g.ndim == 3 and g.shape[0] not in (1, out.shape[0])):
+    channels_ok = g.ndim < 2 or g.shape[-2] in (1, out.shape[1])
+    if not channels_ok or (g.ndim == 3 and g.shape[0] not in (1, out.shape[0])):
         raise ValueError(f"boundary_values of shape {tuple(g.shape)} do not broadcast to the output's (batch, "
                          f"channels) = {tuple(out.shape[:2])}")
     full = out.new_zeros(*g.shape[:-1], space.n_dofs)

@@ -23,9 +23,10 @@ EPYC, one thread, seed 0, SPON, 1,000 steps: lr 3e-3 with psi alone as input: 0.
 psi and 1/a: 0.0407 / 0.0439 / 0.0461 on the three meshes; rank 32 instead of 16: 0.042; width 48: 0.041. So rank and
 width are not the limit at this budget and the quick config keeps width 32, rank 16. With 1,000 steps the cosine
 schedule ends flat: the SPON's validation error is 0.052 at step 600 and 0.043 at both 900 and 1,000, and the
-baseline's (at 1e-2) is 0.047 at 900 and 1,000. 500 solves at 833 nodes is the claim's data budget. Recorded quick run (seed 0, one thread, 103 s of CPU for data, three trainings and evaluation on
-12,545 nodes): SPON relative L2 0.0414 / 0.0442 / 0.0462 (ratio 1.11), boundary error exactly 0 on all three meshes;
-baseline (best rate 1e-2; 0.061 at 3e-3) 0.0458 / 0.0465 / 0.0469 with boundary error 0.073. Margins: 0.041
+baseline's (at 1e-2) is 0.047 at 900 and 1,000. 500 solves at 833 nodes is the claim's data budget. Recorded
+quick run (seed 0, one thread, 103 s of CPU for data, three trainings and evaluation on 12,545 nodes): SPON
+relative L2 0.0414 / 0.0442 / 0.0462 (ratio 1.11), boundary error exactly 0 on all three meshes; baseline (best
+rate 1e-2; 0.061 at 3e-3) 0.0458 / 0.0465 / 0.0469 with boundary error 0.073. Margins: 0.041
 against 0.05 (18%), the ratio 1.11 against 1.5, the baseline's boundary error 70x its threshold; the SPON's boundary
 values are copied, not computed, so its 0 does not depend on the CPU. The 18% margin on the relative L2 is the
 thinnest; a change of CPU moves a seeded float32 run by far less in our other recipes.
