@@ -9,6 +9,7 @@ from ._registry import OPERATORS, create, names, register_operator
 from .common import (ChannelLinear, ChannelMLP, append_grid, append_sinusoidal, count_parameters, grid_coordinates,
                      pad_domain, sinusoidal_features, unpad_domain)
 from .deeponet import DeepONet, DeepONetOnGrid
+from .fem import FESpace, MassSolve
 from .fno import FNO
 from .interp_conv import InterpConv2d, resample_kernel
 from .lsm import LSM
@@ -16,6 +17,7 @@ from .mgno import MgNO, prolong, restrict, v_cycle
 from .multigrid import MGTFNO, multigrid_patch, multigrid_unpatch
 from .spectral import SpectralConv, spectral_conv
 from .spherical_fno import SphericalConv, SphericalFNO, spherical_conv
+from .spon import SPON, BoundSPON, KernelIntegralLayer, impose_dirichlet, kernel_integral, mass_apply
 from .t1 import T1, dct_forward, dct_inverse, dft_forward, dft_inverse
 from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv
 from .unet import FunctionUNet, QuadratureNorm, UNet, quadrature_norm
@@ -28,3 +30,5 @@ __all__ = ["ChannelLinear", "ChannelMLP", "DeepONet", "DeepONetOnGrid", "FNO", "
            "grid_coordinates", "multigrid_patch", "multigrid_unpatch", "names", "pad_domain", "prolong",
            "quadrature_norm", "register_operator", "resample", "resample_kernel", "restrict", "sinusoidal_features",
            "spectral_conv", "spherical_conv", "unpad_domain", "v_cycle"]
+__all__ += ["BoundSPON", "FESpace", "KernelIntegralLayer", "MassSolve", "SPON", "impose_dirichlet", "kernel_integral",
+            "mass_apply"]
