@@ -39,11 +39,13 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import itertools
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -253,7 +255,7 @@ def run(cfg: KanFitConfig, ctx: RunContext) -> dict:
                                        f"MLP depth {cfg.mlp_depth}": ([r["n_params"] for r in mlp_rows],
                                                                       [r["test_rmse"] for r in mlp_rows])},
                     xlabel="parameters", ylabel="test RMSE", logx=True, logy=True, markers=True)
-    falls = all(b < a for a, b in zip(rmses[:-1], rmses[1:]))
+    falls = all(b < a for a, b in itertools.pairwise(rmses))
     metrics.update({"kan_rmse": rmses[-1], "mlp_rmse": mlp_rows[-1]["test_rmse"],
                     "rmse_falls_each_grid": float(falls),
                     "kan_seconds": statistics.median(s[0] for s in ours_s),

@@ -14,7 +14,8 @@ Nocedal & Wright, "Numerical Optimization" (2006), algorithms 7.4 and 7.5.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import torch
 from torch.optim.lbfgs import _strong_wolfe

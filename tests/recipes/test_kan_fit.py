@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from basiskit import UsageError
-from basiskit.recipes import get, run_recipe
-from basiskit.recipes import kan_fit
+from basiskit.recipes import get, kan_fit, run_recipe
 from basiskit.recipes.kan_fit import KanFitConfig, pykan_missing, target, train_pykan
 
 TINY = {"grids": "3,5", "steps_per_grid": "3", "n_train": "64", "n_test": "32", "seeds": "1", "mlp_depth": "1"}

@@ -22,7 +22,7 @@ def _rosenbrock_run(make, scale: float = 1.0, steps: int = 5) -> tuple[torch.Ten
 
 @pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
 def test_same_iterates_as_torch_at_torch_threshold(line_search):
-    kw = dict(lr=1.0 if line_search else 0.1, max_iter=7, history_size=4, line_search_fn=line_search)
+    kw = {"lr": 1.0 if line_search else 0.1, "max_iter": 7, "history_size": 4, "line_search_fn": line_search}
     ours, loss_ours = _rosenbrock_run(lambda p: LBFGS(p, curvature_eps=1e-10, **kw))
     ref, loss_ref = _rosenbrock_run(lambda p: torch.optim.LBFGS(p, **kw))
     assert torch.allclose(ours, ref, rtol=1e-12, atol=1e-14)
@@ -32,8 +32,8 @@ def test_same_iterates_as_torch_at_torch_threshold(line_search):
 def test_small_threshold_keeps_learning_on_a_tiny_loss():
     """Rosenbrock scaled by 1e-12: every y.s is below torch's 1e-10, so torch's LBFGS keeps no pair and crawls
     along the valley; with curvature_eps=1e-32 the pairs are kept and it converges."""
-    kw = dict(lr=1.0, max_iter=20, history_size=10, line_search_fn="strong_wolfe", tolerance_grad=1e-32,
-              tolerance_change=1e-32)
+    kw = {"lr": 1.0, "max_iter": 20, "history_size": 10, "line_search_fn": "strong_wolfe", "tolerance_grad": 1e-32,
+          "tolerance_change": 1e-32}
     ours, _ = _rosenbrock_run(lambda p: LBFGS(p, curvature_eps=1e-32, **kw), scale=1e-12, steps=5)
     ref, _ = _rosenbrock_run(lambda p: torch.optim.LBFGS(p, **kw), scale=1e-12, steps=5)
     one = torch.ones(2, dtype=torch.float64)
