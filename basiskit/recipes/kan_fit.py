@@ -25,8 +25,9 @@ points, 3 seeds each side: about a minute of CPU here with pykan (pykan ~70% of 
 tutorial's schedule (50 steps per grid, 1000 points).
 
 Status (quick run, this machine): median RMSE 2.7e-3 against pykan's 5.5e-4 (4.9x) and the 1e-3 target, CPU time
-0.58x pykan's: those three claims are not met. Tried (docs/kan.md has the per-seed table): pykan's LBFGS threshold
-(alone no change; with the grid schedule seed 0 goes 4.4e-4 -> 2.3e-4), pykan's grid schedule (seed 0 9.8e-4 ->
+0.58x pykan's: those three claims are not met. Full size (the tutorial's schedule, docs/runs/kan-fit/full):
+3.0e-4 against pykan's 7.6e-5 (4.0x; < 1e-3 met), CPU 0.47x pykan's. Tried (docs/kan.md has the per-seed
+table): pykan's LBFGS threshold (alone no change; with the grid schedule seed 0 goes 4.4e-4 -> 2.3e-4), pykan's grid schedule (seed 0 9.8e-4 ->
 2.3e-4 at full size), refitting after ``refine`` on the data only (no change), spline init 0.03 and 0.3 (no
 better). What remains is the grid-3 stage: about half our seeds end it above 7e-3 where every pykan seed reaches
 ~5e-3, and the finer grids then overfit instead of recovering; pykan's per-edge trainable scales are untried.
