@@ -7,15 +7,14 @@ Schedule (pykan's ``fit`` defaults, the same on both sides): at every grid size 
 20 quasi-Newton iterations (strong-Wolfe line search, history 10, no tolerance stop), with the grid moved to the
 data (``update_grid``) before steps 0, 5, 10, ... while the step is below ``grid_update_until`` = 50; between
 sizes, grid extension (``refine``: the finer spline fitted by least squares to the coarser one). Ours runs
-:class:`basiskit.train.LBFGS` with ``curvature_eps=1e-32``: torch's LBFGS drops every curvature pair once
-``y.s < 1e-10``, which in a float64 fit at RMSE ~1e-4 is every pair, and that (with a single grid update in the
-first stage instead of one every 5 steps in every stage) is what made our curve stall between grid 10 and 20
-(the measurements are in docs/kan.md).
+:class:`basiskit.train.LBFGS` with ``curvature_eps=1e-32`` as pykan does: torch's LBFGS drops every curvature
+pair once ``y.s < 1e-10``, which in a float64 fit at RMSE ~1e-4 is every pair. Before, we updated the grid once,
+in the first stage, with torch's LBFGS; measurements of each change are in docs/kan.md.
 
 Each side trains ``seeds`` models (initialisation seeds ``seed, seed + 1, ...``; same data) and reports the
-median test RMSE per grid size and the median wall and CPU times, ours and pykan's alternating seed by seed so both see the
-same machine load. Claims: our median final RMSE <= 1.5x pykan's (the issue's goal; margin: pykan's own seeds
-spread by more than 10x at grid 20, see docs/kan.md, so the median over 3 seeds is what the 1.5x compares) and
+median test RMSE per grid size and the median wall and CPU times, ours and pykan's alternating seed by seed so
+both see the same machine load. Claims: our median final RMSE <= 1.5x pykan's (the issue's goal; margin:
+pykan's own seeds spread by more than 10x at grid 20, see docs/kan.md, so medians over 3 seeds are compared) and
 our time <= 1/5 of pykan's (process CPU time, robust on a shared machine where wall time is not; reported,
 not asserted; wall times reported beside it). Without pykan those two claims are left out and
 ``pykan_skipped`` says why.
@@ -27,10 +26,11 @@ tutorial's schedule (50 steps per grid, 1000 points).
 Status (quick run, this machine): median RMSE 2.7e-3 against pykan's 5.5e-4 (4.9x) and the 1e-3 target, CPU time
 0.58x pykan's: those three claims are not met. Full size (the tutorial's schedule, docs/runs/kan-fit/full):
 3.0e-4 against pykan's 7.6e-5 (4.0x; < 1e-3 met), CPU 0.47x pykan's. Tried (docs/kan.md has the per-seed
-table): pykan's LBFGS threshold (alone no change; with the grid schedule seed 0 goes 4.4e-4 -> 2.3e-4), pykan's grid schedule (seed 0 9.8e-4 ->
-2.3e-4 at full size), refitting after ``refine`` on the data only (no change), spline init 0.03 and 0.3 (no
-better). What remains is the grid-3 stage: about half our seeds end it above 7e-3 where every pykan seed reaches
-~5e-3, and the finer grids then overfit instead of recovering; pykan's per-edge trainable scales are untried.
+table): pykan's LBFGS threshold (alone no change; with the grid schedule seed 0 goes 4.4e-4 -> 2.3e-4),
+pykan's grid schedule (seed 0 9.8e-4 -> 2.3e-4 at full size), refitting after ``refine`` on the data only
+(no change), spline init 0.03 and 0.3 (no better). What remains is the grid-3 stage: about half our seeds end it
+above 7e-3 where every pykan seed reaches ~5e-3, and the finer grids then overfit instead of recovering; pykan's
+per-edge trainable scales are untried.
 
 Paper figure: none set. The paper shows these RMSEs as curves against grid size (figure 2.3), not as stated
 numbers, and the pykan and MLP comparisons at this budget are ours, so ``paper=`` is unset.
