@@ -2,9 +2,11 @@
 from .callbacks import BestCheckpoint, Callback, CSVLogger, EarlyStopping, StepHook, TensorBoardLogger, TrainState
 from .checkpoint import latest_checkpoint, load_checkpoint, load_model, save_checkpoint
 from .context import RunContext, seed_everything
+from .lbfgs import LBFGS
 from .loop import FitResult, TrainingDiverged, fit, make_optimizer, make_scheduler
 
-__all__ = ["BestCheckpoint", "CSVLogger", "Callback", "EarlyStopping", "FitResult", "RunContext", "StepHook",
+__all__ = ["LBFGS",
+           "BestCheckpoint", "CSVLogger", "Callback", "EarlyStopping", "FitResult", "RunContext", "StepHook",
            "TensorBoardLogger", "TrainState", "TrainingDiverged", "fit", "latest_checkpoint", "load_checkpoint",
            "load_model", "make_optimizer", "make_scheduler", "save_checkpoint", "seed_everything"]
 from .online import (OnlineResult, ProcessBackend, RayBackend, SerialBackend, SimulationBackend, SimulationStream,
