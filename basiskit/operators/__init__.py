@@ -12,8 +12,11 @@ from .interp_conv import InterpConv2d, resample_kernel
 from .lsm import LSM
 from .mgno import MgNO, prolong, restrict, v_cycle
 from .multigrid import MGTFNO, multigrid_patch, multigrid_unpatch
+from .refine import (RefineResult, VorticityProblem, hminus1_norm_sq, hminus1_weight, spectral_refine,
+                     trajectory_residual_norm, vorticity_residual)
 from .spectral import SpectralConv, spectral_conv
 from .spherical_fno import SphericalConv, SphericalFNO, spherical_conv
+from .stfno import SpatioTemporalFNO
 from .t1 import T1, dct_forward, dct_inverse, dft_forward, dft_inverse
 from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv
 from .unet import FunctionUNet, QuadratureNorm, UNet, quadrature_norm
@@ -26,3 +29,5 @@ __all__ = ["ChannelLinear", "ChannelMLP", "FNO", "FactorizedSpectralConv", "Func
            "grid_coordinates", "multigrid_patch", "multigrid_unpatch", "names", "pad_domain", "prolong",
            "quadrature_norm", "register_operator", "resample", "resample_kernel", "restrict", "sinusoidal_features",
            "spectral_conv", "spherical_conv", "unpad_domain", "v_cycle"]
+__all__ += ["RefineResult", "SpatioTemporalFNO", "VorticityProblem", "hminus1_norm_sq", "hminus1_weight",
+            "spectral_refine", "trajectory_residual_norm", "vorticity_residual"]
