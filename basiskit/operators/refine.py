@@ -132,7 +132,7 @@ def vorticity_residual(w: torch.Tensor, w0: torch.Tensor, dt: float, viscosity: 
     _check_trajectory(w, w0)
     dt = check_float("dt", dt, min_value=0.0, strict_min=True)
     viscosity = check_float("viscosity", viscosity, min_value=0.0)
-    b, steps, n1, n2 = w.shape
+    b, _, n1, n2 = w.shape
     dtype = _real_dtype(w)
     traj = torch.cat([w0[:, None].to(dtype), w.to(dtype)], 1)  # (b, steps + 1, n1, n2)
     if advecting is not None:
@@ -264,6 +264,34 @@ def _mode_scale(feat_spec: torch.Tensor, steps: int) -> torch.Tensor:
     return (scale + floor).unsqueeze(2)
 
 
+def _minimise_with_torch(theta: torch.Tensor, objective, optimizer: str, steps: int, lr: float,
+                         losses: list[float]) -> torch.Tensor:
+    """``steps`` steps of torch's Adam, or one LBFGS call of ``steps`` iterations, on ``objective(param)``
+    from ``theta``; appends each evaluated loss to ``losses``; returns the final parameters (detached)."""
+    param = theta.clone().requires_grad_(True)
+    if optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam([param], lr=lr)
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            loss = objective(param)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+        return param.detach()
+    lbfgs = torch.optim.LBFGS([param], lr=lr, max_iter=steps, history_size=20, tolerance_grad=0.0,
+                              tolerance_change=0.0, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        lbfgs.zero_grad(set_to_none=True)
+        loss = objective(param)
+        loss.backward()
+        losses.append(float(loss.detach()))
+        return loss
+
+    lbfgs.step(closure)
+    return param.detach()
+
+
 def spectral_refine(model: nn.Module, problem: VorticityProblem, *, steps: int = 50, picard: int = 3,
                     lr: float = 1e-2, per_sample: bool = True, optimizer: str = "cg") -> RefineResult:
     r"""Fine-tune only the weight of ``model.head`` (a full-mode spectral convolution; its bias is kept) on the
@@ -354,33 +382,8 @@ def spectral_refine(model: nn.Module, problem: VorticityProblem, *, steps: int =
                 beta = torch.where(rz > 0, rz_new / torch.where(rz > 0, rz, torch.ones_like(rz)), torch.zeros_like(rz))
                 direction, rz = -z + beta * direction, rz_new
         else:
-            param = theta.clone().requires_grad_(True)
-
-            def objective() -> torch.Tensor:
-                per_traj = problem.residual_norm_sq(predict(param), advecting)
-                return per_traj.mean()
-
-            if optimizer == "adam":
-                opt = torch.optim.Adam([param], lr=lr)
-                for _ in range(steps):
-                    opt.zero_grad(set_to_none=True)
-                    loss = objective()
-                    loss.backward()
-                    opt.step()
-                    losses.append(float(loss.detach()))
-            else:
-                opt = torch.optim.LBFGS([param], lr=lr, max_iter=steps, history_size=20, tolerance_grad=0.0,
-                                        tolerance_change=0.0, line_search_fn="strong_wolfe")
-
-                def closure() -> torch.Tensor:
-                    opt.zero_grad(set_to_none=True)
-                    loss = objective()
-                    loss.backward()
-                    losses.append(float(loss.detach()))
-                    return loss
-
-                opt.step(closure)
-            theta = param.detach()
+            theta = _minimise_with_torch(theta, lambda p, adv=advecting: problem.residual_norm_sq(predict(p), adv)
+                                         .mean(), optimizer, steps, lr, losses)
         with torch.no_grad():
             pred = predict(theta)
     with torch.no_grad():

@@ -50,7 +50,7 @@ class SpatioTemporalFNO(nn.Module):
 
     def __init__(self, n_modes: Sequence[int], grid: int | Sequence[int], steps: int, in_channels: int = 1,
                  out_channels: int = 1, hidden_channels: int = 20, n_layers: int = 4,
-                 latent_channels: int | None = None, time_padding: float | int = 0.25, activation: str = "gelu",
+                 latent_channels: int | None = None, time_padding: float = 0.25, activation: str = "gelu",
                  channel_mlp_expansion: float | None = 0.5, device=None, dtype=None) -> None:
         super().__init__()
         self.n_modes = as_tuple("n_modes", n_modes, 3)

@@ -7,8 +7,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from basiskit.operators import (SpatioTemporalFNO, VorticityProblem, hminus1_norm_sq, spectral_refine,
-                                trajectory_residual_norm, vorticity_residual)
+from basiskit.operators import (
+    SpatioTemporalFNO,
+    VorticityProblem,
+    hminus1_norm_sq,
+    spectral_refine,
+    trajectory_residual_norm,
+    vorticity_residual,
+)
 from basiskit.pde.navier_stokes import navier_stokes_2d, taylor_green_vorticity
 
 

@@ -7,7 +7,7 @@ from basiskit.operators import SpatioTemporalFNO, SpectralConv
 
 
 def small(**kw) -> SpatioTemporalFNO:
-    args = dict(n_modes=(4, 4, 3), grid=8, steps=6, hidden_channels=6, n_layers=2)
+    args = {"n_modes": (4, 4, 3), "grid": 8, "steps": 6, "hidden_channels": 6, "n_layers": 2}
     args.update(kw)
     return SpatioTemporalFNO(**args)
 
