@@ -37,13 +37,14 @@ half steps (a time integral divided by the window's length) of these squared nor
 
 **Refinement** (:func:`spectral_refine`). The model must expose ``features(x)`` (everything but the last layer,
 frozen) and ``head``, a ``SpectralConv`` that keeps every mode of its grid (no frequency truncation). The output
-:math:`w = \mathcal F^{-1}(\hat W\hat v) + b` is linear in the head's weight :math:`\hat W` and bias :math:`b`;
-with the advecting velocity frozen the residual is affine in :math:`w`, so the loss is a convex quadratic in
-:math:`(\hat W, b)`. It is minimised with Adam (its per-entry step sizes suit the per-mode scales of the
-:math:`H^{-1}` weight), then the velocity is recomputed from the refined trajectory (an outer Picard iteration)
-and the minimisation repeated. With the velocity not frozen the loss is a quartic in the head, not convex
-in general. Each trajectory may get its own head (``per_sample=True``: the refinement needs no data, so it
-runs on each new input, as a solver would) or all share one.
+:math:`w = \mathcal F^{-1}(\hat W\hat v) + b` is linear in the head's weight :math:`\hat W` (the bias :math:`b`
+is kept); with the advecting velocity frozen the residual is affine in :math:`w`, so the loss is a convex
+quadratic in :math:`\hat W`. It is minimised by preconditioned conjugate gradients (Adam and LBFGS are options;
+Adam converges far more slowly here, since the H^-1 weight spreads the modes' curvatures over decades), then the
+velocity is recomputed from the refined trajectory (an outer Picard iteration) and the minimisation repeated.
+With the velocity not frozen the loss is a quartic in the head, not convex in general. Each trajectory may get
+its own head (``per_sample=True``: the refinement needs no data, so it runs on each new input, as a solver
+would) or all share one.
 """
 from __future__ import annotations
 
@@ -224,9 +225,9 @@ def _as_frames(prediction: torch.Tensor) -> torch.Tensor:
 @dataclass
 class RefineResult:
     """What :func:`spectral_refine` returns: the refined prediction (b, 1, n1, n2, steps), the refined head weight
-    (complex; (b, in, out, *modes) per sample or (in, out, *modes) shared) and bias, the loss after each
-    inner step (``losses``, mean over the batch), the residual figure before and after (per trajectory, the
-    square root of the mean squared H^-1 norm of the nonlinear residual) and the wall seconds."""
+    (complex; (b, in, out, *modes) per sample or (in, out, *modes) shared) and the head's bias (kept), the loss
+    after each inner step (``losses``, mean over the batch), the residual figure before and after (per
+    trajectory, the square root of the mean squared H^-1 norm of the nonlinear residual) and the wall seconds."""
 
     prediction: torch.Tensor
     weight: torch.Tensor
