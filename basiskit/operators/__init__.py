@@ -15,9 +15,12 @@ from .interp_conv import InterpConv2d, resample_kernel
 from .lsm import LSM
 from .mgno import MgNO, prolong, restrict, v_cycle
 from .multigrid import MGTFNO, multigrid_patch, multigrid_unpatch
+from .refine import (RefineResult, VorticityProblem, hminus1_norm_sq, hminus1_weight, spectral_refine,
+                     trajectory_residual_norm, vorticity_residual)
 from .spectral import SpectralConv, spectral_conv
 from .spherical_fno import SphericalConv, SphericalFNO, spherical_conv
 from .spon import SPON, BoundSPON, KernelIntegralLayer, impose_dirichlet, kernel_integral, mass_apply
+from .stfno import SpatioTemporalFNO
 from .t1 import T1, dct_forward, dct_inverse, dft_forward, dft_inverse
 from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv
 from .unet import FunctionUNet, QuadratureNorm, UNet, quadrature_norm
@@ -32,3 +35,5 @@ __all__ = ["ChannelLinear", "ChannelMLP", "DeepONet", "DeepONetOnGrid", "FNO", "
            "spectral_conv", "spherical_conv", "unpad_domain", "v_cycle"]
 __all__ += ["BoundSPON", "FESpace", "KernelIntegralLayer", "MassSolve", "SPON", "impose_dirichlet", "kernel_integral",
             "mass_apply"]
+__all__ += ["RefineResult", "SpatioTemporalFNO", "VorticityProblem", "hminus1_norm_sq", "hminus1_weight",
+            "spectral_refine", "trajectory_residual_norm", "vorticity_residual"]
