@@ -50,8 +50,7 @@ def plot_kan(kan: Any, path: str | Path, x: torch.Tensor | None = None, n_points
                     alpha = float((mags[l][j, i] / mags[l].max().clamp_min(1e-12)).clamp(0.08, 1.0))
                 ax.plot(grid[:, i].cpu(), edges[:, j, i].cpu(), color="k", alpha=alpha, lw=1.2)
                 label = f"L{l}: {i}->{_subnode_name(kan, l + 1, j)}"
-                if getattr(kan, "symbolic", None):
-                    label += f" [{kan.symbolic[l]['names'][j][i]}]"
+                label += _edge_tag(kan, l, i, j)
                 ax.set_title(label, fontsize=7)
                 ax.tick_params(labelsize=5)
         row0 += layer.out_features
@@ -62,6 +61,17 @@ def plot_kan(kan: Any, path: str | Path, x: torch.Tensor | None = None, n_points
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return str(path)
+
+
+def _edge_tag(kan: Any, l: int, i: int, j: int) -> str:
+    """" [name]" for a symbolic edge, " [pruned]" for a pruned one, "" for a spline edge."""
+    edges = getattr(kan, "edges", None)
+    if edges is None:
+        return ""
+    name = edges[l].names[j][i]
+    if name is not None:
+        return f" [{name}]"
+    return " [pruned]" if float(edges[l].numeric_mask[j, i]) == 0 else ""
 
 
 def _subnode_name(kan: Any, l: int, j: int) -> str:
