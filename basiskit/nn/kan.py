@@ -342,6 +342,14 @@ class KAN(nn.Module):
 
         return plot_kan(self, path, x=x, n_points=n_points)
 
+    def plot_network(self, path: str, x: torch.Tensor, in_vars: Sequence[str] | None = None,
+                     out_vars: Sequence[str] | None = None, **options: Any) -> str:
+        """pykan's network diagram (nodes, each edge's function drawn on the edge, faded by its attribution score,
+        variable names) as one PNG; returns the path. See ``basiskit.nn.kan_plot.plot_network``."""
+        from .kan_plot import plot_network
+
+        return plot_network(self, path, x, in_vars=in_vars, out_vars=out_vars, **options)
+
     # ---- saving (see kan_io) ---------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         """JSON-able description that rebuilds this network's architecture (``KAN.from_config``)."""
