@@ -297,7 +297,8 @@ class KAN(nn.Module):
     def auto_symbolic(self, x: torch.Tensor, library: Sequence[str] | None = None, **options: Any) -> list[dict]:
         """Fix every active spline edge to its best ``c f(a x + b) + d`` from ``library`` (default: all of
         ``kan_symbolic.LIBRARY``); edges already fixed stay. Returns one report dict per edge fixed (layer, input,
-        output, function, params, r2). See ``basiskit.nn.kan_symbolic.auto_symbolic``."""
+        output, function, params, r2); ``layers=[...]`` fixes only those layers, ``tolerance=`` prefers simpler
+        functions within that much R^2 of the best. See ``basiskit.nn.kan_symbolic.auto_symbolic``."""
         from .kan_symbolic import auto_symbolic
 
         return auto_symbolic(self, self._check_data(x), library=library, **options)

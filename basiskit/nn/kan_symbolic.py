@@ -505,19 +505,26 @@ def suggest_symbolic(kan: Any, l: int, i: int, j: int, x: torch.Tensor, top_k: i
 
 
 def auto_symbolic(kan: Any, x: torch.Tensor, library: Sequence[str] | None = None, *, dead_tol: float = 1e-3,
-                  **options: Any) -> list[dict[str, Any]]:
+                  layers: Sequence[int] | None = None, **options: Any) -> list[dict[str, Any]]:
     """Fix every active spline edge of ``kan`` to its best library function (``fit_edge``) on the layer inputs it
     sees for ``x``; edges already symbolic and pruned edges are left as they are (and not reported).
 
     An edge whose spread (std over x) is below ``dead_tol`` times the largest edge spread of its layer is the
     constant "0" function (its mean goes into d). Returns one dict per edge fixed:
-    ``{layer, input, output, function, params: [a, b, c, d], r2}``.
+    ``{layer, input, output, function, params: [a, b, c, d], r2}``. ``layers`` restricts it to those layers
+    (pykan's layer-by-layer workflow: fix the last layer, retrain the rest, then the layer before); ``tolerance``
+    (see ``fit_edge``) trades accuracy for simplicity: the simplest function within it of the best R^2 wins.
     """
     check_float("dead_tol", dead_tol, min_value=0.0)
     _library_names(library)
+    chosen = list(range(len(kan.layers))) if layers is None else list(layers)
+    for l in chosen:
+        check_int("layers[]", l, min_value=0, max_value=len(kan.layers) - 1)
     inputs = kan.layer_inputs(x)
     reports = []
     for l, (layer, h) in enumerate(zip(kan.layers, inputs)):
+        if l not in chosen:
+            continue
         edges_state = kan.edges[l]
         with torch.no_grad():
             edges = layer.edge_activations(h)  # (N, out, in)
