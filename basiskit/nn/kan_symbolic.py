@@ -627,7 +627,7 @@ def symbolic_formula(kan: Any, variables: Sequence[str] | None = None, digits: i
             affine = edges.affine.detach().double().cpu()
         outs = []
         for j, row in enumerate(edges.names):
-            total = num(float(layer.bias[j])) if layer.bias is not None else sympy.Integer(0)
+            total = num(float(layer.bias[j].detach())) if layer.bias is not None else sympy.Integer(0)
             for i, name in enumerate(row):
                 if name is None:
                     continue  # pruned
