@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from .._validation import check_float, check_int, check_tensor, check_widths
+from .._validation import check_int, check_tensor, check_widths
 from .kan_linear import KANLinear, multiply_subnodes
 from .kan_symbolic import KANEdges
 

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-
 from torch import nn
 
 from .._validation import check_float, check_int, unknown_name_message
