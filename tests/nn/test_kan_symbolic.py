@@ -215,3 +215,17 @@ def test_bad_symbolic_requests_raise_clear_errors():
         model.auto_symbolic(x, library=["x", "nope"])
     with pytest.raises(ValueError, match="top_k"):
         model.suggest_symbolic(0, 0, 0, x, top_k=0)
+
+
+def test_a_training_checkpoint_rebuilds_symbolic_and_pruned_edges(tmp_path):
+    from basiskit.train.checkpoint import load_model, save_checkpoint
+
+    torch.manual_seed(0)
+    model = KAN([2, 3, 1], dtype=f64)
+    x = _x(64)
+    model.fix_symbolic(0, 1, 2, "tanh", params=(2.0, 0.1, 0.5, 0.0))
+    model = model.prune_edges(x, float(model.attribute(x).edge_scores[1].min()) * 1.01)
+    save_checkpoint(tmp_path, 1, model, {"step": 1})
+    back = load_model(tmp_path)
+    assert torch.equal(back(x), model(x)) and back.edges[0].names[2][1] == "tanh"
+    assert torch.equal(back.edges[1].numeric_mask, model.edges[1].numeric_mask)
