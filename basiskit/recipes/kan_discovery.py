@@ -26,8 +26,8 @@ Workflow, each step one call of the library:
    (max |difference| = 0 on the test points).
 
 Margins: the distractors scored 0.6% of the largest at the quick size (8x below the bar); save/load is bitwise by
-construction. The formula claim is *not met*: relative test RMSE 5.6e-3 at the quick size (see docs/kan.md for the
-full run). What the runs showed: the sparse fit reaches a training RMSE of 1.8e-2 and attribution finds exactly
+construction. The formula claim is *not met*: relative test RMSE 5.6e-3 at the quick size, 1.0e-2 at the full
+size (2,590 s wall on the loaded shared machine, 685 s CPU). What the runs showed: the sparse fit reaches a training RMSE of 1.8e-2 and attribution finds exactly
 x1, x2, x3; but the fits chosen for the edges are close, not exact. In the quick run the multiplication node's
 factors separated (one carries x1, the other x2, both fixed to ``x``) and x3's edge is ``sin(3.1417 x3)``, yet the
 sum node's output edge was fixed to ``x^2`` (its spline was still curved when the output layer was fixed), so the
