@@ -215,22 +215,41 @@ class _KANEstimator(BaseEstimator):
         with torch.no_grad():
             return self.model_(self._standardise(X))
 
-    def symbolic_formula(self, library: Any = None, digits: int | None = 3, **options: Any) -> Any:
+    def symbolic_formula(self, library: Any = None, digits: int | None = 3, *, standardised: bool = False,
+                         **options: Any) -> Any:
         """Fit a symbolic function to every edge of (a copy of) the fitted KAN on up to 1,000 training rows
         (``KAN.auto_symbolic``) and return the network's formula (``KAN.symbolic_formula``): a sympy
-        expression per output, in the *standardised* features z_name = (X_name - mean) / std, and, for
-        regression, the standardised target. Practical for small networks only; needs sympy."""
+        expression per output in the original units: variables named after the features (non-word characters
+        replaced by ``_``), the standardisation z = (X - mean) / std substituted in, and for regression the
+        target mapped back, y = mean_y + std_y * output (classifiers give the logits). ``standardised=True``
+        gives the formula in the standardised features ``z_name`` and target instead. Practical for small
+        networks only; needs sympy."""
         import re
 
+        import sympy
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "model_")
         names = getattr(self, "feature_names_in_", None)
         names = [str(n) for n in names] if names is not None else [f"x{i}" for i in range(self.n_features_in_)]
-        variables = ["z_" + re.sub(r"\W", "_", n) for n in names]
+        clean = [re.sub(r"\W", "_", n) for n in names]
+        variables = ["z_" + n for n in clean]
         model = copy.deepcopy(self.model_)
         model.auto_symbolic(self._symbolic_x, library=library, **options)
-        return model.symbolic_formula(variables=variables, digits=digits)
+        expr = model.symbolic_formula(variables=variables, digits=digits)
+        if standardised:
+            return expr
+        exprs = expr if isinstance(expr, list) else [expr]
+
+        def num(v: float) -> Any:
+            return sympy.Float(round(float(v), digits) if digits is not None else float(v))
+
+        subs = {sympy.Symbol(z): (sympy.Symbol(n) - num(m)) / num(sd)
+                for z, n, m, sd in zip(variables, clean, self.x_mean_, self.x_scale_)}
+        out = [e.subs(subs) for e in exprs]
+        if hasattr(self, "y_mean_"):
+            out = [num(self.y_mean_[k]) + num(self.y_scale_[k]) * e for k, e in enumerate(out)]
+        return out[0] if len(out) == 1 else out
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

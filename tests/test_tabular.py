@@ -121,23 +121,28 @@ def test_kan_tabular_recipe_pieces():
     assert all(c.target == f"{c.metric[:-4]}_mlp_minus_std" for c in claims)
 
 
-def test_symbolic_formula_names_standardised_features():
+def test_symbolic_formula_is_in_the_original_units():
     pytest.importorskip("sympy")
     pytest.importorskip("basiskit.nn.kan_symbolic")  # [kan]'s symbolic regression
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(0)
-    X = pd.DataFrame(rng.uniform(-1, 1, size=(200, 2)), columns=["Al", "Co (at%)"])
-    y = X["Al"].to_numpy() ** 2 + 2 * X["Co (at%)"].to_numpy()
+    X = pd.DataFrame(rng.uniform(-1, 1, size=(200, 2)) * [3.0, 0.5] + [10.0, -2.0], columns=["Al", "Co (at%)"])
+    y = 5.0 + 4.0 * ((X["Al"].to_numpy() - 10) / 3) ** 2 + 2 * X["Co (at%)"].to_numpy()
     reg = KANRegressor(hidden=(2,), max_epochs=100, random_state=0).fit(X, y)
-    expr = reg.symbolic_formula(library=["x", "x^2", "sin"], n_grid=11, polish_steps=5)
-    names = {s.name for s in expr.free_symbols}
-    assert names and names <= {"z_Al", "z_Co__at__"}
+    opts = {"library": ["x", "x^2", "sin"], "n_grid": 11, "polish_steps": 5, "digits": None}
+    expr = reg.symbolic_formula(**opts)
+    assert {s.name for s in expr.free_symbols} <= {"Al", "Co__at__"}
     import sympy
 
+    f = sympy.lambdify([sympy.Symbol("Al"), sympy.Symbol("Co__at__")], expr, "numpy")
+    formula = np.broadcast_to(f(X["Al"].to_numpy(), X["Co (at%)"].to_numpy()), (len(X),))
+    z_expr = reg.symbolic_formula(standardised=True, **opts)  # the same fit, in standardised units
+    assert {s.name for s in z_expr.free_symbols} <= {"z_Al", "z_Co__at__"}
     z = (X.to_numpy() - reg.x_mean_) / reg.x_scale_
-    f = sympy.lambdify([sympy.Symbol("z_Al"), sympy.Symbol("z_Co__at__")], expr, "numpy")
-    formula = np.broadcast_to(f(z[:, 0], z[:, 1]), (len(z),)) * reg.y_scale_[0] + reg.y_mean_[0]
-    assert np.corrcoef(formula, reg.predict(X))[0, 1] > 0.9
+    g = sympy.lambdify([sympy.Symbol("z_Al"), sympy.Symbol("z_Co__at__")], z_expr, "numpy")
+    np.testing.assert_allclose(formula, np.broadcast_to(g(z[:, 0], z[:, 1]), (len(z),)) * reg.y_scale_[0]
+                               + reg.y_mean_[0], rtol=1e-9, atol=1e-9)
+    assert np.corrcoef(formula, reg.predict(X))[0, 1] > 0.9 and abs(formula.mean() - y.mean()) < 0.5 * y.std()
 
 
 def test_validation_split_stratified_and_disjoint():

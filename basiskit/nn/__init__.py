@@ -11,6 +11,7 @@ from .grkan import GRKAN, GroupRational
 from .hyper import HyperNetwork, mip_encoding
 from .kan import KAN, KANAttribution
 from .kan_linear import KANLinear
+from .kan_symbolic import KANEdges, register_symbolic, unregister_symbolic
 from .location import GridEncoder, LocationEncoder, SphericalHarmonicsEncoder
 from .neurbf import AdaptiveRBF, BilinearGrid, GridField, NeuRBF
 from .siren import SIREN, SineLayer, sine_layer
@@ -24,3 +25,4 @@ __all__ = ["AFKANLinear", "Activation", "AdaptiveRBF", "BilinearGrid", "EvoNormB
            "SSMClassifier", "SSMLayer", "SineLayer", "SphericalHarmonicsEncoder", "activation_names",
            "fourier_features", "get_activation", "hippo_legs", "mip_encoding", "ptd_perturbation", "sine_layer",
            "transfer_function"]
+__all__ += ["KANEdges", "register_symbolic", "unregister_symbolic"]

@@ -18,15 +18,16 @@ nodes.
 """
 from __future__ import annotations
 
-import copy
+import warnings
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
-from .._validation import check_float, check_int, check_tensor, check_widths
+from .._validation import check_int, check_tensor, check_widths
 from .kan_linear import KANLinear, multiply_subnodes
+from .kan_symbolic import KANEdges
 
 
 class KANAttribution(NamedTuple):
@@ -73,7 +74,10 @@ class KAN(nn.Module):
             KANLinear(a, b, basis, base_activation, bias=bias, fused=fused, spline_scale=spline_scale,
                       device=device, dtype=dtype, **kw)
             for a, b in zip(self.node_widths[:-1], self.subnode_widths[1:]))
-        self.symbolic: list[dict[tuple[int, int], Any]] | None = None
+        # per-edge masks and symbolic branch (kan_symbolic.KANEdges); original index of each input (prune_inputs)
+        self.edges = nn.ModuleList(KANEdges(layer.in_features, layer.out_features, device=device, dtype=dtype)
+                                   for layer in self.layers)
+        self.input_ids = list(range(self.widths[0]))
 
     @property
     def node_widths(self) -> list[int]:
@@ -98,9 +102,31 @@ class KAN(nn.Module):
         return [[j] for j in range(n)] + [list(range(n + m * a, n + (m + 1) * a)) for m in range(self.mult_nodes[l])]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for l, layer in enumerate(self.layers):
-            x = self.multiply(layer(x), l + 1)
+        for l in range(len(self.layers)):
+            x = self.multiply(self._layer_forward(l, x), l + 1)
         return x
+
+    def _layer_forward(self, l: int, x: torch.Tensor) -> torch.Tensor:
+        """Layer ``l`` with its edge masks and symbolic edges (``kan_symbolic``): (..., in) -> (..., out). The
+        plain ``KANLinear`` call while every edge is an active spline."""
+        layer, edges = self.layers[l], self.edges[l]
+        if edges.all_numeric:
+            return layer(x)
+        masked = layer.weight * edges.numeric_mask.to(layer.weight.dtype).unsqueeze(-1)
+        y = torch.func.functional_call(layer, {"weight": masked}, (x,))
+        if edges.has_symbolic:
+            y = y + edges(x.to(y.dtype))
+        return y
+
+    def layer_edges(self, l: int, h: torch.Tensor, include_symbolic: bool = True) -> torch.Tensor:
+        """Every edge's value in layer ``l`` (masked spline plus symbolic part, no bias): h (N, node_widths[l])
+        -> (N, subnode_widths[l+1], node_widths[l])."""
+        edges = self.edges[l]
+        values = self.layers[l].edge_activations(h)
+        if edges.all_numeric:
+            return values
+        values = values * edges.numeric_mask.to(values.dtype)
+        return values + edges.edge_values(h) if include_symbolic else values
 
     def _check_data(self, x: Any, arg: str = "x") -> torch.Tensor:
         check_tensor(arg, x, ndim=2, nonempty=True, finite=True)
@@ -113,8 +139,8 @@ class KAN(nn.Module):
         multiplication nodes)."""
         outs = [x]
         with torch.no_grad():
-            for l, layer in enumerate(self.layers[:-1]):
-                outs.append(self.multiply(layer(outs[-1]), l + 1))
+            for l in range(len(self.layers) - 1):
+                outs.append(self.multiply(self._layer_forward(l, outs[-1]), l + 1))
         return outs
 
     # ---- grids ---------------------------------------------------------------------------------
@@ -126,7 +152,7 @@ class KAN(nn.Module):
         h = x
         for l, layer in enumerate(self.layers):
             layer.update_grid(h, grid_eps=grid_eps, margin=margin)
-            h = self.multiply(layer(h), l + 1)
+            h = self.multiply(self._layer_forward(l, h), l + 1)
 
     @torch.no_grad()
     def refine(self, new_grid_size: int, x: torch.Tensor | None = None) -> KAN:
@@ -140,29 +166,27 @@ class KAN(nn.Module):
         return self
 
     # ---- sparsity --------------------------------------------------------------------------------
-    def edge_magnitudes(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Mean |phi| of every edge per layer, each (subnode_widths[l+1], node_widths[l]); differentiable (used by
-        the regulariser)."""
+    def edge_magnitudes(self, x: torch.Tensor, include_symbolic: bool = True) -> list[torch.Tensor]:
+        """Mean |phi| of every edge per layer (masked: a pruned edge is 0), each (subnode_widths[l+1],
+        node_widths[l]); differentiable. ``include_symbolic=False`` counts the spline part only."""
         self._check_data(x)
         mags, h = [], x
-        for l, layer in enumerate(self.layers):
-            mags.append(layer.edge_activations(h).abs().mean(0))
-            h = self.multiply(layer(h), l + 1)
+        for l in range(len(self.layers)):
+            mags.append(self.layer_edges(l, h, include_symbolic).abs().mean(0))
+            h = self.multiply(self._layer_forward(l, h), l + 1)
         return mags
 
     def regularization_loss(self, x: torch.Tensor, lamb_l1: float = 1.0, lamb_entropy: float = 2.0,
-                            eps: float = 1e-12) -> torch.Tensor:
-        r"""pykan's sparsity penalty :math:`\sum_l \lambda_1 \sum_{ji} A^l_{ji} + \lambda_e S(A^l / \sum A^l)`,
-        with :math:`A^l_{ji}` the mean |phi| of edge (j, i) on ``x`` and S the entropy. Scalar tensor."""
-        check_float("lamb_l1", lamb_l1, min_value=0.0)
-        check_float("lamb_entropy", lamb_entropy, min_value=0.0)
-        total = x.new_zeros(())
-        for mag in self.edge_magnitudes(x):
-            l1 = mag.sum()
-            prob = mag / (l1 + eps)
-            entropy = -(prob * torch.log(prob + eps)).sum()
-            total = total + lamb_l1 * l1 + lamb_entropy * entropy
-        return total
+                            eps: float = 1e-12, *, metric: str = "mean_abs", lamb_coef: float = 0.0,
+                            lamb_coefdiff: float = 0.0) -> torch.Tensor:
+        r"""Sparsity penalty on the active spline edges, scalar tensor. ``metric="mean_abs"`` (default):
+        :math:`\sum_l \lambda_1 \sum_{ji} A^l_{ji} + \lambda_e S(A^l / \sum A^l)` with :math:`A^l_{ji}` the mean
+        |phi| of edge (j, i) on ``x`` and S the entropy; ``metric="pykan"``: pykan's std-ratio scores with row and
+        column entropies (log2); ``lamb_coef``/``lamb_coefdiff``: pykan's spline-coefficient L1 terms. Formulas in
+        ``basiskit.nn.kan_prune``."""
+        from .kan_prune import regularization
+
+        return regularization(self, x, lamb_l1, lamb_entropy, eps, metric, lamb_coef, lamb_coefdiff)
 
     @torch.no_grad()
     def attribute(self, x: torch.Tensor) -> KANAttribution:
@@ -182,9 +206,9 @@ class KAN(nn.Module):
         if x.shape[0] < 2:
             raise ValueError(f"attribute needs at least 2 samples to measure spreads, got {x.shape[0]}")
         stds, h = [], x
-        for l, layer in enumerate(self.layers):
-            edge = layer.edge_activations(h)  # (N, subnodes, in)
-            sub = layer(h)
+        for l in range(len(self.layers)):
+            edge = self.layer_edges(l, h)  # (N, subnodes, in)
+            sub = self._layer_forward(l, h)
             stds.append((edge.std(0), sub.std(0)))  # (subnodes, in), (subnodes,)
             h = self.multiply(sub, l + 1)
         n_out = self.widths[-1]
@@ -208,89 +232,124 @@ class KAN(nn.Module):
         return self.attribute(x).node_scores[0]
 
     @torch.no_grad()
-    def node_scores(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Per hidden layer, each node's importance: min(max incoming |phi|, max outgoing |phi|),
-        (node_widths[l],). A multiplication node's incoming edges are those of all its subnodes."""
-        mags = self.edge_magnitudes(x)
-        scores = []
-        for l in range(len(mags) - 1):
-            into_sub = mags[l].max(1).values  # (subnodes,)
-            into = torch.stack([into_sub[g].max() for g in self.subnode_groups(l + 1)])
-            scores.append(torch.minimum(into, mags[l + 1].max(0).values))
-        return scores
+    def node_scores(self, x: torch.Tensor, by: str = "magnitude") -> list[torch.Tensor]:
+        """Per hidden layer, each node's importance (node_widths[l],): ``by="magnitude"``: min(max incoming |phi|,
+        max outgoing |phi|), a multiplication node's incoming edges being those of all its subnodes;
+        ``by="attribution"``: the node scores of ``attribute``."""
+        from .kan_prune import node_scores
 
-    @torch.no_grad()
-    def prune(self, x: torch.Tensor, threshold: float = 1e-2) -> KAN:
-        """A smaller KAN without the hidden nodes whose score (``node_scores``) is below ``threshold``.
+        return node_scores(self, x, by)
+
+    def prune(self, x: torch.Tensor, threshold: float = 1e-2, by: str = "magnitude") -> KAN:
+        """A smaller KAN without the hidden nodes whose score (``node_scores(x, by)``) is below ``threshold``.
 
         A removed node's outgoing edges are replaced by their mean over ``x`` folded into the next layer's bias,
         so the kept network matches the original on the data up to the removed edges' variation. The original
         is left untouched; at least one node per layer is kept. A multiplication node is kept or removed together
-        with the subnodes it multiplies.
+        with the subnodes it multiplies; symbolic edges and edge masks of the kept nodes are kept.
         """
-        self._check_data(x)
-        check_float("threshold", threshold, min_value=0.0)
-        scores = self.node_scores(x)
-        keep = []
-        for s in scores:
-            k = torch.nonzero(s >= threshold).flatten()
-            keep.append(k if k.numel() else s.argmax().reshape(1))
-        new = copy.deepcopy(self)
-        new.symbolic = None
-        inputs = self.layer_inputs(x)
-        for l, kept in enumerate(keep):
-            layer, nxt = new.layers[l], new.layers[l + 1]
-            groups, kept_set = self.subnode_groups(l + 1), set(kept.tolist())
-            dropped = torch.tensor([j for j in range(len(groups)) if j not in kept_set],
-                                   dtype=torch.long, device=kept.device)
-            if dropped.numel():
-                edge = self.layers[l + 1].edge_activations(inputs[l + 1])  # (N, out, in)
-                shift = edge[:, :, dropped].mean(0).sum(-1)
-                if nxt.bias is None:
-                    nxt.bias = nn.Parameter(torch.zeros(nxt.out_features, device=shift.device, dtype=shift.dtype))
-                nxt.bias.add_(shift.to(nxt.bias))
-            kept_sub = torch.tensor([j for k in kept.tolist() for j in groups[k]], dtype=torch.long,
-                                    device=kept.device)
-            _select_outputs(layer, kept_sub)
-            _select_inputs(nxt, kept)
-            n_sum = self.widths[l + 1]
-            new.widths[l + 1] = sum(1 for k in kept_set if k < n_sum)
-            new.mult_nodes[l + 1] = len(kept_set) - new.widths[l + 1]
-        return new
+        from .kan_prune import prune_nodes
+
+        return prune_nodes(self, x, threshold, by)
+
+    def prune_edges(self, x: torch.Tensor, threshold: float = 1e-2, by: str = "attribution") -> KAN:
+        """A copy whose edges scoring below ``threshold`` (``attribute(x).edge_scores``, or mean |phi| with
+        ``by="magnitude"``) are masked for good: the masks are saved with the model and training cannot bring a
+        pruned edge back. The removed edges' means go into the bias."""
+        from .kan_prune import prune_edges
+
+        return prune_edges(self, x, threshold, by)
+
+    def prune_inputs(self, x: torch.Tensor, threshold: float = 1e-2, by: str = "attribution") -> KAN:
+        """A KAN without the input features scoring below ``threshold`` (``feature_scores(x)``, or the largest
+        mean |phi| of their edges with ``by="magnitude"``); ``new.input_ids`` lists the original index of each
+        kept input, and the new model takes ``x[:, new.input_ids]``."""
+        from .kan_prune import prune_inputs
+
+        return prune_inputs(self, x, threshold, by)
 
     # ---- symbolic regression and pictures (see kan_symbolic, kan_plot) --------------------------------
+    def fix_symbolic(self, layer: int, i: int, j: int, fn: str, x: torch.Tensor | None = None, *,
+                     params: Sequence[float] | None = None, **fit_options: Any) -> float | None:
+        """Fix edge (``layer``, input ``i`` -> output ``j``) to ``c fn(a x + b) + d`` (``fn`` a name of
+        ``kan_symbolic.LIBRARY``, user functions added with ``register_symbolic``, or "0"). With data ``x`` the
+        constants are fitted to the edge's spline (returns R^2); ``params=(a, b, c, d)`` sets them; neither gives
+        (1, 0, 1, 0). The constants are trainable parameters; the spline is kept for ``unfix_symbolic``."""
+        from .kan_symbolic import fix_symbolic
+
+        return fix_symbolic(self, layer, i, j, fn, None if x is None else self._check_data(x), params=params,
+                            **fit_options)
+
+    def unfix_symbolic(self, layer: int, i: int, j: int) -> None:
+        """Edge (``layer``, ``i`` -> ``j``) back to its spline."""
+        from .kan_symbolic import unfix_symbolic
+
+        unfix_symbolic(self, layer, i, j)
+
+    def suggest_symbolic(self, layer: int, i: int, j: int, x: torch.Tensor, top_k: int = 5,
+                         library: Sequence[str] | None = None, **options: Any) -> list[dict[str, Any]]:
+        """The ``top_k`` best library functions for edge (``layer``, ``i`` -> ``j``) on ``x``, best first:
+        ``{function, r2, complexity, params: [a, b, c, d]}`` (see ``kan_symbolic.rank_fits``)."""
+        from .kan_symbolic import suggest_symbolic
+
+        return suggest_symbolic(self, layer, i, j, self._check_data(x), top_k, library, **options)
+
     def auto_symbolic(self, x: torch.Tensor, library: Sequence[str] | None = None, **options: Any) -> list[dict]:
-        """Fit every edge with ``c f(a x + b) + d`` from ``library`` (default: all of
-        ``kan_symbolic.LIBRARY``); store the fits for ``symbolic_formula`` and return one report dict per edge
-        (layer, in, out, function, params, r2). See ``basiskit.nn.kan_symbolic.auto_symbolic``."""
+        """Fix every active spline edge to its best ``c f(a x + b) + d`` from ``library`` (default: all of
+        ``kan_symbolic.LIBRARY``); edges already fixed stay. Returns one report dict per edge fixed (layer, input,
+        output, function, params, r2); ``layers=[...]`` fixes only those layers, ``tolerance=`` prefers simpler
+        functions within that much R^2 of the best. See ``basiskit.nn.kan_symbolic.auto_symbolic``."""
         from .kan_symbolic import auto_symbolic
 
         return auto_symbolic(self, self._check_data(x), library=library, **options)
 
     def symbolic_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The network with every edge replaced by its symbolic fit (after ``auto_symbolic``)."""
+        """The network once every active edge is symbolic (then equal to ``self(x)``); raises while splines
+        remain."""
         from .kan_symbolic import symbolic_forward
 
         return symbolic_forward(self, x)
 
     def fit_symbolic(self, x: torch.Tensor, y: torch.Tensor, steps: int = 50) -> float:
-        """Tune the symbolic fits' constants (a, b, c, d and biases) jointly by LBFGS on (x, y); returns RMSE."""
+        """Tune the symbolic edges' constants (a, b, c, d) and the biases jointly by LBFGS on (x, y), splines
+        frozen; returns the RMSE."""
         from .kan_symbolic import fit_symbolic
 
         return fit_symbolic(self, x, y, steps=steps)
 
     def symbolic_formula(self, variables: Sequence[str] | None = None, digits: int | None = None) -> Any:
-        """The fitted network as sympy expression(s) (one per output; a single output gives the expression).
-        Needs the ``symbolic`` extra (sympy)."""
+        """The network as sympy expression(s) (one per output; a single output gives the expression), from the
+        fixed edges; every active edge must be symbolic. Needs the ``symbolic`` extra (sympy)."""
         from .kan_symbolic import symbolic_formula
 
         return symbolic_formula(self, variables=variables, digits=digits)
+
+    @property
+    def symbolic(self) -> list[dict[str, Any]] | None:
+        """Deprecated: the symbolic fits now live per edge in ``kan.edges[l]`` (names, ``affine``, masks). A
+        snapshot in the old layout (per layer ``names``, ``params`` (out, in, 4), ``bias``), or None."""
+        warnings.warn("KAN.symbolic is deprecated: the symbolic edges are kan.edges[l] (names, affine, masks)",
+                      DeprecationWarning, stacklevel=2)
+        if not any(e.has_symbolic for e in self.edges):
+            return None
+        return [{"names": [list(r) for r in e.names], "params": e.affine.detach().clone(),
+                 "bias": (layer.bias.detach().clone() if layer.bias is not None
+                          else torch.zeros(layer.out_features, dtype=e.affine.dtype))}
+                for layer, e in zip(self.layers, self.edges)]
 
     def plot(self, path: str, x: torch.Tensor | None = None, n_points: int = 200) -> str:
         """Save one PNG with every edge's learned function (pykan's picture); returns the path."""
         from .kan_plot import plot_kan
 
         return plot_kan(self, path, x=x, n_points=n_points)
+
+    def plot_network(self, path: str, x: torch.Tensor, in_vars: Sequence[str] | None = None,
+                     out_vars: Sequence[str] | None = None, **options: Any) -> str:
+        """pykan's network diagram (nodes, each edge's function drawn on the edge, faded by its attribution score,
+        variable names) as one PNG; returns the path. See ``basiskit.nn.kan_plot.plot_network``."""
+        from .kan_plot import plot_network
+
+        return plot_network(self, path, x, in_vars=in_vars, out_vars=out_vars, **options)
 
     # ---- saving (see kan_io) ---------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
@@ -349,19 +408,3 @@ def _check_mult_widths(widths: Any, mult_nodes: Sequence[int] | None, mult_arity
                                       for w, m in zip(widths, mult)])
     return [0 if m > 0 and w == 0 else c for w, m, c in zip(widths, mult, checked)], mult
 
-
-def _select_outputs(layer: KANLinear, kept: torch.Tensor) -> None:
-    """Keep the outputs (subnodes) ``kept`` of ``layer``."""
-    layer.weight = nn.Parameter(layer.weight.detach()[kept].clone())
-    if layer.bias is not None:
-        layer.bias = nn.Parameter(layer.bias.detach()[kept].clone())
-    layer.out_features = int(kept.numel())
-
-
-def _select_inputs(layer: KANLinear, kept: torch.Tensor) -> None:
-    layer.weight = nn.Parameter(layer.weight.detach()[:, kept].clone())
-    layer.in_features = int(kept.numel())
-    if layer.basis_name == "bspline":
-        b = layer.basis
-        b.channels = int(kept.numel())
-        b.knots = b.knots[kept].clone()

@@ -1,21 +1,26 @@
 """Saving a KAN with everything needed to rebuild it: weights in safetensors, the configuration in JSON.
 
-``save_kan(kan, folder)`` writes ``folder/model.safetensors`` (the ``state_dict``: coefficients, knots, biases)
-and ``folder/config.json``::
+``save_kan(kan, folder)`` writes ``folder/model.safetensors`` (the ``state_dict``: coefficients, knots, biases, and
+per layer the edge masks ``edges.L.numeric_mask`` / ``symbolic_mask`` and, where some edge is symbolic, the
+constants ``edges.L.affine``) and ``folder/config.json``::
 
-    {"format": "basiskit.KAN", "format_version": 1,
+    {"format": "basiskit.KAN", "format_version": 2,
      "config": {"widths": [...], "basis": "bspline", "layers": [{"grid_size": 5, "order": 3, "bias": true}, ...],
                 "base_activation": "silu", "fused": true, "basis_kwargs": {...}, "dtype": "float32",
-                "mult_nodes": [0, ..., 0], "mult_arity": 2},
-     "symbolic": null | [{"names": [[...]], "params": [[[a, b, c, d], ...]], "bias": [...]}, ...]}
+                "mult_nodes": [0, ..., 0], "mult_arity": 2, "input_ids": [0, 1, ...],
+                "symbolic_names": null | [null | [[name or null, ...], ...] per layer]}}
 
 ``load_kan(folder)`` rebuilds the network from the configuration (widths after pruning, each layer's grid size
-after refinement, bias or not) and loads the weights strictly, so a pruned, refined or symbolified KAN comes back
-as it was saved without the user rebuilding it by hand. ``widths`` counts sum nodes and ``mult_nodes`` the
-multiplication nodes of each node layer (``KAN(widths, mult_nodes=..., mult_arity=...)``); a version-1 file
-written before multiplication nodes existed has neither key and loads as a KAN without them. Symbolic fits are stored by function name; a name that
-is not in ``kan_symbolic.LIBRARY`` fails loading with an error that says so. Nothing is pickled. A file of
-another format or version, or a configuration that does not describe the stored weights, raises ``UsageError``.
+after refinement, bias or not, the symbolic edges by function name) and loads the weights strictly, so a pruned,
+refined or symbolified KAN comes back as it was saved without the user rebuilding it by hand. ``widths`` counts
+sum nodes and ``mult_nodes`` the multiplication nodes of each node layer (``KAN(widths, mult_nodes=...,
+mult_arity=...)``). A symbolic function is stored by name: a user function (``register_symbolic``) must be
+registered again before loading, else loading fails with an error that says so. Nothing is pickled.
+
+Version 1 files (written before the per-edge symbolic branch) still load: they have no masks (all edges are
+splines) and may hold an all-edge symbolic fit under ``"symbolic"`` (names, float64 constants and its own biases),
+which is turned into symbolic edges; the layer biases then become that fit's biases. A file of another format or
+version, or a configuration that does not describe the stored weights, raises ``UsageError``.
 """
 from __future__ import annotations
 
@@ -32,7 +37,8 @@ from safetensors.torch import load_file, save_file
 from .._validation import UsageError
 
 FORMAT = "basiskit.KAN"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 _DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -53,30 +59,46 @@ def kan_config(kan: Any) -> dict[str, Any]:
             "basis_kwargs": dict(getattr(kan, "basis_kwargs", {})),
             "dtype": str(first.weight.dtype).replace("torch.", ""),
             "mult_nodes": [int(m) for m in getattr(kan, "mult_nodes", [0] * len(kan.widths))],
-            "mult_arity": int(getattr(kan, "mult_arity", 2))}
+            "mult_arity": int(getattr(kan, "mult_arity", 2)),
+            "input_ids": [int(i) for i in getattr(kan, "input_ids", range(kan.widths[0]))],
+            "symbolic_names": _symbolic_names(kan)}
 
 
-def _symbolic_to_json(store: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
-    if not store:
+def _symbolic_names(kan: Any) -> list[Any] | None:
+    """Per layer the table of symbolic function names (None for a layer without symbolic edges), or None."""
+    edges = getattr(kan, "edges", None)
+    if edges is None or not any(e.has_symbolic for e in edges):
         return None
-    return [{"names": s["names"], "params": s["params"].tolist(), "bias": s["bias"].tolist()} for s in store]
+    return [[list(r) for r in e.names] if e.has_symbolic else None for e in edges]
 
 
-def _symbolic_from_json(data: Any) -> list[dict[str, Any]] | None:
+def _check_names_registered(names: Any, where: str) -> None:
     from .kan_symbolic import LIBRARY
 
+    if names is None:
+        return
+    if not isinstance(names, list):
+        raise UsageError(f"{where}: symbolic_names must be a list (one entry per layer) or null, got {names!r}")
+    for l, table in enumerate(names):
+        for row in table or []:
+            for name in row if isinstance(row, list) else []:
+                if name is not None and name != "0" and name not in LIBRARY:
+                    raise UsageError(f"{where}: layer {l} has an edge fixed to the symbolic function {name!r}, which "
+                                     "is not registered; register it again (basiskit.nn.kan_symbolic."
+                                     "register_symbolic) before loading")
+
+
+def _apply_v1_symbolic(kan: Any, data: Any, where: str) -> None:
+    """Turn a version-1 all-edge symbolic fit (names, params (out, in, 4), bias per layer) into symbolic edges."""
     if data is None:
-        return None
-    store = []
-    for l, s in enumerate(data):
-        for row in s["names"]:
-            for name in row:
-                if name not in LIBRARY and name != "0":
-                    raise UsageError(f"the saved symbolic fit of layer {l} uses {name!r}, which is not in the "
-                                     "symbolic library; register it again before loading")
-        store.append({"names": s["names"], "params": torch.tensor(s["params"], dtype=torch.float64),
-                      "bias": torch.tensor(s["bias"], dtype=torch.float64)})
-    return store
+        return
+    _check_names_registered([s["names"] for s in data], where)
+    with torch.no_grad():
+        for layer, edges, s in zip(kan.layers, kan.edges, data):
+            edges.set_names(s["names"])
+            edges.affine.copy_(torch.tensor(s["params"], dtype=torch.float64))
+            if layer.bias is not None:
+                layer.bias.copy_(torch.tensor(s["bias"], dtype=torch.float64))
 
 
 def _read_json(folder: Path) -> dict[str, Any]:
@@ -90,9 +112,9 @@ def _read_json(folder: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         found = doc.get("format") if isinstance(doc, dict) else None
         raise UsageError(f"{path} is not a {FORMAT} file (format: {found!r})")
-    if doc.get("format_version") != FORMAT_VERSION:
-        raise UsageError(f"{path} has format_version {doc.get('format_version')!r}; this basiskit reads version "
-                         f"{FORMAT_VERSION}")
+    if doc.get("format_version") not in READABLE_VERSIONS:
+        raise UsageError(f"{path} has format_version {doc.get('format_version')!r}; this basiskit reads versions "
+                         f"{', '.join(map(str, READABLE_VERSIONS))}")
     cfg = doc.get("config")
     needed = {"widths": list, "basis": str, "layers": list, "base_activation": str, "fused": bool, "dtype": str}
     if not isinstance(cfg, dict) or any(not isinstance(cfg.get(k), t) for k, t in needed.items()):
@@ -107,6 +129,11 @@ def _read_json(folder: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: mult_nodes must list one int >= 0 per width ({len(cfg['widths'])}), got {mult!r}")
     if type(arity) is not int or arity < 2:
         raise UsageError(f"{path}: mult_arity must be an int >= 2, got {arity!r}")
+    ids = cfg.get("input_ids")
+    if ids is not None and (not isinstance(ids, list) or len(ids) != cfg["widths"][0]
+                            or any(type(i) is not int for i in ids)):
+        raise UsageError(f"{path}: input_ids must list one int per input ({cfg['widths'][0]}), got {ids!r}")
+    _check_names_registered(cfg.get("symbolic_names"), str(path))
     return doc
 
 
@@ -137,6 +164,16 @@ def kan_from_config(cfg: dict[str, Any], cls: type) -> Any:
         kan.layers[l] = KANLinear(kan.node_widths[l], kan.subnode_widths[l + 1], cfg["basis"], cfg["base_activation"],
                                   bias=bool(entry["bias"]), fused=cfg["fused"],
                                   spline_scale=cfg.get("spline_scale", 0.1), dtype=dtype, **layer_kw)
+    if cfg.get("input_ids") is not None:
+        kan.input_ids = list(cfg["input_ids"])
+    names = cfg.get("symbolic_names")
+    _check_names_registered(names, "config")
+    if names is not None:
+        if len(names) != len(kan.edges):
+            raise ValueError(f"symbolic_names must have one entry per layer ({len(kan.edges)}), got {len(names)}")
+        for edges, table in zip(kan.edges, names):
+            if table is not None:
+                edges.set_names(table)
     return kan
 
 
@@ -144,8 +181,7 @@ def save_kan(kan: Any, folder: str | Path) -> Path:
     """Write ``kan`` to ``folder`` (created; files replaced atomically). Returns the folder."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": kan_config(kan),
-           "symbolic": _symbolic_to_json(getattr(kan, "symbolic", None))}
+    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": kan_config(kan)}
     try:
         text = json.dumps(doc, indent=1)
     except TypeError as err:
@@ -178,7 +214,13 @@ def load_kan(folder: str | Path, cls: type) -> Any:
     except RuntimeError as err:
         raise UsageError(f"{folder}: the weights do not match the saved configuration ({str(err).splitlines()[0]})"
                          ) from err
-    kan.symbolic = _symbolic_from_json(doc.get("symbolic"))
+    try:
+        for edges in kan.edges:
+            edges.check_consistent()
+        if doc["format_version"] == 1:
+            _apply_v1_symbolic(kan, doc.get("symbolic"), str(folder))
+    except (ValueError, TypeError, KeyError, RuntimeError) as err:
+        raise UsageError(f"{folder}: the saved symbolic edges do not match the configuration ({err})") from err
     if any(not math.isfinite(float(v.abs().max())) for v in weights.values() if v.numel()):
         raise UsageError(f"{folder}: the saved weights hold NaN or inf")
     return kan

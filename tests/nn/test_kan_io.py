@@ -57,10 +57,10 @@ def test_symbolic_fits_are_saved_by_name(tmp_path):
     model = KAN([3, 2, 1], grid_size=5).double()
     model.auto_symbolic(x.double(), library=["x", "x^2", "sin"])
     back = _roundtrip(model, tmp_path, x.double())
-    assert back.symbolic[0]["names"] == model.symbolic[0]["names"]
+    assert [e.names for e in back.edges] == [e.names for e in model.edges]
     assert torch.equal(back.symbolic_forward(x.double()), model.symbolic_forward(x.double()))
     doc = json.loads((tmp_path / "kan" / "config.json").read_text())
-    doc["symbolic"][0]["names"][0][0] = "my_custom_fn"
+    doc["config"]["symbolic_names"][0][0][0] = "my_custom_fn"
     (tmp_path / "kan" / "config.json").write_text(json.dumps(doc))
     with pytest.raises(UsageError, match="'my_custom_fn'.*register it again"):
         KAN.load(tmp_path / "kan")

@@ -102,7 +102,7 @@ def test_nan_loss_stops_with_step_and_keeps_checkpoint(tmp_path):
 def test_checkpoint_write_killed_midway_keeps_previous(tmp_path, monkeypatch):
     model = _model()
     ckpt_mod.save_checkpoint(tmp_path, 10, model, {"step": 10})
-    real_save = torch.save
+    real_save = ckpt_mod.save_state
 
     def dying_save(obj, f, *a, **k):
         real_save(obj, f, *a, **k)
@@ -110,10 +110,10 @@ def test_checkpoint_write_killed_midway_keeps_previous(tmp_path, monkeypatch):
 
     with torch.no_grad():
         model[0].weight.add_(1.0)
-    monkeypatch.setattr(ckpt_mod.torch, "save", dying_save)
+    monkeypatch.setattr(ckpt_mod, "save_state", dying_save)
     with pytest.raises(SystemExit):
         ckpt_mod.save_checkpoint(tmp_path, 20, model, {"step": 20})
-    monkeypatch.setattr(ckpt_mod.torch, "save", real_save)
+    monkeypatch.setattr(ckpt_mod, "save_state", real_save)
     path = latest_checkpoint(tmp_path)
     assert path.name == "step_000000010"
     fresh = _model()
@@ -123,7 +123,7 @@ def test_checkpoint_write_killed_midway_keeps_previous(tmp_path, monkeypatch):
 
 def test_truncated_checkpoint_is_not_offered(tmp_path):
     ckpt_mod.save_checkpoint(tmp_path, 1, _model(), {"step": 1})
-    (tmp_path / "step_000000001" / "state.pt").unlink()
+    (tmp_path / "step_000000001" / "state.json").unlink()
     assert latest_checkpoint(tmp_path) is None
 
 
