@@ -24,7 +24,7 @@ class Paper(NamedTuple):
 
 
 PAPERS: list[Paper] = [
-    Paper("0a", "KAN: Kolmogorov-Arnold Networks (Liu et al. 2024)", "KAN", ("kan-fit", "kan-symbolic", "kan-scaling")),
+    Paper("0a", "KAN: Kolmogorov-Arnold Networks (Liu et al. 2024)", "KAN", ("kan-fit", "kan-symbolic", "kan-scaling", "kan-discovery")),
     Paper("0b", "Fourier Neural Operator (Li et al. 2020)", "operators", ("fno-burgers", "fno-darcy")),
     Paper("0c", "PINN and spectral-bias remedies (Fourier features, SIREN)", "physics", ("pinn-remedies",)),
     Paper("0d", "Spherical Fourier Neural Operators (Bonev et al. 2023)", "operators", ("sfno",)),
