@@ -6,6 +6,8 @@ from . import geometry
 from .geometry import (CSG, Ball, Box, Disk, Geometry, Interval, PointCloud, Polygon, Rectangle, TimeDomain,
                        Triangle)
 from .gp_solver import GPSolver, LinearPDE, as_linear_pde
+from .inverse import Observations, Unknowns, observe
+from .derivatives import channel_gradients
 from .kernels_sm import mixture_kernel, spectral_density, spectral_mixture, student_t_mixture
 from .kronecker import kron_logdet, kron_matvec, kron_solve
 from .lpinn import LPINN, lagrangian_to_eulerian
@@ -20,3 +22,4 @@ __all__ = ["CSG", "Ball", "Box", "Disk", "Geometry", "Interval", "PointCloud", "
            "create_problem", "gaussian_feature_jets", "gaussian_features", "kron_logdet", "kron_matvec",
            "kron_solve", "lagrangian_to_eulerian", "loss_change_at_end", "mixture_kernel", "partial", "residual_scale",
            "spectral_density", "spectral_mixture", "student_t_mixture", "train_physics", "training_summary"]
+__all__ += ["Observations", "Unknowns", "channel_gradients", "observe"]
