@@ -11,6 +11,12 @@ problem's known parameters (``Problem.params``, e.g. Burgers' ``nu``) overridden
 with one argument (``equation(D)``, the old signature, its coefficients captured as floats) still works and
 warns ``DeprecationWarning`` once, when the problem is built.
 
+A problem lives on a box (``space=[(lo, hi), ...]``) or on any :mod:`basiskit.physics.geometry` domain (``space``
+a ``Geometry``: disk, polygon, L-shape by constructive geometry, point cloud; or a ``TimeDomain``): it then
+samples collocation, boundary and initial points from the geometry (``sampling``: uniform or quasi-random),
+checks points against it, and tests on the points of a box grid that lie inside it. Solvers see the bounding
+box (PINN normalises inputs to it; PIG places its Gaussians in it).
+
 Points are always ``(n, input_dim)``; fields ``(n, outputs)`` (``outputs`` = 1 for a scalar PDE, 3 for
 Kovasznay's (u, v, p)); residuals ``(n, n_equations)``, one column per equation of a system.
 """
@@ -30,6 +36,8 @@ from ..losses import relative_l2 as _relative_l2
 from ..pde.allen_cahn import allen_cahn_etdrk4, fourier_linear_interp
 from ..registry import Registry
 from .derivatives import AutogradDerivatives, Derivatives
+from .geometry import METHODS as GEOMETRY_SAMPLINGS
+from .geometry import Box, Geometry, TimeDomain
 from .sampling import box_grid, uniform_box
 
 Field = Callable[[torch.Tensor], torch.Tensor]
@@ -55,7 +63,8 @@ class Problem:
 
     Args:
         name: registry name.
-        space: ``[(lo, hi), ...]`` per space dim; ``time``: ``(t0, t1)`` or None.
+        space: ``[(lo, hi), ...]`` per space dim (a box), or a ``Geometry`` (its bounding box is the box), or a
+            ``TimeDomain`` (then ``time`` is None or its interval); ``time``: ``(t0, t1)`` or None.
         equation: ``(D, p) -> (n, n_equations)`` residual that vanishes at the solution (``D`` a Derivatives
             object over the points, ``D.x`` the points for source terms; ``p`` the parameters as 0-dim tensors:
             ``params`` and any overrides). A one-argument ``D -> residual`` is accepted with a DeprecationWarning.
@@ -71,18 +80,36 @@ class Problem:
             ``output_names`` their names (default u0, u1, ...; "u" for one channel).
         boundary_channels: the channels a Dirichlet boundary prescribes (default all; Kovasznay: (u, v), the
             pressure only up to a constant).
+        sampling: how a geometry problem draws points: "uniform" or the quasi-random "sobol", "halton", "lhs"
+            (``scipy.stats.qmc``); a box problem samples uniformly.
     """
 
-    def __init__(self, name: str, space: Sequence[tuple[float, float]], time: tuple[float, float] | None,
+    def __init__(self, name: str, space: Sequence[tuple[float, float]] | Geometry | TimeDomain,
+                 time: tuple[float, float] | None,
                  equation: Equation | Callable[[Derivatives], torch.Tensor], *, exact: Field | None = None,
                  reference: Field | None = None,
                  reference_grid: Callable[[], tuple[torch.Tensor, tuple[int, ...]]] | None = None,
                  boundary: str = "dirichlet", boundary_value: Field | None = None,
                  initial: Sequence[tuple[int, Field]] = (), order: int = 2, params: dict[str, float] | None = None,
                  test_sizes: Sequence[int] | None = None, outputs: int = 1,
-                 output_names: Sequence[str] | None = None, boundary_channels: Sequence[int] | None = None) -> None:
+                 output_names: Sequence[str] | None = None, boundary_channels: Sequence[int] | None = None,
+                 sampling: str = "uniform") -> None:
         self.name = name
-        self.space = [(float(lo), float(hi)) for lo, hi in space]
+        self.geometry: Geometry | None = None
+        if isinstance(space, TimeDomain):
+            if time is not None and (float(time[0]), float(time[1])) != (space.t0, space.t1):
+                raise ValueError(f"time: {time} differs from the TimeDomain's ({space.t0}, {space.t1}); pass None")
+            time, space = (space.t0, space.t1), space.geometry
+        if isinstance(space, Geometry):
+            self.geometry = space
+            lo, hi = space.bbox
+            self.space = [(float(a), float(b)) for a, b in zip(lo.tolist(), hi.tolist())]
+            if boundary == "periodic":
+                raise ValueError(f"problem {name!r}: a periodic boundary needs a box (space=[(lo, hi), ...]), "
+                                 f"not a {type(space).__name__}")
+        else:
+            self.space = [(float(lo), float(hi)) for lo, hi in space]
+        self.sampling = check_choice("sampling", sampling, list(GEOMETRY_SAMPLINGS))
         self.time = None if time is None else (float(time[0]), float(time[1]))
         self.equation: Equation = _two_argument(equation, name)
         self.outputs = check_int("outputs", outputs, min_value=1)
@@ -142,10 +169,14 @@ class Problem:
         hi = torch.tensor(self.upper, dtype=points.dtype, device=points.device)
         slack = 1e-6 * (hi - lo)
         outside = ((points < lo - slack) | (points > hi + slack)).any(dim=1)
+        if self.geometry is not None and not bool(outside.any()):
+            sdf = self.geometry.sdf(points[:, : self.space_dim].detach().to(torch.float64))
+            outside = sdf > 1e-6 * float((hi - lo)[: self.space_dim].max())
         if bool(outside.any()):
             i = int(outside.nonzero()[0, 0])
+            where = f"the {type(self.geometry).__name__} inside " if self.geometry is not None else ""
             raise ValueError(f"{arg}: {int(outside.sum())} point(s) lie outside the domain of {self.name!r} "
-                             f"(lower {self.lower}, upper {self.upper}); first is {points[i].tolist()}")
+                             f"({where}lower {self.lower}, upper {self.upper}); first is {points[i].tolist()}")
         return points
 
     # ---- solution ------------------------------------------------------------------------------
@@ -172,7 +203,12 @@ class Problem:
         """The fixed evaluation grid: points (m, input_dim) and the grid shape (prod(shape) = m, 'ij')."""
         if self._exact is None and self._reference_grid is not None:
             return self._reference_grid()
-        return box_grid(self.test_sizes, self.lower, self.upper), self.test_sizes
+        grid = box_grid(self.test_sizes, self.lower, self.upper)
+        if self.geometry is None:
+            return grid, self.test_sizes
+        # a geometry: the grid points inside it, a flat list (shape (m,))
+        keep = self.geometry.inside(grid[:, : self.space_dim].to(torch.float64))
+        return grid[keep], (int(keep.sum()),)
 
     def relative_l2(self, fn: Field, chunk: int = 16384, channels: Sequence[int] | None = None) -> float:
         """Relative L2 error of ``fn`` (points -> (n, outputs)) against the solution on ``test_grid()``.
@@ -193,12 +229,42 @@ class Problem:
         return _relative_l2(pred.to(ref.dtype), ref)
 
     # ---- sampling ------------------------------------------------------------------------------
+    def _geometry_points(self, n: int, generator: torch.Generator | None, where: str) -> torch.Tensor:
+        """n points of a geometry problem: "interior", "boundary" (lateral in time) or "initial"; the geometry's
+        seed is drawn from ``generator``, so the points are a pure function of its state."""
+        assert self.geometry is not None
+        check_int("n", n, min_value=1)
+        seed = int(torch.randint(0, 2 ** 31 - 1, (1,), generator=generator))
+        space = (self.geometry.sample_boundary if where == "boundary" else self.geometry.sample_interior)(
+            n, self.sampling, seed)
+        dtype = torch.get_default_dtype()
+        if self.time is None:
+            return space.to(dtype)
+        t0, t1 = self.time
+        if where == "initial":
+            t = torch.full((n, 1), t0, dtype=torch.float64)
+        else:
+            t = t0 + (t1 - t0) * torch.rand(n, 1, generator=generator, dtype=torch.float64)
+        return torch.cat([space, t], dim=1).to(dtype)
+
+    def normal(self, points: torch.Tensor) -> torch.Tensor:
+        """Outward unit normals (n, space_dim) at spatial boundary points (a geometry's, or a box's faces;
+        corners: the normalised average of the faces' normals)."""
+        points = self.check_points(points)
+        geom = self.geometry or Box([lo for lo, _ in self.space], [hi for _, hi in self.space])
+        return geom.normal(points[:, : self.space_dim].to(torch.float64)).to(points.dtype)
+
     def sample_interior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n collocation points uniform in the domain: (n, input_dim)."""
+        """n collocation points in the domain: (n, input_dim) (uniform in a box; a geometry: ``sampling``)."""
+        if self.geometry is not None:
+            return self._geometry_points(n, generator, "interior")
         return uniform_box(n, self.lower, self.upper, generator)
 
     def sample_boundary(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n points on the spatial boundary, spread evenly over the faces (periodic problems: the low faces)."""
+        """n points on the spatial boundary, spread evenly over the faces (periodic problems: the low faces);
+        a geometry: in proportion to the boundary measure."""
+        if self.geometry is not None:
+            return self._geometry_points(n, generator, "boundary")
         pts = self.sample_interior(n, generator)
         n_faces = self.space_dim if self.boundary == "periodic" else 2 * self.space_dim
         faces = torch.randperm(n, generator=generator) % n_faces  # balanced over the faces
@@ -214,6 +280,8 @@ class Problem:
         """n points at t = t0 (time-dependent problems only): (n, input_dim)."""
         if self.time is None:
             raise ValueError(f"problem {self.name!r} is not time-dependent; it has no initial condition")
+        if self.geometry is not None:
+            return self._geometry_points(n, generator, "initial")
         pts = self.sample_interior(n, generator)
         pts[:, -1] = self.time[0]
         return pts
