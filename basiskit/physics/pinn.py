@@ -313,7 +313,10 @@ class PINN(PhysicsModel):
         pts = self.collocation()
         res, extra = self.residual_loss(pts["interior"])
         zero = res.new_zeros(())
-        bnd = self.problem.boundary_residual(self, pts["boundary"]).pow(2).mean() if "boundary" in pts else zero
+        if self.problem.boundary == "conditions":  # condition objects (PointSet ones need no sampled points)
+            bnd = self.problem.conditions_loss(self, pts.get("boundary"))
+        else:
+            bnd = self.problem.boundary_residual(self, pts["boundary"]).pow(2).mean() if "boundary" in pts else zero
         ini = self.problem.initial_residual(self, pts["initial"]).pow(2).mean() if "initial" in pts else zero
         return [res, bnd, ini], extra
 

@@ -35,6 +35,7 @@ from .._validation import check_choice, check_float, check_int, check_tensor
 from ..losses import relative_l2 as _relative_l2
 from ..pde.allen_cahn import allen_cahn_etdrk4, fourier_linear_interp
 from ..registry import Registry
+from .conditions import Condition, Initial
 from .derivatives import AutogradDerivatives, Derivatives
 from .geometry import METHODS as GEOMETRY_SAMPLINGS
 from .geometry import Box, Geometry, TimeDomain
@@ -71,8 +72,11 @@ class Problem:
         exact: closed-form solution ``points -> (n, outputs)``, or None.
         reference: ``points -> (n, outputs)`` numerical reference (used when ``exact`` is None) and its fixed
             test grid via ``reference_grid`` ``() -> (points, shape)``.
-        boundary: "dirichlet" (value ``boundary_value`` or ``exact``), "periodic" (value, and first derivative
-            when ``order >= 2``) or "none".
+        boundary: "dirichlet" (value ``boundary_value`` or ``exact``; the default), "periodic" (value, and first
+            derivative when ``order >= 2``) or "none"; with ``conditions`` it is "conditions".
+        conditions: boundary and initial conditions as objects (:mod:`basiskit.physics.conditions`: Dirichlet,
+            Neumann, Robin, Periodic, PointSet, OperatorCondition on parts of the boundary; Initial conditions
+            join ``initial``); the boundary loss is the sum of their mean-square residuals.
         initial: list of ``(k, g)``: :math:`\partial_t^k u(x, t_0) = g(points)`.
         order: highest spatial derivative order of the PDE.
         params: the PDE's known parameters by name (floats); the equation reads them from ``p``.
@@ -89,12 +93,28 @@ class Problem:
                  equation: Equation | Callable[[Derivatives], torch.Tensor], *, exact: Field | None = None,
                  reference: Field | None = None,
                  reference_grid: Callable[[], tuple[torch.Tensor, tuple[int, ...]]] | None = None,
-                 boundary: str = "dirichlet", boundary_value: Field | None = None,
+                 boundary: str | None = None, boundary_value: Field | None = None,
                  initial: Sequence[tuple[int, Field]] = (), order: int = 2, params: dict[str, float] | None = None,
                  test_sizes: Sequence[int] | None = None, outputs: int = 1,
                  output_names: Sequence[str] | None = None, boundary_channels: Sequence[int] | None = None,
-                 sampling: str = "uniform") -> None:
+                 sampling: str = "uniform", conditions: Sequence[Condition | Initial] | None = None) -> None:
         self.name = name
+        self.conditions: list[Condition] = []
+        extra_initial: list[tuple[int, Field]] = []
+        for i, c in enumerate(conditions or ()):
+            if isinstance(c, Initial):
+                extra_initial.append((c.order, c.value))
+            elif isinstance(c, Condition):
+                self.conditions.append(c)
+            else:
+                raise TypeError(f"conditions[{i}] must be a basiskit.physics.conditions object (Dirichlet, Neumann, "
+                                f"Robin, Periodic, PointSet, OperatorCondition, Initial), got {type(c).__name__}")
+        if self.conditions:
+            if boundary not in (None, "conditions"):
+                raise ValueError(f"boundary={boundary!r} and conditions=[...] both given; the conditions list "
+                                 "replaces the boundary switch (use Dirichlet / Periodic objects)")
+            boundary = "conditions"
+        boundary = "dirichlet" if boundary is None else boundary
         self.geometry: Geometry | None = None
         if isinstance(space, TimeDomain):
             if time is not None and (float(time[0]), float(time[1])) != (space.t0, space.t1):
@@ -125,11 +145,11 @@ class Problem:
         self._exact = exact
         self._reference = reference
         self._reference_grid = reference_grid
-        self.boundary = check_choice("boundary", boundary, ["dirichlet", "periodic", "none"])
+        self.boundary = check_choice("boundary", boundary, ["dirichlet", "periodic", "none", "conditions"])
         self.boundary_value = boundary_value or exact
         if self.boundary == "dirichlet" and self.boundary_value is None:
             raise ValueError(f"problem {name!r}: a Dirichlet boundary needs boundary_value or exact")
-        self.initial = list(initial)
+        self.initial = list(initial) + extra_initial
         self.order = order
         self.params = dict(params or {})
         for key, value in self.params.items():
@@ -322,6 +342,9 @@ class Problem:
     def boundary_residual(self, fn: Field, points: torch.Tensor) -> torch.Tensor:
         """Dirichlet: u - g. Periodic (points on low faces): u(lo) - u(hi) and, for order >= 2, u_x(lo) - u_x(hi)."""
         points = self.check_points(points)
+        if self.boundary == "conditions":
+            raise ValueError(f"problem {self.name!r} has a list of conditions of different sizes; use "
+                             "conditions_loss(fn, points)")
         if self.boundary == "none":
             return points.new_zeros(points.shape[0], 1)
         if self.boundary == "dirichlet":
@@ -344,6 +367,17 @@ class Problem:
         du = grads.gather(1, torch.cat([dims, dims]).unsqueeze(1))
         n = len(points)
         return torch.cat([d.u[:n] - d.u[n:], du[:n] - du[n:]], dim=1)
+
+    def conditions_loss(self, fn: Field, points: torch.Tensor | None) -> torch.Tensor:
+        """Sum over ``conditions`` of each one's mean-square residual on the boundary ``points`` it selects
+        (PointSet: on its own points); 0 when none applies."""
+        if points is not None:
+            points = self.check_points(points)
+        losses = [c.loss(self, fn, points) for c in self.conditions]
+        losses = [v for v in losses if v is not None]
+        if not losses:
+            return torch.zeros(()) if points is None else points.new_zeros(())
+        return torch.stack(losses).sum()
 
     def initial_residual(self, fn: Field, points: torch.Tensor) -> torch.Tensor:
         r"""(n, len(initial)): :math:`\partial_t^k u - g_k` at points with t = t0."""
