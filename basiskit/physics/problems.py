@@ -2,7 +2,8 @@ r"""PDE problems for physics-informed solvers, registered by name in ``PROBLEMS`
 
 A :class:`Problem` holds the domain (a box in space, optionally a time interval; coordinates are the space
 dims then t), the PDE residual written against the one derivative helper
-(:class:`~basiskit.physics.derivatives.Derivatives`), boundary (Dirichlet or periodic) and initial conditions,
+(:class:`~basiskit.physics.derivatives.Derivatives`), boundary (Dirichlet or periodic, or a list of condition
+objects: :mod:`basiskit.physics.conditions`) and initial conditions,
 and the exact solution or a reference one. ``create("convection", beta=50)`` builds one by name.
 
 The residual is ``equation(D, p)``: ``D`` the derivatives of the field, ``p`` a dict of 0-dim tensors, the
@@ -60,7 +61,7 @@ def names(pattern: str | None = None) -> list[str]:
 
 
 class Problem:
-    r"""A PDE on a box with its conditions and solution.
+    r"""A PDE on a box or a geometry with its conditions and solution.
 
     Args:
         name: registry name.

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from basiskit.models import MLP
-from basiskit.physics import PINN, Disk, Rectangle, TimeDomain, problems, residual_scale, train_physics
+from basiskit.physics import PIG, PINN, Disk, Rectangle, TimeDomain, problems, residual_scale, train_physics
 
 
 def l_shape_poisson(sampling: str = "uniform") -> problems.Problem:
@@ -73,3 +73,11 @@ def test_pinn_trains_on_a_geometry_problem():
     train_physics(model, steps=100, lr=3e-3, lbfgs_steps=10, log_every=50)
     after = model.relative_l2()
     assert after < 0.2 * before, (before, after)
+
+
+def test_pig_runs_on_a_geometry_through_its_bounding_box():
+    prob = l_shape_poisson()
+    model = PIG(prob, n_gaussians=20, n_interior=64, n_boundary=32)
+    loss, _ = model.loss()
+    loss.backward()
+    assert math.isfinite(float(loss.detach())) and model.predict(prob.test_grid()[0][:3]).shape == (3, 1)
