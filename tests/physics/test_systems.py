@@ -3,6 +3,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from basiskit.models import MLP
 from basiskit.physics import PINN, AutogradDerivatives, channel_gradients, partial, problems
@@ -108,3 +110,16 @@ def test_scalar_residual_loss_unchanged():
     model = PINN(prob, MLP([1, 8, 1]), n_interior=32, n_boundary=2)
     r = prob.residual(model.derivatives(model.collocation()["interior"]))
     assert model.residual_loss(model.collocation()["interior"])[0].item() == r.pow(2).mean().item()
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 20), d=st.integers(1, 3), m=st.integers(1, 4), seed=st.integers(0, 2 ** 16))
+def test_channel_gradients_any_shape(n, d, m, seed):
+    """(n, d) points, (n, m) field u_c = sum_k a_ck x_k^2: gradient 2 a_ck x_k, both paths."""
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(m, d, generator=g, dtype=torch.float64)
+    x = torch.randn(n, d, generator=g, dtype=torch.float64, requires_grad=True)
+    u = (x ** 2) @ a.T
+    want = 2 * x.detach().unsqueeze(2) * a.T.unsqueeze(0)
+    for batched in (False, True):
+        assert torch.allclose(channel_gradients(u, x, batched=batched), want, atol=1e-12)
