@@ -8,6 +8,11 @@ from . import geometry
 from .geometry import (CSG, Ball, Box, Disk, Geometry, Interval, PointCloud, Polygon, Rectangle, TimeDomain,
                        Triangle)
 from .gp_solver import GPSolver, LinearPDE, as_linear_pde
+from .inverse import Observations, Unknowns, observe
+from . import conditions
+from .conditions import (Dirichlet, Initial, Neumann, OperatorCondition, Periodic, PointSet, Robin, condition,
+                         on_plane)
+from .derivatives import channel_gradients
 from .kernels_sm import mixture_kernel, spectral_density, spectral_mixture, student_t_mixture
 from .kronecker import kron_logdet, kron_matvec, kron_solve
 from .lpinn import LPINN, lagrangian_to_eulerian
@@ -25,3 +30,6 @@ __all__ = ["CSG", "Ball", "Box", "Disk", "Geometry", "Interval", "PointCloud", "
            "kron_solve", "lagrangian_to_eulerian", "loss_change_at_end", "mixture_kernel", "partial", "residual_scale",
            "spectral_density", "spectral_mixture", "student_t_mixture", "train_physics", "training_summary"]
 __all__ += ["LESNet", "lesnet_loss", "lesnet_residual", "snapshot_cs_squared", "snapshot_loss"]
+__all__ += ["Observations", "Unknowns", "channel_gradients", "observe"]
+__all__ += ["Dirichlet", "Initial", "Neumann", "OperatorCondition", "Periodic", "PointSet", "Robin", "condition",
+            "conditions", "on_plane"]

@@ -5,8 +5,11 @@ derivative along input dim 0, ``D(0, 0)`` the second, ``D(0, 1)`` the mixed one.
 the interface:
 
 * :class:`AutogradDerivatives` evaluates ``u = fn(x)`` once and builds each requested derivative by reverse-mode
-  autograd with ``create_graph=True`` (so the residual can be trained on), caching every intermediate, so
-  ``D(0, 0)`` and ``D(0)`` cost one backward pass each, not two;
+  autograd with ``create_graph=True`` (so the residual can be trained on), caching every intermediate: one
+  backward pass gives the whole gradient of a derivative, so ``D(0)`` and ``D(1)`` share one pass and
+  ``D(0, 0)`` costs one more. A field with several channels (a system: ``(n, m)``, e.g. (u, v, p)) gets the
+  gradient of all its channels from one vectorised backward (``is_grads_batched``, ``torch.vmap`` over the
+  output cotangents) where the network allows it, and one backward per channel otherwise;
 * :class:`JetDerivatives` holds derivatives that a model computed itself in closed form (PIG's Gaussian
   features pushed through its MLP) and falls back to autograd for anything it does not hold.
 
@@ -32,17 +35,49 @@ def _grad(y: torch.Tensor, x: torch.Tensor, create_graph: bool = True) -> torch.
 def partial(u: torch.Tensor, x: torch.Tensor, *dims: int, create_graph: bool = True) -> torch.Tensor:
     r"""Repeated partial derivative :math:`\partial^k u / \partial x_{d_1} \cdots \partial x_{d_k}` by autograd.
 
-    u: (n,) or (n, 1), computed from x pointwise (row i of u depends on row i of x only);
-    x: (n, d) with ``requires_grad``. Returns a tensor of u's shape. ``partial(u, x)`` returns u.
+    u: (n,), (n, 1) or a system's (n, m), computed from x pointwise (row i of u depends on row i of x only);
+    x: (n, d) with ``requires_grad``. Returns a tensor of u's shape; each channel of an (n, m) field is
+    differentiated separately (all channels in one vectorised pass where possible). ``partial(u, x)`` returns u.
     """
     check_tensor("x", x, ndim=2)
-    if u.shape[0] != x.shape[0] or (u.ndim == 2 and u.shape[1] != 1) or u.ndim > 2:
-        raise ValueError(f"u must have shape ({x.shape[0]},) or ({x.shape[0]}, 1), got {tuple(u.shape)}")
-    out = u
+    if u.ndim not in (1, 2) or u.shape[0] != x.shape[0]:
+        raise ValueError(f"u must have shape ({x.shape[0]},), ({x.shape[0]}, 1) or ({x.shape[0]}, m), "
+                         f"got {tuple(u.shape)}")
     for k, dim in enumerate(dims):
         check_int(f"dims[{k}]", dim, min_value=0, max_value=x.shape[1] - 1)
-        out = _grad(out, x, create_graph)[:, dim].reshape(u.shape)
-    return out
+    out = u if u.ndim == 2 else u.unsqueeze(1)
+    for dim in dims:
+        out = channel_gradients(out, x, create_graph)[:, dim]
+    return out.reshape(u.shape)
+
+
+def channel_gradients(u: torch.Tensor, x: torch.Tensor, create_graph: bool = True,
+                      batched: bool | None = None) -> torch.Tensor:
+    r"""Gradients of every channel of a pointwise field: u (n, m), x (n, d) -> (n, d, m),
+    :math:`G_{ikc} = \partial u_{ic} / \partial x_{ik}`.
+
+    One channel: one backward pass. Several: one vectorised backward over the m one-hot cotangents
+    (``torch.autograd.grad(..., is_grads_batched=True)``) when ``batched`` (default: on CUDA, where it replaces m
+    kernel launches by one; on CPU the loop is as fast or faster: 57 vs 70 ms for 3 channels of a 4x50 tanh MLP
+    at 2,000 points, first and second derivatives, forward and backward), else one backward per channel. A
+    network whose operations have no batching rule falls back to the loop.
+    """
+    m = u.shape[1]
+    if m == 1 or not u.requires_grad:
+        return _grad(u, x, create_graph).unsqueeze(2) if m == 1 else torch.zeros(*x.shape, m, dtype=x.dtype,
+                                                                                    device=x.device)
+    if batched is None:
+        batched = u.is_cuda
+    if batched:
+        eye = torch.eye(m, dtype=u.dtype, device=u.device).unsqueeze(1).expand(m, u.shape[0], m)
+        try:
+            (g,) = torch.autograd.grad(u, x, grad_outputs=eye, create_graph=create_graph, allow_unused=True,
+                                       is_grads_batched=True)
+        except RuntimeError:  # an operation without a batching rule: one backward per channel below
+            g = None
+        else:
+            return torch.zeros(*x.shape, m, dtype=x.dtype, device=x.device) if g is None else g.permute(1, 2, 0)
+    return torch.stack([_grad(u[:, c], x, create_graph) for c in range(m)], dim=2)
 
 
 class Derivatives:
@@ -82,11 +117,13 @@ class AutogradDerivatives(Derivatives):
 
     fn: (n, d) -> (n, channels) (or (n,)); x: (n, d). ``x`` is detached and set to require grad, so the
     caller's tensor is never modified. Order of ``dims`` does not matter for smooth u; the cache keys
-    are sorted multi-indices so ``D(0, 1)`` and ``D(1, 0)`` are one computation.
+    are sorted multi-indices so ``D(0, 1)`` and ``D(1, 0)`` are one computation. Each backward pass yields the
+    full gradient (all d dims, all channels: :func:`channel_gradients`, ``batch_channels`` as its ``batched``),
+    cached, so ``D(0)`` and ``D(1)`` cost one pass together.
     """
 
     def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                 create_graph: bool = True) -> None:
+                 create_graph: bool = True, batch_channels: bool | None = None) -> None:
         check_tensor("x", x, ndim=2, nonempty=True)
         self.x = x.detach().requires_grad_(True)
         u = fn(self.x)
@@ -97,12 +134,15 @@ class AutogradDerivatives(Derivatives):
                              f"got {tuple(u.shape)}")
         self.u = u
         self.create_graph = create_graph
+        self.batch_channels = batch_channels
         self._cache: dict[tuple[int, ...], torch.Tensor] = {(): u}
+        self._gradients: dict[tuple[int, ...], torch.Tensor] = {}
 
     def _compute(self, key: tuple[int, ...]) -> torch.Tensor:
-        lower = self(*key[:-1])
-        cols = [_grad(lower[:, c], self.x, self.create_graph)[:, key[-1]] for c in range(lower.shape[1])]
-        return torch.stack(cols, dim=1)
+        base = key[:-1]
+        if base not in self._gradients:
+            self._gradients[base] = channel_gradients(self(*base), self.x, self.create_graph, self.batch_channels)
+        return self._gradients[base][:, key[-1]]
 
 
 class JetDerivatives(Derivatives):

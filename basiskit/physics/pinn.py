@@ -22,12 +22,21 @@ Remedies, each optional:
   residual each round until ``n_interior`` are in use, so both end at the same point budget as uniform sampling.
   The adaptive set is a buffer of the model, saved in checkpoints, so a resumed run continues on the same points.
 
+Systems (a field of ``problem.outputs`` channels, e.g. Kovasznay's (u, v, p)) give one residual column per
+equation; the residual loss is :math:`\sum_k w_k \overline{r_k^2}` with per-equation weights ``equation_weights``
+(default 1 each; one equation: the plain mean square).
+
+Inverse problems (:mod:`basiskit.physics.inverse`): ``unknowns={"nu": 0.05}`` makes PDE parameters trainable
+(log-parameters of the solver, passed to ``equation(D, p)``), ``observations`` adds the data term
+:math:`w_d \overline{(u_\theta(x_i) - u_i)^2}` (weight ``weights["data"]``); the recovered values are logged at
+every evaluation of :func:`train_physics`.
+
 Train with ``basiskit.train.fit(pinn, objective=pinn.loss, ...)`` or :func:`train_physics` (Adam, then
 optional L-BFGS).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -36,6 +45,7 @@ from torch import nn
 from .._validation import check_choice, check_float, check_int, check_tensor
 from ..measure import count_parameters
 from .derivatives import AutogradDerivatives, Derivatives
+from .inverse import Observations, Unknowns
 from .problems import Problem
 
 SAMPLINGS = ("uniform", "rad", "rar")
@@ -51,7 +61,7 @@ def residual_scale(problem: Problem) -> float:
     boundary losses whatever the equation's scale (e.g. (50 pi)^2 for a 50 pi mode).
     """
     pts, _ = problem.test_grid()
-    r0 = problem.residual(lambda x: torch.zeros_like(x[:, :1]), pts).detach()
+    r0 = problem.residual(lambda x: x[:, :1].repeat(1, problem.outputs) * 0, pts).detach()
     scale = float(r0.pow(2).mean())
     return scale if scale > 0 else 1.0
 
@@ -65,10 +75,14 @@ def causal_weights(chunk_losses: torch.Tensor, eps: float) -> torch.Tensor:
 class PhysicsModel(nn.Module):
     """Shared plumbing of the physics-informed solvers: the problem, collocation sets, predict, relative L2.
 
-    Subclasses implement ``forward(points) -> (n, 1)`` and ``loss(*_) -> (loss, parts)``.
+    Subclasses implement ``forward(points) -> (n, outputs)`` and ``loss(*_) -> (loss, parts)``.
     """
 
     problem: Problem
+
+    def equation_parameters(self) -> dict[str, torch.Tensor]:
+        """Overrides of the problem's parameters passed to its equation (the unknowns; none by default)."""
+        return {}
 
     def _setup_points(self, problem: Problem, n_interior: int, n_boundary: int, n_initial: int,
                       resample_every: int, seed: int, sampling: str = "uniform",
@@ -114,7 +128,8 @@ class PhysicsModel(nn.Module):
         out = []
         with torch.enable_grad():
             for chunk in pool.split(4096):
-                r = self.problem.residual(self.derivatives(chunk.detach().requires_grad_(True)))
+                r = self.problem.residual(self.derivatives(chunk.detach().requires_grad_(True)),
+                                          params=self.equation_parameters())
                 out.append(r.detach().abs().sum(1))
         return torch.cat(out)
 
@@ -173,23 +188,29 @@ class PhysicsModel(nn.Module):
         return 2 * (points - self.lower) / (self.upper - self.lower) - 1
 
     def predict(self, points: torch.Tensor) -> torch.Tensor:
-        """u at points (n, input_dim) -> (n, 1), no grad."""
+        """u at points (n, input_dim) -> (n, outputs), no grad."""
         self.problem.check_points(points)
         with torch.no_grad():
             return self(points.to(self.lower.device, self.lower.dtype))
 
-    def relative_l2(self) -> float:
-        """Relative L2 error of the current model on the problem's fixed test grid."""
-        return self.problem.relative_l2(lambda p: self.predict(p.to(self.lower.dtype)).cpu())
+    def relative_l2(self, channels: Sequence[int] | None = None) -> float:
+        """Relative L2 error of the current model on the problem's fixed test grid (``channels``: a subset)."""
+        return self.problem.relative_l2(lambda p: self.predict(p.to(self.lower.dtype)).cpu(), channels=channels)
 
 
 class PINN(PhysicsModel):
-    """Physics-informed network for a :class:`Problem`: points (n, input_dim) -> u (n, 1).
+    """Physics-informed network for a :class:`Problem`: points (n, input_dim) -> u (n, outputs).
 
     Args:
         problem: the PDE (``problems.create(...)``).
-        net: any module (n, input_dim) -> (n, 1); it sees inputs mapped to [-1, 1]^d when ``normalize_inputs``.
-        weights: fixed loss weights {"residual", "boundary", "initial"} (the adaptive ones start there).
+        net: any module (n, input_dim) -> (n, problem.outputs); it sees inputs mapped to [-1, 1]^d when
+            ``normalize_inputs``.
+        weights: fixed loss weights {"residual", "boundary", "initial", "data"} (the adaptive ones start there;
+            "data" stays fixed).
+        equation_weights: one weight per equation of a system (residual column), default 1 each.
+        unknowns: ``{name: initial guess}`` of PDE parameters to recover (names of ``problem.params``), trainable
+            (:class:`~basiskit.physics.inverse.Unknowns`; ``positive_unknowns``: stored as logs).
+        observations: the data term (:class:`~basiskit.physics.inverse.Observations`, e.g. from ``observe``).
         adaptive: gradient-norm balancing of the boundary/initial weights every ``adapt_every`` evaluations.
         causal_eps: causal weighting tolerance (time-dependent problems; None = off), ``n_chunks`` time chunks.
         n_interior, n_boundary, n_initial: collocation set sizes; ``resample_every`` (0 = fixed points).
@@ -203,20 +224,39 @@ class PINN(PhysicsModel):
                  adapt_every: int = 10, adapt_alpha: float = 0.9, causal_eps: float | None = None,
                  n_chunks: int = 16, resample_every: int = 0, normalize_inputs: bool = True, seed: int = 0,
                  sampling: str = "uniform", sampling_options: dict[str, float] | None = None,
+                 equation_weights: Sequence[float] | None = None, unknowns: dict[str, float] | None = None,
+                 positive_unknowns: bool = True, observations: Observations | None = None,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
         if not isinstance(net, nn.Module):
-            raise TypeError(f"net must be an nn.Module mapping (n, input_dim) to (n, 1), got {type(net).__name__}")
+            raise TypeError(f"net must be an nn.Module mapping (n, input_dim) to (n, outputs), "
+                            f"got {type(net).__name__}")
         self._setup_points(problem, n_interior, n_boundary, n_initial, resample_every, seed, sampling,
                            sampling_options)
         self.net = net
         self.normalize_inputs = normalize_inputs
-        w = {"residual": 1.0, "boundary": 1.0, "initial": 1.0, **(weights or {})}
+        w = {"residual": 1.0, "boundary": 1.0, "initial": 1.0, "data": 1.0, **(weights or {})}
         for k, v in w.items():
-            if k not in ("residual", "boundary", "initial"):
-                raise ValueError(f"weights: unknown key {k!r}; allowed 'residual', 'boundary', 'initial'")
+            if k not in ("residual", "boundary", "initial", "data"):
+                raise ValueError(f"weights: unknown key {k!r}; allowed 'residual', 'boundary', 'initial', 'data'")
             check_float(f"weights[{k!r}]", v, min_value=0.0)
         self.register_buffer("loss_weights", torch.tensor([w["residual"], w["boundary"], w["initial"]]))
+        if equation_weights is not None:
+            ew = [check_float(f"equation_weights[{i}]", v, min_value=0.0) for i, v in enumerate(equation_weights)]
+            self.register_buffer("equation_weights", torch.tensor(ew))
+        else:
+            self.equation_weights = None
+        self.unknowns = None
+        if unknowns is not None:
+            problem.parameters({k: torch.zeros(()) for k in unknowns})  # each must be a parameter of the problem
+            self.unknowns = Unknowns(unknowns, positive=positive_unknowns)
+        if observations is not None and not isinstance(observations, Observations):
+            raise TypeError(f"observations must be a basiskit.physics.inverse.Observations (see observe), "
+                            f"got {type(observations).__name__}")
+        if observations is not None:
+            problem.check_points(observations.points, "observations.points")
+        self.observations = observations
+        self.data_weight = w["data"]
         self.adaptive = adaptive
         self.adapt_every = check_int("adapt_every", adapt_every, min_value=1)
         self.adapt_alpha = check_float("adapt_alpha", adapt_alpha, min_value=0.0, max_value=1.0)
@@ -231,22 +271,38 @@ class PINN(PhysicsModel):
     def forward(self, points: torch.Tensor) -> torch.Tensor:
         check_tensor("points", points, ndim=2, last_dim=self.problem.input_dim)
         out = self.net(self.normalize(points) if self.normalize_inputs else points)
-        if out.ndim != 2 or out.shape != (points.shape[0], 1):
-            raise ValueError(f"net must return (n, 1), got {tuple(out.shape)} for input {tuple(points.shape)}")
+        m = self.problem.outputs
+        if out.ndim != 2 or out.shape != (points.shape[0], m):
+            raise ValueError(f"net must return (n, {m}) for problem {self.problem.name!r} (outputs "
+                             f"{', '.join(self.problem.output_names)}), got {tuple(out.shape)} for input "
+                             f"{tuple(points.shape)}")
         return out
+
+    def equation_parameters(self) -> dict[str, torch.Tensor]:
+        """The unknowns' current values (trainable), else {}."""
+        return self.unknowns() if self.unknowns is not None else {}
+
+    def unknown_values(self) -> dict[str, float]:
+        """The recovered parameters as floats ({} for a forward problem)."""
+        return self.unknowns.values() if self.unknowns is not None else {}
 
     def derivatives(self, x: torch.Tensor) -> Derivatives:
         """Derivatives of u at x (n, input_dim) for the residual (autograd here; PIG overrides)."""
         return AutogradDerivatives(self, x)
 
     def residual_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        r = self.problem.residual(self.derivatives(x))
+        r = self.problem.residual(self.derivatives(x), params=self.equation_parameters())
+        ew = self.equation_weights
+        if ew is not None and ew.numel() != r.shape[1]:
+            raise ValueError(f"equation_weights: {ew.numel()} weight(s) for the {r.shape[1]} equation(s) of "
+                             f"problem {self.problem.name!r}")
+        sq = r.pow(2) if ew is None else r.pow(2) * ew
         if self.causal_eps is None:
-            return r.pow(2).mean(), {}
+            return (r.pow(2).mean() if ew is None and r.shape[1] == 1 else sq.mean(0).sum()), {}
         t = x[:, -1]
         t0, t1 = self.problem.time  # type: ignore[misc]
         chunk = ((t - t0) / (t1 - t0) * self.n_chunks).long().clamp(0, self.n_chunks - 1)
-        sums = torch.zeros(self.n_chunks, dtype=r.dtype, device=r.device).index_add(0, chunk, r.pow(2).sum(1))
+        sums = torch.zeros(self.n_chunks, dtype=r.dtype, device=r.device).index_add(0, chunk, sq.sum(1))
         counts = torch.bincount(chunk, minlength=self.n_chunks).clamp_min(1).to(r.dtype)
         chunk_losses = sums / counts
         w = causal_weights(chunk_losses, self.causal_eps)
@@ -257,9 +313,20 @@ class PINN(PhysicsModel):
         pts = self.collocation()
         res, extra = self.residual_loss(pts["interior"])
         zero = res.new_zeros(())
-        bnd = self.problem.boundary_residual(self, pts["boundary"]).pow(2).mean() if "boundary" in pts else zero
+        if self.problem.boundary == "conditions":  # condition objects (PointSet ones need no sampled points)
+            bnd = self.problem.conditions_loss(self, pts.get("boundary"))
+        else:
+            bnd = self.problem.boundary_residual(self, pts["boundary"]).pow(2).mean() if "boundary" in pts else zero
         ini = self.problem.initial_residual(self, pts["initial"]).pow(2).mean() if "initial" in pts else zero
         return [res, bnd, ini], extra
+
+    def data_loss(self) -> torch.Tensor:
+        """Mean square misfit on the observations (moved to the model's device and dtype once)."""
+        obs = self.observations
+        assert obs is not None
+        if obs.points.device != self.lower.device or obs.points.dtype != self.lower.dtype:
+            self.observations = obs = obs.to(self.lower.device, self.lower.dtype)
+        return obs.loss(self)
 
     def _adapt(self, terms: list[torch.Tensor]) -> None:
         params = [p for p in self.parameters() if p.requires_grad]
@@ -284,6 +351,11 @@ class PINN(PhysicsModel):
         w = self.loss_weights
         total = w[0] * terms[0] + w[1] * terms[1] + w[2] * terms[2]
         parts = {"residual": float(terms[0].detach()), "boundary": float(terms[1].detach()), "initial": float(terms[2].detach()), **extra}
+        if self.observations is not None:
+            data = self.data_loss()
+            total = total + self.data_weight * data
+            parts["data"] = float(data.detach())
+        parts.update(self.unknown_values())  # the recovered parameters, a curve over training in the log
         if self.adaptive:
             parts.update(w_boundary=float(w[1]), w_initial=float(w[2]))
         return total, parts
@@ -364,7 +436,8 @@ def training_summary(name: str, model: PhysicsModel, history: list[dict[str, flo
     Metrics: ``{name}_rel_l2`` (final iterate on the problem's test grid), ``{name}_best_rel_l2_during_training``
     (labelled as such, from the periodic evaluations), ``{name}_n_params`` and ``{name}_loss_change_last10``
     (:func:`loss_change_at_end`: relative change of the loss over the last 10% of the steps, to show that a
-    baseline was trained until its loss was flat). Curves: loss and rel. L2 by step.
+    baseline was trained until its loss was flat). Curves: loss and rel. L2 by step. An inverse problem adds
+    ``{name}_{unknown}`` (the final recovered value) and its curve over training (logged with the loss).
     """
     losses = [(r["step"], r["loss"]) for r in history if "loss" in r]
     evals = [(r["step"], r["rel_l2"]) for r in history if "rel_l2" in r]
@@ -374,4 +447,9 @@ def training_summary(name: str, model: PhysicsModel, history: list[dict[str, flo
                f"{name}_loss_change_last10": loss_change_at_end([s for s, _ in losses], [v for _, v in losses])}
     curves = {f"{name} loss": ([s for s, _ in losses], [v for _, v in losses]),
               f"{name} rel. L2": ([s for s, _ in evals], [v for _, v in evals])}
+    unknowns = model.unknown_values() if isinstance(model, PINN) else {}
+    for key, value in unknowns.items():  # the recovered parameters: final value and curve over training
+        metrics[f"{name}_{key}"] = value
+        rows = [(r["step"], r[key]) for r in history if key in r]
+        curves[f"{name} {key}"] = ([s for s, _ in rows], [v for _, v in rows])
     return metrics, curves

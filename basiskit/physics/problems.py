@@ -2,15 +2,31 @@ r"""PDE problems for physics-informed solvers, registered by name in ``PROBLEMS`
 
 A :class:`Problem` holds the domain (a box in space, optionally a time interval; coordinates are the space
 dims then t), the PDE residual written against the one derivative helper
-(:class:`~basiskit.physics.derivatives.Derivatives`), boundary (Dirichlet or periodic) and initial conditions,
+(:class:`~basiskit.physics.derivatives.Derivatives`), boundary (Dirichlet or periodic, or a list of condition
+objects: :mod:`basiskit.physics.conditions`) and initial conditions,
 and the exact solution or a reference one. ``create("convection", beta=50)`` builds one by name.
 
-Points are always ``(n, input_dim)``; fields ``(n, 1)``.
+The residual is ``equation(D, p)``: ``D`` the derivatives of the field, ``p`` a dict of 0-dim tensors, the
+problem's known parameters (``Problem.params``, e.g. Burgers' ``nu``) overridden by any a solver passes in
+(the unknowns of an inverse problem, trainable; see :mod:`basiskit.physics.inverse`). An equation written
+with one argument (``equation(D)``, the old signature, its coefficients captured as floats) still works and
+warns ``DeprecationWarning`` once, when the problem is built.
+
+A problem lives on a box (``space=[(lo, hi), ...]``) or on any :mod:`basiskit.physics.geometry` domain (``space``
+a ``Geometry``: disk, polygon, L-shape by constructive geometry, point cloud; or a ``TimeDomain``): it then
+samples collocation, boundary and initial points from the geometry (``sampling``: uniform or quasi-random),
+checks points against it, and tests on the points of a box grid that lie inside it. Solvers see the bounding
+box (PINN normalises inputs to it; PIG places its Gaussians in it).
+
+Points are always ``(n, input_dim)``; fields ``(n, outputs)`` (``outputs`` = 1 for a scalar PDE, 3 for
+Kovasznay's (u, v, p)); residuals ``(n, n_equations)``, one column per equation of a system.
 """
 from __future__ import annotations
 
 import functools
+import inspect
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,10 +36,14 @@ from .._validation import check_choice, check_float, check_int, check_tensor
 from ..losses import relative_l2 as _relative_l2
 from ..pde.allen_cahn import allen_cahn_etdrk4, fourier_linear_interp
 from ..registry import Registry
+from .conditions import Condition, Initial
 from .derivatives import AutogradDerivatives, Derivatives
+from .geometry import METHODS as GEOMETRY_SAMPLINGS
+from .geometry import Box, Geometry, TimeDomain
 from .sampling import box_grid, uniform_box
 
 Field = Callable[[torch.Tensor], torch.Tensor]
+Equation = Callable[[Derivatives, dict[str, torch.Tensor]], torch.Tensor]
 PROBLEMS: Registry[Callable[..., Problem]] = Registry("problem", ("basiskit.physics",))  # type: ignore[name-defined]
 
 
@@ -41,43 +61,100 @@ def names(pattern: str | None = None) -> list[str]:
 
 
 class Problem:
-    r"""A PDE on a box with its conditions and solution.
+    r"""A PDE on a box or a geometry with its conditions and solution.
 
     Args:
         name: registry name.
-        space: ``[(lo, hi), ...]`` per space dim; ``time``: ``(t0, t1)`` or None.
-        equation: ``D -> (n, 1)`` residual that vanishes at the solution (``D`` a Derivatives object over
-            the points; ``D.x`` gives the points for source terms).
-        exact: closed-form solution ``points -> (n, 1)``, or None.
-        reference: ``points -> (n, 1)`` numerical reference (used when ``exact`` is None) and its fixed
+        space: ``[(lo, hi), ...]`` per space dim (a box), or a ``Geometry`` (its bounding box is the box), or a
+            ``TimeDomain`` (then ``time`` is None or its interval); ``time``: ``(t0, t1)`` or None.
+        equation: ``(D, p) -> (n, n_equations)`` residual that vanishes at the solution (``D`` a Derivatives
+            object over the points, ``D.x`` the points for source terms; ``p`` the parameters as 0-dim tensors:
+            ``params`` and any overrides). A one-argument ``D -> residual`` is accepted with a DeprecationWarning.
+        exact: closed-form solution ``points -> (n, outputs)``, or None.
+        reference: ``points -> (n, outputs)`` numerical reference (used when ``exact`` is None) and its fixed
             test grid via ``reference_grid`` ``() -> (points, shape)``.
-        boundary: "dirichlet" (value ``boundary_value`` or ``exact``), "periodic" (value, and first derivative
-            when ``order >= 2``) or "none".
+        boundary: "dirichlet" (value ``boundary_value`` or ``exact``; the default), "periodic" (value, and first
+            derivative when ``order >= 2``) or "none"; with ``conditions`` it is "conditions".
+        conditions: boundary and initial conditions as objects (:mod:`basiskit.physics.conditions`: Dirichlet,
+            Neumann, Robin, Periodic, PointSet, OperatorCondition on parts of the boundary; Initial conditions
+            join ``initial``); the boundary loss is the sum of their mean-square residuals.
         initial: list of ``(k, g)``: :math:`\partial_t^k u(x, t_0) = g(points)`.
         order: highest spatial derivative order of the PDE.
+        params: the PDE's known parameters by name (floats); the equation reads them from ``p``.
+        outputs: channels of the field (1: scalar; a system such as Navier-Stokes: several) and
+            ``output_names`` their names (default u0, u1, ...; "u" for one channel).
+        boundary_channels: the channels a Dirichlet boundary prescribes (default all; Kovasznay: (u, v), the
+            pressure only up to a constant).
+        sampling: how a geometry problem draws points: "uniform" or the quasi-random "sobol", "halton", "lhs"
+            (``scipy.stats.qmc``); a box problem samples uniformly.
     """
 
-    def __init__(self, name: str, space: Sequence[tuple[float, float]], time: tuple[float, float] | None,
-                 equation: Callable[[Derivatives], torch.Tensor], *, exact: Field | None = None,
+    def __init__(self, name: str, space: Sequence[tuple[float, float]] | Geometry | TimeDomain,
+                 time: tuple[float, float] | None,
+                 equation: Equation | Callable[[Derivatives], torch.Tensor], *, exact: Field | None = None,
                  reference: Field | None = None,
                  reference_grid: Callable[[], tuple[torch.Tensor, tuple[int, ...]]] | None = None,
-                 boundary: str = "dirichlet", boundary_value: Field | None = None,
+                 boundary: str | None = None, boundary_value: Field | None = None,
                  initial: Sequence[tuple[int, Field]] = (), order: int = 2, params: dict[str, float] | None = None,
-                 test_sizes: Sequence[int] | None = None) -> None:
+                 test_sizes: Sequence[int] | None = None, outputs: int = 1,
+                 output_names: Sequence[str] | None = None, boundary_channels: Sequence[int] | None = None,
+                 sampling: str = "uniform", conditions: Sequence[Condition | Initial] | None = None) -> None:
         self.name = name
-        self.space = [(float(lo), float(hi)) for lo, hi in space]
+        self.conditions: list[Condition] = []
+        extra_initial: list[tuple[int, Field]] = []
+        for i, c in enumerate(conditions or ()):
+            if isinstance(c, Initial):
+                extra_initial.append((c.order, c.value))
+            elif isinstance(c, Condition):
+                self.conditions.append(c)
+            else:
+                raise TypeError(f"conditions[{i}] must be a basiskit.physics.conditions object (Dirichlet, Neumann, "
+                                f"Robin, Periodic, PointSet, OperatorCondition, Initial), got {type(c).__name__}")
+        if self.conditions:
+            if boundary not in (None, "conditions"):
+                raise ValueError(f"boundary={boundary!r} and conditions=[...] both given; the conditions list "
+                                 "replaces the boundary switch (use Dirichlet / Periodic objects)")
+            boundary = "conditions"
+        boundary = "dirichlet" if boundary is None else boundary
+        self.geometry: Geometry | None = None
+        if isinstance(space, TimeDomain):
+            if time is not None and (float(time[0]), float(time[1])) != (space.t0, space.t1):
+                raise ValueError(f"time: {time} differs from the TimeDomain's ({space.t0}, {space.t1}); pass None")
+            time, space = (space.t0, space.t1), space.geometry
+        if isinstance(space, Geometry):
+            self.geometry = space
+            lo, hi = space.bbox
+            self.space = [(float(a), float(b)) for a, b in zip(lo.tolist(), hi.tolist())]
+            if boundary == "periodic":
+                raise ValueError(f"problem {name!r}: a periodic boundary needs a box (space=[(lo, hi), ...]), "
+                                 f"not a {type(space).__name__}")
+        else:
+            self.space = [(float(lo), float(hi)) for lo, hi in space]
+        self.sampling = check_choice("sampling", sampling, list(GEOMETRY_SAMPLINGS))
         self.time = None if time is None else (float(time[0]), float(time[1]))
-        self.equation = equation
+        self.equation: Equation = _two_argument(equation, name)
+        self.outputs = check_int("outputs", outputs, min_value=1)
+        names = list(output_names) if output_names is not None else (
+            ["u"] if outputs == 1 else [f"u{c}" for c in range(outputs)])
+        if len(names) != outputs:
+            raise ValueError(f"output_names: {len(names)} names {names} for outputs={outputs}")
+        self.output_names = tuple(names)
+        chans = tuple(range(outputs)) if boundary_channels is None else tuple(boundary_channels)
+        for c in chans:
+            check_int("boundary_channels", c, min_value=0, max_value=outputs - 1)
+        self.boundary_channels = chans
         self._exact = exact
         self._reference = reference
         self._reference_grid = reference_grid
-        self.boundary = check_choice("boundary", boundary, ["dirichlet", "periodic", "none"])
+        self.boundary = check_choice("boundary", boundary, ["dirichlet", "periodic", "none", "conditions"])
         self.boundary_value = boundary_value or exact
         if self.boundary == "dirichlet" and self.boundary_value is None:
             raise ValueError(f"problem {name!r}: a Dirichlet boundary needs boundary_value or exact")
-        self.initial = list(initial)
+        self.initial = list(initial) + extra_initial
         self.order = order
         self.params = dict(params or {})
+        for key, value in self.params.items():
+            check_float(f"params[{key!r}]", value)
         self.test_sizes = tuple(test_sizes or ((256,) if self.input_dim == 1 else (101,) * self.input_dim))
 
     # ---- domain ------------------------------------------------------------------------------
@@ -113,10 +190,14 @@ class Problem:
         hi = torch.tensor(self.upper, dtype=points.dtype, device=points.device)
         slack = 1e-6 * (hi - lo)
         outside = ((points < lo - slack) | (points > hi + slack)).any(dim=1)
+        if self.geometry is not None and not bool(outside.any()):
+            sdf = self.geometry.sdf(points[:, : self.space_dim].detach().to(torch.float64))
+            outside = sdf > 1e-6 * float((hi - lo)[: self.space_dim].max())
         if bool(outside.any()):
             i = int(outside.nonzero()[0, 0])
+            where = f"the {type(self.geometry).__name__} inside " if self.geometry is not None else ""
             raise ValueError(f"{arg}: {int(outside.sum())} point(s) lie outside the domain of {self.name!r} "
-                             f"(lower {self.lower}, upper {self.upper}); first is {points[i].tolist()}")
+                             f"({where}lower {self.lower}, upper {self.upper}); first is {points[i].tolist()}")
         return points
 
     # ---- solution ------------------------------------------------------------------------------
@@ -131,7 +212,7 @@ class Problem:
         return self._exact(self.check_points(points))
 
     def solution(self, points: torch.Tensor) -> torch.Tensor:
-        """Exact solution where there is one, else the reference solution (n, 1), detached."""
+        """Exact solution where there is one, else the reference solution (n, outputs), detached."""
         points = self.check_points(points)
         fn = self._exact or self._reference
         if fn is None:
@@ -143,23 +224,68 @@ class Problem:
         """The fixed evaluation grid: points (m, input_dim) and the grid shape (prod(shape) = m, 'ij')."""
         if self._exact is None and self._reference_grid is not None:
             return self._reference_grid()
-        return box_grid(self.test_sizes, self.lower, self.upper), self.test_sizes
+        grid = box_grid(self.test_sizes, self.lower, self.upper)
+        if self.geometry is None:
+            return grid, self.test_sizes
+        # a geometry: the grid points inside it, a flat list (shape (m,))
+        keep = self.geometry.inside(grid[:, : self.space_dim].to(torch.float64))
+        return grid[keep], (int(keep.sum()),)
 
-    def relative_l2(self, fn: Field, chunk: int = 16384) -> float:
-        """Relative L2 error of ``fn`` (points -> (n, 1)) against the solution on ``test_grid()``."""
+    def relative_l2(self, fn: Field, chunk: int = 16384, channels: Sequence[int] | None = None) -> float:
+        """Relative L2 error of ``fn`` (points -> (n, outputs)) against the solution on ``test_grid()``.
+
+        ``channels``: the output channels compared, jointly as one vector field (default all; Kovasznay's
+        velocity error is ``channels=(0, 1)``).
+        """
         points, _ = self.test_grid()
         ref = self.solution(points)
         with torch.no_grad():
             pred = torch.cat([fn(points[i:i + chunk]) for i in range(0, len(points), chunk)])
-        return _relative_l2(pred.reshape(ref.shape).to(ref.dtype), ref)
+        if pred.shape != ref.shape:
+            raise ValueError(f"fn returned {tuple(pred.shape)} on the test grid of {self.name!r}; the solution "
+                             f"is {tuple(ref.shape)} (outputs={self.outputs})")
+        if channels is not None:
+            idx = [check_int("channels", c, min_value=0, max_value=self.outputs - 1) for c in channels]
+            pred, ref = pred[:, idx], ref[:, idx]
+        return _relative_l2(pred.to(ref.dtype), ref)
 
     # ---- sampling ------------------------------------------------------------------------------
+    def _geometry_points(self, n: int, generator: torch.Generator | None, where: str) -> torch.Tensor:
+        """n points of a geometry problem: "interior", "boundary" (lateral in time) or "initial"; the geometry's
+        seed is drawn from ``generator``, so the points are a pure function of its state."""
+        assert self.geometry is not None
+        check_int("n", n, min_value=1)
+        seed = int(torch.randint(0, 2 ** 31 - 1, (1,), generator=generator))
+        space = (self.geometry.sample_boundary if where == "boundary" else self.geometry.sample_interior)(
+            n, self.sampling, seed)
+        dtype = torch.get_default_dtype()
+        if self.time is None:
+            return space.to(dtype)
+        t0, t1 = self.time
+        if where == "initial":
+            t = torch.full((n, 1), t0, dtype=torch.float64)
+        else:
+            t = t0 + (t1 - t0) * torch.rand(n, 1, generator=generator, dtype=torch.float64)
+        return torch.cat([space, t], dim=1).to(dtype)
+
+    def normal(self, points: torch.Tensor) -> torch.Tensor:
+        """Outward unit normals (n, space_dim) at spatial boundary points (a geometry's, or a box's faces;
+        corners: the normalised average of the faces' normals)."""
+        points = self.check_points(points)
+        geom = self.geometry or Box([lo for lo, _ in self.space], [hi for _, hi in self.space])
+        return geom.normal(points[:, : self.space_dim].to(torch.float64)).to(points.dtype)
+
     def sample_interior(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n collocation points uniform in the domain: (n, input_dim)."""
+        """n collocation points in the domain: (n, input_dim) (uniform in a box; a geometry: ``sampling``)."""
+        if self.geometry is not None:
+            return self._geometry_points(n, generator, "interior")
         return uniform_box(n, self.lower, self.upper, generator)
 
     def sample_boundary(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n points on the spatial boundary, spread evenly over the faces (periodic problems: the low faces)."""
+        """n points on the spatial boundary, spread evenly over the faces (periodic problems: the low faces);
+        a geometry: in proportion to the boundary measure."""
+        if self.geometry is not None:
+            return self._geometry_points(n, generator, "boundary")
         pts = self.sample_interior(n, generator)
         n_faces = self.space_dim if self.boundary == "periodic" else 2 * self.space_dim
         faces = torch.randperm(n, generator=generator) % n_faces  # balanced over the faces
@@ -175,6 +301,8 @@ class Problem:
         """n points at t = t0 (time-dependent problems only): (n, input_dim)."""
         if self.time is None:
             raise ValueError(f"problem {self.name!r} is not time-dependent; it has no initial condition")
+        if self.geometry is not None:
+            return self._geometry_points(n, generator, "initial")
         pts = self.sample_interior(n, generator)
         pts[:, -1] = self.time[0]
         return pts
@@ -183,21 +311,46 @@ class Problem:
     def derivatives(self, fn: Field, points: torch.Tensor) -> Derivatives:
         return AutogradDerivatives(fn, self.check_points(points))
 
-    def residual(self, fn: Field | Derivatives, points: torch.Tensor | None = None) -> torch.Tensor:
-        """PDE residual (n, 1) of ``fn`` at ``points``, or of a ready Derivatives object (then no points)."""
-        if isinstance(fn, Derivatives):
-            return self.equation(fn)
-        if points is None:
-            raise ValueError("residual: points are required when fn is a callable")
-        return self.equation(self.derivatives(fn, points))
+    def parameters(self, overrides: dict[str, torch.Tensor] | None = None, *, dtype: torch.dtype = torch.float64,
+                   device: torch.device | str | None = None) -> dict[str, torch.Tensor]:
+        """``p`` for the equation: the known ``params`` as 0-dim tensors, then ``overrides`` (e.g. unknowns).
+
+        An override must name a parameter of the problem (ValueError otherwise: an unknown the equation never
+        reads would silently stay at its initial value).
+        """
+        p = {k: torch.tensor(v, dtype=dtype, device=device) for k, v in self.params.items()}
+        for key, value in (overrides or {}).items():
+            if key not in p:
+                raise ValueError(f"parameter {key!r} is not a parameter of problem {self.name!r}; its parameters: "
+                                 f"{sorted(self.params) or 'none'}")
+            p[key] = value
+        return p
+
+    def residual(self, fn: Field | Derivatives, points: torch.Tensor | None = None,
+                 params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """PDE residual (n, n_equations) of ``fn`` at ``points``, or of a ready Derivatives object (then no
+        points); ``params`` override the problem's known parameters (:meth:`parameters`)."""
+        if not isinstance(fn, Derivatives):
+            if points is None:
+                raise ValueError("residual: points are required when fn is a callable")
+            fn = self.derivatives(fn, points)
+        if fn.u.shape[1] != self.outputs:
+            raise ValueError(f"the field has {fn.u.shape[1]} channel(s) but problem {self.name!r} has "
+                             f"outputs={self.outputs} ({', '.join(self.output_names)})")
+        r = self.equation(fn, self.parameters(params, device=fn.x.device))
+        return r if r.ndim == 2 else r.unsqueeze(1)
 
     def boundary_residual(self, fn: Field, points: torch.Tensor) -> torch.Tensor:
         """Dirichlet: u - g. Periodic (points on low faces): u(lo) - u(hi) and, for order >= 2, u_x(lo) - u_x(hi)."""
         points = self.check_points(points)
+        if self.boundary == "conditions":
+            raise ValueError(f"problem {self.name!r} has a list of conditions of different sizes; use "
+                             "conditions_loss(fn, points)")
         if self.boundary == "none":
             return points.new_zeros(points.shape[0], 1)
         if self.boundary == "dirichlet":
-            return fn(points) - self.boundary_value(points)  # type: ignore[misc]
+            diff = fn(points) - self.boundary_value(points)  # type: ignore[misc]
+            return diff if len(self.boundary_channels) == self.outputs else diff[:, list(self.boundary_channels)]
         lo = torch.tensor(self.lower[: self.space_dim], dtype=points.dtype, device=points.device)
         hi = torch.tensor(self.upper[: self.space_dim], dtype=points.dtype, device=points.device)
         on_lo = (points[:, : self.space_dim] - lo).abs() <= 1e-9 * (hi - lo)
@@ -215,6 +368,17 @@ class Problem:
         du = grads.gather(1, torch.cat([dims, dims]).unsqueeze(1))
         n = len(points)
         return torch.cat([d.u[:n] - d.u[n:], du[:n] - du[n:]], dim=1)
+
+    def conditions_loss(self, fn: Field, points: torch.Tensor | None) -> torch.Tensor:
+        """Sum over ``conditions`` of each one's mean-square residual on the boundary ``points`` it selects
+        (PointSet: on its own points); 0 when none applies."""
+        if points is not None:
+            points = self.check_points(points)
+        losses = [c.loss(self, fn, points) for c in self.conditions]
+        losses = [v for v in losses if v is not None]
+        if not losses:
+            return torch.zeros(()) if points is None else points.new_zeros(())
+        return torch.stack(losses).sum()
 
     def initial_residual(self, fn: Field, points: torch.Tensor) -> torch.Tensor:
         r"""(n, len(initial)): :math:`\partial_t^k u - g_k` at points with t = t0."""
@@ -239,6 +403,28 @@ def _col(points: torch.Tensor, i: int) -> torch.Tensor:
     return points[:, i:i + 1]
 
 
+def _two_argument(equation: Callable[..., torch.Tensor], name: str) -> Equation:
+    """``equation`` as ``(D, p) -> residual``; a one-argument ``D -> residual`` is wrapped with a
+    DeprecationWarning (its coefficients are captured floats: it cannot take unknowns)."""
+    if not callable(equation):
+        raise TypeError(f"equation must be a callable (D, p) -> residual, got {type(equation).__name__}")
+    try:
+        sig = inspect.signature(equation)
+    except (TypeError, ValueError):  # a builtin without a signature: assume the current one
+        return equation
+    positional = [q for q in sig.parameters.values()
+                  if q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD) and q.default is q.empty]
+    variadic = any(q.kind == q.VAR_POSITIONAL for q in sig.parameters.values())
+    if len(positional) >= 2 or variadic:
+        return equation
+    if len(positional) == 1:
+        warnings.warn(f"problem {name!r}: equation(D) with one argument is deprecated; write equation(D, p) and read "
+                      "the PDE's parameters from the dict p (Problem(params=...)) so they can be unknowns",
+                      DeprecationWarning, stacklevel=3)
+        return lambda d, p: equation(d)
+    raise TypeError(f"equation must take (D, p), got a callable with signature {sig}")
+
+
 
 # ---- the registered problems ---------------------------------------------------------------------
 @register_problem("helmholtz2d", summary="u_xx + u_yy + u = q on [-1,1]^2, exact sin(a1 pi y) sin(a2 pi x)")
@@ -249,8 +435,8 @@ def helmholtz2d(a1: float = 4.0, a2: float = 1.0) -> Problem:
     def exact(p: torch.Tensor) -> torch.Tensor:
         return torch.sin(a1 * math.pi * _col(p, 1)) * torch.sin(a2 * math.pi * _col(p, 0))
 
-    def equation(d: Derivatives) -> torch.Tensor:
-        q = (1 - (a1 * math.pi) ** 2 - (a2 * math.pi) ** 2) * exact(d.x)
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
+        q = (1 - (p["a1"] * math.pi) ** 2 - (p["a2"] * math.pi) ** 2) * exact(d.x)
         return d(0, 0) + d(1, 1) + d.u - q
 
     return Problem("helmholtz2d", [(-1, 1), (-1, 1)], None, equation, exact=exact,
@@ -264,7 +450,7 @@ def poisson1d_multiscale() -> Problem:
         x = _col(p, 0)
         return torch.sin(2 * math.pi * x) + 0.1 * torch.sin(50 * math.pi * x)
 
-    def equation(d: Derivatives) -> torch.Tensor:
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
         x = _col(d.x, 0)
         f = -(2 * math.pi) ** 2 * torch.sin(2 * math.pi * x) - 0.1 * (50 * math.pi) ** 2 * torch.sin(50 * math.pi * x)
         return d(0, 0) - f
@@ -279,8 +465,8 @@ def poisson1d_sin(k: float = 1.0) -> Problem:
     def exact(p: torch.Tensor) -> torch.Tensor:
         return torch.sin(k * _col(p, 0))
 
-    def equation(d: Derivatives) -> torch.Tensor:
-        return d(0, 0) + k ** 2 * exact(d.x)
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
+        return d(0, 0) + p["k"] ** 2 * exact(d.x)
 
     n = max(256, int(20 * k) + 1)
     return Problem("poisson1d_sin", [(0, 2 * math.pi)], None, equation, exact=exact, params={"k": k},
@@ -294,8 +480,8 @@ def poisson2d_sin(k: float = 1.0) -> Problem:
     def exact(p: torch.Tensor) -> torch.Tensor:
         return torch.sin(k * _col(p, 0)) * torch.sin(k * _col(p, 1))
 
-    def equation(d: Derivatives) -> torch.Tensor:
-        return d(0, 0) + d(1, 1) + 2 * k ** 2 * exact(d.x)
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
+        return d(0, 0) + d(1, 1) + 2 * p["k"] ** 2 * exact(d.x)
 
     n = max(101, int(8 * k) + 1)
     return Problem("poisson2d_sin", [(0, 2 * math.pi)] * 2, None, equation, exact=exact, params={"k": k},
@@ -309,8 +495,8 @@ def convection(beta: float = 30.0) -> Problem:
     def exact(p: torch.Tensor) -> torch.Tensor:
         return torch.sin(_col(p, 0) - beta * _col(p, 1))
 
-    def equation(d: Derivatives) -> torch.Tensor:
-        return d(1) + beta * d(0)
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
+        return d(1) + p["beta"] * d(0)
 
     return Problem("convection", [(0, 2 * math.pi)], (0, 1), equation, exact=exact, boundary="periodic",
                    initial=[(0, exact)], order=1, params={"beta": beta}, test_sizes=(256, 101))
@@ -323,7 +509,7 @@ def klein_gordon() -> Problem:
         x, t = _col(p, 0), _col(p, 1)
         return x * torch.cos(5 * math.pi * t) + (x * t) ** 3
 
-    def equation(d: Derivatives) -> torch.Tensor:
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
         x, t = _col(d.x, 0), _col(d.x, 1)
         u_tt = -25 * math.pi ** 2 * x * torch.cos(5 * math.pi * t) + 6 * x ** 3 * t
         u_xx = 6 * x * t ** 3
@@ -351,7 +537,7 @@ def flow_mixing() -> Problem:
         w = _flow_omega(x, y)
         return -torch.tanh(y / 2 * torch.cos(w * t) - x / 2 * torch.sin(w * t))
 
-    def equation(d: Derivatives) -> torch.Tensor:
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
         x, y = _col(d.x, 0), _col(d.x, 1)
         w = _flow_omega(x, y)
         return d(2) - y * w * d(0) + x * w * d(1)
@@ -385,7 +571,7 @@ def allen_cahn(n_x: int = 512, dt: float = 1e-4) -> Problem:
         x = _col(p, 0)
         return x ** 2 * torch.cos(math.pi * x)
 
-    def equation(d: Derivatives) -> torch.Tensor:
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
         return d(1) - 1e-4 * d(0, 0) + 5 * d.u ** 3 - 5 * d.u
 
     return Problem("allen_cahn", [(-1, 1)], (0, 1), equation, reference=reference, reference_grid=grid,
@@ -412,8 +598,42 @@ def burgers1d(nu: float = 0.01 / math.pi, n_quad: int = 200) -> Problem:
     def u0(p: torch.Tensor) -> torch.Tensor:
         return -torch.sin(math.pi * _col(p, 0))
 
-    def equation(d: Derivatives) -> torch.Tensor:
-        return d(1) + d.u * d(0) - nu * d(0, 0)
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
+        return d(1) + d.u * d(0) - p["nu"] * d(0, 0)
 
     return Problem("burgers1d", [(-1, 1)], (0, 1), equation, reference=reference, reference_grid=grid,
                    boundary_value=lambda p: torch.zeros_like(p[:, :1]), initial=[(0, u0)], params={"nu": nu})
+
+
+
+@register_problem("kovasznay", summary="steady Navier-Stokes, (u, v, p) on [-0.5,1] x [-0.5,1.5], Kovasznay's exact flow")
+def kovasznay(re: float = 20.0) -> Problem:
+    r"""Kovasznay (1948) flow behind a grid, a system of three equations in (u, v, p) (DeepXDE's example, Re = 20):
+
+    .. math::
+        u u_x + v u_y + p_x - \tfrac{1}{Re}(u_{xx} + u_{yy}) = 0, \quad
+        u v_x + v v_y + p_y - \tfrac{1}{Re}(v_{xx} + v_{yy}) = 0, \quad u_x + v_y = 0,
+
+    exact :math:`u = 1 - e^{\lambda x}\cos 2\pi y`, :math:`v = \frac{\lambda}{2\pi} e^{\lambda x}\sin 2\pi y`,
+    :math:`p = \frac12 (1 - e^{2\lambda x})`, :math:`\lambda = \frac{Re}{2} - \sqrt{\frac{Re^2}{4} + 4\pi^2}`.
+    Dirichlet data prescribe (u, v) on the whole boundary; the pressure is fixed only up to a constant, so errors
+    on p are measured after removing the mean (velocity errors: ``relative_l2(fn, channels=(0, 1))``).
+    ``p["re"]`` may be an unknown.
+    """
+    re = check_float("re", re, min_value=0.0, strict_min=True)
+    lam = re / 2 - math.sqrt(re ** 2 / 4 + 4 * math.pi ** 2)
+
+    def exact(pts: torch.Tensor) -> torch.Tensor:
+        x, y = _col(pts, 0), _col(pts, 1)
+        e = torch.exp(lam * x)
+        return torch.cat([1 - e * torch.cos(2 * math.pi * y), lam / (2 * math.pi) * e * torch.sin(2 * math.pi * y),
+                          0.5 * (1 - e ** 2)], dim=1)
+
+    def equation(d: Derivatives, p: dict[str, torch.Tensor]) -> torch.Tensor:
+        u, v = d.u[:, :1], d.u[:, 1:2]
+        dx, dy, dxx, dyy = d(0), d(1), d(0, 0), d(1, 1)  # (n, 3) each: all three channels at once
+        momentum = u * dx[:, :2] + v * dy[:, :2] + torch.cat([dx[:, 2:], dy[:, 2:]], 1) - (dxx + dyy)[:, :2] / p["re"]
+        return torch.cat([momentum, dx[:, :1] + dy[:, 1:2]], dim=1)
+
+    return Problem("kovasznay", [(-0.5, 1.0), (-0.5, 1.5)], None, equation, exact=exact, params={"re": re},
+                   outputs=3, output_names=("u", "v", "p"), boundary_channels=(0, 1), test_sizes=(101, 101))

@@ -131,7 +131,7 @@ def steady_nonlinear() -> problems.Problem:
     def exact(p: torch.Tensor) -> torch.Tensor:
         return torch.sin(p[:, :1])
 
-    def equation(d):  # type: ignore[no-untyped-def]
+    def equation(d, p):  # type: ignore[no-untyped-def]
         return d(0, 0) + d.u ** 3 - (exact(d.x) ** 3 - exact(d.x))
 
     return problems.Problem("steady_cubic", [(0, 1)], None, equation, exact=exact)
