@@ -104,7 +104,7 @@ def test_list_shows_registries(capsys):
     assert "recipes (" in out and "mlp-regression" in out and "[tour]" in out
     assert main(["list", "recipes", "--markdown"]) == 0
     table = capsys.readouterr().out
-    assert table.startswith("| #") and "mlp-regression" in table and "not yet" in table
+    assert table.startswith("| #") and "mlp-regression" in table
     flashkat = next(line for line in table.splitlines() if "FlashKAT" in line)
     assert flashkat.rstrip().endswith("| bench `grkan` |")  # a registry fact (papers.PAPERS), not a CLI branch
 

@@ -208,16 +208,17 @@ def test_record_run_keeps_metrics_config_and_the_command_that_repeats_the_run(tm
     assert record_run.record(quick, docs) == docs / "mlp-regression" / "quick"
     record_run.record(full, docs)
     command = (docs / "mlp-regression" / "quick" / "command.txt").read_text().splitlines()
-    assert command[0] == "basiskit run mlp-regression --quick --set lr=0.005"
+    assert command[0] == "basiskit run mlp-regression --quick --threads 2 --set lr=0.005"
     assert "in 42 s wall on Test CPU, 2 threads" in command[1]
-    assert (docs / "mlp-regression" / "full" / "command.txt").read_text().startswith("basiskit run mlp-regression\n")
+    assert (docs / "mlp-regression" / "full" / "command.txt").read_text().startswith(
+        "basiskit run mlp-regression --threads 2\n")
     assert json.loads((docs / "mlp-regression" / "full" / "metrics.json").read_text())["seconds"] == 5400.0
 
     table = docs_pages.results_table("mlp-regression", docs)
     assert "| `test_rmse < 0.03` | - | 0.0123 (target &lt; 0.03), met | 0.004 (target &lt; 0.03), met |" in table
     assert "| wall time here (CPU time of the process) | - | 42 s | 90 min |" in table
-    assert "Quick: `basiskit run mlp-regression --quick --set lr=0.005`" in table
-    assert "Full: `basiskit run mlp-regression`" in table
+    assert "Quick: `basiskit run mlp-regression --quick --threads 2 --set lr=0.005`" in table
+    assert "Full: `basiskit run mlp-regression --threads 2`" in table
 
 
 def test_results_table_says_what_was_not_run_and_why(tmp_path: Path) -> None:
