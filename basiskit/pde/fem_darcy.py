@@ -115,14 +115,18 @@ class CoefficientField:
 
 
 def darcy_solve(basis: Any, coefficient: np.ndarray | float = 1.0, source: np.ndarray | float = 1.0,
-                dirichlet: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+                dirichlet: Callable[[np.ndarray], np.ndarray] | None = None,
+                dirichlet_on: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     r"""Solve :math:`-\nabla\cdot(a\nabla u) = f`, :math:`u = g` on the boundary, in ``basis``'s space.
 
     Args:
         coefficient: :math:`a > 0` at the quadrature points, shape (n_elements, n_quadrature), or a constant.
         source: :math:`f` at the quadrature points, same shape, or a constant.
         dirichlet: :math:`g`, mapping points (2, n) to values (n,); None means :math:`g = 0`.
-    Returns the degrees of freedom of :math:`u`, shape (n_dofs,); boundary ones equal :math:`g` exactly.
+        dirichlet_on: where the Dirichlet condition holds, a predicate on boundary points (2, n) -> (n,) bool;
+            the rest of the boundary gets the natural condition, zero flux :math:`a\,\partial u/\partial n = 0`.
+            None: the whole boundary is Dirichlet.
+    Returns the degrees of freedom of :math:`u`, shape (n_dofs,); Dirichlet ones equal :math:`g` exactly.
     """
     skfem = require_skfem()
     from skfem.helpers import dot, grad
@@ -145,6 +149,11 @@ def darcy_solve(basis: Any, coefficient: np.ndarray | float = 1.0, source: np.nd
     matrix = stiffness.assemble(basis, a=np.ascontiguousarray(a))
     rhs = load.assemble(basis, f=np.ascontiguousarray(f))
     dofs = boundary_dofs(basis)
+    if dirichlet_on is not None:
+        dofs = dofs[np.asarray(dirichlet_on(basis.doflocs[:, dofs]), dtype=bool)]
+        if dofs.size == 0:
+            raise ValueError("dirichlet_on selects no boundary degree of freedom: a pure Neumann problem has no "
+                             "unique solution")
     u = np.zeros(basis.N)
     if dirichlet is not None:
         u[dofs] = np.asarray(dirichlet(basis.doflocs[:, dofs]), dtype=np.float64)

@@ -42,7 +42,7 @@ from .._validation import UsageError, check_float, check_int
 from .geometry import CSG, Ball, Box, Geometry, Polygon
 
 __all__ = ["HardDirichlet", "HardInitial", "OutputTransform", "PeriodicFeatures", "approximate_distance",
-           "r_conjunction", "r_disjunction"]
+           "r_conjunction", "r_disjunction", "segments_distance"]
 
 Field = Callable[[torch.Tensor], torch.Tensor]
 
@@ -72,19 +72,49 @@ def _ball(g: Ball, x: torch.Tensor) -> torch.Tensor:
     return (r * r - (x - c).pow(2).sum(1)) / (2 * r)
 
 
-def _polygon(g: Polygon, x: torch.Tensor, m: int) -> torch.Tensor:
-    a = g.vertices.to(x)
-    b = a.roll(-1, 0)
-    edge = b - a  # (k, 2)
-    length = edge.norm(dim=1)  # (k,)
-    rel = x[:, None, :] - a[None]  # (n, k, 2)
-    f = (rel[..., 0] * edge[:, 1] - rel[..., 1] * edge[:, 0]) / length  # signed distance to each edge's line
+def _segment_functions(a: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Trimmed segment functions of segments a[i] -> b[i] (k, 2) at x (n, 2): (n, k), zero exactly on segment i."""
+    edge = b - a
+    length = edge.norm(dim=1)
+    rel = x[:, None, :] - a[None]
+    f = (rel[..., 0] * edge[:, 1] - rel[..., 1] * edge[:, 0]) / length  # signed distance to each segment's line
     centre = (a + b) / 2
     t = ((length / 2) ** 2 - (x[:, None, :] - centre[None]).pow(2).sum(-1)) / length
     varphi = torch.sqrt(t * t + f ** 4)
-    phi_i = torch.sqrt(f * f + ((varphi - t) / 2) ** 2)  # (n, k), zero exactly on edge i
-    phi = torch.where(phi_i.min(dim=1).values == 0, torch.zeros_like(phi_i[:, 0]),
-                      phi_i.clamp_min(torch.finfo(x.dtype).tiny).pow(-m).sum(1).pow(-1.0 / m))
+    return torch.sqrt(f * f + ((varphi - t) / 2) ** 2)
+
+
+def _r_equivalence(phi_i: torch.Tensor, m: int) -> torch.Tensor:
+    """(sum_i phi_i^-m)^(-1/m) over the last dim, exactly 0 where any phi_i is 0."""
+    tiny = torch.finfo(phi_i.dtype).tiny
+    joined = phi_i.clamp_min(tiny).pow(-m).sum(-1).pow(-1.0 / m)
+    return torch.where(phi_i.min(dim=-1).values == 0, torch.zeros_like(joined), joined)
+
+
+def segments_distance(starts: torch.Tensor | Sequence[Sequence[float]], ends: torch.Tensor | Sequence[Sequence[float]],
+                      x: torch.Tensor, *, m: int = 2) -> torch.Tensor:
+    r"""Smooth approximate distance to a set of 2-D segments (part of a boundary): zero exactly on them,
+    positive elsewhere, first-order normalised away from their ends.
+
+    starts, ends: (k, 2) the segments' end points; x: (n, 2) -> (n,). For a Dirichlet condition on part of the
+    boundary only (the rest Neumann): ``HardDirichlet(net, distance=lambda x: segments_distance(a, b, x))``.
+    """
+    check_int("m", m, min_value=1)
+    a = torch.as_tensor(starts, dtype=x.dtype, device=x.device)
+    b = torch.as_tensor(ends, dtype=x.dtype, device=x.device)
+    if a.ndim != 2 or a.shape[1] != 2 or a.shape != b.shape:
+        raise ValueError(f"starts and ends must both be (k, 2) segment end points, got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    if bool(((b - a).norm(dim=1) == 0).any()):
+        raise ValueError("segments must have positive length (a start equals its end)")
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"x must be (n, 2) points, got shape {tuple(x.shape)}")
+    return _r_equivalence(_segment_functions(a, b, x), m)
+
+
+def _polygon(g: Polygon, x: torch.Tensor, m: int) -> torch.Tensor:
+    a = g.vertices.to(x)
+    phi = _r_equivalence(_segment_functions(a, a.roll(-1, 0), x), m)
     sign = torch.where(g.sdf(x.to(g.vertices.dtype)).to(x) > 0, -1.0, 1.0)
     return sign * phi
 
@@ -141,7 +171,9 @@ class HardDirichlet(nn.Module):
 
     Args:
         net: the network, (n, d) -> (n, m).
-        geometry: the spatial domain (its ``approximate_distance`` is :math:`\phi`).
+        geometry: the spatial domain (its ``approximate_distance`` is :math:`\phi`): the whole boundary is
+            Dirichlet. For a condition on part of it, pass ``distance`` instead (e.g. from
+            :func:`segments_distance`), a function of the space points (n, dim) -> (n,) vanishing exactly there.
         lift: :math:`\bar g`, points (n, d) -> (n, m) (or (n,) for m = 1), smooth in the domain and equal to the
             boundary data on the boundary (and to the initial data at t0); None means zero data.
         t0: for a time-dependent problem (time is the last input column, the first ``geometry.dim`` are space):
@@ -149,11 +181,21 @@ class HardDirichlet(nn.Module):
         m: the R-equivalence order of polygons (see :func:`approximate_distance`).
     """
 
-    def __init__(self, net: nn.Module, geometry: Geometry, lift: Field | None = None, *, t0: float | None = None,
-                 m: int = 2) -> None:
+    def __init__(self, net: nn.Module, geometry: Geometry | None = None, lift: Field | None = None, *,
+                 t0: float | None = None, m: int = 2, distance: Field | None = None,
+                 space_dim: int | None = None) -> None:
         super().__init__()
-        if not isinstance(geometry, Geometry):
+        if (geometry is None) == (distance is None):
+            raise UsageError("HardDirichlet needs exactly one of geometry (the whole boundary is Dirichlet) or "
+                             "distance (a function vanishing on the Dirichlet part)")
+        if geometry is not None and not isinstance(geometry, Geometry):
             raise UsageError(f"geometry must be a basiskit.physics.geometry shape, got {type(geometry).__name__}")
+        if distance is not None and not callable(distance):
+            raise TypeError(f"distance must be a callable points -> (n,), got {type(distance).__name__}")
+        if distance is not None and space_dim is None:
+            raise UsageError("with distance=..., give space_dim (the number of space coordinates of a point)")
+        self.distance = distance
+        self.space_dim = geometry.dim if geometry is not None else check_int("space_dim", space_dim, min_value=1)
         if lift is not None and not callable(lift):
             raise TypeError(f"lift must be a callable points -> values (or None), got {type(lift).__name__}")
         self.net, self.geometry, self.lift = net, geometry, lift
@@ -162,12 +204,13 @@ class HardDirichlet(nn.Module):
 
     def multiplier(self, x: torch.Tensor) -> torch.Tensor:
         """The factor that vanishes where the conditions are imposed: (n, d) -> (n, 1)."""
-        d = self.geometry.dim
+        d = self.space_dim
         want = d + (self.t0 is not None)
         if x.ndim != 2 or x.shape[1] != want:
             raise ValueError(f"x must be (n, {want}) points ({d} space{' + time' if self.t0 is not None else ''}), "
                              f"got shape {tuple(x.shape)}")
-        phi = approximate_distance(self.geometry, x[:, :d], m=self.m)
+        phi = (self.distance(x[:, :d]) if self.distance is not None
+               else approximate_distance(self.geometry, x[:, :d], m=self.m))
         if self.t0 is not None:
             phi = phi * (x[:, d] - self.t0)
         return phi[:, None]

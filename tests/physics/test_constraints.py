@@ -175,3 +175,41 @@ def test_bad_inputs_say_what_is_allowed():
         PeriodicFeatures([0], [0.0])
     with pytest.raises(TypeError, match="transform must be a callable"):
         OutputTransform(nn.Linear(1, 1), 3)
+
+
+def test_segments_distance_vanishes_on_the_segments_only():
+    from basiskit.physics.constraints import segments_distance
+
+    a = torch.tensor([[-1.0, 1.0], [-1.0, -1.0]])
+    b = torch.tensor([[-1.0, -1.0], [1.0, -1.0]])
+    s = torch.rand(50)
+    on = torch.cat([torch.stack([-torch.ones(50), 2 * s - 1], 1), torch.stack([2 * s - 1, -torch.ones(50)], 1)])
+    assert segments_distance(a, b, on).abs().max() < 1e-12
+    off = torch.stack([torch.ones(50), s], 1)  # the edge x = 1, y >= 0: not Dirichlet, >= 1 from it
+    assert segments_distance(a, b, off).min() > 0.5
+    # first-order normalised in the middle of a segment: phi(x) ~ distance
+    x = torch.tensor([[-1.0 + 1e-5, 0.1]])
+    assert segments_distance(a, b, x).item() == pytest.approx(1e-5, rel=1e-3)
+    with pytest.raises(ValueError, match="positive length"):
+        segments_distance(a, a, on)
+    with pytest.raises(ValueError, match="both be"):
+        segments_distance(a, b[:1], on)
+
+
+def test_hard_dirichlet_on_part_of_the_boundary():
+    from basiskit.physics.constraints import segments_distance
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    a, b = [[-1.0, 1.0], [-1.0, -1.0]], [[-1.0, -1.0], [1.0, -1.0]]
+    model = HardDirichlet(net, lift=lambda x: x[:, 0] * x[:, 1], distance=lambda x: segments_distance(a, b, x),
+                          space_dim=2)
+    t = 2 * torch.rand(40) - 1
+    left = torch.stack([-torch.ones(40), t], 1)
+    assert (model(left)[:, 0] - left[:, 0] * left[:, 1]).abs().max() < 1e-15
+    right = torch.stack([torch.ones(40), t], 1)
+    assert (model(right)[:, 0] - right[:, 0] * right[:, 1]).abs().max() > 1e-4  # free there (Neumann part)
+    with pytest.raises(UsageError, match="exactly one of geometry"):
+        HardDirichlet(net)
+    with pytest.raises(UsageError, match="give space_dim"):
+        HardDirichlet(net, distance=lambda x: x[:, 0])
