@@ -26,14 +26,14 @@ from .tfno import TFNO, FactorizedSpectralConv, factorized_spectral_conv
 from .unet import FunctionUNet, QuadratureNorm, UNet, quadrature_norm
 from .uno import UNO, UNOLayer, resample
 
-__all__ = ["ChannelLinear", "ChannelMLP", "DeepONet", "DeepONetOnGrid", "FNO", "FactorizedSpectralConv", "FunctionUNet", "InterpConv2d", "LSM",
-           "MGTFNO", "MgNO", "OPERATORS", "QuadratureNorm", "SpectralConv", "SphericalConv", "SphericalFNO", "T1",
-           "TFNO", "UNO", "UNOLayer", "UNet", "append_grid", "append_sinusoidal", "count_parameters", "create",
-           "dct_forward", "dct_inverse", "dft_forward", "dft_inverse", "factorized_spectral_conv",
-           "grid_coordinates", "multigrid_patch", "multigrid_unpatch", "names", "pad_domain", "prolong",
-           "quadrature_norm", "register_operator", "resample", "resample_kernel", "restrict", "sinusoidal_features",
-           "spectral_conv", "spherical_conv", "unpad_domain", "v_cycle"]
-__all__ += ["BoundSPON", "FESpace", "KernelIntegralLayer", "MassSolve", "SPON", "impose_dirichlet", "kernel_integral",
-            "mass_apply"]
-__all__ += ["RefineResult", "SpatioTemporalFNO", "VorticityProblem", "hminus1_norm_sq", "hminus1_weight",
-            "spectral_refine", "trajectory_residual_norm", "vorticity_residual"]
+__all__ = ["BoundSPON", "ChannelLinear", "ChannelMLP", "DeepONet", "DeepONetOnGrid", "FESpace", "FNO",
+           "FactorizedSpectralConv", "FunctionUNet", "InterpConv2d", "KernelIntegralLayer", "LSM", "MGTFNO",
+           "MassSolve", "MgNO", "OPERATORS", "QuadratureNorm", "RefineResult", "SPON", "SpatioTemporalFNO",
+           "SpectralConv", "SphericalConv", "SphericalFNO", "T1", "TFNO", "UNO", "UNOLayer", "UNet",
+           "VorticityProblem", "append_grid", "append_sinusoidal", "count_parameters", "create", "dct_forward",
+           "dct_inverse", "dft_forward", "dft_inverse", "factorized_spectral_conv", "grid_coordinates",
+           "hminus1_norm_sq", "hminus1_weight", "impose_dirichlet", "kernel_integral", "mass_apply",
+           "multigrid_patch", "multigrid_unpatch", "names", "pad_domain", "prolong", "quadrature_norm",
+           "register_operator", "resample", "resample_kernel", "restrict", "sinusoidal_features", "spectral_conv",
+           "spectral_refine", "spherical_conv", "trajectory_residual_norm", "unpad_domain", "v_cycle",
+           "vorticity_residual"]

@@ -36,13 +36,6 @@ from ..nn.activations import get_activation
 __all__ = ["DeepONet", "DeepONetOnGrid"]
 
 
-def _widths(arg: str, hidden: Sequence[int]) -> tuple[int, ...]:
-    hidden = tuple(hidden)
-    for i, w in enumerate(hidden):
-        check_int(f"{arg}[{i}]", w, min_value=1)
-    return hidden
-
-
 class DeepONet(nn.Module):
     r"""DeepONet :math:`G(u)(y) = \sum_k b_k(u) t_k(y) + b_0` (see the module docstring).
 
@@ -68,10 +61,10 @@ class DeepONet(nn.Module):
         self.out_channels = check_int("out_channels", out_channels, min_value=1)
         features = self.out_channels * self.width
         self.branch = branch if branch is not None else MLP(
-            [self.n_sensors, *_widths("branch_hidden", branch_hidden), features], activation, device=device,
+            [self.n_sensors, *branch_hidden, features], activation, device=device,
             dtype=dtype)
         if trunk is None:
-            trunk = nn.Sequential(MLP([self.coord_dim, *_widths("trunk_hidden", trunk_hidden), features], activation,
+            trunk = nn.Sequential(MLP([self.coord_dim, *trunk_hidden, features], activation,
                                       device=device, dtype=dtype), get_activation(activation).module())
         self.trunk = trunk
         self.bias = nn.Parameter(torch.zeros(self.out_channels, device=device, dtype=dtype))

@@ -15,10 +15,9 @@ from .spectral import (dealias_mask, etdrk4_coefficients, etdrk4_snapshots, etdr
                        rfftn_wavenumbers, spectral_derivative)
 
 __all__ = ["allen_cahn_etdrk4", "burgers_1d", "burgers_cole_hopf", "burgers_sine_exact", "darcy_2d", "darcy_matrix",
-           "dealias_mask", "etdrk4_coefficients", "etdrk4_snapshots", "etdrk4_step", "fno_forcing", "grf",
-           "grf_covariance", "ks_linear_symbol", "kuramoto_sivashinsky", "kuramoto_sivashinsky_step", "navier_stokes_2d",
-           "rfft_wavenumbers", "rfftn_wavenumbers", "spectral_derivative",
-           "taylor_green_vorticity", "threshold_coefficient"]
-__all__ += ["heat_2d", "heat_2d_samples"]
-__all__ += ["eddy_viscosity", "les_residual", "smagorinsky_vorticity_term", "strain_rate", "strain_rate_magnitude",
-            "vorticity_tendency"]
+           "dealias_mask", "eddy_viscosity", "etdrk4_coefficients", "etdrk4_snapshots", "etdrk4_step",
+           "fno_forcing", "grf", "grf_covariance", "heat_2d", "heat_2d_samples", "ks_linear_symbol",
+           "kuramoto_sivashinsky", "kuramoto_sivashinsky_step", "les_residual", "navier_stokes_2d",
+           "rfft_wavenumbers", "rfftn_wavenumbers", "smagorinsky_vorticity_term", "spectral_derivative",
+           "strain_rate", "strain_rate_magnitude", "taylor_green_vorticity", "threshold_coefficient",
+           "vorticity_tendency"]

@@ -50,10 +50,7 @@ def antiderivative(u: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     check_tensor("x", x, ndim=1, finite=True)
     if u.shape[-1] != x.shape[0]:
         raise ValueError(f"u: last dim must match the {x.shape[0]} grid points of x, got shape {tuple(u.shape)}")
-    dx = x[1:] - x[:-1]
-    steps = 0.5 * (u[..., 1:] + u[..., :-1]) * dx
-    return torch.cat([torch.zeros_like(u[..., :1]), torch.cumsum(steps, dim=-1)], dim=-1)
-
+    return torch.cat([torch.zeros_like(u[..., :1]), torch.cumulative_trapezoid(u, x, dim=-1)], dim=-1)
 
 def antiderivative_pairs(n_functions: int, n_points: int = 100, *, length_scale: float = 0.2, refine: int = 10,
                          generator: torch.Generator | None = None, dtype: torch.dtype = torch.float64

@@ -22,14 +22,14 @@ from .pinn import (PINN, PhysicsModel, causal_weights, loss_change_at_end, resid
                    training_summary)
 from .problems import PROBLEMS, Problem, create as create_problem
 
-__all__ = ["CSG", "Ball", "Box", "Disk", "Geometry", "Interval", "PointCloud", "Polygon", "Rectangle", "TimeDomain",
-           "Triangle", "geometry", "HardDirichlet", "HardInitial", "OutputTransform", "PeriodicFeatures",
-           "approximate_distance", "r_conjunction", "r_disjunction", "AutogradDerivatives", "Derivatives", "GPSolver", "GaussianFeatures", "JetDerivatives", "LPINN",
-           "LinearPDE", "PIG", "PINN", "PROBLEMS", "PhysicsModel", "Problem", "as_linear_pde", "causal_weights",
-           "create_problem", "gaussian_feature_jets", "gaussian_features", "kron_logdet", "kron_matvec",
-           "kron_solve", "lagrangian_to_eulerian", "loss_change_at_end", "mixture_kernel", "partial", "residual_scale",
-           "spectral_density", "spectral_mixture", "student_t_mixture", "train_physics", "training_summary"]
-__all__ += ["LESNet", "lesnet_loss", "lesnet_residual", "snapshot_cs_squared", "snapshot_loss"]
-__all__ += ["Observations", "Unknowns", "channel_gradients", "observe"]
-__all__ += ["Dirichlet", "Initial", "Neumann", "OperatorCondition", "Periodic", "PointSet", "Robin", "condition",
-            "conditions", "on_plane"]
+__all__ = ["AutogradDerivatives", "Ball", "Box", "CSG", "Derivatives", "Dirichlet", "Disk", "GPSolver",
+           "GaussianFeatures", "Geometry", "HardDirichlet", "HardInitial", "Initial", "Interval", "JetDerivatives",
+           "LESNet", "LPINN", "LinearPDE", "Neumann", "Observations", "OperatorCondition", "OutputTransform", "PIG",
+           "PINN", "PROBLEMS", "Periodic", "PeriodicFeatures", "PhysicsModel", "PointCloud", "PointSet", "Polygon",
+           "Problem", "Rectangle", "Robin", "TimeDomain", "Triangle", "Unknowns", "approximate_distance",
+           "as_linear_pde", "causal_weights", "channel_gradients", "condition", "conditions", "create_problem",
+           "gaussian_feature_jets", "gaussian_features", "geometry", "kron_logdet", "kron_matvec", "kron_solve",
+           "lagrangian_to_eulerian", "lesnet_loss", "lesnet_residual", "loss_change_at_end", "mixture_kernel",
+           "observe", "on_plane", "partial", "r_conjunction", "r_disjunction", "residual_scale",
+           "snapshot_cs_squared", "snapshot_loss", "spectral_density", "spectral_mixture", "student_t_mixture",
+           "train_physics", "training_summary"]

@@ -4,15 +4,13 @@ from .checkpoint import latest_checkpoint, load_checkpoint, load_model, save_che
 from .context import RunContext, seed_everything
 from .lbfgs import LBFGS
 from .loop import FitResult, TrainingDiverged, fit, make_optimizer, make_scheduler
-
-__all__ = ["LBFGS",
-           "BestCheckpoint", "CSVLogger", "Callback", "EarlyStopping", "FitResult", "RunContext", "StepHook",
-           "TensorBoardLogger", "TrainState", "TrainingDiverged", "fit", "latest_checkpoint", "load_checkpoint",
-           "load_model", "make_optimizer", "make_scheduler", "save_checkpoint", "seed_everything"]
 from .online import (OnlineResult, ProcessBackend, RayBackend, SerialBackend, SimulationBackend, SimulationStream,
                      UniformParameters, make_backend, stream_throughput, train_online)
 from .online_buffers import BUFFERS, FIROBuffer, OnlineBuffer, ReservoirBuffer, SeenReservoirBuffer, make_buffer
 
-__all__ += ["BUFFERS", "FIROBuffer", "OnlineBuffer", "OnlineResult", "ProcessBackend", "RayBackend",
-            "ReservoirBuffer", "SeenReservoirBuffer", "SerialBackend", "SimulationBackend", "SimulationStream",
-            "UniformParameters", "make_backend", "make_buffer", "stream_throughput", "train_online"]
+__all__ = ["BUFFERS", "BestCheckpoint", "CSVLogger", "Callback", "EarlyStopping", "FIROBuffer", "FitResult",
+           "LBFGS", "OnlineBuffer", "OnlineResult", "ProcessBackend", "RayBackend", "ReservoirBuffer", "RunContext",
+           "SeenReservoirBuffer", "SerialBackend", "SimulationBackend", "SimulationStream", "StepHook",
+           "TensorBoardLogger", "TrainState", "TrainingDiverged", "UniformParameters", "fit", "latest_checkpoint",
+           "load_checkpoint", "load_model", "make_backend", "make_buffer", "make_optimizer", "make_scheduler",
+           "save_checkpoint", "seed_everything", "stream_throughput", "train_online"]
