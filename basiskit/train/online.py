@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
@@ -44,12 +45,13 @@ from typing import Any, Self
 import torch
 
 from .._validation import UsageError, check_choice, check_int, check_tensor
+from .checkpoint import load_state, save_state
 from .online_buffers import OnlineBuffer
 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("process", "ray", "serial")
-STATE_FILE = "online_state.pt"
+STATE_DIR = "online_state"  # state.safetensors + state.json (basiskit.train.checkpoint.save_state)
 
 
 # ---- parameters ---------------------------------------------------------------------------------
@@ -434,10 +436,17 @@ class OnlineResult:
 
 
 def _save_state(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` to the folder ``path`` atomically: a temporary folder, then renamed over the old one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    save_state(state, tmp)
+    old = path.with_name(f".{path.name}.{os.getpid()}.old")
+    if path.exists():
+        os.replace(path, old)
     os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def train_online(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
@@ -466,7 +475,8 @@ def train_online(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor, torch.
             what has arrived.
         max_retries: resubmissions per failed simulation.
         checkpoint_dir, checkpoint_every, resume: save state every ``checkpoint_every`` steps (and at the end) to
-            ``checkpoint_dir/online_state.pt``; with ``resume`` continue from it if it exists.
+            ``checkpoint_dir/online_state/`` (safetensors + JSON, nothing pickled); with ``resume`` continue
+            from it if it exists.
         on_step: ``on_step(step, loss, buffer)`` after each gradient step.
         ray_address: join this Ray cluster (backend ``"ray"``).
 
@@ -486,11 +496,11 @@ def train_online(model: torch.nn.Module, loss_fn: Callable[[torch.Tensor, torch.
         raise UsageError(f"checkpoint_every={checkpoint_every}, resume={resume} need a checkpoint_dir")
     own_backend = not isinstance(backend, SimulationBackend)
     runner = make_backend(backend, n_workers, ray_address=ray_address) if own_backend else backend
-    state_path = Path(checkpoint_dir) / STATE_FILE if checkpoint_dir is not None else None
+    state_path = Path(checkpoint_dir) / STATE_DIR if checkpoint_dir is not None else None
 
     step, losses, start, skip = 0, [], 0, 0
     if resume and state_path is not None and state_path.exists():
-        state = torch.load(state_path, weights_only=True)
+        state = load_state(state_path)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         buffer.load_state_dict(state["buffer"])

@@ -241,7 +241,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path, policy):
     full_model, full = _train(make_buffer(policy, 24, 12, **extra), 50, inserts_per_step=4)
     _, part = _train(make_buffer(policy, 24, 12, **extra), 23, inserts_per_step=4,
                               checkpoint_dir=tmp_path, checkpoint_every=10)
-    assert part.steps == 23 and (tmp_path / "online_state.pt").exists()
+    assert part.steps == 23 and (tmp_path / "online_state" / "state.json").is_file()
     resumed_model, resumed = _train(make_buffer(policy, 24, 12, seed=5, **extra), 50, seed=3, inserts_per_step=4,
                                     checkpoint_dir=tmp_path, resume=True)
     assert resumed.steps == 50 and resumed.losses[:23] == part.losses
