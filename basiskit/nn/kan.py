@@ -45,8 +45,11 @@ class KAN(nn.Module):
         widths: ``[in, hidden..., out]``.
         basis: basis name for every layer; ``grid_size``/``order``/``domain`` go to bases that take them
             (B-spline, ReLU-power), other ``**basis_kwargs`` to the basis as given.
-        base_activation, bias, fused, spline_scale, boundary: as in ``KANLinear`` (``boundary`` applies to the
+        base_activation, fused, spline_scale, boundary: as in ``KANLinear`` (``boundary`` applies to the
             B-spline basis: ``"extend"``, pykan's, by default).
+        bias: give every layer a learnable output bias. Off by default, pykan's layout (its node biases are fixed
+            at 0): a trainable hidden bias moves the next layer's inputs off the grid they were fitted to, and
+            with pykan's grid-extension schedule the fit ends ~1.5x less accurate (``kan-fit``, docs/kan.md).
         mult_nodes: multiplication nodes per node layer, ``len(widths)`` ints, 0 on the input and output
             layers (default: none). A hidden layer with multiplication nodes may have ``widths[l] = 0`` sum nodes.
         mult_arity: how many subnodes each multiplication node multiplies (>= 2).
