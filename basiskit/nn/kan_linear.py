@@ -135,11 +135,22 @@ class KANLinear(nn.Module):
         """(knots, packed weight) the clamped kernels evaluate: the layer's own for ``boundary="clamp"``; for
         ``"extend"`` knots padded by ``order`` each side and the spline coefficients by ``order`` zeros each side,
         so the clamp falls on the outermost knots (where every original B-spline is 0)."""
-        p, w = self.basis.order, self.weight
+        p, w, knots = self.basis.order, self.weight, self.basis.knots
         if self.boundary == "clamp" or p == 0:
-            return self.basis.knots, w
+            return knots, w
         spline = nn.functional.pad(w[..., : self.n_basis], (p, p))
-        return kan_grid.extend_grid(self.basis.knots, p), torch.cat([spline, w[..., self.n_basis:]], -1)
+        return self._extended_knots(knots, p), torch.cat([spline, w[..., self.n_basis:]], -1)
+
+    def _extended_knots(self, knots: torch.Tensor, order: int) -> torch.Tensor:
+        """``extend_grid(knots, order)``, kept between calls while the knots tensor is the same object and
+        unmodified (its version counter), so a training step does not rebuild it; recomputed when compiling."""
+        if torch.compiler.is_compiling() or knots.requires_grad or torch.is_inference(knots):
+            return kan_grid.extend_grid(knots, order)
+        cached = self.__dict__.get("_knots_cache")
+        if cached is None or cached[0] is not knots or cached[1] != knots._version:
+            cached = (knots, knots._version, kan_grid.extend_grid(knots, order))
+            self.__dict__["_knots_cache"] = cached
+        return cached[2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)

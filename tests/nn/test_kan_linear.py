@@ -141,6 +141,8 @@ def test_extend_boundary_is_the_b_splines_themselves_outside_the_grid(fused, non
     torch.manual_seed(0)
     f64 = torch.float64
     layer = KANLinear(2, 3, grid_size=4, order=3, fused=fused, dtype=f64)
+    stale = KANLinear(2, 3, grid_size=4, order=3, fused=fused, dtype=f64)
+    layer(torch.zeros(1, 2, dtype=f64)), stale(torch.zeros(1, 2, dtype=f64))  # the extended knots are now kept
     if nonuniform:
         layer.update_grid(torch.rand(200, 2, dtype=f64) ** 2 * 1.5 - 0.5)
     knots = layer.basis.knots
@@ -148,6 +150,8 @@ def test_extend_boundary_is_the_b_splines_themselves_outside_the_grid(fused, non
     spline = torch.einsum("nik,oik->no", _cox_de_boor(x, knots, 3), layer.spline_weight)
     expect = spline + torch.nn.functional.silu(x) @ layer.base_weight.t() + layer.bias
     torch.testing.assert_close(layer(x), expect, atol=1e-12, rtol=0)
+    stale.load_state_dict(layer.state_dict())  # knots copied in place: the kept extension must follow
+    torch.testing.assert_close(stale(x), expect, atol=1e-12, rtol=0)
     far = (x < knots[:, 0]) | (x > knots[:, -1])
     assert far.any() and bool((_cox_de_boor(x, knots, 3).sum(-1)[far] == 0).all())  # 0 beyond the outer knots
     clamped = KANLinear(2, 3, grid_size=4, order=3, fused=fused, boundary="clamp", dtype=f64)
