@@ -45,7 +45,11 @@ class KAN(nn.Module):
         widths: ``[in, hidden..., out]``.
         basis: basis name for every layer; ``grid_size``/``order``/``domain`` go to bases that take them
             (B-spline, ReLU-power), other ``**basis_kwargs`` to the basis as given.
-        base_activation, bias, fused: as in ``KANLinear``.
+        base_activation, fused, spline_scale, boundary: as in ``KANLinear`` (``boundary`` applies to the
+            B-spline basis: ``"extend"``, pykan's, by default).
+        bias: give every layer a learnable output bias. Off by default, pykan's layout (its node biases are fixed
+            at 0): a trainable hidden bias moves the next layer's inputs off the grid they were fitted to, and
+            with pykan's grid-extension schedule the fit ends ~1.5x less accurate (``kan-fit``, docs/kan.md).
         mult_nodes: multiplication nodes per node layer, ``len(widths)`` ints, 0 on the input and output
             layers (default: none). A hidden layer with multiplication nodes may have ``widths[l] = 0`` sum nodes.
         mult_arity: how many subnodes each multiplication node multiplies (>= 2).
@@ -56,7 +60,7 @@ class KAN(nn.Module):
 
     def __init__(self, widths: Sequence[int], basis: str = "bspline", grid_size: int | None = 5,
                  order: int | None = 3, domain: Sequence[float] = (-1.0, 1.0), base_activation: str = "silu", *,
-                 bias: bool = True, fused: bool = True, spline_scale: float = 0.1,
+                 bias: bool = False, fused: bool = True, spline_scale: float = 0.1, boundary: str = "extend",
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None,
                  mult_nodes: Sequence[int] | None = None, mult_arity: int = 2, **basis_kwargs: Any) -> None:
         super().__init__()
@@ -72,7 +76,7 @@ class KAN(nn.Module):
         self.domain, self.basis_kwargs = tuple(float(v) for v in domain), dict(basis_kwargs)
         self.layers = nn.ModuleList(
             KANLinear(a, b, basis, base_activation, bias=bias, fused=fused, spline_scale=spline_scale,
-                      device=device, dtype=dtype, **kw)
+                      boundary=boundary, device=device, dtype=dtype, **kw)
             for a, b in zip(self.node_widths[:-1], self.subnode_widths[1:]))
         # per-edge masks and symbolic branch (kan_symbolic.KANEdges); original index of each input (prune_inputs)
         self.edges = nn.ModuleList(KANEdges(layer.in_features, layer.out_features, device=device, dtype=dtype)

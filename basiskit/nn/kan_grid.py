@@ -64,17 +64,31 @@ def refined_knots(knots: torch.Tensor, order: int, new_grid_size: int) -> torch.
     return extend_grid(new, order)
 
 
-def fit_coefficients(x: torch.Tensor, y: torch.Tensor, knots: torch.Tensor, order: int, ridge: float = 1e-10
-                     ) -> torch.Tensor:
+def spline_basis(x: torch.Tensor, knots: torch.Tensor, order: int, boundary: str = "extend") -> torch.Tensor:
+    """The ``K - 1 - order`` B-splines of every feature at ``x: (N, I)``, ``(N, I, K - 1 - order)``, knots
+    ``(I, K)``. Inside the grid range ``[t_p, t_{K-1-p}]`` both boundaries agree; outside it ``"clamp"``
+    evaluates at x clamped into the range and ``"extend"`` evaluates the B-splines themselves (pykan's
+    ``B_batch``: the end functions' tails, all 0 past the outermost knots)."""
+    if boundary not in ("extend", "clamp"):
+        raise ValueError(f"boundary must be 'extend' or 'clamp', got {boundary!r}")
+    if boundary == "clamp" or order == 0:
+        return bspline_basis(clamp_to_grid(x, knots, order), knots, order)
+    wide = extend_grid(knots, order)
+    return bspline_basis(clamp_to_grid(x, wide, order), wide, order)[..., order: knots.shape[-1] - 1]
+
+
+def fit_coefficients(x: torch.Tensor, y: torch.Tensor, knots: torch.Tensor, order: int, ridge: float = 1e-10,
+                     boundary: str = "clamp") -> torch.Tensor:
     r"""Least-squares spline coefficients ``(O, I, n_basis)``:
     :math:`\sum_k c_{oik} B_k(\bar x_{ni}) \approx y_{noi}`.
 
     x: (N, I), y: (N, O, I) edge values, knots: (I, K). Solved per input feature in float64 from the normal
     equations with a relative ridge ``ridge * mean(diag(A^T A))`` (functions no sample reaches get ~0).
+    ``boundary`` says how the basis is evaluated outside the grid range (:func:`spline_basis`).
     """
     check_tensor("x", x, ndim=2, nonempty=True, finite=True)
     check_tensor("y", y, ndim=3, finite=True)
-    basis = bspline_basis(clamp_to_grid(x.double(), knots.double(), order), knots.double(), order)  # (N, I, B)
+    basis = spline_basis(x.double(), knots.double(), order, boundary)  # (N, I, B)
     gram = torch.einsum("nik,nil->ikl", basis, basis)
     rhs = torch.einsum("nik,noi->iko", basis, y.double())
     scale = gram.diagonal(dim1=-2, dim2=-1).mean(-1).clamp_min(1e-300)

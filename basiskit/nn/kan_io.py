@@ -6,7 +6,7 @@ constants ``edges.L.affine``) and ``folder/config.json``::
 
     {"format": "basiskit.KAN", "format_version": 2,
      "config": {"widths": [...], "basis": "bspline", "layers": [{"grid_size": 5, "order": 3, "bias": true}, ...],
-                "base_activation": "silu", "fused": true, "basis_kwargs": {...}, "dtype": "float32",
+                "base_activation": "silu", "fused": true, "boundary": "extend", "basis_kwargs": {...}, "dtype": "float32",
                 "mult_nodes": [0, ..., 0], "mult_arity": 2, "input_ids": [0, 1, ...],
                 "symbolic_names": null | [null | [[name or null, ...], ...] per layer]}}
 
@@ -15,7 +15,9 @@ after refinement, bias or not, the symbolic edges by function name) and loads th
 refined or symbolified KAN comes back as it was saved without the user rebuilding it by hand. ``widths`` counts
 sum nodes and ``mult_nodes`` the multiplication nodes of each node layer (``KAN(widths, mult_nodes=...,
 mult_arity=...)``). A symbolic function is stored by name: a user function (``register_symbolic``) must be
-registered again before loading, else loading fails with an error that says so. Nothing is pickled.
+registered again before loading, else loading fails with an error that says so. Nothing is pickled. A file
+without ``"boundary"`` was written when every B-spline layer clamped its input to the grid range, so it loads
+with ``boundary="clamp"`` (same outputs as when it was saved).
 
 Version 1 files (written before the per-edge symbolic branch) still load: they have no masks (all edges are
 splines) and may hold an all-edge symbolic fit under ``"symbolic"`` (names, float64 constants and its own biases),
@@ -55,7 +57,8 @@ def kan_config(kan: Any) -> dict[str, Any]:
     first = kan.layers[0]
     return {"widths": [int(w) for w in kan.widths], "basis": first.basis_name, "layers": layers,
             "base_activation": first.base_activation, "fused": bool(first.fused),
-            "spline_scale": float(first.spline_scale), "domain": list(getattr(kan, "domain", (-1.0, 1.0))),
+            "spline_scale": float(first.spline_scale), "boundary": str(getattr(first, "boundary", "clamp")),
+            "domain": list(getattr(kan, "domain", (-1.0, 1.0))),
             "basis_kwargs": dict(getattr(kan, "basis_kwargs", {})),
             "dtype": str(first.weight.dtype).replace("torch.", ""),
             "mult_nodes": [int(m) for m in getattr(kan, "mult_nodes", [0] * len(kan.widths))],
@@ -150,7 +153,7 @@ def kan_from_config(cfg: dict[str, Any], cls: type) -> Any:
     kan = cls(widths, cfg["basis"], grid_size=first.get("grid_size"), order=first.get("order"),
               domain=tuple(cfg.get("domain", (-1.0, 1.0))), base_activation=cfg["base_activation"],
               bias=bool(first["bias"]), fused=cfg["fused"], spline_scale=cfg.get("spline_scale", 0.1),
-              dtype=dtype, mult_nodes=mult, mult_arity=arity, **kw)
+              boundary=cfg.get("boundary", "clamp"), dtype=dtype, mult_nodes=mult, mult_arity=arity, **kw)
     for l, entry in enumerate(layers):
         current = kan.layers[l]
         same = (entry.get("grid_size") == getattr(current.basis, "grid_size", None)
@@ -163,7 +166,8 @@ def kan_from_config(cfg: dict[str, Any], cls: type) -> Any:
                             domain=tuple(cfg.get("domain", (-1.0, 1.0))))
         kan.layers[l] = KANLinear(kan.node_widths[l], kan.subnode_widths[l + 1], cfg["basis"], cfg["base_activation"],
                                   bias=bool(entry["bias"]), fused=cfg["fused"],
-                                  spline_scale=cfg.get("spline_scale", 0.1), dtype=dtype, **layer_kw)
+                                  spline_scale=cfg.get("spline_scale", 0.1), boundary=cfg.get("boundary", "clamp"),
+                                  dtype=dtype, **layer_kw)
     if cfg.get("input_ids") is not None:
         kan.input_ids = list(cfg["input_ids"])
     names = cfg.get("symbolic_names")
@@ -214,6 +218,11 @@ def load_kan(folder: str | Path, cls: type) -> Any:
     except RuntimeError as err:
         raise UsageError(f"{folder}: the weights do not match the saved configuration ({str(err).splitlines()[0]})"
                          ) from err
+    for l, layer in enumerate(kan.layers):  # a weight may take its saved shape (grids change it): check the widths
+        want = (kan.subnode_widths[l + 1], kan.node_widths[l])
+        if tuple(layer.weight.shape[:2]) != want:
+            raise UsageError(f"{folder}: the weights do not match the saved configuration (layer {l} weight "
+                             f"{tuple(layer.weight.shape)}, the widths give {want} edges)")
     try:
         for edges in kan.edges:
             edges.check_consistent()

@@ -9,8 +9,15 @@ The weight is stored packed, ``weight: (out, in, n_basis + 1)``: ``[..., :n_basi
 ``[..., n_basis]`` is :math:`W_b` (views ``spline_weight`` / ``base_weight``).
 
 With ``basis="bspline"`` each input feature owns a knot row (``basis.knots: (in, K)``, what ``update_grid``
-rewrites), the spline is evaluated at x clamped into the feature's grid range (constant continuation outside
-it) and the default ``fused=True`` path runs ``basiskit.ops.bspline.kan_linear``, whose backward recomputes
+rewrites). Outside the feature's grid range ``[t_p, t_{K-1-p}]`` the spline follows ``boundary``: ``"extend"``
+(default, pykan's ``B_batch``) evaluates the same B-splines on the extended knots, so an edge continues past the
+range as the tails of its end B-splines and reaches 0 at the outermost knots ``t_0``, ``t_{K-1}`` (0 beyond);
+``"clamp"`` evaluates it at x clamped into the range (constant continuation, zero derivative in x outside).
+The default matters when a layer's input leaves the range its grid was fitted to (a hidden layer whose inputs
+move between grid updates): clamped, those samples pass no gradient through the spline, and a KAN trained with
+pykan's schedule ends ~6x less accurate (``kan-fit``, measured in docs/kan.md). ``"extend"`` is computed with
+the same kernels on knots padded by ``order`` more each side and the spline coefficients padded with zeros
+(2 ``order`` more basis functions per edge), so the fused path is unchanged. The default ``fused=True`` path runs ``basiskit.ops.bspline.kan_linear``, whose backward recomputes
 the basis (memory kept for backward ~ the input, not ``in * n_basis`` per sample). Other bases (and
 ``fused=False``) use plain autograd on ``basis(x)``.
 """
@@ -25,8 +32,10 @@ from torch import nn
 from .. import bases
 from .._validation import check_choice, check_int, check_tensor
 from ..bases.bspline import BSpline
-from ..ops.bspline import base_term, check_base_activation, clamp_to_grid, kan_linear, kan_linear_reference
+from ..ops.bspline import base_term, check_base_activation, kan_linear, kan_linear_reference
 from . import kan_grid
+
+BOUNDARIES = ("extend", "clamp")
 
 
 class KANLinear(nn.Module):
@@ -39,11 +48,13 @@ class KANLinear(nn.Module):
             ``"none"`` (no base term).
         bias: add a learnable output bias (the node bias of pykan).
         fused: use the fused B-spline autograd (ignored for other bases).
+        boundary: the spline outside the grid range, ``"extend"`` (pykan's: the end B-splines' tails, 0 past the
+            outermost knots) or ``"clamp"`` (constant continuation); B-spline basis only (module docstring).
         spline_scale: std of the initial spline coefficients, times 1/sqrt(in_features).
     """
 
     def __init__(self, in_features: int, out_features: int, basis: str = "bspline", base_activation: str = "silu",
-                 *, bias: bool = True, fused: bool = True, spline_scale: float = 0.1,
+                 *, bias: bool = True, fused: bool = True, spline_scale: float = 0.1, boundary: str = "extend",
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None,
                  **basis_kwargs: Any) -> None:
         super().__init__()
@@ -54,12 +65,14 @@ class KANLinear(nn.Module):
         check_choice("basis", basis, bases.univariate_names())
         base_activation = "none" if base_activation is None else base_activation
         check_base_activation(base_activation)
+        check_choice("boundary", boundary, BOUNDARIES)
         if basis == "bspline":
             self.basis = BSpline(channels=in_features, device=device, dtype=dtype, **basis_kwargs)
         else:
             self.basis = bases.create(basis, device=device, dtype=dtype, **basis_kwargs)
         self.in_features, self.out_features = in_features, out_features
         self.basis_name, self.base_activation, self.fused = basis, base_activation, bool(fused)
+        self.boundary = boundary
         self.weight = nn.Parameter(torch.empty(out_features, in_features, self.basis.n_basis + 1, device=device,
                                                dtype=dtype))
         self.bias = nn.Parameter(torch.empty(out_features, device=device, dtype=dtype)) if bias else None
@@ -108,22 +121,48 @@ class KANLinear(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Dense per-edge features ``(N, in, n_basis + 1)`` = [basis | sigma(x)] for x: (N, in) (plain autograd)."""
         if self.basis_name == "bspline":
-            knots, order = self.basis.knots, self.basis.order
-            b = bases.bspline_basis(clamp_to_grid(x, knots, order), knots, order)
+            b = self.spline_basis(x)
         else:
             b = self.basis(x)
         return torch.cat([b.to(x.dtype), base_term(x, self.base_activation).unsqueeze(-1)], -1)
+
+    def spline_basis(self, x: torch.Tensor) -> torch.Tensor:
+        """The B-spline basis of every feature at ``x: (N, in)`` under ``boundary``, ``(N, in, n_basis)``."""
+        b = self.basis
+        return kan_grid.spline_basis(x, b.knots.to(x.dtype), b.order, self.boundary)
+
+    def _eval_knots_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(knots, packed weight) the clamped kernels evaluate: the layer's own for ``boundary="clamp"``; for
+        ``"extend"`` knots padded by ``order`` each side and the spline coefficients by ``order`` zeros each side,
+        so the clamp falls on the outermost knots (where every original B-spline is 0)."""
+        p, w, knots = self.basis.order, self.weight, self.basis.knots
+        if self.boundary == "clamp" or p == 0:
+            return knots, w
+        spline = nn.functional.pad(w[..., : self.n_basis], (p, p))
+        return self._extended_knots(knots, p), torch.cat([spline, w[..., self.n_basis:]], -1)
+
+    def _extended_knots(self, knots: torch.Tensor, order: int) -> torch.Tensor:
+        """``extend_grid(knots, order)``, kept between calls while the knots tensor is the same object and
+        unmodified (its version counter), so a training step does not rebuild it; recomputed when compiling."""
+        if torch.compiler.is_compiling() or knots.requires_grad or torch.is_inference(knots):
+            return kan_grid.extend_grid(knots, order)
+        cached = self.__dict__.get("_knots_cache")
+        if cached is None or cached[0] is not knots or cached[1] != knots._version:
+            cached = (knots, knots._version, kan_grid.extend_grid(knots, order))
+            self.__dict__["_knots_cache"] = cached
+        return cached[2]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
         if self.basis_name == "bspline" and self.fused:
-            y = kan_linear(x2, self.basis.knots, self.weight, self.basis.order, uniform=self.basis.uniform,
+            knots, weight = self._eval_knots_weight()
+            y = kan_linear(x2, knots, weight, self.basis.order, uniform=self.basis.uniform,
                            base_activation=self.base_activation)
         elif self.basis_name == "bspline":
-            y = kan_linear_reference(x2, self.basis.knots, self.weight, self.basis.order,
-                                     base_activation=self.base_activation)
+            knots, weight = self._eval_knots_weight()
+            y = kan_linear_reference(x2, knots, weight, self.basis.order, base_activation=self.base_activation)
         else:
             feats = self.features(x2)
             flat = feats.reshape(x2.shape[0], feats.shape[1] * feats.shape[2])
@@ -145,15 +184,13 @@ class KANLinear(nn.Module):
 
     def _spline_values(self, x: torch.Tensor) -> torch.Tensor:
         """Spline part of every edge, (N, out, in)."""
-        b = self.basis
-        feats = bases.bspline_basis(clamp_to_grid(x, b.knots, b.order), b.knots, b.order)
-        return torch.einsum("nik,oik->noi", feats, self.spline_weight.to(x.dtype))
+        return torch.einsum("nik,oik->noi", self.spline_basis(x), self.spline_weight.to(x.dtype))
 
     def _set_grid(self, knots: torch.Tensor, fit_x: torch.Tensor, ridge: float) -> None:
         b = self.basis
         with torch.no_grad():
             target = self._spline_values(fit_x.to(self.weight.dtype))
-            coef = kan_grid.fit_coefficients(fit_x, target, knots, b.order, ridge=ridge)
+            coef = kan_grid.fit_coefficients(fit_x, target, knots, b.order, ridge=ridge, boundary=self.boundary)
             base = self.base_weight.detach().clone()
             b.set_knots(knots.to(b.knots))
             new = torch.cat([coef.to(self.weight), base.unsqueeze(-1)], -1)
@@ -194,7 +231,8 @@ class KANLinear(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, basis={self.basis_name!r}, "
-                f"base_activation={self.base_activation!r}, bias={self.bias is not None}, fused={self.fused}")
+                f"base_activation={self.base_activation!r}, bias={self.bias is not None}, fused={self.fused}"
+                + (f", boundary={self.boundary!r}" if self.basis_name == "bspline" else ""))
 
 
 def multiply_subnodes(h: torch.Tensor, n_sum: int, n_mult: int, arity: int) -> torch.Tensor:

@@ -105,3 +105,25 @@ def test_a_training_checkpoint_rebuilds_a_pruned_kan_through_the_config_protocol
         fit(torch.nn.Linear(3, 1), torch.nn.MSELoss(), (x, y), steps=1,
             ctx=RunContext(tmp_path / "lin", seed=0, progress=False), name="lin")
         load_model(tmp_path / "lin" / "checkpoint" / "lin")
+
+
+def test_boundary_is_saved_and_files_without_it_load_clamped(tmp_path):
+    """KAN's defaults are pykan's layout (no bias, B-splines past the grid range); a file written before the
+    boundary option existed was trained clamped, so it loads with boundary="clamp" and gives the same outputs."""
+    torch.manual_seed(0)
+    model = KAN([2, 3, 1], grid_size=4, dtype=torch.float64)
+    assert all(layer.bias is None and layer.boundary == "extend" for layer in model.layers)
+    model.save(tmp_path / "new")
+    assert KAN.load(tmp_path / "new").layers[0].boundary == "extend"
+    old = KAN([2, 3, 1], grid_size=4, bias=True, boundary="clamp", dtype=torch.float64)
+    old.save(tmp_path / "old")
+    path = tmp_path / "old" / "config.json"
+    doc = json.loads(path.read_text())
+    del doc["config"]["boundary"]
+    path.write_text(json.dumps(doc))
+    back = KAN.load(tmp_path / "old")
+    x = torch.rand(64, 2, dtype=torch.float64) * 4 - 2  # outside the grid range, where the boundaries differ
+    assert all(layer.boundary == "clamp" for layer in back.layers)
+    torch.testing.assert_close(back(x), old(x), atol=0, rtol=0)
+    assert not torch.allclose(model(x), torch.func.functional_call(
+        KAN([2, 3, 1], grid_size=4, boundary="clamp", dtype=torch.float64), model.state_dict(), (x,)))

@@ -93,6 +93,7 @@ def test_registry_has_all_bases_and_extra_repr():
     (lambda: KANLinear(2, 3).update_grid(torch.tensor([[0.0, float("nan")]])), ValueError, "x"),
     (lambda: KANLinear(2, 3, basis="fourier").update_grid(torch.zeros(4, 2)), TypeError, "basis"),
     (lambda: KANLinear(2, 3).refine(0), ValueError, "new_grid_size"),
+    (lambda: KANLinear(2, 3, boundary="zero"), ValueError, "boundary"),
 ])
 def test_bad_inputs_name_the_argument(call, exc, arg):
     with pytest.raises(exc, match=arg):
@@ -120,3 +121,63 @@ def test_ddp_single_process_gloo(tmp_path):
         torch.testing.assert_close(layer.weight.grad, ref.weight.grad)
     finally:
         dist.destroy_process_group()
+
+
+def _cox_de_boor(x: torch.Tensor, knots: torch.Tensor, order: int) -> torch.Tensor:
+    """Every B-spline of ``knots: (I, K)`` at ``x: (N, I)`` by the textbook recursion, no clamping: (N, I, K-1-p)."""
+    xe, t = x.unsqueeze(-1), knots
+    b = ((xe >= t[:, :-1]) & (xe < t[:, 1:])).to(x.dtype)
+    for d in range(1, order + 1):
+        b = ((xe - t[:, :-(d + 1)]) / (t[:, d:-1] - t[:, :-(d + 1)]) * b[..., :-1]
+             + (t[:, d + 1:] - xe) / (t[:, d + 1:] - t[:, 1:-d]) * b[..., 1:])
+    return b
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("nonuniform", [False, True])
+def test_extend_boundary_is_the_b_splines_themselves_outside_the_grid(fused, nonuniform):
+    """boundary="extend" (default): past the grid range an edge is the B-splines' own tails, 0 beyond the outermost
+    knots (pykan's B_batch), on uniform and data-fitted knots; "clamp" is the constant continuation."""
+    torch.manual_seed(0)
+    f64 = torch.float64
+    layer = KANLinear(2, 3, grid_size=4, order=3, fused=fused, dtype=f64)
+    stale = KANLinear(2, 3, grid_size=4, order=3, fused=fused, dtype=f64)
+    layer(torch.zeros(1, 2, dtype=f64)), stale(torch.zeros(1, 2, dtype=f64))  # the extended knots are now kept
+    if nonuniform:
+        layer.update_grid(torch.rand(200, 2, dtype=f64) ** 2 * 1.5 - 0.5)
+    knots = layer.basis.knots
+    x = torch.linspace(-3.0, 3.0, 601, dtype=f64).unsqueeze(-1).expand(-1, 2).contiguous()
+    spline = torch.einsum("nik,oik->no", _cox_de_boor(x, knots, 3), layer.spline_weight)
+    expect = spline + torch.nn.functional.silu(x) @ layer.base_weight.t() + layer.bias
+    torch.testing.assert_close(layer(x), expect, atol=1e-12, rtol=0)
+    stale.load_state_dict(layer.state_dict())  # knots copied in place: the kept extension must follow
+    torch.testing.assert_close(stale(x), expect, atol=1e-12, rtol=0)
+    far = (x < knots[:, 0]) | (x > knots[:, -1])
+    assert far.any() and bool((_cox_de_boor(x, knots, 3).sum(-1)[far] == 0).all())  # 0 beyond the outer knots
+    clamped = KANLinear(2, 3, grid_size=4, order=3, fused=fused, boundary="clamp", dtype=f64)
+    clamped.load_state_dict(layer.state_dict())
+    lo, hi = knots[:, 3], knots[:, -4]
+    inside = torch.maximum(torch.minimum(x, torch.nextafter(hi, lo)), lo)
+    spline_c = torch.einsum("nik,oik->no", _cox_de_boor(inside, knots, 3), layer.spline_weight)
+    torch.testing.assert_close(clamped(x), spline_c + torch.nn.functional.silu(x) @ layer.base_weight.t()
+                               + layer.bias, atol=1e-12, rtol=0)
+    assert "boundary='clamp'" in repr(clamped)
+
+
+def test_extend_boundary_gradients_and_grid_refits():
+    """The padded-knot path is differentiable in x and in the weight (gradcheck, points inside, in the tails and
+    beyond), and refine keeps the function on the data under either boundary."""
+    torch.manual_seed(1)
+    f64 = torch.float64
+    layer = KANLinear(2, 2, grid_size=3, order=3, dtype=f64)
+    layer.update_grid(torch.rand(100, 2, dtype=f64) * 1.2 - 0.6)
+    x = torch.tensor([[-2.5, 0.1], [-0.9, 0.55], [0.3, 0.8], [1.1, -0.7], [2.0, 2.9]], dtype=f64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w: torch.func.functional_call(layer, {"weight": w}, (x,)),
+                                    (x, layer.weight.detach().clone().requires_grad_()))
+    for boundary in ("extend", "clamp"):  # grid extension by a multiple nests the spline spaces: exact on the data
+        layer = KANLinear(2, 2, grid_size=5, order=3, boundary=boundary, dtype=f64)
+        data = torch.randn(300, 2, dtype=f64) * 0.6
+        layer.update_grid(data)
+        before = layer(data).detach()
+        layer.refine(10, data)
+        torch.testing.assert_close(layer(data), before, atol=1e-10 * float(before.abs().max()), rtol=0)

@@ -29,7 +29,6 @@ def _set_identity(layer, mask: torch.Tensor) -> None:
     with torch.no_grad():
         layer.weight.zero_()
         layer.weight[..., : layer.n_basis] = mask.to(f64).unsqueeze(-1) * greville.unsqueeze(0)
-        layer.bias.zero_()
 
 
 def _smooth(model: KAN) -> KAN:
@@ -46,7 +45,6 @@ def _smooth(model: KAN) -> KAN:
         with torch.no_grad():
             layer.weight[..., : layer.n_basis] = coef / layer.in_features
             layer.weight[..., layer.n_basis] = 0.0
-            layer.bias.zero_()
     return model
 
 

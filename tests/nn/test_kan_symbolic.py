@@ -34,7 +34,6 @@ def test_fix_fits_the_constants_in_the_models_dtype_and_unfix_restores_the_splin
     model = KAN([2, 1], grid_size=10, dtype=f64)
     with torch.no_grad():
         model.layers[0].weight.zero_()
-        model.layers[0].bias.zero_()
     _planted(model, 0, 0, 0, lambda z: 0.7 * torch.sin(2.0 * z + 0.3) + 0.1)
     x = _x()
     before = model(x).detach()
@@ -58,7 +57,7 @@ def test_fix_without_data_uses_pykans_defaults_or_given_params():
     model.fix_symbolic(0, 0, 0, "x", params=(2.0, 0.5, 3.0, -1.0))
     assert model.edges[0].affine[0, 0].tolist() == [2.0, 0.5, 3.0, -1.0]
     x = _x(16)
-    expect = 3.0 * (2.0 * x[:, 0] + 0.5) - 1.0 + x[:, 1] ** 2 + model.layers[0].bias
+    expect = 3.0 * (2.0 * x[:, 0] + 0.5) - 1.0 + x[:, 1] ** 2  # KAN has no bias by default (pykan's layout)
     torch.testing.assert_close(model(x)[:, 0], expect.detach(), atol=1e-12, rtol=0)
 
 
@@ -104,9 +103,6 @@ def test_xy_is_exact_with_one_multiplication_node_and_edges_fixed_to_x():
     model.fix_symbolic(0, 0, 1, "0")
     model.fix_symbolic(0, 1, 1, "x")
     model.fix_symbolic(1, 0, 0, "x")
-    with torch.no_grad():
-        for layer in model.layers:
-            layer.bias.zero_()
     x = _x(1000)
     assert float((model.symbolic_forward(x) - x[:, :1] * x[:, 1:]).abs().max()) <= 1e-12
     import sympy
@@ -168,7 +164,7 @@ def test_pruning_keeps_the_symbolic_edges_of_kept_nodes_and_save_load_is_bitwise
 
 
 def test_version_1_files_with_an_all_edge_fit_still_load(tmp_path):
-    model = KAN([2, 1], dtype=f64)
+    model = KAN([2, 1], bias=True, dtype=f64)  # version 1 files were written when every KAN had biases
     model.save(tmp_path / "v")
     from safetensors.torch import load_file, save_file
 
