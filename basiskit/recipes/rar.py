@@ -29,8 +29,12 @@ The optimiser steps are equal for all (the paper gives its adaptive methods 100 
 this comparison does not). Error: relative L2 on the (256, 100) grid of the published data set, median over
 ``n_seeds`` seeds (``seed``, ``seed + 1``, ...); each seed fixes the network's initialisation and the points.
 
-Claims (the issue's): median rel. L2 of RAD <= 0.5 x uniform's median. RAR-D is measured and reported
-(``rard_median_rel_l2``, ``rard_over_uniform``) but not claimed: it does not meet the ratio at quick size (below).
+Claims (the issue's): median rel. L2 of RAD <= 0.5 x uniform's median; the same for RAR-D from 10 rounds on
+(``RARD_MIN_ROUNDS``: the full size). RAR-D is measured at every size (``rard_median_rel_l2``,
+``rard_over_uniform``) but claimed only where it met the ratio at the full size: at quick size (5 rounds) it
+does not (below), because it trains on a partial budget (250 of 500 points through the warm-up, the full budget
+only in the last round). This condition was set after measuring both sizes, as the issue asks (claim RAR-D if it
+meets the ratio honestly at full size), and is stated here so it is not mistaken for a prediction.
 
 Uniform's best chance: its period is the best of a sweep at quick size (``--set uniform_period=P``, rel. L2 of
 seeds 0, 1, 2 and their median): P = 0 (one fixed draw) 0.169 / 0.183 / 0.311, median 0.183; P = 10: median 0.244;
@@ -54,8 +58,12 @@ the warm-up and reaches the full budget only at the last round. Nobody's loss is
 (``*_loss_change_last10`` 0.3-0.99): at this size all three are still improving, the comparison is at equal
 steps, not at convergence.
 
-Full size (scaled to this CPU: 1,000 points, the paper's 3 x 64 MLP, 3,000 warm-up Adam steps, 10 rounds):
-docs/runs/rar/full.
+Full size (scaled to this CPU: 1,000 points, half the paper's 2,000; the paper's 3 x 64 MLP; 3,000 warm-up Adam
+steps instead of 15,000; 10 rounds instead of 100; 411 s user + 53 s sys of one thread, 11 min wall on the shared
+machine; docs/runs/rar/full): uniform (fixed points, the quick sweep's best) 0.189 / 0.189 / 0.155, median 0.189;
+RAD 0.035 / 0.019 / 0.136, median 0.0353, ratio 0.19 (margin 2.7x); RAR-D 0.017 / 0.028 / 0.159, median 0.0279,
+ratio 0.15 (margin 3.4x). Seed 2 is the exception: RAD ends at 0.136 (worse than its 0.093 after the warm-up)
+and RAR-D at 0.159, both on par with uniform; the claims are on medians for that reason. The uniform period was not re-swept at full size.
 
 Paper figure: not set. The setting above is read from the authors' code; their reported L2 errors for Burgers
 (uniform with resampling vs RAD / RAR-D) could not be read from the paper text available here.
@@ -180,14 +188,26 @@ def _plot_points(ctx: RunContext, points: dict[str, torch.Tensor], field_: torch
     ctx.savefig(fig, "points")
 
 
+RARD_MIN_ROUNDS = 10  # RAR-D is claimed from this many rounds on (the full size): below, it trains on a partial budget
+
+
+def claims(cfg: RarConfig) -> list[Claim]:
+    """RAD's claim always; RAR-D's with >= ``RARD_MIN_ROUNDS`` rounds (met at full size, not at quick size)."""
+    out = [Claim("rad_median_rel_l2", "<=", "uniform_median_rel_l2", scale=0.5,
+                 note="RAD (k = 1, c = 1) at the same points and optimiser steps")]
+    if cfg.rounds >= RARD_MIN_ROUNDS:
+        out.append(Claim("rard_median_rel_l2", "<=", "uniform_median_rel_l2", scale=0.5,
+                         note="RAR-D (k = 2, c = 0), same final point budget and steps"))
+    return out
+
+
 @recipe("rar", paper="Wu, Zhu, Tan, Kartha & Lu 2023, A comprehensive study of non-adaptive and residual-based "
                      "adaptive sampling for physics-informed neural networks",
         summary="RAD and RAR-D against uniformly resampled points, Burgers nu = 0.01/pi, equal points and steps, "
                 "median of 3 seeds",
         config=RarConfig,
         quick={"n_interior": 500, "width": 32, "warm_steps": 1000, "rounds": 5},
-        claims=[Claim("rad_median_rel_l2", "<=", "uniform_median_rel_l2", scale=0.5,
-                      note="RAD (k = 1, c = 1) at the same points and optimiser steps")])
+        claims=claims)
 def run(cfg: RarConfig, ctx: RunContext) -> dict:
     metrics: dict[str, float] = {"nu": 0.01 / math.pi, "n_interior": cfg.n_interior}
     errors: dict[str, list[float]] = {m: [] for m in METHODS}
