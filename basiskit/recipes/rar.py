@@ -40,7 +40,8 @@ Uniform's best chance: its period is the best of a sweep at quick size (``--set 
 seeds 0, 1, 2 and their median): P = 0 (one fixed draw) 0.169 / 0.183 / 0.311, median 0.183; P = 10: median 0.244;
 P = 100: 0.302; P = 500: 0.192. Fixed points are best (the differences are within the seed-to-seed spread), so
 ``uniform_period`` defaults to 0; at full size the same period is used (a sweep there costs 3 x 3 more trainings).
-With fixed points, uniform and RAD share the warm-up exactly and differ only in the rounds' points.
+With fixed points, uniform and RAD have the same warm-up (schedule, network, a uniform draw of the same size)
+and differ in the rounds' points.
 
 Quick size (500 points instead of the paper's 2,000, a 3 x 32 MLP instead of 3 x 64, 1,000 warm-up Adam steps
 instead of 15,000, 5 rounds of 100 Adam + 10 x 20 L-BFGS iterations instead of 100 rounds of 1,000 Adam + L-BFGS
@@ -52,7 +53,8 @@ against 0.20 (uniform, period 100); adapting from step 0 with no warm-up, RAD lo
 position (x in [0, 0.2]; rel. L2 0.42 -> 0.63 over 5 rounds, seed 0) while uniform reached 0.09. The paper's
 structure (a warm-up on fixed points, then rounds of training on the adapted points) is what makes RAD win.
 Quick figures (seeds 0-2, this AMD EPYC, one thread): uniform median 0.183; RAD 0.123 / 0.048 / 0.059, median
-0.0587, ratio 0.32 against the target 0.5 (margin 1.55x; RAD's worst seed is below uniform's median); RAR-D
+0.0587, ratio 0.32 against the target 0.5 (margin 1.55x; RAD's worst seed is below uniform's median, so a
+change of CPU that moves single seeds, as float rounding in a PINN trajectory can, should not flip it); RAR-D
 0.163 / 0.181 / 0.249, median 0.181, ratio 0.99 (not met). RAR-D trains on half the budget (250 points) through
 the warm-up and reaches the full budget only at the last round. Nobody's loss is flat at the end
 (``*_loss_change_last10`` 0.3-0.99): at this size all three are still improving, the comparison is at equal
@@ -63,7 +65,8 @@ steps instead of 15,000; 10 rounds instead of 100; 411 s user + 53 s sys of one 
 machine; docs/runs/rar/full): uniform (fixed points, the quick sweep's best) 0.189 / 0.189 / 0.155, median 0.189;
 RAD 0.035 / 0.019 / 0.136, median 0.0353, ratio 0.19 (margin 2.7x); RAR-D 0.017 / 0.028 / 0.159, median 0.0279,
 ratio 0.15 (margin 3.4x). Seed 2 is the exception: RAD ends at 0.136 (worse than its 0.093 after the warm-up)
-and RAR-D at 0.159, both on par with uniform; the claims are on medians for that reason. The uniform period was not re-swept at full size.
+and RAR-D at 0.159, both on par with uniform; the claims are on medians for that reason. The uniform period was
+not re-swept at full size.
 
 Paper figure: not set. The setting above is read from the authors' code; their reported L2 errors for Burgers
 (uniform with resampling vs RAD / RAR-D) could not be read from the paper text available here.

@@ -3,9 +3,9 @@ the point budget is kept, a resumed run continues on the same points, clear erro
 from __future__ import annotations
 
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import torch
 from torch import nn
 
 from basiskit.physics import PINN, create_problem
