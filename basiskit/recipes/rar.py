@@ -183,8 +183,8 @@ def _plot_points(ctx: RunContext, points: dict[str, torch.Tensor], field_: torch
 
     fig, axes = plt.subplots(1, len(points), figsize=(4.2 * len(points), 3.4), sharey=True)
     for ax, (label, pts) in zip(axes, points.items()):
-        ax.imshow(field_.T, origin="lower", extent=(-1, 1, 0, 1), aspect="auto", cmap="RdBu_r", alpha=0.35)
-        ax.scatter(pts[:, 0], pts[:, 1], s=2, c="k")
+        ax.imshow(field_.T.numpy(), origin="lower", extent=(-1, 1, 0, 1), aspect="auto", cmap="RdBu_r", alpha=0.35)
+        ax.scatter(pts[:, 0].numpy(), pts[:, 1].numpy(), s=2, c="k")
         ax.set_title(f"{label}: {pts.shape[0]} points")
         ax.set_xlabel("x")
     axes[0].set_ylabel("t")

@@ -1,4 +1,4 @@
-"""Residual-based adaptive sampling of PINN collocation points (RAD, RAR): points go where the residual is large,
+"""Residual-based adaptive sampling of PINN collocation points (RAD, RAR, RAR-D): points go where the residual is large,
 the point budget is kept, a resumed run continues on the same points, clear errors."""
 from __future__ import annotations
 
