@@ -18,8 +18,10 @@ Remedies, each optional:
   or residual-based (``sampling``): RAD (Wu, Zhu, Tan, Kartha & Lu 2023) redraws the interior points from a
   uniform pool of ``pool`` x ``n_interior`` candidates with probability
   :math:`p \propto |r|^k / \overline{|r|^k} + c` (defaults k = 1, c = 1); RAR (Lu, Meng, Mao & Karniadakis 2021,
-  DeepXDE) starts from ``start`` x ``n_interior`` uniform points and adds the ``n_add`` pool points of largest
-  residual each round until ``n_interior`` are in use, so both end at the same point budget as uniform sampling.
+  DeepXDE; "RAR-G" in Wu et al.) starts from ``start`` x ``n_interior`` uniform points and adds the ``n_add`` pool
+  points of largest residual each round until ``n_interior`` are in use; RAR-D (``"rar-d"``, Wu et al. 2023) adds
+  them the same way but draws them from the density above without replacement (defaults k = 2, c = 0; greedy RAR
+  is its limit k -> infinity). All end at the same point budget as uniform sampling.
   The adaptive set is a buffer of the model, saved in checkpoints, so a resumed run continues on the same points.
 
 Systems (a field of ``problem.outputs`` channels, e.g. Kovasznay's (u, v, p)) give one residual column per
@@ -47,8 +49,9 @@ from ..measure import count_parameters
 from .derivatives import AutogradDerivatives, Derivatives
 from .inverse import Observations, Unknowns
 from .problems import Problem
+from .sampling import residual_density
 
-SAMPLINGS = ("uniform", "rad", "rar")
+SAMPLINGS = ("uniform", "rad", "rar", "rar-d")
 
 __all__ = ["PINN", "PhysicsModel", "causal_weights", "loss_change_at_end", "residual_scale", "train_physics",
            "training_summary"]
@@ -102,14 +105,16 @@ class PhysicsModel(nn.Module):
         self._points_round = -1
         self._points: dict[str, torch.Tensor] = {}
         self.sampling = check_choice("sampling", sampling, SAMPLINGS)
-        allowed = {"uniform": (), "rad": ("k", "c", "pool"), "rar": ("start", "n_add", "pool")}[sampling]
+        allowed = {"uniform": (), "rad": ("k", "c", "pool"), "rar": ("start", "n_add", "pool"),
+                   "rar-d": ("k", "c", "start", "n_add", "pool")}[sampling]
         opts = dict(sampling_options or {})
         for key in opts:
             if key not in allowed:
                 raise ValueError(f"sampling_options: {key!r} is not an option of sampling={sampling!r}; allowed: "
                                  f"{list(allowed) or 'none'}")
-        self.sampling_options = {"k": check_float("k", opts.get("k", 1.0), min_value=0.0),
-                                 "c": check_float("c", opts.get("c", 1.0), min_value=0.0),
+        k0, c0 = (2.0, 0.0) if sampling == "rar-d" else (1.0, 1.0)  # Wu et al. 2023's defaults: RAR-D k=2, c=0
+        self.sampling_options = {"k": check_float("k", opts.get("k", k0), min_value=0.0),
+                                 "c": check_float("c", opts.get("c", c0), min_value=0.0),
                                  "pool": check_int("pool", opts.get("pool", 4), min_value=1),
                                  "start": check_float("start", opts.get("start", 0.5), min_value=0.0, max_value=1.0,
                                                       strict_min=True),
@@ -146,16 +151,20 @@ class PhysicsModel(nn.Module):
             pool = self.problem.sample_interior(int(o["pool"]) * n, g).to(device, dtype)
             res = self._pool_residuals(pool)
             if self.sampling == "rad":
-                w = res.pow(o["k"])
-                prob = w / w.mean().clamp_min(1e-300) + o["c"]
-                idx = torch.multinomial(prob.cpu(), n, replacement=False, generator=g).to(device)
+                prob = residual_density(res.cpu(), o["k"], o["c"])
+                idx = torch.multinomial(prob, n, replacement=False, generator=g).to(device)
                 self.adaptive_points.copy_(pool[idx])
                 self.adaptive_count.fill_(n)
             else:
                 have = int(self.adaptive_count)
                 add = min(int(o["n_add"]), n - have)
                 if add > 0:
-                    self.adaptive_points[have:have + add] = pool[res.topk(add).indices]
+                    if self.sampling == "rar":  # greedy: the largest residuals (RAR-G in Wu et al.'s naming)
+                        idx = res.topk(add).indices
+                    else:  # RAR-D: drawn from the residual density, without replacement
+                        prob = residual_density(res.cpu(), o["k"], o["c"])
+                        idx = torch.multinomial(prob, add, replacement=False, generator=g).to(device)
+                    self.adaptive_points[have:have + add] = pool[idx]
                     self.adaptive_count.fill_(have + add)
         self.adaptive_round.fill_(rnd)
 
@@ -214,9 +223,9 @@ class PINN(PhysicsModel):
         adaptive: gradient-norm balancing of the boundary/initial weights every ``adapt_every`` evaluations.
         causal_eps: causal weighting tolerance (time-dependent problems; None = off), ``n_chunks`` time chunks.
         n_interior, n_boundary, n_initial: collocation set sizes; ``resample_every`` (0 = fixed points).
-        sampling: "uniform", "rad" or "rar" (module docstring); ``sampling_options``: RAD ``k``, ``c``, ``pool``;
-            RAR ``start`` (fraction of ``n_interior`` drawn uniformly first), ``n_add`` (points per round),
-            ``pool``.
+        sampling: "uniform", "rad", "rar" or "rar-d" (module docstring); ``sampling_options``: RAD ``k``, ``c``,
+            ``pool``; RAR ``start`` (fraction of ``n_interior`` drawn uniformly first), ``n_add`` (points per
+            round), ``pool``; RAR-D all five (defaults k = 2, c = 0).
     """
 
     def __init__(self, problem: Problem, net: nn.Module, *, n_interior: int = 2000, n_boundary: int = 200,

@@ -1,11 +1,12 @@
-"""Point sets on boxes: random collocation points and tensor-product test grids."""
+"""Point sets on boxes: random collocation points and tensor-product test grids; the residual density of
+adaptive sampling (RAD, RAR-D)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import torch
 
-from .._validation import check_int
+from .._validation import check_float, check_int, check_tensor
 
 
 def uniform_box(n: int, lower: Sequence[float], upper: Sequence[float], generator: torch.Generator | None = None,
@@ -29,3 +30,25 @@ def box_grid(sizes: Sequence[int], lower: Sequence[float], upper: Sequence[float
     axes = [torch.linspace(lo, hi, s, dtype=dtype or torch.get_default_dtype())
             for s, lo, hi in zip(sizes, lower, upper)]
     return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(sizes))
+
+
+def residual_density(residual: torch.Tensor, k: float = 1.0, c: float = 1.0) -> torch.Tensor:
+    r"""Sampling probabilities of candidate points from their PDE residuals (Wu, Zhu, Tan, Kartha & Lu 2023, RAD
+    and RAR-D):
+
+    .. math::
+        p_i \propto \frac{|r_i|^k}{\overline{|r|^k}} + c,
+
+    normalised to sum to 1 (k = 0 or c -> infinity: uniform; k -> infinity: the largest residual). Where every
+    weight is 0 (all residuals 0 and c = 0) the points are equally likely. ``residual``: (n,) -> (n,).
+    """
+    check_tensor("residual", residual, ndim=1, finite=True, nonempty=True)
+    check_float("k", k, min_value=0.0)
+    check_float("c", c, min_value=0.0)
+    w = residual.abs().double().pow(k)
+    mean = w.mean()
+    w = (w / mean if mean > 0 else torch.zeros_like(w)) + c
+    total = w.sum()
+    if total <= 0:
+        return torch.full_like(residual, 1.0 / residual.numel())
+    return (w / total).to(residual.dtype)

@@ -1,9 +1,11 @@
-"""Residual-based adaptive sampling of PINN collocation points (RAD, RAR): points go where the residual is large,
+"""Residual-based adaptive sampling of PINN collocation points (RAD, RAR, RAR-D): points go where the residual is large,
 the point budget is kept, a resumed run continues on the same points, clear errors."""
 from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from basiskit.physics import PINN, create_problem
@@ -86,3 +88,73 @@ def test_bad_sampling_arguments_give_clear_errors():
         PINN(problem, _zero_net(), sampling="rad", resample_every=5, sampling_options={"n_add": 3})
     with pytest.raises(ValueError, match="start"):
         PINN(problem, _zero_net(), sampling="rar", resample_every=5, sampling_options={"start": 0.0})
+
+
+def test_residual_density_is_wu_et_al_formula_normalised():
+    from basiskit.physics.sampling import residual_density
+
+    r = torch.tensor([0.0, 1.0, -3.0], dtype=torch.float64)
+    w = r.abs() / r.abs().mean() + 1.0  # k = 1, c = 1
+    torch.testing.assert_close(residual_density(r), w / w.sum())
+    w2 = r.pow(2) / r.pow(2).mean()  # k = 2, c = 0 (RAR-D's defaults)
+    torch.testing.assert_close(residual_density(r, k=2.0, c=0.0), w2 / w2.sum())
+    torch.testing.assert_close(residual_density(r, k=0.0, c=0.0), torch.full((3,), 1 / 3, dtype=torch.float64))
+    # all residuals zero and c = 0: no preference, equally likely (not NaN)
+    torch.testing.assert_close(residual_density(torch.zeros(4), k=1.0, c=0.0), torch.full((4,), 0.25))
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=50), st.floats(0.0, 4.0), st.floats(0.0, 5.0))
+@settings(max_examples=60, deadline=None)
+def test_residual_density_is_a_distribution_increasing_in_the_residual(values, k, c):
+    from basiskit.physics.sampling import residual_density
+
+    r = torch.tensor(values, dtype=torch.float64)
+    p = residual_density(r, k=k, c=c)
+    assert p.shape == r.shape and bool((p >= 0).all())
+    assert abs(float(p.sum()) - 1.0) < 1e-9
+    order = r.abs().argsort()
+    assert bool((p[order].diff() >= -1e-12).all())  # a larger |residual| is never less likely
+
+
+def test_residual_density_bad_inputs_raise_clear_errors():
+    from basiskit.physics.sampling import residual_density
+
+    with pytest.raises(ValueError, match="residual"):
+        residual_density(torch.ones(2, 2))
+    with pytest.raises(ValueError, match="residual"):
+        residual_density(torch.tensor([1.0, float("nan")]))
+    with pytest.raises(ValueError, match="residual"):
+        residual_density(torch.ones(0))
+    with pytest.raises(ValueError, match="k"):
+        residual_density(torch.ones(3), k=-1.0)
+    with pytest.raises(ValueError, match="c"):
+        residual_density(torch.ones(3), c=-0.5)
+
+
+def test_rar_d_adds_points_drawn_from_the_residual_density_until_the_budget():
+    problem = create_problem("helmholtz2d")
+    model = PINN(problem, _zero_net(), n_interior=400, resample_every=1, sampling="rar-d",
+                 sampling_options={"start": 0.5, "n_add": 100, "pool": 10}, dtype=torch.float64)
+    assert (model.sampling_options["k"], model.sampling_options["c"]) == (2.0, 0.0)  # Wu et al.'s RAR-D defaults
+    sizes = []
+    for _ in range(4):
+        sizes.append(model.collocation()["interior"].shape[0])
+        model.evaluations += 1
+    assert sizes == [200, 300, 400, 400]
+    uniform, added = model.adaptive_points[:200], model.adaptive_points[200:]
+    assert float(_source_size(problem, added).mean()) > 1.5 * float(_source_size(problem, uniform).mean())
+    # drawn, not the greedy top: some added points have a residual below the uniform points' median
+    assert float(_source_size(problem, added).min()) < float(_source_size(problem, uniform).median())
+    assert torch.unique(added, dim=0).shape[0] == 200  # without replacement
+
+
+def test_rar_d_options_are_checked():
+    problem = create_problem("helmholtz2d")
+    with pytest.raises(ValueError, match="resample_every >= 1"):
+        PINN(problem, _zero_net(), sampling="rar-d")
+    with pytest.raises(ValueError, match="'foo' is not an option of sampling='rar-d'"):
+        PINN(problem, _zero_net(), sampling="rar-d", resample_every=5, sampling_options={"foo": 1})
+    with pytest.raises(ValueError, match="k"):
+        PINN(problem, _zero_net(), sampling="rar-d", resample_every=5, sampling_options={"k": -2.0})
+    model = PINN(problem, _zero_net(), sampling="rar-d", resample_every=5, sampling_options={"k": 1.0, "c": 1.0})
+    assert (model.sampling_options["k"], model.sampling_options["c"]) == (1.0, 1.0)
