@@ -14,8 +14,8 @@ in the first stage, with torch's LBFGS; measurements of each change are in docs/
 Each side trains ``seeds`` models (initialisation seeds ``seed, seed + 1, ...``; same data) and reports the
 median test RMSE per grid size and the median wall and CPU times, ours and pykan's alternating seed by seed so
 both see the same machine load. Our model is ``KAN(widths, grid_size, order)`` with the library's defaults.
-Claims: our median final RMSE <= 1.5x pykan's (the issue's goal; margin: the quick and full runs sit at 0.93x and
-0.79x, and single seeds of either side spread by up to 4x at grid 20, see docs/kan.md, so medians over 3 seeds
+Claims: our median final RMSE <= 1.5x pykan's (the issue's goal; margin: the full run sits at 0.79x, the quick run
+at 0.93x or 1.68x depending on the thread count, and single seeds of either side spread by up to 4x at grid 20, see docs/kan.md, so medians over 3 seeds
 are compared) and our time <= 1/5 of pykan's (process CPU time, robust on a shared machine where wall time is
 not; reported, not asserted; wall times reported beside it). Without pykan those two claims are left out and
 ``pykan_skipped`` says why.
@@ -33,7 +33,9 @@ samples pass no gradient through the spline), and no node biases (``bias=False``
 biases are fixed at 0), 7.1e-4 -> 4.7e-4 over seeds 0-5 (pykan 5.3e-4). pykan's trainable per-edge scales
 (``scale_base``, ``scale_sp``) make no difference, its initial-noise fit is no better than ours, and its LBFGS
 is ours already. Quick run: median RMSE
-5.7e-4 against pykan's 6.1e-4 (0.93x, met; < 1e-3 met). Full size (docs/runs/kan-fit/full): 6.8e-5 against
+5.7e-4 (< 1e-3 met) against pykan's 6.1e-4 at two threads (0.93x, met) but 3.4e-4 at one thread (1.68x, not
+met, the recorded run): at quick size the comparison is a near tie that the thread count decides (pykan's seeds
+spread, ours do not move), so the slow test holds it within 2x rather than asserting it. Full size (docs/runs/kan-fit/full): 6.8e-5 against
 pykan's 8.5e-5 (0.79x, met; every seed of ours 6.4e-5 to 8.3e-5, pykan's 8.2e-5 to 1.1e-4). CPU time: 0.53x
 pykan's at full size (14.6 s against 27.9 s), 0.6-0.8x at quick size depending on load: the 1/5 claim is **not
 met**. Both sides are bound by per-call Python work on a 360-parameter model; after the first grid update the
