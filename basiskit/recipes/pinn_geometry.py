@@ -30,7 +30,10 @@ Dirichlet values off by 0.046 (235 s of CPU for the whole quick run). The P2 ref
 
 Quick size: a 3 x 50 tanh MLP, 1,500 interior and 400 boundary points, 1,000 Adam steps at 1e-3 then 200 L-BFGS
 steps of 20 iterations, reference P2 refined 5 times (12,545 dofs). Full size: 4,000 / 800 points, 3,000 Adam
-+ 200 L-BFGS steps, reference refined 6 times.
++ 200 L-BFGS steps, reference refined 6 times (49,665 dofs; it changes by 3.3e-6 under one more refinement):
+hard 0.0089 (met; Dirichlet values exact to 6e-8), soft 0.0081 with its Dirichlet values off by 0.067; 773 s of
+CPU, one thread (docs/runs/pinn-geometry/full). More points barely move the hard PINN (0.00925 -> 0.0089): the
+corner singularity, not the point count, limits a smooth tanh network here.
 
 Paper figure: none set (DeepXDE's example states no error figure for this set-up).
 """
