@@ -43,7 +43,9 @@ sweep); the recipe's measured figures are in the docs.
 Quick figures (seed 0, one thread, 130 s CPU): antiderivative 0.0074 (met); FNO 0.0066 after its 2,000 steps
 (0.89x the DeepONet's error); diffusion-reaction 0.0107, **just short of 1e-2 at quick size** (not met; the sweep
 above shows the data set limits it); physics-informed 0.0063 (met, with clipping; 0.0102 without). Full size:
-FULL_FIGURES
+antiderivative 0.0028, FNO 0.0037 at equal steps, diffusion-reaction 0.0054, physics-informed 0.0072: all three
+met (919 s CPU, one thread; docs/runs/deeponet/full). Before the clipping the physics-informed part ended at 0.33
+at full size: its residual loss blew up near step 4,000 and only partly recovered.
 
 Paper figures: none set. The DeepONet paper reports its antiderivative and diffusion-reaction errors as MSE
 curves, not relative L2 figures we could verify from here.

@@ -52,6 +52,9 @@ so a quarter of the vorticity time scale, near the paper's 0.2 of its units; per
 operator reached 9.05% in 300 steps against persistence 28%, too close to 10% for a robust quick claim); width
 32, 4 layers; batch 8; lr 5e-3 with a cosine decay (1e-2 was no better at window 0.5, 11.8% vs 12.5% at 300 and
 200 steps); 400 + 200 + 200 steps, about a minute of CPU in all.
+
+Full run (docs/runs/lesnets/full, 418 s of CPU, one thread): relative L2 0.024 against the LES solver
+(persistence 0.165), learned Cs^2 4.0% from the truth with 3 snapshots; all claims met.
 """
 from __future__ import annotations
 
