@@ -120,7 +120,8 @@ def _chosen_path(layer: KANLinear, x: torch.Tensor) -> str:
     when the native kernels cannot run the call."""
     from ..ops.bspline import _native_path
 
-    knots, w = layer.basis.knots, layer.weight.detach()
+    knots, w = layer._eval_knots_weight()  # what the kernels see (extended knots, padded weight)
+    w = w.detach()
     if not _native_path(x, knots, w, layer.basis.order, layer.basis.uniform, x.dtype):
         return "PyTorch (native kernels off or not usable)"
     return path_select.choose(x.detach(), knots, w, layer.basis.order, layer.base_activation)

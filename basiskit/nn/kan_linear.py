@@ -32,7 +32,7 @@ from torch import nn
 from .. import bases
 from .._validation import check_choice, check_int, check_tensor
 from ..bases.bspline import BSpline
-from ..ops.bspline import base_term, check_base_activation, kan_linear, kan_linear_reference
+from ..ops.bspline import base_term, check_base_activation, kan_linear, kan_linear_reference, pad_spline_weight
 from . import kan_grid
 
 BOUNDARIES = ("extend", "clamp")
@@ -131,15 +131,18 @@ class KANLinear(nn.Module):
         b = self.basis
         return kan_grid.spline_basis(x, b.knots.to(x.dtype), b.order, self.boundary)
 
+    def _eval_pad(self) -> int:
+        """Zero coefficients the kernels see on each side of every edge's spline: ``order`` for
+        ``boundary="extend"`` (on knots extended by ``order``, so the clamp falls on the outermost knots, where
+        every original B-spline is 0), none for ``"clamp"``."""
+        return 0 if self.boundary == "clamp" else self.basis.order
+
     def _eval_knots_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(knots, packed weight) the clamped kernels evaluate: the layer's own for ``boundary="clamp"``; for
-        ``"extend"`` knots padded by ``order`` each side and the spline coefficients by ``order`` zeros each side,
-        so the clamp falls on the outermost knots (where every original B-spline is 0)."""
-        p, w, knots = self.basis.order, self.weight, self.basis.knots
-        if self.boundary == "clamp" or p == 0:
+        """(knots, packed weight) the clamped kernels evaluate, the weight padded by ``_eval_pad()`` zeros."""
+        p, w, knots = self._eval_pad(), self.weight, self.basis.knots
+        if not p:
             return knots, w
-        spline = nn.functional.pad(w[..., : self.n_basis], (p, p))
-        return self._extended_knots(knots, p), torch.cat([spline, w[..., self.n_basis:]], -1)
+        return self._extended_knots(knots, p), pad_spline_weight(w, p)
 
     def _extended_knots(self, knots: torch.Tensor, order: int) -> torch.Tensor:
         """``extend_grid(knots, order)``, kept between calls while the knots tensor is the same object and
@@ -156,10 +159,11 @@ class KANLinear(nn.Module):
         self._check_input(x)
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
-        if self.basis_name == "bspline" and self.fused:
-            knots, weight = self._eval_knots_weight()
-            y = kan_linear(x2, knots, weight, self.basis.order, uniform=self.basis.uniform,
-                           base_activation=self.base_activation)
+        if self.basis_name == "bspline" and self.fused:  # the padded weight is formed inside, not kept
+            pad = self._eval_pad()
+            knots = self._extended_knots(self.basis.knots, pad) if pad else self.basis.knots
+            y = kan_linear(x2, knots, self.weight, self.basis.order, uniform=self.basis.uniform,
+                           base_activation=self.base_activation, pad=pad)
         elif self.basis_name == "bspline":
             knots, weight = self._eval_knots_weight()
             y = kan_linear_reference(x2, knots, weight, self.basis.order, base_activation=self.base_activation)

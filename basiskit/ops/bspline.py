@@ -37,6 +37,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..bases.bspline import _triangle, bspline_basis
 from . import bspline_native, path_select
@@ -237,6 +238,39 @@ class KANLinearFunction(torch.autograd.Function):
         return grad_x, None, grad_w, None, None, None
 
 
+def pad_spline_weight(weight: torch.Tensor, pad: int) -> torch.Tensor:
+    """Packed weight (O, I, n_basis + 1) -> (O, I, n_basis + 2 pad + 1): ``pad`` zero spline coefficients on
+    each side, the base weight kept last (the coefficients of knots extended by ``pad`` each side)."""
+    n_basis = weight.shape[-1] - 1
+    return torch.cat([nn.functional.pad(weight[..., :n_basis], (pad, pad)), weight[..., n_basis:]], -1)
+
+
+class KANLinearPaddedFunction(torch.autograd.Function):
+    """:class:`KANLinearFunction` on ``pad_spline_weight(weight, pad)`` without keeping the padded copy: saves
+    (x, knots, weight) with the caller's (unpadded) weight, pads again in backward and returns the gradient of
+    the unpadded weight (the padded coefficients are constants 0). ``knots`` are the extended ones."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor,  # type: ignore[override]
+                order: int, uniform: bool, act: str, pad: int) -> torch.Tensor:
+        dtype = _compute_dtype(x)
+        ctx.save_for_backward(x, knots, weight)
+        padded = pad_spline_weight(weight, pad)
+        ctx.order, ctx.uniform, ctx.act, ctx.dtype, ctx.pad = order, uniform, act, dtype, pad
+        ctx.native = _native_path(x, knots, padded, order, uniform, dtype)
+        return _forward(x, knots, padded, order, uniform, act, dtype, ctx.native)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
+        x, knots, weight = ctx.saved_tensors
+        padded, n_basis = pad_spline_weight(weight, ctx.pad), weight.shape[-1] - 1
+        grad_x, grad_w = _backward(x, knots, padded, grad_out, ctx.order, ctx.uniform, ctx.act, ctx.dtype,
+                                   ctx.needs_input_grad[0], ctx.needs_input_grad[2], ctx.native)
+        if grad_w is not None:
+            grad_w = torch.cat([grad_w[..., ctx.pad:ctx.pad + n_basis], grad_w[..., -1:]], -1)
+        return grad_x, None, grad_w, None, None, None, None
+
+
 # ---- the same layer as a torch.library custom op (what torch.compile captures) ----------------------------
 # Eager calls go through KANLinearFunction: an autograd.Function call costs ~7 us of Python against ~22 us for a
 # custom op's dispatch (measured forward, tiny tensors, one thread, torch 2.13), and the kernels are the same.
@@ -295,17 +329,23 @@ _kan_linear_op.register_autograd(_kan_linear_op_backward, setup_context=_kan_lin
 
 
 def kan_linear(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, *, uniform: bool = False,
-               base_activation: str = "silu") -> torch.Tensor:
+               base_activation: str = "silu", pad: int = 0) -> torch.Tensor:
     r"""Fused B-spline KAN layer :math:`y = B(\bar x) W_s^T + \sigma(x) W_b^T` (basis recomputed in backward).
 
     x: (N, I). knots: (I, K), strictly increasing rows (``uniform=True`` promises equal spacing: faster, no
     knot lookups). weight: (O, I, n_basis + 1) packed, ``[..., :n_basis]`` the spline coefficients ``W_s``
     (n_basis = K - 1 - order) and ``[..., n_basis]`` the base weights ``W_b``. Returns (N, O).
     ``base_activation`` is one of ``BASE_ACTIVATIONS`` (a registered activation name, or "none").
+    ``pad`` > 0: ``weight`` holds ``n_basis - 2 pad`` coefficients per edge, read as ``pad_spline_weight(weight,
+    pad)`` on the ``n_basis`` basis functions of ``knots`` (KANLinear's ``boundary="extend"``); in eager mode the
+    padded copy is not kept for backward.
     """
     check_base_activation(base_activation)
     if torch.compiler.is_compiling():
-        return torch.ops.basiskit.kan_linear(x, knots, weight, order, uniform, base_activation, _compute_dtype(x))
+        w = pad_spline_weight(weight, pad) if pad else weight
+        return torch.ops.basiskit.kan_linear(x, knots, w, order, uniform, base_activation, _compute_dtype(x))
+    if pad:
+        return KANLinearPaddedFunction.apply(x, knots, weight, order, uniform, base_activation, pad)
     return KANLinearFunction.apply(x, knots, weight, order, uniform, base_activation)
 
 

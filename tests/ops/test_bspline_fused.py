@@ -7,7 +7,7 @@ import torch
 
 from basiskit.bases import uniform_knots
 from basiskit.bench import kept_for_backward_bytes
-from basiskit.ops.bspline import BASE_ACTIVATIONS, kan_linear, kan_linear_reference
+from basiskit.ops.bspline import BASE_ACTIVATIONS, kan_linear, kan_linear_reference, pad_spline_weight
 
 
 def _setup(order: int, uniform: bool, n_in: int = 2, n_out: int = 2, grid: int = 3, seed: int = 0):
@@ -99,3 +99,36 @@ def test_base_activations_are_the_registry_plus_none():
     for fn in (kan_linear, kan_linear_reference):
         with pytest.raises(ValueError, match=r"^base_activation: unknown value 'slu'; did you mean 'silu'"):
             fn(x, knots, w, 3, base_activation="slu")
+
+
+@pytest.mark.parametrize("order", [1, 3])
+@pytest.mark.parametrize("uniform", [True, False])
+def test_padded_weight_matches_explicit_padding_and_gradchecks(order, uniform):
+    """``pad=p``: the same values and gradients as passing ``pad_spline_weight(w, p)`` (the padded coefficients
+    constants 0), float64 gradcheck and double backward through the padded Function."""
+    x, knots, w = _setup(order, uniform, seed=4)
+    # n_basis - 2 order spline coefficients and the base weight: padded by order zeros it fits the knots
+    w = torch.cat([w[..., order:-order - 1], w[..., -1:]], -1).detach().requires_grad_(True)
+    out = kan_linear(x, knots, w, order, uniform=uniform, pad=order)
+    ref = kan_linear(x, knots, pad_spline_weight(w, order), order, uniform=uniform)
+    torch.testing.assert_close(out, ref, atol=1e-12, rtol=1e-12)
+    g1 = torch.autograd.grad(out.square().sum(), (x, w))
+    g2 = torch.autograd.grad(ref.square().sum(), (x, w))
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
+    fn = lambda a, b: kan_linear(a, knots, b, order, uniform=uniform, pad=order)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x, w), fast_mode=True)
+    assert torch.autograd.gradgradcheck(fn, (x, w), fast_mode=True)
+
+
+def test_padded_weight_is_not_kept_for_backward():
+    n, d, grid, order = 256, 32, 8, 3
+    knots = uniform_knots(grid + 2 * order, order).expand(d, -1).contiguous()
+    x = torch.rand(n, d, requires_grad=True)
+    w = torch.randn(d, d, grid + order + 1, requires_grad=True)
+    inside = kept_for_backward_bytes(lambda: kan_linear(x, knots, w, order, uniform=True, pad=order))
+    outside = kept_for_backward_bytes(lambda: kan_linear(x, knots, pad_spline_weight(w, order), order,
+                                                         uniform=True))
+    padded_bytes = d * d * (grid + 3 * order + 1) * 4
+    assert inside <= (x.numel() + w.numel() + knots.numel()) * 4  # x, knots and the caller's own weight
+    assert outside - inside >= padded_bytes - w.numel() * 4  # the padded copy, kept beside nothing else
