@@ -150,23 +150,28 @@ class PhysicsModel(nn.Module):
         else:
             pool = self.problem.sample_interior(int(o["pool"]) * n, g).to(device, dtype)
             res = self._pool_residuals(pool)
-            if self.sampling == "rad":
-                prob = residual_density(res.cpu(), o["k"], o["c"])
-                idx = torch.multinomial(prob, n, replacement=False, generator=g).to(device)
-                self.adaptive_points.copy_(pool[idx])
-                self.adaptive_count.fill_(n)
-            else:
-                have = int(self.adaptive_count)
-                add = min(int(o["n_add"]), n - have)
-                if add > 0:
-                    if self.sampling == "rar":  # greedy: the largest residuals (RAR-G in Wu et al.'s naming)
-                        idx = res.topk(add).indices
-                    else:  # RAR-D: drawn from the residual density, without replacement
-                        prob = residual_density(res.cpu(), o["k"], o["c"])
-                        idx = torch.multinomial(prob, add, replacement=False, generator=g).to(device)
-                    self.adaptive_points[have:have + add] = pool[idx]
-                    self.adaptive_count.fill_(have + add)
+            have = 0 if self.sampling == "rad" else int(self.adaptive_count)  # RAD redraws all, RAR adds
+            add = n if self.sampling == "rad" else min(int(o["n_add"]), n - have)
+            if add > 0:
+                if self.sampling == "rar":  # greedy: the largest residuals (RAR-G in Wu et al.'s naming)
+                    idx = res.topk(add).indices
+                else:  # RAD, RAR-D: drawn from the residual density, without replacement
+                    prob = residual_density(res.cpu(), o["k"], o["c"])
+                    idx = torch.multinomial(prob, add, replacement=False, generator=g).to(device)
+                self.adaptive_points[have:have + add] = pool[idx]
+                self.adaptive_count.fill_(have + add)
         self.adaptive_round.fill_(rnd)
+
+    def adapt_points(self) -> None:
+        """Run the next adaptive round now (RAD: redraw, RAR: add points), whatever the evaluation counter says.
+
+        For schedules in rounds (warm-up, then rounds of Adam + L-BFGS on fixed points): set ``resample_every =
+        0`` so the points stay fixed between calls, and call this at the start of each round."""
+        if self.sampling == "uniform":
+            raise ValueError("adapt_points() needs sampling='rad', 'rar' or 'rar-d'; this model samples uniformly")
+        self.collocation()  # the round-0 (uniform) points, if none were drawn yet
+        self._adaptive_interior(int(self.adaptive_round) + 1)
+        self._points_round = -1
 
     def collocation(self) -> dict[str, torch.Tensor]:
         """The current point sets {"interior", "boundary", "initial"}: a pure function of (seed, round)."""

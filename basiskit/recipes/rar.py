@@ -140,7 +140,7 @@ def solve(cfg: RarConfig, method: str, seed: int) -> tuple[PINN, list[float], li
     """
     model = build(cfg, method, seed)
     adaptive = method != "uniform"
-    if adaptive:  # the warm-up trains on the fixed round-0 points
+    if adaptive:  # fixed points between rounds: the warm-up on the round-0 points, each round on its own
         model.resample_every = 0
     losses: list[tuple[float, float]] = []
     offset = 0
@@ -155,9 +155,8 @@ def solve(cfg: RarConfig, method: str, seed: int) -> tuple[PINN, list[float], li
         phase(steps=cfg.warm_steps)
     errors = [model.relative_l2()]
     for r in range(1, cfg.rounds + 1):
-        if adaptive:  # round r: the sampling round counter points at r, so the points adapt once, now
-            model.resample_every = cfg.round_steps
-            model.evaluations.fill_(r * cfg.round_steps)
+        if adaptive:  # round r: the points adapt once, now
+            model.adapt_points()
         phase(steps=cfg.round_steps, lbfgs_steps=cfg.round_lbfgs)
         errors.append(model.relative_l2())
     return model, errors, losses

@@ -158,3 +158,25 @@ def test_rar_d_options_are_checked():
         PINN(problem, _zero_net(), sampling="rar-d", resample_every=5, sampling_options={"k": -2.0})
     model = PINN(problem, _zero_net(), sampling="rar-d", resample_every=5, sampling_options={"k": 1.0, "c": 1.0})
     assert (model.sampling_options["k"], model.sampling_options["c"]) == (1.0, 1.0)
+
+
+def test_adapt_points_runs_one_round_now_and_points_stay_fixed_between_calls():
+    """``resample_every = 0`` plus ``adapt_points()`` (schedules in rounds): the same rounds as the evaluation
+    counter would give, one per call, and no change in between."""
+    problem = create_problem("helmholtz2d")
+    opts = {"start": 0.5, "n_add": 100, "pool": 10}
+    by_counter = PINN(problem, _zero_net(), n_interior=400, resample_every=1, sampling="rar-d",
+                      sampling_options=opts, dtype=torch.float64)
+    by_call = PINN(problem, _zero_net(), n_interior=400, resample_every=1, sampling="rar-d",
+                   sampling_options=opts, dtype=torch.float64)
+    by_call.resample_every = 0
+    for rnd in range(3):
+        expected = by_counter.collocation()["interior"].clone()
+        by_counter.evaluations += 1
+        if rnd:
+            by_call.adapt_points()
+        got = by_call.collocation()["interior"]
+        assert torch.equal(got, expected) and int(by_call.adaptive_round) == rnd
+        assert torch.equal(by_call.collocation()["interior"], got)  # fixed until the next call
+    with pytest.raises(ValueError, match="adapt_points"):
+        PINN(problem, _zero_net(), n_interior=40).adapt_points()
