@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from .._validation import check_float, check_int, check_tensor
+from .._validation import check_choice, check_float, check_int, check_tensor
 from ..bases.bspline import bspline_basis
 from ..ops.bspline import clamp_to_grid
+
+BOUNDARIES = ("extend", "clamp")  # how a spline continues past its grid range (spline_basis)
 
 
 def extend_grid(grid: torch.Tensor, order: int) -> torch.Tensor:
@@ -69,8 +71,7 @@ def spline_basis(x: torch.Tensor, knots: torch.Tensor, order: int, boundary: str
     ``(I, K)``. Inside the grid range ``[t_p, t_{K-1-p}]`` both boundaries agree; outside it ``"clamp"``
     evaluates at x clamped into the range and ``"extend"`` evaluates the B-splines themselves (pykan's
     ``B_batch``: the end functions' tails, all 0 past the outermost knots)."""
-    if boundary not in ("extend", "clamp"):
-        raise ValueError(f"boundary must be 'extend' or 'clamp', got {boundary!r}")
+    check_choice("boundary", boundary, BOUNDARIES)
     if boundary == "clamp" or order == 0:
         return bspline_basis(clamp_to_grid(x, knots, order), knots, order)
     wide = extend_grid(knots, order)

@@ -35,7 +35,7 @@ from ..bases.bspline import BSpline
 from ..ops.bspline import base_term, check_base_activation, kan_linear, kan_linear_reference, pad_spline_weight
 from . import kan_grid
 
-BOUNDARIES = ("extend", "clamp")
+BOUNDARIES = kan_grid.BOUNDARIES
 
 
 class KANLinear(nn.Module):
@@ -137,12 +137,15 @@ class KANLinear(nn.Module):
         every original B-spline is 0), none for ``"clamp"``."""
         return 0 if self.boundary == "clamp" else self.basis.order
 
+    def _eval_knots(self) -> torch.Tensor:
+        """The knots the clamped kernels evaluate on: extended by ``_eval_pad()`` each side."""
+        p = self._eval_pad()
+        return self._extended_knots(self.basis.knots, p) if p else self.basis.knots
+
     def _eval_knots_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(knots, packed weight) the clamped kernels evaluate, the weight padded by ``_eval_pad()`` zeros."""
-        p, w, knots = self._eval_pad(), self.weight, self.basis.knots
-        if not p:
-            return knots, w
-        return self._extended_knots(knots, p), pad_spline_weight(w, p)
+        p = self._eval_pad()
+        return self._eval_knots(), (pad_spline_weight(self.weight, p) if p else self.weight)
 
     def _extended_knots(self, knots: torch.Tensor, order: int) -> torch.Tensor:
         """``extend_grid(knots, order)``, kept between calls while the knots tensor is the same object and
@@ -160,10 +163,8 @@ class KANLinear(nn.Module):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, self.in_features)
         if self.basis_name == "bspline" and self.fused:  # the padded weight is formed inside, not kept
-            pad = self._eval_pad()
-            knots = self._extended_knots(self.basis.knots, pad) if pad else self.basis.knots
-            y = kan_linear(x2, knots, self.weight, self.basis.order, uniform=self.basis.uniform,
-                           base_activation=self.base_activation, pad=pad)
+            y = kan_linear(x2, self._eval_knots(), self.weight, self.basis.order, uniform=self.basis.uniform,
+                           base_activation=self.base_activation, pad=self._eval_pad())
         elif self.basis_name == "bspline":
             knots, weight = self._eval_knots_weight()
             y = kan_linear_reference(x2, knots, weight, self.basis.order, base_activation=self.base_activation)
