@@ -9,16 +9,18 @@ Forward evaluates only the ``order + 1`` non-zero B-splines per input (de Boor's
 uniform knots without any knot lookups), writes them into the feature matrix beside the base activation
 :math:`\sigma(x)` and does one matmul with the packed weight. Backward *recomputes* the features from ``x``
 instead of saving them, so autograd keeps ``x``, the knots and the weight: memory of the order of the input,
-not of ``in_features * n_basis`` per sample. With :math:`G = g W` and :math:`M` the order-(p-1) values,
+not of ``in_features * n_basis`` per sample. (Small native calls, up to :data:`KEEP_WINDOW_MAX` window values,
+keep the forward's window of p+1 values and slopes per input instead: there recomputing it cost a third of the
+kernel time, and the memory is at most 512 KiB.) With :math:`G = g W` and :math:`M` the order-(p-1) values,
 
 .. math::  \partial_W = g^T [B | \sigma], \qquad
            \partial_{x_{ni}} = [a_i \le x_{ni} \le b_i] \sum_{s=0}^{p-1} M_s \frac{p\,(G_{j+s+1} - G_{j+s})}
            {t_{j+s+1} - t_{j+s+1-p}} + G_{\sigma}\, \sigma'(x_{ni}).
 
-On CPU with uniform knots in float32/float64, forward and the first backward run the C kernels of
+On CPU in float32/float64, forward and the first backward run the C kernels of
 :mod:`basiskit.ops.bspline_native` (local support: only the p+1 non-zero splines per input are touched, no dense
-feature matrix). A double backward (``create_graph=True``), autocast, non-uniform knots, other devices or
-``BASISKIT_NATIVE=0`` take the PyTorch code below. What both paths share - the base term :math:`\sigma`,
+feature matrix; uniform knots in closed form, any other knots by span bisection and de Boor's triangle). A double
+backward (``create_graph=True``), autocast, other devices or ``BASISKIT_NATIVE=0`` take the PyTorch code below. What both paths share - the base term :math:`\sigma`,
 :math:`\sigma'` by name (from the one activation registry) and the cardinal-spline coefficients - lives in
 :mod:`basiskit.ops._bspline_math`; this module imports the native loader, never the other way round.
 
@@ -162,21 +164,32 @@ def _features(x: torch.Tensor, index: torch.Tensor, values: torch.Tensor, n_basi
 
 def _native_path(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool,
                  dtype: torch.dtype) -> bool:
-    """Whether the C kernels (``bspline_native``) run this call: CPU, float32/float64, uniform knots, no autocast
-    to another dtype, and a compiled library (``BASISKIT_NATIVE=0`` turns them off)."""
-    if not uniform or knots.device.type != "cpu":
+    """Whether the C kernels (``bspline_native``) run this call: CPU, float32/float64, no autocast to another
+    dtype, and a compiled library (``BASISKIT_NATIVE=0`` turns them off); uniform or not, the knots have a kernel."""
+    if knots.device.type != "cpu":
         return False
     return bspline_native.usable(x, weight, order, uniform, dtype)
 
 
+def pad_spline_weight(weight: torch.Tensor, pad: int) -> torch.Tensor:
+    """Packed weight (O, I, n_basis + 1) -> (O, I, n_basis + 2 pad + 1): ``pad`` zero spline coefficients on
+    each side, the base weight kept last (the coefficients of knots extended by ``pad`` each side)."""
+    n_basis = weight.shape[-1] - 1
+    return torch.cat([nn.functional.pad(weight[..., :n_basis], (pad, pad)), weight[..., n_basis:]], -1)
+
+
 def _forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, act: str,
-             dtype: torch.dtype, native: bool) -> torch.Tensor:
+             dtype: torch.dtype, native: bool, pad: int = 0, win: bspline_native.Window = None) -> torch.Tensor:
     """y (N, O) in ``dtype``: with ``native`` (see :func:`_native_path`) the C kernels, local or dense path as
-    :mod:`basiskit.ops.path_select` chooses, else the PyTorch code."""
+    :mod:`basiskit.ops.path_select` chooses, else the PyTorch code. ``pad``: ``weight`` stands for
+    ``pad_spline_weight(weight, pad)`` on ``knots`` (the C kernels read it as is; the PyTorch code pads it).
+    ``win``: the native window, when the caller computed it (see :func:`_keep_window`)."""
     if native:
-        if path_select.choose(x, knots, weight, order, act) == "dense":
-            return bspline_native.forward_dense(x, knots, weight, order, act)
-        return bspline_native.forward(x, knots, weight, order, act)
+        if path_select.choose(x, knots, weight, order, act, uniform, pad) == "dense":
+            return bspline_native.forward_dense(x, knots, weight, order, act, uniform, pad, win)
+        return bspline_native.forward(x, knots, weight, order, act, uniform, pad, win)
+    if pad:
+        weight = pad_spline_weight(weight, pad)
     n_out, n_in, width = weight.shape
     with torch.autocast(x.device.type, enabled=False):
         index, values, _ = _local(x, knots, order, uniform, lower=False, width=width)
@@ -185,15 +198,23 @@ def _forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
 
 
 def _backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, grad_out: torch.Tensor, order: int,
-              uniform: bool, act: str, dtype: torch.dtype, need_x: bool, need_w: bool, native: bool
-              ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """(dL/dx (N, I) or None, dL/dW (O, I, W) or None). The native kernels with ``native`` when no graph of
-    the backward is being built; else differentiable PyTorch code (double backward works)."""
+              uniform: bool, act: str, dtype: torch.dtype, need_x: bool, need_w: bool, native: bool, pad: int = 0,
+              win: bspline_native.Window = None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(dL/dx (N, I) or None, dL/dW (O, I, W) or None), W the width of ``weight`` as given (``pad`` as in
+    :func:`_forward`). The native kernels with ``native`` when no graph of the backward is being built; else
+    differentiable PyTorch code (double backward works)."""
     if native and not torch.is_grad_enabled():
         g = grad_out.to(x.dtype)
-        if path_select.choose(x, knots, weight, order, act) == "dense":
-            return bspline_native.backward_dense(x, knots, weight, order, act, g, need_x, need_w)
-        return bspline_native.backward(x, knots, weight, order, act, g, need_x, need_w)
+        if path_select.choose(x, knots, weight, order, act, uniform, pad) == "dense":
+            return bspline_native.backward_dense(x, knots, weight, order, act, g, need_x, need_w, uniform, pad, win)
+        return bspline_native.backward(x, knots, weight, order, act, g, need_x, need_w, uniform, pad, win)
+    if pad:
+        n_kept = weight.shape[-1] - 1
+        grad_x, grad_w = _backward(x, knots, pad_spline_weight(weight, pad), grad_out, order, uniform, act, dtype,
+                                   need_x, need_w, False)
+        if grad_w is not None:
+            grad_w = torch.cat([grad_w[..., pad:pad + n_kept], grad_w[..., -1:]], -1)
+        return grad_x, grad_w
     n_out, n_in, width = weight.shape
     n_basis, p = width - 1, order
     g = grad_out.to(dtype)
@@ -215,60 +236,48 @@ def _backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, grad_o
     return grad_x, grad_w
 
 
+#: Most window values (samples x inputs x (p + 1), twice with slopes) kept from forward for backward: 2^16, at
+#: most 512 KiB in float64. Below it the backward reuses the forward's window instead of recomputing it (about
+#: a third of a small layer's kernel time, e.g. the [2, 5, 1] KAN of ``kan-fit`` on 1,000 points); above it
+#: nothing but x, the knots and the weight is kept, as the module docstring promises for large layers.
+KEEP_WINDOW_MAX = 1 << 16
+
+
+def _keep_window(x: torch.Tensor, weight: torch.Tensor, order: int, pad: int, need_x: bool, need_w: bool) -> bool:
+    """Whether the forward keeps its native window for backward (see :data:`KEEP_WINDOW_MAX`)."""
+    if not (need_x or need_w) or bspline_native._too_narrow(weight, order, pad):
+        return False
+    return x.numel() * (order + 1) * (2 if need_x else 1) <= KEEP_WINDOW_MAX
+
+
 class KANLinearFunction(torch.autograd.Function):
     """Fused B-spline KAN layer: saves only (x, knots, weight); backward recomputes the basis (see the module
-    docstring). ``KANLinearFunction.apply(x, knots, weight, order, uniform, base_activation)``; :func:`kan_linear`
-    is the usual entry point (eager: this Function; under ``torch.compile``: the registered op
-    ``torch.ops.basiskit.kan_linear``, same kernels)."""
+    docstring). ``KANLinearFunction.apply(x, knots, weight, order, uniform, base_activation[, pad])``;
+    :func:`kan_linear` is the usual entry point (eager: this Function; under ``torch.compile``: the registered
+    op ``torch.ops.basiskit.kan_linear``, same kernels). With ``pad`` > 0 the weight is read as
+    ``pad_spline_weight(weight, pad)`` on the extended ``knots`` without forming (or keeping) the padded copy on
+    the native path, and the gradient is that of the caller's weight (the padded coefficients are constants 0)."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor,  # type: ignore[override]
-                order: int, uniform: bool, act: str) -> torch.Tensor:
+                order: int, uniform: bool, act: str, pad: int = 0) -> torch.Tensor:
         dtype = _compute_dtype(x)
-        ctx.save_for_backward(x, knots, weight)
-        ctx.order, ctx.uniform, ctx.act, ctx.dtype = order, uniform, act, dtype
-        ctx.native = _native_path(x, knots, weight, order, uniform, dtype)  # backward follows this choice
-        return _forward(x, knots, weight, order, uniform, act, dtype, ctx.native)
-
-    @staticmethod
-    def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
-        x, knots, weight = ctx.saved_tensors
-        grad_x, grad_w = _backward(x, knots, weight, grad_out, ctx.order, ctx.uniform, ctx.act, ctx.dtype,
-                                   ctx.needs_input_grad[0], ctx.needs_input_grad[2], ctx.native)
-        return grad_x, None, grad_w, None, None, None
-
-
-def pad_spline_weight(weight: torch.Tensor, pad: int) -> torch.Tensor:
-    """Packed weight (O, I, n_basis + 1) -> (O, I, n_basis + 2 pad + 1): ``pad`` zero spline coefficients on
-    each side, the base weight kept last (the coefficients of knots extended by ``pad`` each side)."""
-    n_basis = weight.shape[-1] - 1
-    return torch.cat([nn.functional.pad(weight[..., :n_basis], (pad, pad)), weight[..., n_basis:]], -1)
-
-
-class KANLinearPaddedFunction(torch.autograd.Function):
-    """:class:`KANLinearFunction` on ``pad_spline_weight(weight, pad)`` without keeping the padded copy: saves
-    (x, knots, weight) with the caller's (unpadded) weight, pads again in backward and returns the gradient of
-    the unpadded weight (the padded coefficients are constants 0). ``knots`` are the extended ones."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor,  # type: ignore[override]
-                order: int, uniform: bool, act: str, pad: int) -> torch.Tensor:
-        dtype = _compute_dtype(x)
-        ctx.save_for_backward(x, knots, weight)
-        padded = pad_spline_weight(weight, pad)
         ctx.order, ctx.uniform, ctx.act, ctx.dtype, ctx.pad = order, uniform, act, dtype, pad
-        ctx.native = _native_path(x, knots, padded, order, uniform, dtype)
-        return _forward(x, knots, padded, order, uniform, act, dtype, ctx.native)
+        ctx.native = _native_path(x, knots, weight, order, uniform, dtype)  # backward follows this choice
+        win = None
+        if ctx.native and _keep_window(x, weight, order, pad, ctx.needs_input_grad[0], ctx.needs_input_grad[2]):
+            win = bspline_native.window(x.contiguous(), knots, order, ctx.needs_input_grad[0], uniform, pad)
+        ctx.kept_window = win is not None
+        ctx.save_for_backward(x, knots, weight, *(win or ()))  # saved tensors: memory hooks see the window too
+        return _forward(x, knots, weight, order, uniform, act, dtype, ctx.native, pad, win)
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]
-        x, knots, weight = ctx.saved_tensors
-        padded, n_basis = pad_spline_weight(weight, ctx.pad), weight.shape[-1] - 1
-        grad_x, grad_w = _backward(x, knots, padded, grad_out, ctx.order, ctx.uniform, ctx.act, ctx.dtype,
-                                   ctx.needs_input_grad[0], ctx.needs_input_grad[2], ctx.native)
-        if grad_w is not None:
-            grad_w = torch.cat([grad_w[..., ctx.pad:ctx.pad + n_basis], grad_w[..., -1:]], -1)
-        return grad_x, None, grad_w, None, None, None, None
+        x, knots, weight, *kept = ctx.saved_tensors
+        win = tuple(kept) if ctx.kept_window else None
+        grad_x, grad_w = _backward(x, knots, weight, grad_out, ctx.order, ctx.uniform, ctx.act, ctx.dtype,
+                                   ctx.needs_input_grad[0], ctx.needs_input_grad[2], ctx.native, ctx.pad, win)
+        return (grad_x, None, grad_w, None, None, None) + ((None,) if len(ctx.needs_input_grad) > 6 else ())
 
 
 # ---- the same layer as a torch.library custom op (what torch.compile captures) ----------------------------
@@ -344,9 +353,7 @@ def kan_linear(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order
     if torch.compiler.is_compiling():
         w = pad_spline_weight(weight, pad) if pad else weight
         return torch.ops.basiskit.kan_linear(x, knots, w, order, uniform, base_activation, _compute_dtype(x))
-    if pad:
-        return KANLinearPaddedFunction.apply(x, knots, weight, order, uniform, base_activation, pad)
-    return KANLinearFunction.apply(x, knots, weight, order, uniform, base_activation)
+    return KANLinearFunction.apply(x, knots, weight, order, uniform, base_activation, pad)
 
 
 def kan_linear_reference(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, *,

@@ -1,14 +1,16 @@
-r"""Native CPU path of the fused B-spline KAN layer on uniform knots (C kernels in ``csrc/kan_bspline.c``).
+r"""Native CPU path of the fused B-spline KAN layer (C kernels in ``csrc/kan_bspline.c``).
 
 Same layer as :func:`basiskit.ops.bspline.kan_linear`,
 
-.. math::  y_n = \sum_i \sum_{r=0}^{p} V_r(u_{ni})\, W_s[:, i, j_{ni} + r] + \sigma(x_n) W_b^T,
+.. math::  y_n = \sum_i \sum_{r=0}^{p} N_{j_{ni} + r}(\bar x_{ni})\, W_s[:, i, j_{ni} + r] + \sigma(x_n) W_b^T,
 
-where on a uniform grid of G intervals :math:`j_{ni}` is the interval of :math:`\bar x_{ni}` (x clamped to the
-grid's domain), :math:`u_{ni} \in [0, 1)` the position inside it and :math:`V_r` the p+1 cardinal B-spline
-pieces, the only non-zero B-splines there (local support). C loops run over those p+1 splines per input (4 of
-n_basis = 8 for the default cubic grid of 5) for the forward, :math:`\partial_W` and :math:`\partial_x`; the base
-term stays a BLAS matmul.
+where :math:`\bar x` is x clamped to the grid's domain and :math:`N_{j}, \dots, N_{j+p}` are the only non-zero
+B-splines there (local support). The *window* kernel finds them: on a uniform grid of G intervals :math:`j_{ni}`
+is the interval of :math:`\bar x_{ni}` and the values are the cardinal pieces :math:`V_r(u)` at the position
+:math:`u \in [0, 1)` inside it (vectorised, no knot lookups); on any other knots (the rows after
+``update_grid``, data quantiles) a bisection finds the span and de Boor's triangle gives the values and, from the
+order p-1 ones, the slopes. C loops then run over those p+1 splines per input (4 of n_basis = 8 for the default
+cubic grid of 5) for the forward, :math:`\partial_W` and :math:`\partial_x`; the base term stays a BLAS matmul.
 
 The dense alternative, :func:`forward_dense` / :func:`backward_dense`: a C pass writes the feature matrix
 ``[B | sigma] (N, I (n_basis+1))`` (zeros but the window and the base column) and BLAS does one GEMM per
@@ -38,6 +40,8 @@ from . import native
 from ._bspline_math import base_term, base_term_backward, uniform_coefficients
 
 _MAX_ORDER = 15  # the window kernel keeps u^0..u^p in a 16-element array
+#: (start, values, slopes or None) of :func:`window`, or None where the callee computes it.
+Window = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None] | None
 
 
 def _signatures() -> dict[str, list]:
@@ -45,6 +49,8 @@ def _signatures() -> dict[str, list]:
     sigs: dict[str, list] = {}
     for s in ("_f32", "_f64"):
         sigs["kan_window" + s] = [L, L, L, L, P, P, P, P, P, P, P, I]
+        sigs["kan_window_knots" + s] = [L, L, L, L, P, P, P, P, P, P, I]
+        sigs["kan_window_shift" + s] = [L, L, L, L, L, P, P, P, I]
         sigs["kan_transpose" + s] = [L, L, P, P, I]
         sigs["kan_forward" + s] = [L, L, L, L, L, P, P, P, P, I]
         sigs["kan_grad_x" + s] = [L, L, L, L, L, P, P, P, P, P, I]
@@ -83,9 +89,11 @@ def source_digest() -> str:
 
 
 def usable(x: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, compute_dtype: torch.dtype) -> bool:
-    """True when the native kernels can run this call: CPU float32/float64 x and weight of one dtype, uniform
-    knots, no autocast to another dtype, order <= 15, native kernels enabled and built."""
-    return (uniform and order <= _MAX_ORDER and compute_dtype == x.dtype and native.usable(x, weight)
+    """True when the native kernels can run this call: CPU float32/float64 x and weight of one dtype, no
+    autocast to another dtype, order <= 15, native kernels enabled and built. Any knots: ``uniform`` only picks
+    the window kernel (closed-form pieces on equal spacing, else span bisection and de Boor's triangle)."""
+    del uniform  # both kinds of knots have a kernel
+    return (order <= _MAX_ORDER and compute_dtype == x.dtype and native.usable(x, weight)
             and _lib() is not None)
 
 
@@ -120,20 +128,53 @@ def _grid_scale(knots: torch.Tensor, order: int, dtype: torch.dtype) -> tuple[to
     return inv_h, shift
 
 
-def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool
+def _knot_rows(knots: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """knots (I, K) detached, contiguous, in ``dtype`` (no copy when they already are)."""
+    t = knots.detach()
+    if t.dtype != dtype:
+        t = t.to(dtype)
+    return t.contiguous()
+
+
+def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool, uniform: bool = True, pad: int = 0
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    r"""The p+1 non-zero B-splines at clamp(x) on uniform knots. x: (N, I), knots: (I, K).
+    r"""The p+1 non-zero B-splines at clamp(x). x: (N, I), knots: (I, K), equally spaced rows with ``uniform``
+    (closed-form cardinal pieces), else any non-decreasing rows (span bisection, de Boor's triangle).
 
     Returns ``start (N, I)`` int32 (first non-zero spline j), ``values (N, p+1, I)`` :math:`V_r(u)` and, with
     ``slopes``, ``(N, p+1, I)`` :math:`[a_i \le x \le b_i]\, V_r'(u) / h_i` (0 outside the domain, where the
     clamped spline is constant). Window position comes before the input so the kernels store contiguously.
+
+    ``pad`` > 0: ``knots`` are extended by ``pad`` each side and the window is moved onto the ``K - 1 - order -
+    2 pad`` columns of the unpadded coefficients (entries on the zero padding dropped), so the kernels read
+    the caller's weight instead of ``pad_spline_weight(weight, pad)``.
     """
+    start, values, dvalues = _window(x, knots, order, slopes, uniform)
+    if pad:
+        n_cols = knots.shape[-1] - 1 - order - 2 * pad
+        _fn("kan_window_shift", x.dtype)(x.shape[0], x.shape[1], order, pad, n_cols, native.ptr(start),
+                                         native.ptr(values), native.ptr(dvalues) if slopes else None,
+                                         native.num_threads())
+    return start, values, dvalues
+
+
+def _window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool, uniform: bool
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     n, n_in = x.shape
-    inv_h, shift = _grid_scale(knots, order, x.dtype)
-    coef = _coefficients(order, x.dtype)
     start = torch.empty(n, n_in, dtype=torch.int32)
     values = torch.empty(n, order + 1, n_in, dtype=x.dtype)
     dvalues = torch.empty_like(values) if slopes else None
+    if not uniform:
+        t = _knot_rows(knots, x.dtype)
+        n_knots = t.shape[-1]
+        scratch = torch.empty(n_in * (max(order, 1) * n_knots + 1), dtype=x.dtype)  # per-row inverse knot gaps
+        _fn("kan_window_knots", x.dtype)(n, n_in, n_knots, order, native.ptr(x), native.ptr(t),
+                                         native.ptr(start), native.ptr(values),
+                                         native.ptr(dvalues) if slopes else None, native.ptr(scratch),
+                                         native.num_threads())
+        return start, values, dvalues
+    inv_h, shift = _grid_scale(knots, order, x.dtype)
+    coef = _coefficients(order, x.dtype)
     grid = knots.shape[-1] - 1 - 2 * order
     _fn("kan_window", x.dtype)(n, n_in, grid, order, native.ptr(x), native.ptr(shift), native.ptr(inv_h),
                                native.ptr(coef), native.ptr(start), native.ptr(values),
@@ -150,11 +191,33 @@ def _transposed(weight: torch.Tensor) -> torch.Tensor:
     return wt
 
 
-def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str) -> torch.Tensor:
-    """y: (N, O) for x: (N, I), knots: (I, K) uniform rows, weight: (O, I, n_basis + 1)."""
+def _too_narrow(weight: torch.Tensor, order: int, pad: int) -> bool:
+    """Whether ``pad`` > 0 leaves fewer spline columns than a window (p + 1), so the window cannot be moved onto
+    them (never for a KANLinear: it keeps grid + p of them); those calls run on the padded copy."""
+    return pad > 0 and weight.shape[-1] - 1 < order + 1
+
+
+def _padded(weight: torch.Tensor, pad: int) -> torch.Tensor:
+    """``pad`` zero spline coefficients each side of the packed weight (O, I, n + 1), the base weight last."""
+    zeros = weight.new_zeros(*weight.shape[:-1], pad)
+    return torch.cat([zeros, weight[..., :-1], zeros, weight[..., -1:]], -1)
+
+
+def _unpadded(grad_w: torch.Tensor, pad: int) -> torch.Tensor:
+    """The gradient of the caller's weight from that of ``_padded(weight, pad)``."""
+    return torch.cat([grad_w[..., pad:-pad - 1], grad_w[..., -1:]], -1)
+
+
+def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str,
+            uniform: bool = True, pad: int = 0, win: Window = None) -> torch.Tensor:
+    """y: (N, O) for x: (N, I), knots: (I, K) (equally spaced rows with ``uniform``), weight: (O, I, n_basis + 1)
+    (with ``pad``: the coefficients of knots extended by ``pad`` each side less the ``2 pad`` zero ones, see
+    :func:`window`). ``win``: the :func:`window` of these arguments when the caller has it already."""
     x = x.contiguous()
+    if _too_narrow(weight, order, pad):
+        return forward(x, knots, _padded(weight, pad), order, act, uniform)
     n_out, n_in, width = weight.shape
-    start, values, _ = window(x, knots, order, slopes=False)
+    start, values, _ = win or window(x, knots, order, slopes=False, uniform=uniform, pad=pad)
     y = (base_term(x, act) @ weight[..., width - 1].t() if act != "none"
          else x.new_zeros(x.shape[0], n_out)).contiguous()
     wt = _transposed(weight)
@@ -164,15 +227,20 @@ def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: i
 
 
 def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str, grad: torch.Tensor,
-             need_x: bool, need_w: bool) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+             need_x: bool, need_w: bool, uniform: bool = True, pad: int = 0, win: Window = None
+             ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     r"""(dL/dx (N, I), dL/dW (O, I, n_basis + 1)) from g = dL/dy (N, O); ``None`` where not needed.
 
     :math:`\partial_W[:, i, j+r] = \sum_n V_r g_n`, :math:`\partial_W[:, i, n_{basis}] = g^T \sigma(x)`,
     :math:`\partial_{x_{ni}} = \sum_r V_r'/h \langle W_s[:, i, j+r], g_n \rangle + \sigma'(x_{ni})\, (g W_b)_{ni}`.
+    ``win``: the :func:`window` of these arguments (with slopes when ``need_x``) when the caller kept it.
     """
     x, g = x.contiguous(), grad.contiguous()
+    if _too_narrow(weight, order, pad):
+        grad_x, grad_w = backward(x, knots, _padded(weight, pad), order, act, g, need_x, need_w, uniform)
+        return grad_x, (None if grad_w is None else _unpadded(grad_w, pad))
     n_out, n_in, width = weight.shape
-    start, values, slopes = window(x, knots, order, slopes=need_x)
+    start, values, slopes = win or window(x, knots, order, slopes=need_x, uniform=uniform, pad=pad)
     grad_x = grad_w = None
     nt = native.num_threads()
     if need_w:
@@ -203,24 +271,29 @@ def _dense_features(x: torch.Tensor, start: torch.Tensor, values: torch.Tensor, 
     return feats
 
 
-def forward_dense(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str
-                  ) -> torch.Tensor:
+def forward_dense(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str,
+                  uniform: bool = True, pad: int = 0, win: Window = None) -> torch.Tensor:
     """Same as :func:`forward` through the dense features and one GEMM, ``y = [B | sigma] W^T``."""
     x = x.contiguous()
+    if _too_narrow(weight, order, pad):
+        return forward_dense(x, knots, _padded(weight, pad), order, act, uniform)
     n_out, _, width = weight.shape
-    start, values, _ = window(x, knots, order, slopes=False)
+    start, values, _ = win or window(x, knots, order, slopes=False, uniform=uniform, pad=pad)
     feats = _dense_features(x, start, values, width, order, act)
     return feats @ weight.reshape(n_out, -1).t()
 
 
 def backward_dense(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str,
-                   grad: torch.Tensor, need_x: bool, need_w: bool
-                   ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+                   grad: torch.Tensor, need_x: bool, need_w: bool, uniform: bool = True, pad: int = 0,
+                   win: Window = None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     r"""Same as :func:`backward` with GEMMs on the dense features: :math:`\partial_W = g^T [B | \sigma]` and
     :math:`\partial_x` from the window of :math:`g W` (N, I, width)."""
     x, g = x.contiguous(), grad.contiguous()
+    if _too_narrow(weight, order, pad):
+        grad_x, grad_w = backward_dense(x, knots, _padded(weight, pad), order, act, g, need_x, need_w, uniform)
+        return grad_x, (None if grad_w is None else _unpadded(grad_w, pad))
     n_out, n_in, width = weight.shape
-    start, values, slopes = window(x, knots, order, slopes=need_x)
+    start, values, slopes = win or window(x, knots, order, slopes=need_x, uniform=uniform, pad=pad)
     grad_x = grad_w = None
     if need_w:
         feats = _dense_features(x, start, values, width, order, act)

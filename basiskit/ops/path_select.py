@@ -58,10 +58,11 @@ def _bucket(n: int) -> int:
 
 
 def shape_class(batch: int, n_in: int, n_out: int, width: int, order: int, dtype: torch.dtype,
-                threads: int) -> str:
-    """The cache key of a call: power-of-two buckets of (batch, in, out), width, order, dtype, threads."""
+                threads: int, uniform: bool = True) -> str:
+    """The cache key of a call: power-of-two buckets of (batch, in, out), width, order, dtype, threads, and
+    ``-knots`` for non-uniform knots (their window kernel costs more, which can move the balance)."""
     return (f"n{_bucket(batch)}-i{_bucket(n_in)}-o{_bucket(n_out)}-w{width}-p{order}-"
-            f"{str(dtype).removeprefix('torch.')}-t{threads}")
+            f"{str(dtype).removeprefix('torch.')}-t{threads}" + ("" if uniform else "-knots"))
 
 
 def fingerprint() -> str:
@@ -106,9 +107,10 @@ def _write(path: Path, key: str, choice: str, seconds: dict[str, float]) -> None
 
 
 def time_paths(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str,
-               repeats: int = REPEATS) -> dict[str, float]:
+               repeats: int = REPEATS, uniform: bool = True, pad: int = 0) -> dict[str, float]:
     """Fastest wall seconds (min over ``repeats``) of forward + backward (both gradients) of each path on these
-    tensors, interleaved after one warm-up call each. x: (N, I), knots: (I, K) uniform, weight: (O, I, width).
+    tensors, interleaved after one warm-up call each. x: (N, I), knots: (I, K) (equally spaced with
+    ``uniform``), weight: (O, I, width).
 
     The minimum, not the median: other processes only ever add time, and on a shared machine (this project's
     2 cores under a load of 20) the median of 5 once picked the dense path, which takes twice the CPU time of
@@ -117,12 +119,12 @@ def time_paths(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order
         g = torch.ones(x.shape[0], weight.shape[0], dtype=x.dtype)
 
     def local() -> None:
-        bspline_native.forward(x, knots, weight, order, act)
-        bspline_native.backward(x, knots, weight, order, act, g, True, True)
+        bspline_native.forward(x, knots, weight, order, act, uniform, pad)
+        bspline_native.backward(x, knots, weight, order, act, g, True, True, uniform, pad)
 
     def dense() -> None:
-        bspline_native.forward_dense(x, knots, weight, order, act)
-        bspline_native.backward_dense(x, knots, weight, order, act, g, True, True)
+        bspline_native.forward_dense(x, knots, weight, order, act, uniform, pad)
+        bspline_native.backward_dense(x, knots, weight, order, act, g, True, True, uniform, pad)
 
     runs: dict[str, Callable[[], None]] = {"local": local, "dense": dense}
     samples: dict[str, list[float]] = {p: [] for p in PATHS}
@@ -137,7 +139,8 @@ def time_paths(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order
     return {p: min(s) for p, s in samples.items()}
 
 
-def choose(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str) -> str:
+def choose(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str,
+           uniform: bool = True, pad: int = 0) -> str:
     """``"local"`` or ``"dense"`` for this native call (see the module docstring): the forced path of
     ``BASISKIT_KAN_PATH``, else the cached choice of the call's shape class, else measured now and cached."""
     forced = kan_path()
@@ -146,7 +149,7 @@ def choose(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: in
     n_out, n_in, width = weight.shape
     if x.shape[0] * n_in * n_out * width < MIN_MEASURED_WORK:
         return "local"
-    key = shape_class(x.shape[0], n_in, n_out, width, order, x.dtype, native.num_threads())
+    key = shape_class(x.shape[0], n_in, n_out, width, order, x.dtype, native.num_threads(), uniform)
     choice = _MEMORY.get(key)
     if choice is not None:
         return choice
@@ -157,7 +160,7 @@ def choose(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: in
             _LOADED.add(path)
         choice = _MEMORY.get(key)
         if choice is None:
-            seconds = time_paths(x.detach(), knots, weight.detach(), order, act)
+            seconds = time_paths(x.detach(), knots, weight.detach(), order, act, uniform=uniform, pad=pad)
             choice = min(PATHS, key=lambda p: seconds[p])
             _MEMORY[key] = choice
             _write(path, key, choice, seconds)

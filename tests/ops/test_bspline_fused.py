@@ -7,7 +7,9 @@ import torch
 
 from basiskit.bases import uniform_knots
 from basiskit.bench import kept_for_backward_bytes
-from basiskit.ops.bspline import BASE_ACTIVATIONS, kan_linear, kan_linear_reference, pad_spline_weight
+from basiskit.ops import bspline, bspline_native
+from basiskit.ops.bspline import (BASE_ACTIVATIONS, KEEP_WINDOW_MAX, kan_linear, kan_linear_reference,
+                                  pad_spline_weight)
 
 
 def _setup(order: int, uniform: bool, n_in: int = 2, n_out: int = 2, grid: int = 3, seed: int = 0):
@@ -57,7 +59,8 @@ def test_gradients_match_reference_outside_the_grid():
 
 
 def test_kept_for_backward_is_of_the_order_of_the_input():
-    n, d, grid, order = 256, 32, 8, 3
+    n, d, grid, order = 1024, 32, 8, 3  # window above KEEP_WINDOW_MAX: recomputed in backward, not kept
+    assert n * d * (order + 1) * 2 > KEEP_WINDOW_MAX
     knots = uniform_knots(grid, order).expand(d, -1).contiguous()
     x = torch.rand(n, d, requires_grad=True)
     w = torch.randn(d, d, grid + order + 1, requires_grad=True)
@@ -66,6 +69,28 @@ def test_kept_for_backward_is_of_the_order_of_the_input():
     budget = (x.numel() + w.numel() + knots.numel()) * 4
     assert fused <= budget
     assert plain > 4 * fused
+
+
+@pytest.mark.skipif(bspline_native._lib() is None, reason="no C compiler for the native kernels")
+def test_small_layers_keep_the_window_for_backward():
+    """Below KEEP_WINDOW_MAX window values the native forward keeps its window (start, values, slopes) for
+    backward, bounded by that limit; the gradients are those of a recomputed window."""
+    n, d, grid, order = 200, 8, 8, 3
+    assert n * d * (order + 1) * 2 <= KEEP_WINDOW_MAX
+    knots = uniform_knots(grid, order, dtype=torch.float64).expand(d, -1).contiguous()
+    x = torch.rand(n, d, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(d, 3, grid + order + 1, dtype=torch.float64, requires_grad=True).transpose(0, 1)
+    kept = kept_for_backward_bytes(lambda: kan_linear(x, knots, w, order, uniform=True))
+    inputs = (x.numel() + w.numel() + knots.numel()) * 8
+    window = n * d * (4 + 2 * (order + 1) * 8)  # int32 starts, values and slopes in float64
+    assert kept == inputs + window
+    got = torch.autograd.grad(kan_linear(x, knots, w, order, uniform=True).square().sum(), (x, w))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(bspline, "KEEP_WINDOW_MAX", 0)
+        want = torch.autograd.grad(kan_linear(x, knots, w, order, uniform=True).square().sum(), (x, w))
+        assert kept_for_backward_bytes(lambda: kan_linear(x, knots, w, order, uniform=True)) == inputs
+    for a, b in zip(got, want):
+        assert torch.equal(a, b)
 
 
 def test_autocast_bfloat16_runs_and_is_close():
@@ -122,7 +147,7 @@ def test_padded_weight_matches_explicit_padding_and_gradchecks(order, uniform):
 
 
 def test_padded_weight_is_not_kept_for_backward():
-    n, d, grid, order = 256, 32, 8, 3
+    n, d, grid, order = 1024, 32, 8, 3
     knots = uniform_knots(grid + 2 * order, order).expand(d, -1).contiguous()
     x = torch.rand(n, d, requires_grad=True)
     w = torch.randn(d, d, grid + order + 1, requires_grad=True)

@@ -24,10 +24,10 @@ def _layer(n: int, n_in: int, n_out: int, grid: int, order: int, dtype=torch.flo
     return x, knots, w
 
 
-def _run(x, knots, w, order, act="silu"):
+def _run(x, knots, w, order, act="silu", uniform=True):
     """(y, dL/dx, dL/dW) for L = <y, r> with a fixed r."""
     x, w = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
-    y = kan_linear(x, knots, w, order, uniform=True, base_activation=act)
+    y = kan_linear(x, knots, w, order, uniform=uniform, base_activation=act)
     r = torch.linspace(-1, 1, y.numel(), dtype=y.dtype).reshape(y.shape)
     gx, gw = torch.autograd.grad((y * r).sum(), (x, w))
     return y.detach(), gx, gw
@@ -176,10 +176,18 @@ def test_non_contiguous_input():
 def test_fallbacks_are_chosen():
     x, knots, w = _layer(8, 3, 4, 5, 3, dtype=torch.float32)
     assert _native_path(x, knots, w, 3, True, torch.float32)
-    assert not _native_path(x, knots, w, 3, False, torch.float32)            # non-uniform knots
+    assert _native_path(x, knots, w, 3, False, torch.float32)                # non-uniform knots: own window kernel
     assert not _native_path(x, knots, w, 3, True, torch.bfloat16)            # autocast to bfloat16
     assert not _native_path(x, knots, w.double(), 3, True, torch.float32)    # mixed dtypes
     assert not _native_path(x.half(), knots, w.half(), 3, True, torch.float16)
+
+
+def _random_knots(n_in: int, n_knots: int, seed: int, dtype=torch.float64) -> torch.Tensor:
+    """Strictly increasing rows with gaps from 0.05 to 1.05 (far from uniform), starting near -1."""
+    g = torch.Generator().manual_seed(seed)
+    gaps = torch.rand(n_in, n_knots - 1, generator=g, dtype=torch.float64) + 0.05
+    t = torch.cat([torch.zeros(n_in, 1, dtype=torch.float64), gaps.cumsum(-1)], -1)
+    return (t / t[:, -1:] * 2.4 - 1.2).to(dtype)
 
 
 def test_non_uniform_knots_still_match_the_reference():
@@ -187,6 +195,79 @@ def test_non_uniform_knots_still_match_the_reference():
     knots = knots + 0.03 * torch.rand(knots.shape, generator=torch.Generator().manual_seed(1), dtype=knots.dtype)
     y = kan_linear(x, knots, w, 3, uniform=False)
     torch.testing.assert_close(y, kan_linear_reference(x, knots, w, 3))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 40), n_in=st.integers(1, 5), n_out=st.integers(1, 20), grid=st.integers(1, 9),
+       order=st.integers(0, 5), act=st.sampled_from(["silu", "none"]), seed=st.integers(0, 1000))
+def test_native_non_uniform_knots_match_torch_path(n, n_in, n_out, grid, order, act, seed):
+    """The span-search window kernel against the PyTorch span search and de Boor triangle, points inside and
+    outside the knots' domain (values and both gradients)."""
+    x, _, w = _layer(n, n_in, n_out, grid, order, seed=seed, spread=1.6)
+    knots = _random_knots(n_in, grid + 2 * order + 1, seed)
+    assert _native_path(x, knots, w, order, False, x.dtype)
+    native = _run(x, knots, w, order, act, uniform=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BASISKIT_NATIVE", "0")
+        reference = _run(x, knots, w, order, act, uniform=False)
+    for a, b in zip(native, reference):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_native_non_uniform_values_are_the_closed_form_basis(order):
+    """Window values against the full Cox-de Boor recursion, also at the knots themselves and at both ends of
+    the domain (the right end belongs to the last span)."""
+    knots = _random_knots(3, 6 + 2 * order + 1, order)
+    g = torch.Generator().manual_seed(order)
+    lo, hi = knots[:, order], knots[:, -1 - order]
+    x = lo + (hi - lo) * torch.rand(50, 3, generator=g, dtype=torch.float64)
+    x = torch.cat([x, knots[:, order:-order].t(), hi[None]], 0)  # every interior knot and the right end
+    w = torch.randn(2, 3, knots.shape[1] - order, generator=g, dtype=torch.float64)
+    y = kan_linear(x, knots, w, order, uniform=False, base_activation="none")
+    torch.testing.assert_close(y, kan_linear_reference(x, knots, w, order, base_activation="none"),
+                               atol=1e-12, rtol=1e-12)
+
+
+def test_native_window_sums_to_one_and_slopes_to_zero():
+    """Partition of unity: the p+1 values sum to 1 and their slopes to 0 inside the domain."""
+    knots = _random_knots(4, 20, 3)
+    x = torch.rand(200, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 2.0 - 1.0
+    inside = (x > knots[:, 3]) & (x < knots[:, -4])
+    _, values, slopes = bspline_native.window(x, knots, 3, True, uniform=False)
+    torch.testing.assert_close(values.sum(1), torch.ones_like(x), atol=1e-13, rtol=0)
+    assert slopes.sum(1)[inside].abs().max() < 1e-11
+    assert torch.equal(slopes.sum(1)[~inside], torch.zeros(int((~inside).sum()), dtype=x.dtype))
+
+
+@pytest.mark.parametrize("order", [0, 1, 3])
+def test_gradcheck_float64_native_non_uniform(order):
+    x, _, w = _layer(6, 3, 4, 4, order, seed=order, spread=1.4)
+    knots = _random_knots(3, 4 + 2 * order + 1, order + 10)
+    assert _native_path(x, knots, w, order, False, x.dtype)
+    fn = lambda a, b: kan_linear(a, knots, b, order, uniform=False)  # noqa: E731
+    assert torch.autograd.gradcheck(fn, (x.requires_grad_(True), w.requires_grad_(True)))
+
+
+def test_native_repeated_knots_match_the_reference():
+    """A repeated interior knot (zero gap) lowers the continuity there; the zero-gap terms count 0 as in the
+    reference recursion."""
+    knots = _random_knots(2, 12, 5)
+    knots[:, 6] = knots[:, 5]
+    g = torch.Generator().manual_seed(2)
+    x = knots[:, 3] + (knots[:, -4] - knots[:, 3]) * torch.rand(40, 2, generator=g, dtype=torch.float64)
+    w = torch.randn(3, 2, 9, generator=g, dtype=torch.float64)
+    y = kan_linear(x, knots, w, 3, uniform=False, base_activation="none")
+    torch.testing.assert_close(y, kan_linear_reference(x, knots, w, 3, base_activation="none"))
+
+
+def test_native_non_uniform_non_finite_inputs():
+    knots = _random_knots(3, 12, 1)
+    x, _, w = _layer(4, 3, 6, 5, 3)
+    x[0, 0], x[1, 1], x[2, 2] = float("inf"), float("-inf"), float("nan")
+    y = kan_linear(x, knots, w, 3, uniform=False, base_activation="none")
+    assert torch.isnan(y[2]).all() and torch.isfinite(y[[0, 1, 3]]).all()
+    torch.testing.assert_close(y[:2], kan_linear_reference(x[:2], knots, w, 3, base_activation="none"))
 
 
 def test_non_finite_inputs():
@@ -240,3 +321,30 @@ def test_both_loaders_share_one_vocabulary():
     x, knots, w = _layer(6, 3, 4, 4, 3, seed=2)
     torch.testing.assert_close(KANLinearFunction.apply(x, knots, w, 3, True, "silu"),
                                kan_linear(x, knots, w, 3, uniform=True))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 30), n_in=st.integers(1, 4), n_out=st.integers(1, 9), grid=st.integers(1, 8),
+       order=st.integers(1, 4), uniform=st.booleans(), seed=st.integers(0, 1000))
+def test_native_pad_moves_the_window_onto_the_callers_weight(n, n_in, n_out, grid, order, uniform, seed):
+    """``pad`` (KANLinear's boundary="extend"): the C window shifted onto the unpadded coefficients against the
+    PyTorch code on the explicitly padded weight, values and both gradients, points beyond the extended grid."""
+    n_ext = grid + 2 * order  # intervals of the extended knots
+    x, knots, _ = _layer(n, n_in, n_out, n_ext, order, seed=seed, spread=1.3)
+    if not uniform:
+        knots = _random_knots(n_in, n_ext + 2 * order + 1, seed)
+    w = torch.randn(n_out, n_in, grid + order + 1, generator=torch.Generator().manual_seed(seed),
+                    dtype=torch.float64)
+
+    def run():
+        xx, ww = x.clone().requires_grad_(True), w.clone().requires_grad_(True)
+        y = kan_linear(xx, knots, ww, order, uniform=uniform, pad=order)
+        r = torch.linspace(-1, 1, y.numel(), dtype=y.dtype).reshape(y.shape)
+        return (y.detach(), *torch.autograd.grad((y * r).sum(), (xx, ww)))
+
+    native = run()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BASISKIT_NATIVE", "0")
+        reference = run()
+    for a, b in zip(native, reference):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)

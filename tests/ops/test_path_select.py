@@ -39,7 +39,7 @@ def _args(n=6, n_in=3, n_out=4, grid=5, order=3, dtype=torch.float64, seed=0, sp
 def _mock_timer(monkeypatch, seconds: dict[str, float]) -> list[tuple]:
     calls: list[tuple] = []
 
-    def fake(x, knots, weight, order, act, repeats=path_select.REPEATS):
+    def fake(x, knots, weight, order, act, repeats=path_select.REPEATS, uniform=True, pad=0):
         calls.append((tuple(x.shape), tuple(weight.shape)))
         return dict(seconds)
 
@@ -65,6 +65,25 @@ def test_dense_path_matches_local_path(n, n_in, n_out, grid, order, act, dtype):
             assert (d is None) == (loc is None)
             if d is not None:
                 torch.testing.assert_close(d, loc, **tol)
+
+
+@pytest.mark.parametrize("order", [1, 3])
+def test_dense_path_matches_local_path_on_non_uniform_knots(order):
+    x, knots, w = _args(40, 3, 5, 6, order, torch.float64, seed=order)
+    x, w = x.detach(), w.detach()
+    knots = knots + 0.04 * torch.sin(7.0 * knots) * (knots.abs() < 1)  # same ends, unequal interior gaps
+    g = torch.randn(40, 5, dtype=torch.float64)
+    torch.testing.assert_close(bspline_native.forward_dense(x, knots, w, order, "silu", uniform=False),
+                               bspline_native.forward(x, knots, w, order, "silu", uniform=False))
+    dense = bspline_native.backward_dense(x, knots, w, order, "silu", g, True, True, uniform=False)
+    local = bspline_native.backward(x, knots, w, order, "silu", g, True, True, uniform=False)
+    for d, loc in zip(dense, local):
+        torch.testing.assert_close(d, loc)
+
+
+def test_non_uniform_knots_are_their_own_shape_class():
+    uniform = path_select.shape_class(1000, 5, 1, 24, 3, torch.float64, 1)
+    assert path_select.shape_class(1000, 5, 1, 24, 3, torch.float64, 1, uniform=False) == uniform + "-knots"
 
 
 @pytest.mark.parametrize("path", ["local", "dense"])

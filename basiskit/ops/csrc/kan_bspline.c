@@ -1,4 +1,5 @@
-/* B-spline KAN layer kernels on uniform knots (basiskit/ops/bspline_native.py is the ctypes side).
+/* B-spline KAN layer kernels (basiskit/ops/bspline_native.py is the ctypes side): the window on uniform knots
+ * (closed-form pieces, vectorised) or on any knot rows (span bisection + de Boor), then loops shared by both.
  *
  * Shapes: x (N, I); the packed weight (O, I, W), W = n_basis + 1 (column n_basis is the base weight, handled by
  * BLAS in Python), transposed to wt (I, W, O) for the loops that run along O; g = dL/dy (N, O). On a uniform grid
@@ -105,6 +106,107 @@ void KAN_FN(kan_window)(long N, long I, long G, long p, const T *x, const T *shi
             KAN_FN(window_row)(min_l(I - i0, WINDOW_BLOCK), I, G, p, x + n * I + i0, shift + i0, inv_h + i0,
                                coef, dcoef, start + n * I + i0, val + n * R * I + i0,
                                dval ? dval + n * R * I + i0 : NULL);
+}
+
+/* Window on arbitrary knot rows, knots (I, K) non-decreasing (the rows after update_grid: data quantiles).
+ * x_ni is clamped to [t_p, t_{K-1-p}]; the span s in [p, K-p-2] with t_s <= x < t_{s+1} (the right end belongs
+ * to the last span) is guessed as if the knots were equally spaced and then walked to, a step or two on
+ * quantile knots. de Boor's triangle gives the p+1 non-zero B-splines N_{s-p+r}; its denominators are knot
+ * gaps t_{m+k} - t_m, whose inverses inv[k][m] are tabled once per row (no division per sample). The order p-1
+ * values M_r = N_{s-p+1+r,p-1} give the slopes
+ *   N'_{s-p+r} = p (M_{r-1} / (t_{s+r} - t_{s+r-p}) - M_r / (t_{s+r+1} - t_{s+r+1-p})),
+ * 0 outside [t_p, t_{K-1-p}] (the clamped spline is constant there); a zero gap contributes 0 (repeated knots).
+ * Output layout as kan_window: start (N, I) = s - p, val / dval (N, R, I). A NaN input gives NaN values. */
+static void KAN_FN(knot_row_tables)(long K, long p, const T *t, T *inv, T *scale) {
+    for (long k = 1; k <= p; k++)
+        for (long m = 0; m + k < K; m++) {
+            T gap = t[m + k] - t[m];
+            inv[(k - 1) * K + m] = gap != 0 ? (T)1 / gap : (T)0;
+        }
+    T width = t[K - 1 - p] - t[p];
+    *scale = width > 0 ? (T)(K - 1 - 2 * p) / width : (T)0;
+}
+
+static inline void KAN_FN(window_knots_one)(long K, long p, const T *t, const T *inv, T scale, T xv, int32_t *start,
+                                     T *val, T *dval, long I) {
+    T lo = t[p], hi = t[K - 1 - p];
+    int inside = (xv >= lo) && (xv <= hi);
+    T xc = xv < lo ? lo : (xv > hi ? hi : xv);  /* NaN passes through */
+    long last = K - p - 2;
+    T guess = (xc - lo) * scale;
+    long s = p + (guess >= 0 && guess < (T)(last - p) ? (long)guess : (guess >= 0 ? last - p : 0));
+    while (s > p && t[s] > xc) s--;
+    while (s < last && t[s + 1] <= xc) s++;
+    T nv[MAX_R], mv[MAX_R], left[MAX_R], right[MAX_R];
+    nv[0] = (T)1;
+    mv[0] = (T)1;
+    for (long k = 1; k <= p; k++) {
+        left[k] = xc - t[s + 1 - k];
+        right[k] = t[s + k] - xc;
+        if (k == p)
+            for (long r = 0; r < p; r++) mv[r] = nv[r];
+        const T *ik = inv + (k - 1) * K + s + 1 - k;  /* ik[r] = 1 / (t_{s+1+r} - t_{s+1+r-k}) */
+        T saved = 0;
+        for (long r = 0; r < k; r++) {
+            T tmp = nv[r] * ik[r];
+            nv[r] = saved + right[r + 1] * tmp;
+            saved = left[k - r] * tmp;
+        }
+        nv[k] = saved;
+    }
+    *start = (int32_t)(s - p);
+    for (long r = 0; r <= p; r++) val[r * I] = nv[r];
+    if (!dval) return;
+    const T *ip = p > 0 ? inv + (p - 1) * K + s - p : NULL;  /* ip[r] = 1 / (t_{s+r} - t_{s+r-p}) */
+    for (long r = 0; r <= p; r++) {
+        T d = 0;
+        if (p > 0 && inside)
+            d = (T)p * ((r > 0 ? mv[r - 1] * ip[r] : (T)0) - (r < p ? mv[r] * ip[r + 1] : (T)0));
+        dval[r * I] = xv != xv ? xv : d;  /* NaN stays NaN */
+    }
+}
+
+/* scratch: I * (max(p, 1) * K + 1) values for the per-row tables. */
+void KAN_FN(kan_window_knots)(long N, long I, long K, long p, const T *x, const T *knots, int32_t *start, T *val,
+                              T *dval, T *scratch, int nt) {
+    long R = p + 1, tab = (p > 0 ? p : 1) * K;
+    T *inv = scratch, *scale = scratch + I * tab;
+    for (long i = 0; i < I; i++) KAN_FN(knot_row_tables)(K, p, knots + i * K, inv + i * tab, scale + i);
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (long n = 0; n < N; n++) {
+        if (p == 3)  /* the cubic default with the order known at compile time: loops unrolled */
+            for (long i = 0; i < I; i++)
+                KAN_FN(window_knots_one)(K, 3, knots + i * K, inv + i * tab, scale[i], x[n * I + i],
+                                         start + n * I + i, val + n * R * I + i, dval ? dval + n * R * I + i : NULL, I);
+        else
+            for (long i = 0; i < I; i++)
+                KAN_FN(window_knots_one)(K, p, knots + i * K, inv + i * tab, scale[i], x[n * I + i],
+                                         start + n * I + i, val + n * R * I + i, dval ? dval + n * R * I + i : NULL, I);
+    }
+}
+
+/* Moves a window computed on knots extended by `pad` each side (columns of a weight padded with `pad` zero
+ * coefficients each side) onto the unpadded weight's n_cols spline columns: the start becomes
+ * c' = clamp(start - pad, 0, n_cols - R) and the entries shift by c' - (start - pad); entries that fall on a
+ * padded (zero) column are dropped and the freed ones set to 0. Needs n_cols >= R (true for any grid: n_basis =
+ * grid + p). So the kernels below run on the caller's weight and no padded copy is formed. */
+void KAN_FN(kan_window_shift)(long N, long I, long p, long pad, long n_cols, int32_t *start, T *val, T *dval,
+                              int nt) {
+    long R = p + 1, top = n_cols - R;
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (long n = 0; n < N; n++)
+        for (long i = 0; i < I; i++) {
+            long c = (long)start[n * I + i] - pad, cc = c < 0 ? 0 : (c > top ? top : c), sh = cc - c;
+            start[n * I + i] = (int32_t)cc;
+            if (sh == 0) continue;
+            for (int k = 0; k < (dval ? 2 : 1); k++) {
+                T *v = (k ? dval : val) + n * R * I + i;
+                if (sh > 0)
+                    for (long r = 0; r < R; r++) v[r * I] = r + sh <= p ? v[(r + sh) * I] : (T)0;
+                else
+                    for (long r = p; r >= 0; r--) v[r * I] = r + sh >= 0 ? v[(r + sh) * I] : (T)0;
+            }
+        }
 }
 
 /* dst (cols, rows) = src (rows, cols)^T in 32 x 32 tiles: the packed weight (O, I W) -> wt (I W, O). */
