@@ -14,34 +14,28 @@ in the first stage, with torch's LBFGS; measurements of each change are in docs/
 Each side trains ``seeds`` models (initialisation seeds ``seed, seed + 1, ...``; same data) and reports the
 median test RMSE per grid size and the median wall and CPU times, ours and pykan's alternating seed by seed so
 both see the same machine load. Our model is ``KAN(widths, grid_size, order)`` with the library's defaults.
-Claims: our median final RMSE <= 1.5x pykan's (the issue's goal; margin: the full run sits at 0.79x, the quick run
-at 0.93x or 1.68x depending on the thread count, and single seeds of either side spread by up to 4x at grid 20, see docs/kan.md, so medians over 3 seeds
-are compared) and our time <= 1/5 of pykan's (process CPU time, robust on a shared machine where wall time is
-not; reported, not asserted; wall times reported beside it). Without pykan those two claims are left out and
-``pykan_skipped`` says why.
+Claims: our median final RMSE <= 1.5x pykan's (the issue's goal; margin: the full runs sit at 0.79x and 0.97x,
+the quick run at 0.93x or 1.57x depending on the thread count, and single seeds of either side spread by up to 4x
+at grid 20, see docs/kan.md, so medians over 3 seeds are compared) and our time <= 1/5 of pykan's (process CPU
+time, robust on a shared machine where wall time is not; reported, not asserted; wall times reported beside it).
+Without pykan those two claims are left out and ``pykan_skipped`` says why.
 
 Quick size: ``steps_per_grid`` 20 (pykan's grid updates then come before steps 0, 5, 10, 15), 500 train and test
 points, 3 seeds each side: about 50 s of CPU here with pykan (pykan ~60% of it); the full size is the
 tutorial's schedule (50 steps per grid, 1000 points; 145 s of CPU).
 
-Status (this machine, AMD EPYC, shared): the gap to pykan is closed by two changes of ``basiskit.nn.KAN``'s
+Status (this machine, AMD EPYC): the accuracy gap to pykan is closed by two changes of ``basiskit.nn.KAN``'s
 defaults, found by rebuilding pykan's layer from our pieces and switching its differences on and off one at a
 time (docs/kan.md has the per-seed tables): B-splines that continue past the grid range as the end functions'
-tails (``boundary="extend"``, pykan's ``B_batch``) instead of a clamped constant, which alone takes the quick
-median from 1.9e-3 to 7.1e-4 (a hidden layer's inputs leave the range of its last grid update; clamped, those
-samples pass no gradient through the spline), and no node biases (``bias=False``, pykan's layout: its node
-biases are fixed at 0), 7.1e-4 -> 4.7e-4 over seeds 0-5 (pykan 5.3e-4). pykan's trainable per-edge scales
-(``scale_base``, ``scale_sp``) make no difference, its initial-noise fit is no better than ours, and its LBFGS
-is ours already. Quick run: median RMSE
-5.7e-4 (< 1e-3 met) against pykan's 6.1e-4 at two threads (0.93x, met) but 3.4e-4 at one thread (1.68x, not
-met, the recorded run): at quick size the comparison is a near tie that the thread count decides (pykan's seeds
-spread, ours do not move), so the slow test holds it within 2x rather than asserting it. Full size (docs/runs/kan-fit/full): 6.8e-5 against
-pykan's 8.5e-5 (0.79x, met; every seed of ours 6.4e-5 to 8.3e-5, pykan's 8.2e-5 to 1.1e-4). CPU time: 0.53x
-pykan's at full size (14.6 s against 27.9 s), 0.6-0.8x at quick size depending on load: the 1/5 claim is **not
-met**. Both sides are bound by per-call Python work on a 360-parameter model; after the first grid update the
-knots are data quantiles, so our layers leave the uniform-knot C kernels for the PyTorch span search and de Boor
-triangle (``basiskit.ops.bspline``, about a third of our time with their backward recomputation), and a
-non-uniform native kernel is what the claim needs.
+tails (``boundary="extend"``, pykan's ``B_batch``) instead of a clamped constant (a hidden layer's inputs leave
+the range of its last grid update; clamped, those samples pass no gradient through the spline), and no node
+biases (``bias=False``, pykan's layout). Full size (docs/runs/kan-fit/full, one thread): median RMSE 7.7e-5
+against pykan's 7.9e-5 (0.97x, met) in **0.15x** pykan's CPU time (3.8 s against 25.1 s, met). The time claim
+needed the C kernels on the knots ``update_grid`` leaves (data quantiles, not uniform), ``boundary="extend"``
+without a padded weight copy, and small layers keeping their forward window for backward
+(``basiskit.ops.bspline``); before that it was 0.53x. Quick size (one thread): 5.7e-4 (< 1e-3, met) against
+pykan's 3.6e-4 (1.57x, a near tie the thread count decides: 0.93x at two threads), CPU 0.25x (not met: at 500
+points per-call Python work dominates ours).
 
 Paper figure: none set. The paper shows these RMSEs as curves against grid size (figure 2.3), not as stated
 numbers, and the pykan and MLP comparisons at this budget are ours, so ``paper=`` is unset.
