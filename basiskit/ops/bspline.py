@@ -19,10 +19,11 @@ kernel time, and the memory is at most 512 KiB.) With :math:`G = g W` and :math:
 
 On CPU in float32/float64, forward and the first backward run the C kernels of
 :mod:`basiskit.ops.bspline_native` (local support: only the p+1 non-zero splines per input are touched, no dense
-feature matrix; uniform knots in closed form, any other knots by span bisection and de Boor's triangle). A double
-backward (``create_graph=True``), autocast, other devices or ``BASISKIT_NATIVE=0`` take the PyTorch code below. What both paths share - the base term :math:`\sigma`,
-:math:`\sigma'` by name (from the one activation registry) and the cardinal-spline coefficients - lives in
-:mod:`basiskit.ops._bspline_math`; this module imports the native loader, never the other way round.
+feature matrix; uniform knots in closed form, any other knots by a span search and de Boor's triangle). A
+double backward (``create_graph=True``), autocast, other devices or ``BASISKIT_NATIVE=0`` take the PyTorch code
+below. What both paths share - the base term :math:`\sigma`, :math:`\sigma'` by name (from the one activation
+registry) and the cardinal-spline coefficients - lives in :mod:`basiskit.ops._bspline_math`; this module imports
+the native loader, never the other way round.
 
 ``kan_linear_reference`` is the plain-autograd twin (dense basis, autograd keeps everything); tests check the
 two agree and ``gradcheck`` / ``gradgradcheck`` the fused one in float64 (the backward is written with
@@ -251,10 +252,11 @@ def _keep_window(x: torch.Tensor, weight: torch.Tensor, order: int, pad: int, ne
 
 
 class KANLinearFunction(torch.autograd.Function):
-    """Fused B-spline KAN layer: saves only (x, knots, weight); backward recomputes the basis (see the module
-    docstring). ``KANLinearFunction.apply(x, knots, weight, order, uniform, base_activation[, pad])``;
-    :func:`kan_linear` is the usual entry point (eager: this Function; under ``torch.compile``: the registered
-    op ``torch.ops.basiskit.kan_linear``, same kernels). With ``pad`` > 0 the weight is read as
+    """Fused B-spline KAN layer: saves (x, knots, weight), and the native window only for small calls
+    (:data:`KEEP_WINDOW_MAX`); backward recomputes the basis otherwise (see the module docstring).
+    ``KANLinearFunction.apply(x, knots, weight, order, uniform, base_activation[, pad])``; :func:`kan_linear` is
+    the usual entry point (eager: this Function; under ``torch.compile``: the registered op
+    ``torch.ops.basiskit.kan_linear``, same kernels). With ``pad`` > 0 the weight is read as
     ``pad_spline_weight(weight, pad)`` on the extended ``knots`` without forming (or keeping) the padded copy on
     the native path, and the gradient is that of the caller's weight (the padded coefficients are constants 0)."""
 

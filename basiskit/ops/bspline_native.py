@@ -17,10 +17,11 @@ The dense alternative, :func:`forward_dense` / :func:`backward_dense`: a C pass 
 direction (forward, :math:`\partial_W`, :math:`g W` for :math:`\partial_x`). Which one is faster depends on the
 CPU: on this project's 2-core AMD EPYC (one thread, batch 1024, in 64, cubic, grid 5) the dense pass took 1.6x
 to 2x the time of the local loops for every fan-out from 1 to 256, while on a 2-core Intel Xeon with AVX-512
-BLAS on the dense features was reported the faster one (issue 18). :mod:`basiskit.ops.path_select` times both once per shape class
-and machine and caches the choice; this module only provides the two paths.
+BLAS on the dense features was reported the faster one (issue 18). :mod:`basiskit.ops.path_select` times both
+once per shape class and machine and caches the choice; this module only provides the two paths.
 
-Backward recomputes the window from x (nothing but x, the knots and the weight is saved). The C kernels take
+Backward recomputes the window from x, unless the caller passes the forward's (``win=``; the fused layer does for
+small calls, ``basiskit.ops.bspline.KEEP_WINDOW_MAX``). The C kernels take
 their cardinal-spline coefficients from :func:`basiskit.ops._bspline_math.uniform_coefficients`, the ones the
 PyTorch path uses, and the base term from the same module. This loader imports nothing from
 :mod:`basiskit.ops.bspline` (it is a leaf, like :mod:`basiskit.ops.rational_native`); ``usable`` says whether
@@ -139,7 +140,7 @@ def _knot_rows(knots: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool, uniform: bool = True, pad: int = 0
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     r"""The p+1 non-zero B-splines at clamp(x). x: (N, I), knots: (I, K), equally spaced rows with ``uniform``
-    (closed-form cardinal pieces), else any non-decreasing rows (span bisection, de Boor's triangle).
+    (closed-form cardinal pieces), else any non-decreasing rows (span search, de Boor's triangle).
 
     Returns ``start (N, I)`` int32 (first non-zero spline j), ``values (N, p+1, I)`` :math:`V_r(u)` and, with
     ``slopes``, ``(N, p+1, I)`` :math:`[a_i \le x \le b_i]\, V_r'(u) / h_i` (0 outside the domain, where the
