@@ -185,12 +185,12 @@ def _forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
     :mod:`basiskit.ops.path_select` chooses, else the PyTorch code. ``pad``: ``weight`` stands for
     ``pad_spline_weight(weight, pad)`` on ``knots`` (the C kernels read it as is; the PyTorch code pads it).
     ``win``: the native window, when the caller computed it (see :func:`_keep_window`)."""
+    if pad and not (native and bspline_native.shift_fits(weight, order)):
+        weight, pad = pad_spline_weight(weight, pad), 0
     if native:
         if path_select.choose(x, knots, weight, order, act, uniform, pad) == "dense":
             return bspline_native.forward_dense(x, knots, weight, order, act, uniform, pad, win)
         return bspline_native.forward(x, knots, weight, order, act, uniform, pad, win)
-    if pad:
-        weight = pad_spline_weight(weight, pad)
     n_out, n_in, width = weight.shape
     with torch.autocast(x.device.type, enabled=False):
         index, values, _ = _local(x, knots, order, uniform, lower=False, width=width)
@@ -204,18 +204,19 @@ def _backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, grad_o
     """(dL/dx (N, I) or None, dL/dW (O, I, W) or None), W the width of ``weight`` as given (``pad`` as in
     :func:`_forward`). The native kernels with ``native`` when no graph of the backward is being built; else
     differentiable PyTorch code (double backward works)."""
-    if native and not torch.is_grad_enabled():
+    native = native and not torch.is_grad_enabled()
+    if pad and not (native and bspline_native.shift_fits(weight, order)):
+        n_kept = weight.shape[-1] - 1
+        grad_x, grad_w = _backward(x, knots, pad_spline_weight(weight, pad), grad_out, order, uniform, act, dtype,
+                                   need_x, need_w, native)
+        if grad_w is not None:
+            grad_w = torch.cat([grad_w[..., pad:pad + n_kept], grad_w[..., -1:]], -1)
+        return grad_x, grad_w
+    if native:
         g = grad_out.to(x.dtype)
         if path_select.choose(x, knots, weight, order, act, uniform, pad) == "dense":
             return bspline_native.backward_dense(x, knots, weight, order, act, g, need_x, need_w, uniform, pad, win)
         return bspline_native.backward(x, knots, weight, order, act, g, need_x, need_w, uniform, pad, win)
-    if pad:
-        n_kept = weight.shape[-1] - 1
-        grad_x, grad_w = _backward(x, knots, pad_spline_weight(weight, pad), grad_out, order, uniform, act, dtype,
-                                   need_x, need_w, False)
-        if grad_w is not None:
-            grad_w = torch.cat([grad_w[..., pad:pad + n_kept], grad_w[..., -1:]], -1)
-        return grad_x, grad_w
     n_out, n_in, width = weight.shape
     n_basis, p = width - 1, order
     g = grad_out.to(dtype)
@@ -246,7 +247,7 @@ KEEP_WINDOW_MAX = 1 << 16
 
 def _keep_window(x: torch.Tensor, weight: torch.Tensor, order: int, pad: int, need_x: bool, need_w: bool) -> bool:
     """Whether the forward keeps its native window for backward (see :data:`KEEP_WINDOW_MAX`)."""
-    if not (need_x or need_w) or bspline_native._too_narrow(weight, order, pad):
+    if not (need_x or need_w) or (pad and not bspline_native.shift_fits(weight, order)):
         return False
     return x.numel() * (order + 1) * (2 if need_x else 1) <= KEEP_WINDOW_MAX
 

@@ -8,7 +8,7 @@ where :math:`\bar x` is x clamped to the grid's domain and :math:`N_{j}, \dots, 
 B-splines there (local support). The *window* kernel finds them: on a uniform grid of G intervals :math:`j_{ni}`
 is the interval of :math:`\bar x_{ni}` and the values are the cardinal pieces :math:`V_r(u)` at the position
 :math:`u \in [0, 1)` inside it (vectorised, no knot lookups); on any other knots (the rows after
-``update_grid``, data quantiles) a bisection finds the span and de Boor's triangle gives the values and, from the
+``update_grid``, data quantiles) a guess and a short walk find the span and de Boor's triangle gives the values and, from the
 order p-1 ones, the slopes. C loops then run over those p+1 splines per input (4 of n_basis = 8 for the default
 cubic grid of 5) for the forward, :math:`\partial_W` and :math:`\partial_x`; the base term stays a BLAS matmul.
 
@@ -92,7 +92,7 @@ def source_digest() -> str:
 def usable(x: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, compute_dtype: torch.dtype) -> bool:
     """True when the native kernels can run this call: CPU float32/float64 x and weight of one dtype, no
     autocast to another dtype, order <= 15, native kernels enabled and built. Any knots: ``uniform`` only picks
-    the window kernel (closed-form pieces on equal spacing, else span bisection and de Boor's triangle)."""
+    the window kernel (closed-form pieces on equal spacing, else a span search and de Boor's triangle)."""
     del uniform  # both kinds of knots have a kernel
     return (order <= _MAX_ORDER and compute_dtype == x.dtype and native.usable(x, weight)
             and _lib() is not None)
@@ -153,6 +153,9 @@ def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool, unifo
     start, values, dvalues = _window(x, knots, order, slopes, uniform)
     if pad:
         n_cols = knots.shape[-1] - 1 - order - 2 * pad
+        if n_cols < order + 1:
+            raise ValueError(f"pad={pad} leaves {n_cols} spline columns of {knots.shape[-1]} knots, fewer than a "
+                             f"window of order + 1 = {order + 1}; pass the padded weight with pad=0 instead")
         _fn("kan_window_shift", x.dtype)(x.shape[0], x.shape[1], order, pad, n_cols, native.ptr(start),
                                          native.ptr(values), native.ptr(dvalues) if slopes else None,
                                          native.num_threads())
@@ -192,21 +195,10 @@ def _transposed(weight: torch.Tensor) -> torch.Tensor:
     return wt
 
 
-def _too_narrow(weight: torch.Tensor, order: int, pad: int) -> bool:
-    """Whether ``pad`` > 0 leaves fewer spline columns than a window (p + 1), so the window cannot be moved onto
-    them (never for a KANLinear: it keeps grid + p of them); those calls run on the padded copy."""
-    return pad > 0 and weight.shape[-1] - 1 < order + 1
-
-
-def _padded(weight: torch.Tensor, pad: int) -> torch.Tensor:
-    """``pad`` zero spline coefficients each side of the packed weight (O, I, n + 1), the base weight last."""
-    zeros = weight.new_zeros(*weight.shape[:-1], pad)
-    return torch.cat([zeros, weight[..., :-1], zeros, weight[..., -1:]], -1)
-
-
-def _unpadded(grad_w: torch.Tensor, pad: int) -> torch.Tensor:
-    """The gradient of the caller's weight from that of ``_padded(weight, pad)``."""
-    return torch.cat([grad_w[..., pad:-pad - 1], grad_w[..., -1:]], -1)
+def shift_fits(weight: torch.Tensor, order: int) -> bool:
+    """Whether a window can be moved onto ``weight``'s spline columns (``pad`` > 0): at least p + 1 of them. True
+    for every KANLinear (it keeps grid + p); callers pad the weight themselves otherwise."""
+    return weight.shape[-1] - 1 >= order + 1
 
 
 def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str,
@@ -215,8 +207,6 @@ def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: i
     (with ``pad``: the coefficients of knots extended by ``pad`` each side less the ``2 pad`` zero ones, see
     :func:`window`). ``win``: the :func:`window` of these arguments when the caller has it already."""
     x = x.contiguous()
-    if _too_narrow(weight, order, pad):
-        return forward(x, knots, _padded(weight, pad), order, act, uniform)
     n_out, n_in, width = weight.shape
     start, values, _ = win or window(x, knots, order, slopes=False, uniform=uniform, pad=pad)
     y = (base_term(x, act) @ weight[..., width - 1].t() if act != "none"
@@ -237,9 +227,6 @@ def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
     ``win``: the :func:`window` of these arguments (with slopes when ``need_x``) when the caller kept it.
     """
     x, g = x.contiguous(), grad.contiguous()
-    if _too_narrow(weight, order, pad):
-        grad_x, grad_w = backward(x, knots, _padded(weight, pad), order, act, g, need_x, need_w, uniform)
-        return grad_x, (None if grad_w is None else _unpadded(grad_w, pad))
     n_out, n_in, width = weight.shape
     start, values, slopes = win or window(x, knots, order, slopes=need_x, uniform=uniform, pad=pad)
     grad_x = grad_w = None
@@ -276,8 +263,6 @@ def forward_dense(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, or
                   uniform: bool = True, pad: int = 0, win: Window = None) -> torch.Tensor:
     """Same as :func:`forward` through the dense features and one GEMM, ``y = [B | sigma] W^T``."""
     x = x.contiguous()
-    if _too_narrow(weight, order, pad):
-        return forward_dense(x, knots, _padded(weight, pad), order, act, uniform)
     n_out, _, width = weight.shape
     start, values, _ = win or window(x, knots, order, slopes=False, uniform=uniform, pad=pad)
     feats = _dense_features(x, start, values, width, order, act)
@@ -290,9 +275,6 @@ def backward_dense(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, o
     r"""Same as :func:`backward` with GEMMs on the dense features: :math:`\partial_W = g^T [B | \sigma]` and
     :math:`\partial_x` from the window of :math:`g W` (N, I, width)."""
     x, g = x.contiguous(), grad.contiguous()
-    if _too_narrow(weight, order, pad):
-        grad_x, grad_w = backward_dense(x, knots, _padded(weight, pad), order, act, g, need_x, need_w, uniform)
-        return grad_x, (None if grad_w is None else _unpadded(grad_w, pad))
     n_out, n_in, width = weight.shape
     start, values, slopes = win or window(x, knots, order, slopes=need_x, uniform=uniform, pad=pad)
     grad_x = grad_w = None

@@ -348,3 +348,10 @@ def test_native_pad_moves_the_window_onto_the_callers_weight(n, n_in, n_out, gri
         reference = run()
     for a, b in zip(native, reference):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+def test_window_shift_needs_a_window_of_columns():
+    """pad leaving fewer than p + 1 spline columns: a clear error from the loader (the layer pads itself then)."""
+    x, knots, _ = _layer(4, 2, 3, 3, 3)  # 3 intervals, order 3: pad=3 would leave 0 columns
+    with pytest.raises(ValueError, match=r"pad=3 leaves 0 spline columns .* fewer than a window of order \+ 1 = 4"):
+        bspline_native.window(x, knots, 3, False, uniform=True, pad=3)
