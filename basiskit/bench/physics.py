@@ -5,7 +5,8 @@
   fitted over the grids (N = number of grid points). Through the per-axis Kronecker factors an iteration is
   O(N^1.5) on a square grid; a dense GP would be O(N^3).
 * PIG vs PINN at equal collocation points on ``helmholtz2d`` (PIG's benchmark): seconds per iteration, as
-  a ratio to the PINN.
+  a ratio to the PINN; PIG with its compiled jets kernel (the default on CPU) and with the PyTorch jets
+  (``native=False``), so the kernel's speed-up is the ratio of those two rows.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections.abc import Callable
 import torch
 
 from ..models import MLP
+from ..ops import gaussian_native
 from ..physics import GPSolver, PIG, PINN, create_problem
 from . import register_suite
 from ..measure import compare, kept_for_backward_bytes, train_step
@@ -68,10 +70,13 @@ def suite(quick: bool, device: str) -> BenchResult:
     pinn = PINN(helm, MLP([2, 64, 64, 64, 1], activation="tanh"), n_interior=n_points, n_boundary=400,
                 device=device)
     pig = PIG(helm, n_gaussians=n_gauss, channels=4, n_interior=n_points, n_boundary=400, device=device)
+    pig_torch = PIG(helm, n_gaussians=n_gauss, channels=4, n_interior=n_points, n_boundary=400, device=device,
+                    native=False)
     timings = compare({"PINN": _train_step(pinn, lambda: pinn.loss()[0]),
-                       "PIG": _train_step(pig, lambda: pig.loss()[0])},
+                       "PIG": _train_step(pig, lambda: pig.loss()[0]),
+                       "PIG, PyTorch jets": _train_step(pig_torch, lambda: pig_torch.loss()[0])},
                       baseline="PINN", warmup=2, repeats=repeats * 3, device=device)
-    for name, model in (("PINN", pinn), ("PIG", pig)):
+    for name, model in (("PINN", pinn), ("PIG", pig), ("PIG, PyTorch jets", pig_torch)):
         t = timings[name]
         n_params = sum(q.numel() for q in model.parameters())
         res.rows.append({"case": f"{name} iteration (helmholtz2d)", "size": f"{n_points} collocation points",
@@ -80,4 +85,8 @@ def suite(quick: bool, device: str) -> BenchResult:
                          "note": (f"{n_params} parameters" + ("; MLP 3x64 tanh" if name == "PINN" else
                                   f"; {n_gauss} Gaussians x 4 channels, closed-form derivatives"))})
     res.notes.append("PIG/PINN: objective + backward + Adam step, same collocation and boundary points")
+    g = pig.gaussians
+    native_used = gaussian_native.usable(g.means, g.means, g.log_scales, g.weights)
+    res.notes.append(f"PIG jets: compiled kernel {'used' if native_used else 'unavailable (PyTorch path in both rows)'}"
+                     f"; PyTorch jets / kernel = {timings['PIG, PyTorch jets']['seconds'] / timings['PIG']['seconds']:.2f}x")
     return res

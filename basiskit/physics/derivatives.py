@@ -149,12 +149,16 @@ class JetDerivatives(Derivatives):
     """Derivatives supplied in closed form; missing ones come from autograd on the highest held order.
 
     u: (n, channels); first: (n, d, channels) or None; second: dict ``(i, j) -> (n, channels)`` with i <= j.
-    ``x`` (n, d) must require grad when a derivative that is not held is requested.
+    ``x`` (n, d) must require grad when a derivative that is not held is requested, unless ``fallback`` is given:
+    then a missing derivative comes from the :class:`Derivatives` that ``fallback()`` builds (once, on the first
+    miss), e.g. the model's differentiable reference path when the held ones came from a first-order kernel.
     """
 
     def __init__(self, x: torch.Tensor, u: torch.Tensor, first: torch.Tensor | None = None,
-                 second: dict[tuple[int, int], torch.Tensor] | None = None) -> None:
+                 second: dict[tuple[int, int], torch.Tensor] | None = None,
+                 fallback: Callable[[], Derivatives] | None = None) -> None:
         self.x, self.u = x, u
+        self._fallback, self._fallback_derivatives = fallback, None
         self._cache: dict[tuple[int, ...], torch.Tensor] = {(): u}
         if first is not None:
             for i in range(first.shape[1]):
@@ -163,6 +167,10 @@ class JetDerivatives(Derivatives):
             self._cache[tuple(sorted(key))] = value
 
     def _compute(self, key: tuple[int, ...]) -> torch.Tensor:
+        if self._fallback is not None:
+            if self._fallback_derivatives is None:
+                self._fallback_derivatives = self._fallback()
+            return self._fallback_derivatives(*key)
         if not self.x.requires_grad:
             raise ValueError(f"derivative {key} is not held in closed form and x does not require grad")
         # differentiate the longest held prefix of the multi-index

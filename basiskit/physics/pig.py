@@ -18,7 +18,7 @@ autograd over the (points x Gaussians) tensor; mixed derivatives fall back to au
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -39,8 +39,22 @@ def gaussian_features(x: torch.Tensor, means: torch.Tensor, log_scales: torch.Te
 
 
 def gaussian_feature_jets(x: torch.Tensor, means: torch.Tensor, log_scales: torch.Tensor, weights: torch.Tensor,
-                          second: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """F, dF/dx_d and d2F/dx_d2 in closed form: (n, C), (n, d, C), (n, d, C) or None."""
+                          second: bool = True, native: bool | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """F, dF/dx_d and d2F/dx_d2 in closed form: (n, C), (n, d, C), (n, d, C) or None.
+
+    ``native``: the compiled kernel (:mod:`basiskit.ops.gaussian_native`; same values, one pass, nothing of size
+    points x Gaussians kept for backward, first-order differentiable only), the PyTorch path below (False, fully
+    differentiable), or the kernel where it can run (None).
+    """
+    if native is not False:
+        from ..ops import gaussian_native
+
+        if gaussian_native.usable(x, means, log_scales, weights):
+            return gaussian_native.gaussian_jets(x, means, log_scales, weights, second)
+        if native:
+            raise ValueError("native=True needs CPU float32/float64 tensors of one dtype and native kernels "
+                             "enabled (BASISKIT_NATIVE) with a working C compiler")
     inv_var = torch.exp(-2 * log_scales)  # (N, d)
     diff = x.unsqueeze(1) - means  # (n, N, d)
     phi = torch.exp(-0.5 * (diff.pow(2) * inv_var).sum(-1))  # (n, N)
@@ -99,8 +113,9 @@ class GaussianFeatures(nn.Module):
         check_tensor("x", x, ndim=2, last_dim=self.in_features)
         return gaussian_features(x, self.means, self.log_scales, self.weights)
 
-    def jets(self, x: torch.Tensor, second: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        return gaussian_feature_jets(x, self.means, self.log_scales, self.weights, second)
+    def jets(self, x: torch.Tensor, second: bool = True, native: bool | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        return gaussian_feature_jets(x, self.means, self.log_scales, self.weights, second, native)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, n_gaussians={self.n_gaussians}, channels={self.channels}"
@@ -131,12 +146,14 @@ class PIG(PINN):
         n_gaussians: number of Gaussians N; ``channels``: feature dimension C of each.
         hidden: hidden widths of the tanh MLP after the features (the paper uses one small layer).
         closed_form: residual derivatives in closed form (True) or by nested autograd (False; same values).
+        native: closed-form jets from the compiled kernel (:mod:`basiskit.ops.gaussian_native`, several times
+            faster on CPU) where it can run (None), always (True: an error where it cannot) or never (False).
         **kwargs: as for :class:`PINN` (collocation sizes, loss weights, adaptive/causal options, seed).
     """
 
     def __init__(self, problem: Problem, n_gaussians: int, channels: int = 4, *, hidden: Sequence[int] = (16,),
                  init_scale: float | None = None, init_weight: float = 0.1, closed_form: bool = True,
-                 seed: int = 0, device: torch.device | str | None = None, dtype: torch.dtype | None = None,
+                 native: bool | None = None, seed: int = 0, device: torch.device | str | None = None, dtype: torch.dtype | None = None,
                  **kwargs: object) -> None:
         if not isinstance(problem, Problem):
             raise TypeError(f"problem must be a basiskit.physics.Problem, got {type(problem).__name__}")
@@ -150,6 +167,9 @@ class PIG(PINN):
             net = _PIGNet(feats, hidden, device, dtype)
         super().__init__(problem, net, seed=seed, device=device, dtype=dtype, normalize_inputs=True, **kwargs)
         self.closed_form = closed_form
+        if native not in (None, True, False):
+            raise ValueError(f"native must be None (the compiled kernel where it can run), True or False, got {native!r}")
+        self.native = native
 
     @property
     def gaussians(self) -> GaussianFeatures:
@@ -159,18 +179,35 @@ class PIG(PINN):
         """Closed-form value, gradient and pure second derivatives (chain rule through the [-1, 1] map)."""
         if not self.closed_form:
             return super().derivatives(x)
-        x = x.detach().requires_grad_(True)  # lets mixed derivatives fall back to autograd
+        x = x.detach()
+        native = self.native is not False and self._native_usable(x)
+        if native:  # first-order kernel: mixed derivatives come from the differentiable PyTorch path
+            return self._jets(x, True, fallback=lambda: self._jets(x.requires_grad_(True), False))
+        return self._jets(x.requires_grad_(True), False)  # mixed derivatives by autograd on x
+
+    def _native_usable(self, x: torch.Tensor) -> bool:
+        from ..ops import gaussian_native
+
+        g = self.gaussians
+        ok = gaussian_native.usable(x, g.means, g.log_scales, g.weights)
+        if self.native and not ok:
+            raise ValueError("native=True needs CPU float32/float64 tensors of one dtype and native kernels "
+                             "enabled (BASISKIT_NATIVE) with a working C compiler")
+        return ok
+
+    def _jets(self, x: torch.Tensor, native: bool, fallback: Callable[[], Derivatives] | None = None
+              ) -> JetDerivatives:
         scale = 2 / (self.upper - self.lower)  # dz/dx per dim
         z = self.normalize(x)
         need_second = self.problem.order >= 2
-        value, first, second = self.gaussians.jets(z, second=need_second)
+        value, first, second = self.gaussians.jets(z, second=need_second, native=native)
         value, first, second = tanh_mlp_jets(list(self.net.layers), value, first, second)
         first = first * scale[:, None]
         held = {}
         if second is not None:
             second = second * scale[:, None].pow(2)
             held = {(d, d): second[:, d] for d in range(x.shape[1])}
-        return JetDerivatives(x, value, first, held)
+        return JetDerivatives(x, value, first, held, fallback=fallback)
 
     def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, closed_form={self.closed_form}"
+        return f"{super().extra_repr()}, closed_form={self.closed_form}, native={self.native}"

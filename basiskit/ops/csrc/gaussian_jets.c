@@ -1,0 +1,281 @@
+/* Gaussian-feature jets (PIG, Kang et al. 2024), CPU kernels for basiskit.ops.gaussian_native.
+
+   Points x (n, d) row-major; N diagonal Gaussians stored transposed for unit-stride loops over Gaussians:
+   muT (d, N), ivT (d, N) (inverse variances 1/sigma^2), WT (C, N) (feature weights). Per pair (i, k):
+       D_j = x_ij - mu_kj,  g_j = D_j iv_kj,  phi = exp(-1/2 sum_j D_j g_j)
+   Forward:
+       V_ic  =  sum_k phi W_kc
+       F_ijc = -sum_k phi g_j W_kc                    (dV/dx_j)
+       S_ijc =  sum_k phi (g_j^2 - iv_kj) W_kc        (d2V/dx_j^2)
+   Backward, with a = <gV_i, W_k>, b_j = <gF_ij, W_k>, s_j = <gS_ij, W_k>, Q = a - sum_j g_j b_j
+   + sum_j (g_j^2 - iv_j) s_j and r_j = 2 g_j s_j - b_j (dQ/dg_j):
+       dW_kc  += phi (gV_ic - sum_j g_j gF_ijc + sum_j (g_j^2 - iv_j) gS_ijc)
+       dmu_kj += phi (g_j Q - iv_j r_j)
+       div_kj += phi (-D_j^2 Q / 2 + D_j r_j - s_j)
+       dx_ij  -= phi (g_j Q - iv_j r_j)                (x enters through D only: dx = -dmu per pair)
+   Each point is done in two phases over the Gaussians: per-Gaussian coefficient arrays (phi, g_j, ...) in an
+   L1-resident scratch row, then short dot products with the weight rows; every inner loop runs over k with unit
+   stride, so the compiler vectorises it (exp included, through libmvec). Nothing of size n x N is stored.
+   Threads: forward over points. Backward over SLICES fixed slices of the points, each with its own gradient
+   planes, reduced in slice order: the result does not depend on the thread count.
+   float and double versions come from this file included twice with GJ_T set. */
+#ifndef GJ_T
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define SLICES 16               /* backward: fixed point slices, each with its own gradient accumulators */
+#define SERIAL_BELOW 65536L     /* pairs: below this one thread beats the fork/join cost */
+
+static int team_size(long pairs, int nt) { return (pairs < SERIAL_BELOW || nt < 1) ? 1 : nt; }
+
+/* exp(x) for x <= 0 in a form the compiler vectorises (libm's exp is a scalar call without -ffast-math):
+   x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two parts, Cody-Waite), e^r by its Taylor polynomial (degree 7
+   for float, 13 for double: truncation below half an ulp), 2^n put into the exponent bits. Arguments below the
+   smallest normal's log are clamped there (e^-87 ~ 1.6e-38, e^-708 ~ 3e-308): a Gaussian that far from a point
+   contributes nothing at either precision. */
+static inline float exp_nonpositive_f32(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    float p = 1.0f / 5040.0f;
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+static inline double exp_nonpositive_f64(double x) {
+    x = x < -708.0 ? -708.0 : x;
+    double n = floor(x * 1.4426950408889634074 + 0.5);
+    double r = (x - n * 6.93145751953125e-1) - n * 1.42860682030941723212e-6;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    int64_t bits = ((int64_t)n + 1023) << 52;
+    double scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+#define GJ_T float
+#define GJ_FN(name) name##_f32
+#define GJ_EXP exp_nonpositive_f32
+#include "gaussian_jets.c"
+#undef GJ_T
+#undef GJ_FN
+#undef GJ_EXP
+#define GJ_T double
+#define GJ_FN(name) name##_f64
+#define GJ_EXP exp_nonpositive_f64
+#include "gaussian_jets.c"
+
+#else /* ---- body, instantiated per GJ_T ---- */
+#define T GJ_T
+
+/* phi (N) and, per dim j, D_j (N) and g_j (N) for point xi. */
+static void GJ_FN(pair_terms)(long N, long d, const T *restrict xi, const T *restrict muT, const T *restrict ivT,
+                              T *restrict phi, T *restrict D, T *restrict G) {
+    for (long k = 0; k < N; k++) phi[k] = 0;
+    for (long j = 0; j < d; j++) {
+        const T xj = xi[j];
+        const T *restrict mu = muT + j * N, *restrict iv = ivT + j * N;
+        T *restrict Dj = D + j * N, *restrict Gj = G + j * N;
+#pragma omp simd
+        for (long k = 0; k < N; k++) {
+            T dd = xj - mu[k];
+            Dj[k] = dd;
+            Gj[k] = dd * iv[k];
+            phi[k] += dd * Gj[k];
+        }
+    }
+#pragma omp simd
+    for (long k = 0; k < N; k++) phi[k] = GJ_EXP((T)-0.5 * phi[k]);
+}
+
+static T GJ_FN(dot)(long N, const T *restrict a, const T *restrict b) {
+    T s = 0;
+#pragma omp simd reduction(+ : s)
+    for (long k = 0; k < N; k++) s += a[k] * b[k];
+    return s;
+}
+
+void GJ_FN(gaussian_jets_forward)(long n, long N, long d, long C, const T *x, const T *muT, const T *ivT,
+                                  const T *WT, int second, T *V, T *F, T *S, int nt, int *status) {
+    int team = team_size(n * N, nt);
+    /* scratch per thread: phi, D (d rows), G (d rows), then the coefficient row being reduced */
+    const size_t row_len = (size_t)N * (size_t)(2 * d + 2);
+    T *scratch = malloc(sizeof(T) * row_len * (size_t)team);
+    if (!scratch) {
+        *status = 1;
+        return;
+    }
+#pragma omp parallel num_threads(team)
+    {
+        {
+            T *buf = scratch + row_len * (size_t)thread_id();
+            T *phi = buf, *D = buf + N, *G = buf + N * (1 + d), *row = buf + N * (1 + 2 * d);
+#pragma omp for schedule(dynamic, 16)
+            for (long i = 0; i < n; i++) {
+                GJ_FN(pair_terms)(N, d, x + i * d, muT, ivT, phi, D, G);
+                for (long c = 0; c < C; c++) V[i * C + c] = GJ_FN(dot)(N, phi, WT + c * N);
+                for (long j = 0; j < d; j++) {
+                    const T *restrict Gj = G + j * N;
+#pragma omp simd
+                    for (long k = 0; k < N; k++) row[k] = -phi[k] * Gj[k];
+                    for (long c = 0; c < C; c++) F[(i * d + j) * C + c] = GJ_FN(dot)(N, row, WT + c * N);
+                    if (second) {
+                        const T *restrict iv = ivT + j * N;
+#pragma omp simd
+                        for (long k = 0; k < N; k++) row[k] = phi[k] * (Gj[k] * Gj[k] - iv[k]);
+                        for (long c = 0; c < C; c++) S[(i * d + j) * C + c] = GJ_FN(dot)(N, row, WT + c * N);
+                    }
+                }
+            }
+        }
+    }
+    free(scratch);
+}
+
+/* gS may be NULL (no second derivatives), dx may be NULL (x needs no gradient). dWT (C, N), dmuT, divT (d, N)
+   are overwritten. */
+void GJ_FN(gaussian_jets_backward)(long n, long N, long d, long C, const T *x, const T *muT, const T *ivT,
+                                   const T *WT, const T *gV, const T *gF, const T *gS, T *dWT, T *dmuT, T *divT,
+                                   T *dx, int nt, int *status) {
+    const long plane = N * (C + 2 * d);
+    T *acc = calloc((size_t)SLICES * (size_t)plane, sizeof(T));
+    if (!acc) {
+        *status = 1;
+        return;
+    }
+    int team = team_size(n * N, nt);
+    /* scratch per thread: phi, Q, tmp, D (d), G (d), B (d), R (d) rows */
+    const size_t row_len = (size_t)N * (size_t)(3 + 4 * d);
+    T *scratch = malloc(sizeof(T) * row_len * (size_t)team);
+    if (!scratch) {
+        free(acc);
+        *status = 1;
+        return;
+    }
+#pragma omp parallel num_threads(team)
+    {
+        {
+            T *buf = scratch + row_len * (size_t)thread_id();
+            T *phi = buf, *Q = buf + N, *tmp = buf + 2 * N, *D = buf + 3 * N, *G = D + d * N, *B = G + d * N,
+              *R = B + d * N;
+#pragma omp for schedule(dynamic, 1)
+            for (long sl = 0; sl < SLICES; sl++) {
+                T *aW = acc + sl * plane, *amu = aW + C * N, *aiv = amu + d * N;
+                long lo = n * sl / SLICES, hi = n * (sl + 1) / SLICES;
+                for (long i = lo; i < hi; i++) {
+                    GJ_FN(pair_terms)(N, d, x + i * d, muT, ivT, phi, D, G);
+                    const T *gv = gV + i * C, *gf = gF + i * d * C, *gs = gS ? gS + i * d * C : NULL;
+                    /* Q = a - sum_j g_j b_j + sum_j (g_j^2 - iv_j) s_j;  R_j = dQ/dg_j = 2 g_j s_j - b_j
+                       (B_j temporarily holds s_j) */
+#pragma omp simd
+                    for (long k = 0; k < N; k++) Q[k] = 0;
+                    for (long c = 0; c < C; c++) {
+                        const T *restrict w = WT + c * N;
+                        const T gvc = gv[c];
+#pragma omp simd
+                        for (long k = 0; k < N; k++) Q[k] += gvc * w[k];
+                    }
+                    for (long j = 0; j < d; j++) {
+                        T *restrict Bj = B + j * N, *restrict Rj = R + j * N;
+                        const T *restrict Gj = G + j * N, *restrict iv = ivT + j * N;
+#pragma omp simd
+                        for (long k = 0; k < N; k++) { Bj[k] = 0; Rj[k] = 0; }
+                        for (long c = 0; c < C; c++) {
+                            const T *restrict w = WT + c * N;
+                            const T bf = gf[j * C + c], bs = gs ? gs[j * C + c] : (T)0;
+#pragma omp simd
+                            for (long k = 0; k < N; k++) { Rj[k] += bf * w[k]; Bj[k] += bs * w[k]; }
+                        }
+                        /* now Rj = b_j, Bj = s_j */
+#pragma omp simd
+                        for (long k = 0; k < N; k++) {
+                            T b = Rj[k], s = Bj[k], g = Gj[k];
+                            Q[k] += -g * b + (g * g - iv[k]) * s;
+                            Rj[k] = 2 * g * s - b;
+                        }
+                    }
+                    /* dW_kc += phi (gV_c - sum_j g_j gF_jc + sum_j (g_j^2 - iv_j) gS_jc) */
+                    for (long c = 0; c < C; c++) {
+                        const T gvc = gv[c];
+#pragma omp simd
+                        for (long k = 0; k < N; k++) tmp[k] = gvc;
+                        for (long j = 0; j < d; j++) {
+                            const T *restrict Gj = G + j * N, *restrict iv = ivT + j * N;
+                            const T f = gf[j * C + c], s = gs ? gs[j * C + c] : (T)0;
+#pragma omp simd
+                            for (long k = 0; k < N; k++) tmp[k] += -Gj[k] * f + (Gj[k] * Gj[k] - iv[k]) * s;
+                        }
+                        T *restrict out = aW + c * N;
+#pragma omp simd
+                        for (long k = 0; k < N; k++) out[k] += phi[k] * tmp[k];
+                    }
+                    for (long j = 0; j < d; j++) {
+                        const T *restrict Gj = G + j * N, *restrict Dj = D + j * N, *restrict Rj = R + j * N,
+                                *restrict Sj = B + j * N, *restrict iv = ivT + j * N;
+                        T *restrict om = amu + j * N, *restrict oi = aiv + j * N;
+                        T sx = 0;
+#pragma omp simd reduction(+ : sx)
+                        for (long k = 0; k < N; k++) {
+                            T m = phi[k] * (Gj[k] * Q[k] - iv[k] * Rj[k]);
+                            om[k] += m;
+                            sx += m;
+                            oi[k] += phi[k] * ((T)-0.5 * Dj[k] * Dj[k] * Q[k] + Dj[k] * Rj[k] - Sj[k]);
+                        }
+                        if (dx) dx[i * d + j] = -sx;
+                    }
+                }
+            }
+        }
+    }
+    free(scratch);
+    /* reduce the slices in order (deterministic for any thread count) */
+    T *outs[3] = {dWT, dmuT, divT};
+    long offs[3] = {0, C * N, (C + d) * N}, lens[3] = {C * N, d * N, d * N};
+    for (int p = 0; p < 3; p++) {
+        T *o = outs[p];
+        memcpy(o, acc + offs[p], sizeof(T) * (size_t)lens[p]);
+        for (long sl = 1; sl < SLICES; sl++) {
+            const T *a = acc + sl * plane + offs[p];
+            for (long q = 0; q < lens[p]; q++) o[q] += a[q];
+        }
+    }
+    free(acc);
+}
+
+#undef T
+#endif
