@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from ._registry import DATASETS, create, names, register_dataset
 from .cache import cache_dir, cached
-from .files import ArrayPairs, by_resolution, evaluate_resolutions, load_pairs
+from .files import ArrayPairs, MultiResolutionPairs, by_resolution, evaluate_resolutions, load_pairs
 from .images import digits, mnist5k
 from .normalize import GaussianNormalizer, NormalizedOperator
 from .pde import burgers, darcy, navier_stokes
 
-__all__ = ["DATASETS", "ArrayPairs", "GaussianNormalizer", "NormalizedOperator", "burgers", "by_resolution",
-           "cache_dir", "cached", "create", "darcy", "digits", "evaluate_resolutions", "load_pairs", "mnist5k",
+__all__ = ["DATASETS", "ArrayPairs", "GaussianNormalizer", "MultiResolutionPairs", "NormalizedOperator", "burgers",
+           "by_resolution", "cache_dir", "cached", "create", "darcy", "digits", "evaluate_resolutions", "load_pairs", "mnist5k",
            "names", "navier_stokes", "register_dataset"]

@@ -194,6 +194,53 @@ def load_pairs(path: str | Path, inputs: str = "x", targets: str = "y", *, chann
     return ArrayPairs(x, y, channel_axis=channel_axis, source=str(p))
 
 
+class MultiResolutionPairs(torch.utils.data.Dataset):
+    """The same (input, target) samples on several grids; every mini-batch comes on one of them.
+
+    ``pairs``: one ``(inputs (n, c, *grid), targets (n, c_out, *grid))`` pair of tensors per resolution, all
+    with the same n samples (sample i is one function, discretised on each grid). ``batch(idx)`` returns the
+    samples ``idx`` on the grid ``pairs[idx[0] % len(pairs)]``: ``train.fit`` draws ``idx`` as a pure function of
+    (seed, step), so the grid of every step is too and a resumed run repeats the same sequence. Over an epoch
+    each grid gets about ``1 / len(pairs)`` of the batches. Training a discretisation-agnostic operator on more
+    than one grid keeps it from using features that only one grid has (docs/operators.md, ``nn-to-no``).
+    """
+
+    def __init__(self, pairs: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> None:
+        pairs = [tuple(p) for p in pairs]
+        if not pairs:
+            raise UsageError("pairs must hold at least one (inputs, targets) pair, got none")
+        n = None
+        for k, p in enumerate(pairs):
+            if len(p) != 2 or not all(isinstance(t, torch.Tensor) and t.ndim >= 3 for t in p):
+                raise UsageError(f"pairs[{k}] must be (inputs (n, c, *grid), targets (n, c_out, *grid)) tensors")
+            if p[0].shape[0] != p[1].shape[0] or (n is not None and p[0].shape[0] != n):
+                raise UsageError(f"every pair must hold the same number of samples in inputs and targets; "
+                                 f"pairs[{k}] has {p[0].shape[0]} and {p[1].shape[0]}, pairs[0] {n}")
+            n = int(p[0].shape[0])
+        self.pairs = pairs
+
+    def __len__(self) -> int:
+        return int(self.pairs[0][0].shape[0])
+
+    @property
+    def resolutions(self) -> list[tuple[int, ...]]:
+        return [tuple(int(s) for s in p[0].shape[2:]) for p in self.pairs]
+
+    def batch(self, idx: torch.Tensor | Sequence[int] | np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        pos = torch.as_tensor(np.asarray(idx.cpu() if isinstance(idx, torch.Tensor) else idx, dtype=np.int64)
+                              ).reshape(-1)
+        if pos.numel() == 0:
+            raise IndexError("an empty batch has no grid")
+        if int(pos.min()) < 0 or int(pos.max()) >= len(self):
+            raise IndexError(f"sample index out of range for {len(self)} samples: {int(pos.min())}..{int(pos.max())}")
+        x, y = self.pairs[int(pos[0]) % len(self.pairs)]
+        return x[pos], y[pos]
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.pairs[0]
+        return x[i], y[i]
+
+
 def by_resolution(datasets: Iterable[ArrayPairs]) -> dict[tuple[int, ...], ArrayPairs]:
     """Test sets keyed by their input grid; two sets at one resolution are an error."""
     out: dict[tuple[int, ...], ArrayPairs] = {}

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from ..data import NormalizedOperator
+from ..data import MultiResolutionPairs, NormalizedOperator
 from ..losses import relative_lp
 from ..measure import count_parameters, match_width, peer_available
 from ..train import FitResult, RunContext, fit
@@ -56,8 +56,8 @@ def rel_l2(model: nn.Module, data: Pair, device: torch.device) -> float:
     return float(relative_lp(predict(model, data[0], device), data[1]))
 
 
-def train_operator(model: nn.Module, train: Pair, test: Pair, ctx: RunContext, name: str, *, steps: int,
-                   batch_size: int, lr: float, weight_decay: float, normalize: bool = True,
+def train_operator(model: nn.Module, train: Pair | MultiResolutionPairs, test: Pair, ctx: RunContext, name: str,
+                   *, steps: int, batch_size: int, lr: float, weight_decay: float, normalize: bool = True,
                    checkpoint_every: int = 0, view: Callable[[nn.Module], nn.Module] | None = None,
                    target_map: Callable[[torch.Tensor], torch.Tensor] | None = None
                    ) -> tuple[nn.Module, FitResult]:
@@ -73,6 +73,8 @@ def train_operator(model: nn.Module, train: Pair, test: Pair, ctx: RunContext, n
     * Evaluation: relative L2 on the full test set ``test``, logged ten times as ``test_rel_l2``: the last
       point of the curve is the number the recipe reports, with no second sample (a probe) to reconcile, at
       the cost of ten forward passes over the test set (a small fraction of training).
+    * ``train`` may be a ``data.MultiResolutionPairs`` (the same samples on several grids, one grid per
+      mini-batch); the normalisation statistics come from its first grid.
     * ``view`` and ``target_map`` train in another space: the module ``view(wrapped)`` is fitted to
       ``target_map(y)`` (e.g. a spectral model's kept modes against the targets' modes), while evaluation
       always uses the wrapped model on the physical test pairs.
@@ -80,7 +82,11 @@ def train_operator(model: nn.Module, train: Pair, test: Pair, ctx: RunContext, n
     Returns (the trained model as evaluated, i.e. the ``NormalizedOperator`` wrapper or ``model``; the
     ``FitResult``).
     """
-    wrapped = NormalizedOperator.fit(model, *train, mode="global") if normalize else model
+    multi = isinstance(train, MultiResolutionPairs)
+    if multi and target_map is not None:
+        raise ValueError("target_map needs one training grid; got a MultiResolutionPairs")
+    stats = train.pairs[0] if multi else train  # global mean and std: the same on every grid
+    wrapped = NormalizedOperator.fit(model, *stats, mode="global") if normalize else model
     trained = view(wrapped) if view is not None else wrapped
     data = train
     if target_map is not None:

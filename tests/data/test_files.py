@@ -159,3 +159,56 @@ def test_user_npz_files_to_a_trained_fno_and_zero_shot_resolutions(tmp_path):
     clone = NormalizedOperator(FNO(8, 1, 1, 16, 2), GaussianNormalizer(), GaussianNormalizer())
     clone.load_state_dict(model.state_dict())
     assert evaluate_resolutions(clone, [test])[(32,)] == pytest.approx(errors[(32,)], rel=1e-6)
+
+
+def test_multi_resolution_pairs_one_grid_per_batch_and_resumable():
+    from basiskit.data import MultiResolutionPairs
+    from basiskit.train import fit
+
+    fine = torch.arange(5 * 8 * 8, dtype=torch.float32).reshape(5, 1, 8, 8)
+    coarse = fine[..., ::2, ::2]
+    ds = MultiResolutionPairs([(coarse, coarse + 1), (fine, fine + 1)])
+    assert len(ds) == 5 and ds.resolutions == [(4, 4), (8, 8)]
+    x, y = ds.batch(torch.tensor([2, 0]))  # first index even: grid 0
+    assert x.shape == (2, 1, 4, 4) and torch.equal(x, coarse[[2, 0]]) and torch.equal(y, coarse[[2, 0]] + 1)
+    x, _ = ds.batch([3, 1, 4])  # first index odd: grid 1
+    assert torch.equal(x, fine[[3, 1, 4]])
+    with pytest.raises(IndexError, match="out of range"):
+        ds.batch([5])
+    with pytest.raises(IndexError, match="empty batch"):
+        ds.batch([])
+
+    class Mean(torch.nn.Module):  # a grid-agnostic model: one scale on the field
+        def __init__(self):
+            super().__init__()
+            self.a = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):
+            return self.a * x
+
+    seen = []
+
+    def loss(pred, target):
+        seen.append(pred.shape[-1])
+        return (pred - target).square().mean()
+
+    fit(Mean(), loss, ds, steps=12, batch_size=2, lr=1e-2)
+    assert set(seen) == {4, 8}  # both grids get batches
+    again = []
+    fit(Mean(), lambda p, t: again.append(p.shape[-1]) or (p - t).square().mean(), ds, steps=12, batch_size=2,
+        lr=1e-2)
+    assert again == seen  # the grid sequence is a pure function of (seed, step)
+
+
+@pytest.mark.parametrize("pairs, match", [
+    ([], "at least one"),
+    ([(torch.zeros(3, 1, 4, 4), torch.zeros(2, 1, 4, 4))], "same number of samples"),
+    ([(torch.zeros(3, 1, 4, 4), torch.zeros(3, 1, 4, 4)), (torch.zeros(2, 1, 8, 8), torch.zeros(2, 1, 8, 8))],
+     "same number of samples"),
+    ([(torch.zeros(3, 4), torch.zeros(3, 4))], "must be \\(inputs"),
+])
+def test_multi_resolution_pairs_bad_input(pairs, match):
+    from basiskit.data import MultiResolutionPairs
+
+    with pytest.raises(UsageError, match=match):
+        MultiResolutionPairs(pairs)

@@ -13,15 +13,10 @@ def _run(name, quick_run):
 @pytest.mark.xdist_group("nn-to-no")
 def test_nn_to_no_quick_claims(quick_run):
     metrics, claims = _run("nn-to-no", quick_run)
-    assert set(claims) == {"fs_unet_rel_l2_64 <= 1.5 x fs_unet_rel_l2_32", "fs_unet_rel_l2_64 < unet_rel_l2_64",
-                           "fs_unet_rel_l2_128 <= 1.5 x fs_unet_rel_l2_32", "fs_unet_rel_l2_128 < unet_rel_l2_128"}
-    for claim in ("fs_unet_rel_l2_64 <= 1.5 x fs_unet_rel_l2_32", "fs_unet_rel_l2_64 < unet_rel_l2_64",
-                  "fs_unet_rel_l2_128 < unet_rel_l2_128"):
-        assert claims[claim]["met"], claims[claim]
-    # Not met at the quick size (1.58x, docs/operators.md): what is pinned is the normalisation fix's effect, the
-    # 128 error well below the batch-norm model's 0.164 and the ratio below its 2.2.
-    assert metrics["fs_unet_rel_l2_128"] < 0.13
-    assert metrics["fs_unet_rel_l2_128"] < 1.8 * metrics["fs_unet_rel_l2_32"]
+    # trained on 32 and 64 (train_also): the claims are at the unseen 128
+    assert set(claims) == {"fs_unet_rel_l2_128 <= 1.5 x fs_unet_rel_l2_32", "fs_unet_rel_l2_128 < unet_rel_l2_128"}
+    assert all(c["met"] for c in claims.values()), claims
+    assert metrics["fs_unet_rel_l2_64"] < 1.5 * metrics["fs_unet_rel_l2_32"]  # a training grid, reported
 
 
 @pytest.mark.slow

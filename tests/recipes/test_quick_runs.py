@@ -80,11 +80,6 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
         "t1_rel_l2 <= 1.1 x fno_rel_l2": "0.0603 vs 0.0399 with each model at its own best learning rate (sweep in "
                                          "the recipe's docstring); met before only against an FNO held at 3e-3",
     },
-    "nn-to-no": {
-        "fs_unet_rel_l2_128 <= 1.5 x fs_unet_rel_l2_32": "1.58x after the quadrature-norm fix (1.52x at seed 1): "
-                                                          "fixed-size kernels sample a jumpy coefficient at 3 vs 15 "
-                                                          "points per side (docs/operators.md)",
-    },
     "medida": {
         "rff_rel_err <= 0.1": "0.21 from 25% of the grid points: the RFF fill is 15x more accurate than the plain "
                               "MLP's (0.25% vs 3.7%) but discovery needs ~0.05% (docs/dynamics.md)",
