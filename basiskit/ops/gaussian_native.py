@@ -32,7 +32,7 @@ _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 _SIGNATURES = {f"gaussian_jets_{k}_{s}": sig for s in _SUFFIX.values()
                for k, sig in (("forward", _FORWARD), ("backward", _BACKWARD))}
 
-__all__ = ["gaussian_jets", "usable"]
+__all__ = ["gaussian_jets", "gaussian_values", "usable"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,24 +66,24 @@ def _transposed(means: torch.Tensor, log_scales: torch.Tensor, weights: torch.Te
 class _GaussianJets(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, means: torch.Tensor, log_scales: torch.Tensor, weights: torch.Tensor,
-                second: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                order: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """order 0: value only; 1: and first derivatives; 2: and pure second ones (unused outputs are empty)."""
         n, d = x.shape
         N, C = weights.shape
         xc = x.detach().contiguous()
         muT, ivT, WT = _transposed(means, log_scales, weights)
         value = x.new_empty(n, C)
-        first = x.new_empty(n, d, C)
-        sec = x.new_empty(n, d, C) if second else x.new_empty(0)
+        first = x.new_empty(n, d, C) if order >= 1 else x.new_empty(0)
+        sec = x.new_empty(n, d, C) if order >= 2 else x.new_empty(0)
         if n and N:
             _call("gaussian_jets_forward", x.dtype, n, N, d, C, native.ptr(xc), native.ptr(muT), native.ptr(ivT),
-                  native.ptr(WT), int(second), native.ptr(value), native.ptr(first),
-                  native.ptr(sec) if second else None, native.num_threads())
+                  native.ptr(WT), int(order >= 2), native.ptr(value), native.ptr(first) if order >= 1 else None,
+                  native.ptr(sec) if order >= 2 else None, native.num_threads())
         else:
             value.zero_(), first.zero_(), sec.zero_()
-        ctx.second = second
+        ctx.order = order
         ctx.save_for_backward(xc, means, log_scales, weights)
-        if not second:
-            ctx.mark_non_differentiable(sec)
+        ctx.mark_non_differentiable(*[t for t, k in ((first, 1), (sec, 2)) if order < k])
         return value, first, sec
 
     @staticmethod
@@ -94,14 +94,15 @@ class _GaussianJets(torch.autograd.Function):
         N, C = weights.shape
         dtype = x.dtype
         gv = torch.zeros(n, C, dtype=dtype) if g_value is None else g_value.to(dtype).contiguous()
-        gf = torch.zeros(n, d, C, dtype=dtype) if g_first is None else g_first.to(dtype).contiguous()
-        gs = None if (not ctx.second or g_second is None) else g_second.to(dtype).contiguous()
+        gf = None if (ctx.order < 1 or g_first is None) else g_first.to(dtype).contiguous()
+        gs = None if (ctx.order < 2 or g_second is None) else g_second.to(dtype).contiguous()
         muT, ivT, WT = _transposed(means, log_scales, weights)
         dWT, dmuT, divT = torch.empty(C, N, dtype=dtype), torch.empty(d, N, dtype=dtype), torch.empty(d, N, dtype=dtype)
         dx = torch.empty(n, d, dtype=dtype) if ctx.needs_input_grad[0] else None
         if n and N:
             _call("gaussian_jets_backward", dtype, n, N, d, C, native.ptr(x), native.ptr(muT), native.ptr(ivT),
-                  native.ptr(WT), native.ptr(gv), native.ptr(gf), None if gs is None else native.ptr(gs),
+                  native.ptr(WT), native.ptr(gv), None if gf is None else native.ptr(gf),
+                  None if gs is None else native.ptr(gs),
                   native.ptr(dWT), native.ptr(dmuT), native.ptr(divT), None if dx is None else native.ptr(dx),
                   native.num_threads())
         else:
@@ -116,5 +117,11 @@ def gaussian_jets(x: torch.Tensor, means: torch.Tensor, log_scales: torch.Tensor
                   second: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Native F, dF/dx_d, d2F/dx_d2: x (n, d), means and log_scales (N, d), weights (N, C) -> (n, C), (n, d, C),
     (n, d, C) or None. All CPU tensors of one float dtype (check with :func:`usable`)."""
-    value, first, sec = _GaussianJets.apply(x, means, log_scales, weights, bool(second))
+    value, first, sec = _GaussianJets.apply(x, means, log_scales, weights, 2 if second else 1)
     return value, first, (sec if second else None)
+
+
+def gaussian_values(x: torch.Tensor, means: torch.Tensor, log_scales: torch.Tensor,
+                    weights: torch.Tensor) -> torch.Tensor:
+    """Native F alone (no derivatives computed): x (n, d) -> (n, C); see :func:`gaussian_jets`."""
+    return _GaussianJets.apply(x, means, log_scales, weights, 0)[0]

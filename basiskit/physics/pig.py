@@ -32,8 +32,20 @@ __all__ = ["PIG", "GaussianFeatures", "gaussian_features", "gaussian_feature_jet
 
 
 def gaussian_features(x: torch.Tensor, means: torch.Tensor, log_scales: torch.Tensor,
-                      weights: torch.Tensor) -> torch.Tensor:
-    """F(x): x (n, d), means (N, d), log_scales (N, d), weights (N, C) -> (n, C)."""
+                      weights: torch.Tensor, native: bool | None = None) -> torch.Tensor:
+    """F(x): x (n, d), means (N, d), log_scales (N, d), weights (N, C) -> (n, C).
+
+    ``native``: as for :func:`gaussian_feature_jets` (the compiled kernel where it can run by default). The
+    kernel's result is first-order differentiable; ``native=False`` gives the fully differentiable PyTorch path.
+    """
+    if native is not False:
+        from ..ops import gaussian_native
+
+        if gaussian_native.usable(x, means, log_scales, weights):
+            return gaussian_native.gaussian_values(x, means, log_scales, weights)
+        if native:
+            raise ValueError("native=True needs CPU float32/float64 tensors of one dtype and native kernels "
+                             "enabled (BASISKIT_NATIVE) with a working C compiler")
     z = (x.unsqueeze(1) - means) * torch.exp(-log_scales)  # (n, N, d)
     return torch.exp(-0.5 * z.pow(2).sum(-1)) @ weights
 
@@ -108,10 +120,15 @@ class GaussianFeatures(nn.Module):
                                                   device=device))
         self.weights = nn.Parameter((init_weight * torch.randn(n_gaussians, channels, generator=generator,
                                                                dtype=dtype)).to(device))
+        self.native: bool | None = None  # the compiled kernel where it can run (see forward)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """F(x), by the compiled kernel (``native``, default None: where it can run) when x does not require
+        grad: then no derivative in x can be asked for, and the kernel's first-order backward gives the parameter
+        gradients. Points that require grad take the fully differentiable PyTorch path."""
         check_tensor("x", x, ndim=2, last_dim=self.in_features)
-        return gaussian_features(x, self.means, self.log_scales, self.weights)
+        native = False if x.requires_grad else self.native
+        return gaussian_features(x, self.means, self.log_scales, self.weights, native)
 
     def jets(self, x: torch.Tensor, second: bool = True, native: bool | None = None
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -170,6 +187,7 @@ class PIG(PINN):
         if native not in (None, True, False):
             raise ValueError(f"native must be None (the compiled kernel where it can run), True or False, got {native!r}")
         self.native = native
+        self.gaussians.native = native
 
     @property
     def gaussians(self) -> GaussianFeatures:

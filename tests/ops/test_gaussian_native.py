@@ -140,3 +140,49 @@ def test_native_switch_errors_and_fallback(monkeypatch):
         PIG(p, 5, native=True, n_interior=8, n_boundary=4).loss()
     v, f, s = gaussian_feature_jets(x, mu, ls, w)  # None: falls back to PyTorch
     torch.testing.assert_close(v, gaussian_feature_jets(x, mu, ls, w, native=False)[0])
+
+
+def test_values_only_kernel_matches_and_gradchecks():
+    from basiskit.physics.pig import gaussian_features
+
+    x, mu, ls, w = _inputs(30, 17, 2, 3, seed=7)
+    params = [t.clone().requires_grad_() for t in (mu, ls, w)]
+    got = G.gaussian_values(x, *params)
+    want = gaussian_features(x, *params, native=False)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    gy = torch.randn(got.shape, dtype=got.dtype)
+    for a, b in zip(torch.autograd.grad(got, params, gy), torch.autograd.grad(want, params, gy)):
+        torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-12)
+    small = [t.requires_grad_() for t in _inputs(5, 4, 2, 2, seed=8)]
+    assert torch.autograd.gradcheck(G.gaussian_values, tuple(small))
+
+
+def test_features_forward_uses_the_kernel_only_where_no_x_derivative_can_be_asked(monkeypatch):
+    from basiskit.physics import GaussianFeatures
+
+    calls = []
+    real = G.gaussian_values
+    monkeypatch.setattr(G, "gaussian_values", lambda *a: calls.append(1) or real(*a))
+    feats = GaussianFeatures(2, 12, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    x = torch.rand(9, 2, dtype=torch.float64)
+    feats(x)
+    assert calls == [1]
+    xg = x.clone().requires_grad_()
+    out = feats(xg)  # PyTorch path: second derivatives in x by autograd still work
+    assert calls == [1]
+    (g,) = torch.autograd.grad(out.sum(), xg, create_graph=True)
+    (h,) = torch.autograd.grad(g[:, 0].sum(), xg)
+    assert torch.isfinite(h).all()
+    feats.native = False
+    feats(x)
+    assert calls == [1]
+
+
+def test_many_gaussians_cross_tiles():
+    # more Gaussians than one kernel tile (256): the per-tile sums must add up
+    inputs = _inputs(23, 601, 2, 3, seed=9)
+    for a, b in zip(_value_and_grads(True, *inputs), _value_and_grads(False, *inputs)):
+        torch.testing.assert_close(a, b, rtol=1e-11, atol=1e-11)
+    x, mu, ls, w = inputs
+    torch.testing.assert_close(G.gaussian_values(x, mu, ls, w),
+                               G.gaussian_jets(x, mu, ls, w)[0], rtol=1e-13, atol=1e-13)

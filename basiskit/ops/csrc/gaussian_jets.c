@@ -13,8 +13,8 @@
        dmu_kj += phi (g_j Q - iv_j r_j)
        div_kj += phi (-D_j^2 Q / 2 + D_j r_j - s_j)
        dx_ij  -= phi (g_j Q - iv_j r_j)                (x enters through D only: dx = -dmu per pair)
-   Each point is done in two phases over the Gaussians: per-Gaussian coefficient arrays (phi, g_j, ...) in an
-   L1-resident scratch row, then short dot products with the weight rows; every inner loop runs over k with unit
+   Each point is done in tiles of TILE Gaussians, each in two phases: per-Gaussian coefficient arrays (phi,
+   g_j, ...) in L1-resident scratch rows, then short dot products with the weight rows; every inner loop runs over k with unit
    stride, so the compiler vectorises it (exp included, through libmvec). Nothing of size n x N is stored.
    Threads: forward over points. Backward over SLICES fixed slices of the points, each with its own gradient
    planes, reduced in slice order: the result does not depend on the thread count.
@@ -29,6 +29,7 @@
 #endif
 
 #define SLICES 16               /* backward: fixed point slices, each with its own gradient accumulators */
+#define TILE 256                /* Gaussians per tile: a tile's scratch rows stay in L1 */
 #define SERIAL_BELOW 65536L     /* pairs: below this one thread beats the fork/join cost */
 
 static int team_size(long pairs, int nt) { return (pairs < SERIAL_BELOW || nt < 1) ? 1 : nt; }
@@ -103,16 +104,17 @@ static int thread_id(void) {
 #else /* ---- body, instantiated per GJ_T ---- */
 #define T GJ_T
 
-/* phi (N) and, per dim j, D_j (N) and g_j (N) for point xi. */
-static void GJ_FN(pair_terms)(long N, long d, const T *restrict xi, const T *restrict muT, const T *restrict ivT,
-                              T *restrict phi, T *restrict D, T *restrict G) {
-    for (long k = 0; k < N; k++) phi[k] = 0;
+/* For one point xi and the Gaussians [k0, k0 + len): phi (len) and, per dim j, D_j and g_j (rows of len).
+   muT, ivT are (d, ld) with the tile starting at column k0. */
+static void GJ_FN(pair_terms)(long len, long ld, long d, const T *restrict xi, const T *restrict muT,
+                              const T *restrict ivT, T *restrict phi, T *restrict D, T *restrict G) {
+    for (long k = 0; k < len; k++) phi[k] = 0;
     for (long j = 0; j < d; j++) {
         const T xj = xi[j];
-        const T *restrict mu = muT + j * N, *restrict iv = ivT + j * N;
-        T *restrict Dj = D + j * N, *restrict Gj = G + j * N;
+        const T *restrict mu = muT + j * ld, *restrict iv = ivT + j * ld;
+        T *restrict Dj = D + j * len, *restrict Gj = G + j * len;
 #pragma omp simd
-        for (long k = 0; k < N; k++) {
+        for (long k = 0; k < len; k++) {
             T dd = xj - mu[k];
             Dj[k] = dd;
             Gj[k] = dd * iv[k];
@@ -120,21 +122,23 @@ static void GJ_FN(pair_terms)(long N, long d, const T *restrict xi, const T *res
         }
     }
 #pragma omp simd
-    for (long k = 0; k < N; k++) phi[k] = GJ_EXP((T)-0.5 * phi[k]);
+    for (long k = 0; k < len; k++) phi[k] = GJ_EXP((T)-0.5 * phi[k]);
 }
 
-static T GJ_FN(dot)(long N, const T *restrict a, const T *restrict b) {
+static T GJ_FN(dot)(long len, const T *restrict a, const T *restrict b) {
     T s = 0;
 #pragma omp simd reduction(+ : s)
-    for (long k = 0; k < N; k++) s += a[k] * b[k];
+    for (long k = 0; k < len; k++) s += a[k] * b[k];
     return s;
 }
 
+/* F == NULL: values only (then second must be 0). */
 void GJ_FN(gaussian_jets_forward)(long n, long N, long d, long C, const T *x, const T *muT, const T *ivT,
                                   const T *WT, int second, T *V, T *F, T *S, int nt, int *status) {
     int team = team_size(n * N, nt);
+    const long tile = N < TILE ? N : TILE;
     /* scratch per thread: phi, D (d rows), G (d rows), then the coefficient row being reduced */
-    const size_t row_len = (size_t)N * (size_t)(2 * d + 2);
+    const size_t row_len = (size_t)tile * (size_t)(2 * d + 2);
     T *scratch = malloc(sizeof(T) * row_len * (size_t)team);
     if (!scratch) {
         *status = 1;
@@ -142,23 +146,28 @@ void GJ_FN(gaussian_jets_forward)(long n, long N, long d, long C, const T *x, co
     }
 #pragma omp parallel num_threads(team)
     {
-        {
-            T *buf = scratch + row_len * (size_t)thread_id();
-            T *phi = buf, *D = buf + N, *G = buf + N * (1 + d), *row = buf + N * (1 + 2 * d);
+        T *buf = scratch + row_len * (size_t)thread_id();
+        T *phi = buf, *D = buf + tile, *G = buf + tile * (1 + d), *row = buf + tile * (1 + 2 * d);
 #pragma omp for schedule(dynamic, 16)
-            for (long i = 0; i < n; i++) {
-                GJ_FN(pair_terms)(N, d, x + i * d, muT, ivT, phi, D, G);
-                for (long c = 0; c < C; c++) V[i * C + c] = GJ_FN(dot)(N, phi, WT + c * N);
-                for (long j = 0; j < d; j++) {
-                    const T *restrict Gj = G + j * N;
+        for (long i = 0; i < n; i++) {
+            T *v = V + i * C, *f = F ? F + i * d * C : NULL, *sd = second ? S + i * d * C : NULL;
+            for (long q = 0; q < C; q++) v[q] = 0;
+            for (long q = 0; f && q < d * C; q++) f[q] = 0;
+            for (long q = 0; sd && q < d * C; q++) sd[q] = 0;
+            for (long k0 = 0; k0 < N; k0 += tile) {
+                const long len = N - k0 < tile ? N - k0 : tile;
+                GJ_FN(pair_terms)(len, N, d, x + i * d, muT + k0, ivT + k0, phi, D, G);
+                for (long c = 0; c < C; c++) v[c] += GJ_FN(dot)(len, phi, WT + c * N + k0);
+                for (long j = 0; f && j < d; j++) {
+                    const T *restrict Gj = G + j * len;
 #pragma omp simd
-                    for (long k = 0; k < N; k++) row[k] = -phi[k] * Gj[k];
-                    for (long c = 0; c < C; c++) F[(i * d + j) * C + c] = GJ_FN(dot)(N, row, WT + c * N);
-                    if (second) {
-                        const T *restrict iv = ivT + j * N;
+                    for (long k = 0; k < len; k++) row[k] = -phi[k] * Gj[k];
+                    for (long c = 0; c < C; c++) f[j * C + c] += GJ_FN(dot)(len, row, WT + c * N + k0);
+                    if (sd) {
+                        const T *restrict iv = ivT + j * N + k0;
 #pragma omp simd
-                        for (long k = 0; k < N; k++) row[k] = phi[k] * (Gj[k] * Gj[k] - iv[k]);
-                        for (long c = 0; c < C; c++) S[(i * d + j) * C + c] = GJ_FN(dot)(N, row, WT + c * N);
+                        for (long k = 0; k < len; k++) row[k] = phi[k] * (Gj[k] * Gj[k] - iv[k]);
+                        for (long c = 0; c < C; c++) sd[j * C + c] += GJ_FN(dot)(len, row, WT + c * N + k0);
                     }
                 }
             }
@@ -167,8 +176,8 @@ void GJ_FN(gaussian_jets_forward)(long n, long N, long d, long C, const T *x, co
     free(scratch);
 }
 
-/* gS may be NULL (no second derivatives), dx may be NULL (x needs no gradient). dWT (C, N), dmuT, divT (d, N)
-   are overwritten. */
+/* gF and gS may be NULL (values only / no second derivatives), dx may be NULL (x needs no gradient).
+   dWT (C, N), dmuT, divT (d, N) are overwritten. */
 void GJ_FN(gaussian_jets_backward)(long n, long N, long d, long C, const T *x, const T *muT, const T *ivT,
                                    const T *WT, const T *gV, const T *gF, const T *gS, T *dWT, T *dmuT, T *divT,
                                    T *dx, int nt, int *status) {
@@ -179,8 +188,9 @@ void GJ_FN(gaussian_jets_backward)(long n, long N, long d, long C, const T *x, c
         return;
     }
     int team = team_size(n * N, nt);
-    /* scratch per thread: phi, Q, tmp, D (d), G (d), B (d), R (d) rows */
-    const size_t row_len = (size_t)N * (size_t)(3 + 4 * d);
+    const long tile = N < TILE ? N : TILE;
+    /* scratch per thread: phi, Q, tmp, D (d), G (d), B (d), R (d) rows of one tile */
+    const size_t row_len = (size_t)tile * (size_t)(3 + 4 * d);
     T *scratch = malloc(sizeof(T) * row_len * (size_t)team);
     if (!scratch) {
         free(acc);
@@ -189,74 +199,76 @@ void GJ_FN(gaussian_jets_backward)(long n, long N, long d, long C, const T *x, c
     }
 #pragma omp parallel num_threads(team)
     {
-        {
-            T *buf = scratch + row_len * (size_t)thread_id();
-            T *phi = buf, *Q = buf + N, *tmp = buf + 2 * N, *D = buf + 3 * N, *G = D + d * N, *B = G + d * N,
-              *R = B + d * N;
+        T *buf = scratch + row_len * (size_t)thread_id();
+        T *phi = buf, *Q = buf + tile, *tmp = buf + 2 * tile, *D = buf + 3 * tile, *G = D + d * tile,
+          *B = G + d * tile, *R = B + d * tile;
 #pragma omp for schedule(dynamic, 1)
-            for (long sl = 0; sl < SLICES; sl++) {
-                T *aW = acc + sl * plane, *amu = aW + C * N, *aiv = amu + d * N;
-                long lo = n * sl / SLICES, hi = n * (sl + 1) / SLICES;
-                for (long i = lo; i < hi; i++) {
-                    GJ_FN(pair_terms)(N, d, x + i * d, muT, ivT, phi, D, G);
-                    const T *gv = gV + i * C, *gf = gF + i * d * C, *gs = gS ? gS + i * d * C : NULL;
-                    /* Q = a - sum_j g_j b_j + sum_j (g_j^2 - iv_j) s_j;  R_j = dQ/dg_j = 2 g_j s_j - b_j
-                       (B_j temporarily holds s_j) */
+        for (long sl = 0; sl < SLICES; sl++) {
+            T *aW = acc + sl * plane, *amu = aW + C * N, *aiv = amu + d * N;
+            long lo = n * sl / SLICES, hi = n * (sl + 1) / SLICES;
+            for (long i = lo; i < hi; i++) {
+                const T *gv = gV + i * C, *gf = gF ? gF + i * d * C : NULL, *gs = gS ? gS + i * d * C : NULL;
+                if (dx)
+                    for (long j = 0; j < d; j++) dx[i * d + j] = 0;
+                for (long k0 = 0; k0 < N; k0 += tile) {
+                    const long len = N - k0 < tile ? N - k0 : tile;
+                    GJ_FN(pair_terms)(len, N, d, x + i * d, muT + k0, ivT + k0, phi, D, G);
+                    /* Q = a - sum_j g_j b_j + sum_j (g_j^2 - iv_j) s_j;  R_j = dQ/dg_j = 2 g_j s_j - b_j */
 #pragma omp simd
-                    for (long k = 0; k < N; k++) Q[k] = 0;
+                    for (long k = 0; k < len; k++) Q[k] = 0;
                     for (long c = 0; c < C; c++) {
-                        const T *restrict w = WT + c * N;
+                        const T *restrict w = WT + c * N + k0;
                         const T gvc = gv[c];
 #pragma omp simd
-                        for (long k = 0; k < N; k++) Q[k] += gvc * w[k];
+                        for (long k = 0; k < len; k++) Q[k] += gvc * w[k];
                     }
                     for (long j = 0; j < d; j++) {
-                        T *restrict Bj = B + j * N, *restrict Rj = R + j * N;
-                        const T *restrict Gj = G + j * N, *restrict iv = ivT + j * N;
+                        T *restrict Bj = B + j * len, *restrict Rj = R + j * len;
+                        const T *restrict Gj = G + j * len, *restrict iv = ivT + j * N + k0;
 #pragma omp simd
-                        for (long k = 0; k < N; k++) { Bj[k] = 0; Rj[k] = 0; }
+                        for (long k = 0; k < len; k++) { Bj[k] = 0; Rj[k] = 0; }
                         for (long c = 0; c < C; c++) {
-                            const T *restrict w = WT + c * N;
-                            const T bf = gf[j * C + c], bs = gs ? gs[j * C + c] : (T)0;
+                            const T *restrict w = WT + c * N + k0;
+                            const T bf = gf ? gf[j * C + c] : (T)0, bs = gs ? gs[j * C + c] : (T)0;
 #pragma omp simd
-                            for (long k = 0; k < N; k++) { Rj[k] += bf * w[k]; Bj[k] += bs * w[k]; }
+                            for (long k = 0; k < len; k++) { Rj[k] += bf * w[k]; Bj[k] += bs * w[k]; }
                         }
                         /* now Rj = b_j, Bj = s_j */
 #pragma omp simd
-                        for (long k = 0; k < N; k++) {
-                            T b = Rj[k], s = Bj[k], g = Gj[k];
-                            Q[k] += -g * b + (g * g - iv[k]) * s;
-                            Rj[k] = 2 * g * s - b;
+                        for (long k = 0; k < len; k++) {
+                            T b = Rj[k], sj = Bj[k], g = Gj[k];
+                            Q[k] += -g * b + (g * g - iv[k]) * sj;
+                            Rj[k] = 2 * g * sj - b;
                         }
                     }
                     /* dW_kc += phi (gV_c - sum_j g_j gF_jc + sum_j (g_j^2 - iv_j) gS_jc) */
                     for (long c = 0; c < C; c++) {
                         const T gvc = gv[c];
 #pragma omp simd
-                        for (long k = 0; k < N; k++) tmp[k] = gvc;
-                        for (long j = 0; j < d; j++) {
-                            const T *restrict Gj = G + j * N, *restrict iv = ivT + j * N;
-                            const T f = gf[j * C + c], s = gs ? gs[j * C + c] : (T)0;
+                        for (long k = 0; k < len; k++) tmp[k] = gvc;
+                        for (long j = 0; (gf || gs) && j < d; j++) {
+                            const T *restrict Gj = G + j * len, *restrict iv = ivT + j * N + k0;
+                            const T f = gf ? gf[j * C + c] : (T)0, sj = gs ? gs[j * C + c] : (T)0;
 #pragma omp simd
-                            for (long k = 0; k < N; k++) tmp[k] += -Gj[k] * f + (Gj[k] * Gj[k] - iv[k]) * s;
+                            for (long k = 0; k < len; k++) tmp[k] += -Gj[k] * f + (Gj[k] * Gj[k] - iv[k]) * sj;
                         }
-                        T *restrict out = aW + c * N;
+                        T *restrict out = aW + c * N + k0;
 #pragma omp simd
-                        for (long k = 0; k < N; k++) out[k] += phi[k] * tmp[k];
+                        for (long k = 0; k < len; k++) out[k] += phi[k] * tmp[k];
                     }
                     for (long j = 0; j < d; j++) {
-                        const T *restrict Gj = G + j * N, *restrict Dj = D + j * N, *restrict Rj = R + j * N,
-                                *restrict Sj = B + j * N, *restrict iv = ivT + j * N;
-                        T *restrict om = amu + j * N, *restrict oi = aiv + j * N;
+                        const T *restrict Gj = G + j * len, *restrict Dj = D + j * len, *restrict Rj = R + j * len,
+                                *restrict Sj = B + j * len, *restrict iv = ivT + j * N + k0;
+                        T *restrict om = amu + j * N + k0, *restrict oi = aiv + j * N + k0;
                         T sx = 0;
 #pragma omp simd reduction(+ : sx)
-                        for (long k = 0; k < N; k++) {
+                        for (long k = 0; k < len; k++) {
                             T m = phi[k] * (Gj[k] * Q[k] - iv[k] * Rj[k]);
                             om[k] += m;
                             sx += m;
                             oi[k] += phi[k] * ((T)-0.5 * Dj[k] * Dj[k] * Q[k] + Dj[k] * Rj[k] - Sj[k]);
                         }
-                        if (dx) dx[i * d + j] = -sx;
+                        if (dx) dx[i * d + j] -= sx;
                     }
                 }
             }
