@@ -34,52 +34,14 @@
 
 static int team_size(long pairs, int nt) { return (pairs < SERIAL_BELOW || nt < 1) ? 1 : nt; }
 
-/* exp(x) for x <= 0 in a form the compiler vectorises (libm's exp is a scalar call without -ffast-math):
+/* exp_nonpositive (in the body below): exp(x) for x <= 0 in a form the compiler vectorises (libm's exp is a scalar call without -ffast-math):
    x = n ln2 + r with |r| <= ln2 / 2 (ln2 split in two parts, Cody-Waite), e^r by its Taylor polynomial (degree 7
    for float, 13 for double: truncation below half an ulp), 2^n put into the exponent bits. Arguments below the
    smallest normal's log are clamped there (e^-87 ~ 1.6e-38, e^-708 ~ 3e-308): a Gaussian that far from a point
-   contributes nothing at either precision. */
-static inline float exp_nonpositive_f32(float x) {
-    x = x < -87.0f ? -87.0f : x;
-    float n = floorf(x * 1.44269504088896341f + 0.5f);
-    float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
-
-static inline double exp_nonpositive_f64(double x) {
-    x = x < -708.0 ? -708.0 : x;
-    double n = floor(x * 1.4426950408889634074 + 0.5);
-    double r = (x - n * 6.93145751953125e-1) - n * 1.42860682030941723212e-6;
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    int64_t bits = ((int64_t)n + 1023) << 52;
-    double scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
+   contributes nothing at either precision. Its Taylor coefficients, 1 / k! for k = 0..13: */
+static const double INV_FACTORIAL[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
+                                         1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800,
+                                         1.0 / 479001600, 1.0 / 6227020800.0};
 
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -89,20 +51,54 @@ static int thread_id(void) {
 #endif
 }
 
+/* per type: exp's clamp, ln 2 in two parts, Taylor degree, the integer type and layout of its bits */
 #define GJ_T float
 #define GJ_FN(name) name##_f32
-#define GJ_EXP exp_nonpositive_f32
+#define GJ_EXP_MIN -87.0f
+#define GJ_LN2_HI 0.693359375f
+#define GJ_LN2_LO -2.12194440e-4f
+#define GJ_DEG 7
+#define GJ_BITS int32_t
+#define GJ_BIAS 127
+#define GJ_MANT 23
+#define GJ_FLOOR floorf
 #include "gaussian_jets.c"
 #undef GJ_T
 #undef GJ_FN
-#undef GJ_EXP
+#undef GJ_EXP_MIN
+#undef GJ_LN2_HI
+#undef GJ_LN2_LO
+#undef GJ_DEG
+#undef GJ_BITS
+#undef GJ_BIAS
+#undef GJ_MANT
+#undef GJ_FLOOR
 #define GJ_T double
 #define GJ_FN(name) name##_f64
-#define GJ_EXP exp_nonpositive_f64
+#define GJ_EXP_MIN -708.0
+#define GJ_LN2_HI 6.93145751953125e-1
+#define GJ_LN2_LO 1.42860682030941723212e-6
+#define GJ_DEG 13
+#define GJ_BITS int64_t
+#define GJ_BIAS 1023
+#define GJ_MANT 52
+#define GJ_FLOOR floor
 #include "gaussian_jets.c"
 
 #else /* ---- body, instantiated per GJ_T ---- */
 #define T GJ_T
+
+static inline T GJ_FN(exp_nonpositive)(T x) {
+    x = x < GJ_EXP_MIN ? GJ_EXP_MIN : x;
+    T n = GJ_FLOOR(x * (T)1.4426950408889634074 + (T)0.5);
+    T r = (x - n * GJ_LN2_HI) - n * GJ_LN2_LO;
+    T p = (T)INV_FACTORIAL[GJ_DEG];
+    for (int k = GJ_DEG - 1; k >= 0; k--) p = p * r + (T)INV_FACTORIAL[k];
+    GJ_BITS bits = (GJ_BITS)((GJ_BITS)n + GJ_BIAS) << GJ_MANT;
+    T scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
 
 /* For one point xi and the Gaussians [k0, k0 + len): phi (len) and, per dim j, D_j and g_j (rows of len).
    muT, ivT are (d, ld) with the tile starting at column k0. */
@@ -122,7 +118,7 @@ static void GJ_FN(pair_terms)(long len, long ld, long d, const T *restrict xi, c
         }
     }
 #pragma omp simd
-    for (long k = 0; k < len; k++) phi[k] = GJ_EXP((T)-0.5 * phi[k]);
+    for (long k = 0; k < len; k++) phi[k] = GJ_FN(exp_nonpositive)((T)-0.5 * phi[k]);
 }
 
 static T GJ_FN(dot)(long len, const T *restrict a, const T *restrict b) {
