@@ -23,9 +23,10 @@ the single training grid: trained on 32 only, the network learns features that e
 smooth coefficient gives 0.0087 / 0.060 / 0.078, 8.9x; cell-averaged coarse inputs change nothing, 1.59x), and
 seeing each field on two grids removes that freedom. So both networks train on 32 and 64 (``train_also``; each
 mini-batch on one grid, ``data.MultiResolutionPairs``): function-space U-Net 0.078 / 0.078 / 0.083 at 32 / 64 /
-128 (1.07x at the unseen 128; seed 1: 1.09x), plain U-Net 0.101 / 0.182 / 0.347. ``train_also=()`` trains on
-one grid as before (full size then: 0.013 / 0.058 / 0.076 against the plain U-Net's 0.013 / 0.283 / 0.476,
-4.5x and 5.9x its own error at 32). docs/operators.md has the tables.
+128 (1.07x at the unseen 128; seed 1: 1.09x), plain U-Net 0.101 / 0.182 / 0.347. At full size
+(docs/runs/nn-to-no/full, 28 min): 0.0137 / 0.0127 / 0.0189 (1.38x at 128) against the plain U-Net's 0.0183 /
+0.0322 / 0.230. ``train_also=()`` trains on one grid as before (full size then: 0.013 / 0.058 / 0.076, 5.9x
+at 128). docs/operators.md has the tables.
 
 Claims are built from the config (``eval_resolutions``, ``train_resolution``, ``train_also``): for every
 evaluation resolution r not trained on, the function-space U-Net's error at r is at most 1.5x its error at
