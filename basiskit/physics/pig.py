@@ -13,7 +13,9 @@ move to where the solution needs resolution (an adaptive mesh).
 Derivatives in closed form: :math:`\partial_d F = -\sum_i f_i \phi_i (x_d - \mu_{id})/\sigma_{id}^2` and
 :math:`\partial_d^2 F = \sum_i f_i \phi_i ((x_d - \mu_{id})^2/\sigma_{id}^4 - 1/\sigma_{id}^2)`, pushed through the
 MLP in forward mode (value, gradient and pure second derivatives per layer). This avoids nested reverse-mode
-autograd over the (points x Gaussians) tensor; mixed derivatives fall back to autograd.
+autograd over the (points x Gaussians) tensor; mixed derivatives fall back to autograd. On CPU the Gaussian
+part runs in a compiled kernel (:mod:`basiskit.ops.gaussian_native`; ``native=False`` keeps the PyTorch path
+below, which is also the reference the kernel is tested against).
 """
 from __future__ import annotations
 
