@@ -49,9 +49,8 @@ def _signatures() -> dict[str, list]:
     L, P, I = ctypes.c_long, ctypes.c_void_p, ctypes.c_int
     sigs: dict[str, list] = {}
     for s in ("_f32", "_f64"):
-        sigs["kan_window" + s] = [L, L, L, L, P, P, P, P, P, P, P, I]
-        sigs["kan_window_knots" + s] = [L, L, L, L, P, P, P, P, P, P, I]
-        sigs["kan_window_shift" + s] = [L, L, L, L, L, P, P, P, I]
+        sigs["kan_window" + s] = [L, L, L, L, P, P, P, P, P, P, P, L, L, I]
+        sigs["kan_window_knots" + s] = [L, L, L, L, P, P, P, P, P, P, L, L, I]
         sigs["kan_transpose" + s] = [L, L, P, P, I]
         sigs["kan_forward" + s] = [L, L, L, L, L, P, P, P, P, I]
         sigs["kan_grad_x" + s] = [L, L, L, L, L, P, P, P, P, P, I]
@@ -150,20 +149,15 @@ def window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool, unifo
     2 pad`` columns of the unpadded coefficients (entries on the zero padding dropped), so the kernels read
     the caller's weight instead of ``pad_spline_weight(weight, pad)``.
     """
-    start, values, dvalues = _window(x, knots, order, slopes, uniform)
-    if pad:
-        n_cols = knots.shape[-1] - 1 - order - 2 * pad
-        if n_cols < order + 1:
-            raise ValueError(f"pad={pad} leaves {n_cols} spline columns of {knots.shape[-1]} knots, fewer than a "
-                             f"window of order + 1 = {order + 1}; pass the padded weight with pad=0 instead")
-        _fn("kan_window_shift", x.dtype)(x.shape[0], x.shape[1], order, pad, n_cols, native.ptr(start),
-                                         native.ptr(values), native.ptr(dvalues) if slopes else None,
-                                         native.num_threads())
-    return start, values, dvalues
+    n_cols = knots.shape[-1] - 1 - order - 2 * pad
+    if pad and n_cols < order + 1:
+        raise ValueError(f"pad={pad} leaves {n_cols} spline columns of {knots.shape[-1]} knots, fewer than a "
+                         f"window of order + 1 = {order + 1}; pass the padded weight with pad=0 instead")
+    return _window(x, knots, order, slopes, uniform, pad, n_cols)  # the shift runs in the window's own loop
 
 
-def _window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool, uniform: bool
-            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def _window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool, uniform: bool, pad: int = 0,
+            n_cols: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     n, n_in = x.shape
     start = torch.empty(n, n_in, dtype=torch.int32)
     values = torch.empty(n, order + 1, n_in, dtype=x.dtype)
@@ -174,15 +168,15 @@ def _window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool, unif
         scratch = torch.empty(n_in * (max(order, 1) * n_knots + 1), dtype=x.dtype)  # per-row inverse knot gaps
         _fn("kan_window_knots", x.dtype)(n, n_in, n_knots, order, native.ptr(x), native.ptr(t),
                                          native.ptr(start), native.ptr(values),
-                                         native.ptr(dvalues) if slopes else None, native.ptr(scratch),
-                                         native.num_threads())
+                                         native.ptr(dvalues) if slopes else None, native.ptr(scratch), pad,
+                                         n_cols, native.num_threads())
         return start, values, dvalues
     inv_h, shift = _grid_scale(knots, order, x.dtype)
     coef = _coefficients(order, x.dtype)
     grid = knots.shape[-1] - 1 - 2 * order
     _fn("kan_window", x.dtype)(n, n_in, grid, order, native.ptr(x), native.ptr(shift), native.ptr(inv_h),
                                native.ptr(coef), native.ptr(start), native.ptr(values),
-                               native.ptr(dvalues) if slopes else None, native.num_threads())
+                               native.ptr(dvalues) if slopes else None, pad, n_cols, native.num_threads())
     return start, values, dvalues
 
 

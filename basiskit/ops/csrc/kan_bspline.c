@@ -94,18 +94,44 @@ static void KAN_FN(window_row)(long m, long I, long G, long p, const T *xn, cons
     }
 }
 
+/* Moves row n of a window computed on knots extended by `pad` each side (columns of a weight padded with `pad`
+ * zero coefficients each side) onto the unpadded weight's n_cols spline columns: the start becomes
+ * c' = clamp(start - pad, 0, n_cols - R) and the entries shift by c' - (start - pad); entries that fall on a
+ * padded (zero) column are dropped and the freed ones set to 0. Needs n_cols >= R (true for any grid: n_basis =
+ * grid + p). So the kernels below run on the caller's weight and no padded copy is formed. */
+static inline void KAN_FN(shift_row)(long n, long I, long p, long pad, long n_cols, int32_t *start, T *val,
+                                     T *dval) {
+    long R = p + 1, top = n_cols - R;
+    for (long i = 0; i < I; i++) {
+        long c = (long)start[n * I + i] - pad, cc = c < 0 ? 0 : (c > top ? top : c), sh = cc - c;
+        start[n * I + i] = (int32_t)cc;
+        if (sh == 0) continue;
+        for (int k = 0; k < (dval ? 2 : 1); k++) {
+            T *v = (k ? dval : val) + n * R * I + i;
+            if (sh > 0)
+                for (long r = 0; r < R; r++) v[r * I] = r + sh <= p ? v[(r + sh) * I] : (T)0;
+            else
+                for (long r = p; r >= 0; r--) v[r * I] = r + sh >= 0 ? v[(r + sh) * I] : (T)0;
+        }
+    }
+}
+
+/* pad > 0: each row's window is moved onto n_cols unpadded columns (shift_row) right after it is computed, in
+ * the same parallel loop: one OpenMP region per call, where a separate shift pass cost a second one. */
 void KAN_FN(kan_window)(long N, long I, long G, long p, const T *x, const T *shift, const T *inv_h,
-                        const T *coef, int32_t *start, T *val, T *dval, int nt) {
+                        const T *coef, int32_t *start, T *val, T *dval, long pad, long n_cols, int nt) {
     long R = p + 1;
     T dcoef[MAX_R * MAX_R];  /* d/du of each piece: dcoef[r][q] = (q + 1) C[r][q + 1] */
     for (long r = 0; r < R; r++)
         for (long q = 0; q < R; q++) dcoef[r * R + q] = q + 1 < R ? (T)(q + 1) * coef[r * R + q + 1] : (T)0;
     #pragma omp parallel for schedule(static) num_threads(nt)
-    for (long n = 0; n < N; n++)
+    for (long n = 0; n < N; n++) {
         for (long i0 = 0; i0 < I; i0 += WINDOW_BLOCK)
             KAN_FN(window_row)(min_l(I - i0, WINDOW_BLOCK), I, G, p, x + n * I + i0, shift + i0, inv_h + i0,
                                coef, dcoef, start + n * I + i0, val + n * R * I + i0,
                                dval ? dval + n * R * I + i0 : NULL);
+        if (pad) KAN_FN(shift_row)(n, I, p, pad, n_cols, start, val, dval);
+    }
 }
 
 /* Window on arbitrary knot rows, knots (I, K) non-decreasing (the rows after update_grid: data quantiles).
@@ -168,7 +194,7 @@ static inline void KAN_FN(window_knots_one)(long K, long p, const T *t, const T 
 
 /* scratch: I * (max(p, 1) * K + 1) values for the per-row tables. */
 void KAN_FN(kan_window_knots)(long N, long I, long K, long p, const T *x, const T *knots, int32_t *start, T *val,
-                              T *dval, T *scratch, int nt) {
+                              T *dval, T *scratch, long pad, long n_cols, int nt) {
     long R = p + 1, tab = (p > 0 ? p : 1) * K;
     T *inv = scratch, *scale = scratch + I * tab;
     for (long i = 0; i < I; i++) KAN_FN(knot_row_tables)(K, p, knots + i * K, inv + i * tab, scale + i);
@@ -182,6 +208,7 @@ void KAN_FN(kan_window_knots)(long N, long I, long K, long p, const T *x, const 
             for (long i = 0; i < I; i++)
                 KAN_FN(window_knots_one)(K, p, knots + i * K, inv + i * tab, scale[i], x[n * I + i],
                                          start + n * I + i, val + n * R * I + i, dval ? dval + n * R * I + i : NULL, I);
+        if (pad) KAN_FN(shift_row)(n, I, p, pad, n_cols, start, val, dval);
     }
 }
 
@@ -190,25 +217,6 @@ void KAN_FN(kan_window_knots)(long N, long I, long K, long p, const T *x, const 
  * c' = clamp(start - pad, 0, n_cols - R) and the entries shift by c' - (start - pad); entries that fall on a
  * padded (zero) column are dropped and the freed ones set to 0. Needs n_cols >= R (true for any grid: n_basis =
  * grid + p). So the kernels below run on the caller's weight and no padded copy is formed. */
-void KAN_FN(kan_window_shift)(long N, long I, long p, long pad, long n_cols, int32_t *start, T *val, T *dval,
-                              int nt) {
-    long R = p + 1, top = n_cols - R;
-    #pragma omp parallel for schedule(static) num_threads(nt)
-    for (long n = 0; n < N; n++)
-        for (long i = 0; i < I; i++) {
-            long c = (long)start[n * I + i] - pad, cc = c < 0 ? 0 : (c > top ? top : c), sh = cc - c;
-            start[n * I + i] = (int32_t)cc;
-            if (sh == 0) continue;
-            for (int k = 0; k < (dval ? 2 : 1); k++) {
-                T *v = (k ? dval : val) + n * R * I + i;
-                if (sh > 0)
-                    for (long r = 0; r < R; r++) v[r * I] = r + sh <= p ? v[(r + sh) * I] : (T)0;
-                else
-                    for (long r = p; r >= 0; r--) v[r * I] = r + sh >= 0 ? v[(r + sh) * I] : (T)0;
-            }
-        }
-}
-
 /* dst (cols, rows) = src (rows, cols)^T in 32 x 32 tiles: the packed weight (O, I W) -> wt (I W, O). */
 void KAN_FN(kan_transpose)(long rows, long cols, const T *src, T *dst, int nt) {
     long tiles = (cols + 31) / 32;
