@@ -32,7 +32,7 @@ _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 _SIGNATURES = {f"gaussian_jets_{k}_{s}": sig for s in _SUFFIX.values()
                for k, sig in (("forward", _FORWARD), ("backward", _BACKWARD))}
 
-__all__ = ["gaussian_jets", "gaussian_values", "usable"]
+__all__ = ["choose", "gaussian_jets", "gaussian_values", "usable"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,6 +47,18 @@ def _library() -> ctypes.CDLL | None:
 def usable(*tensors: torch.Tensor) -> bool:
     """True when the kernels can run: CPU float32/float64 tensors of one dtype, native kernels on and built."""
     return bool(tensors) and tensors[0].dtype in _SUFFIX and native.usable(*tensors) and _library() is not None
+
+
+def choose(native: bool | None, *tensors: torch.Tensor) -> bool:
+    """Whether to run the kernel on ``tensors``: ``native`` None where it can (:func:`usable`), False never,
+    True always (a ValueError where it cannot)."""
+    if native is False:
+        return False
+    ok = usable(*tensors)
+    if native and not ok:
+        raise ValueError("native=True needs CPU float32/float64 tensors of one dtype and native kernels enabled "
+                         "(BASISKIT_NATIVE) with a working C compiler")
+    return ok
 
 
 def _call(name: str, dtype: torch.dtype, *args: object) -> None:

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .._validation import check_int, check_tensor
+from ..ops import gaussian_native
 from .derivatives import Derivatives, JetDerivatives
 from .pinn import PINN
 from .problems import Problem
@@ -40,14 +41,8 @@ def gaussian_features(x: torch.Tensor, means: torch.Tensor, log_scales: torch.Te
     ``native``: as for :func:`gaussian_feature_jets` (the compiled kernel where it can run by default). The
     kernel's result is first-order differentiable; ``native=False`` gives the fully differentiable PyTorch path.
     """
-    if native is not False:
-        from ..ops import gaussian_native
-
-        if gaussian_native.usable(x, means, log_scales, weights):
-            return gaussian_native.gaussian_values(x, means, log_scales, weights)
-        if native:
-            raise ValueError("native=True needs CPU float32/float64 tensors of one dtype and native kernels "
-                             "enabled (BASISKIT_NATIVE) with a working C compiler")
+    if gaussian_native.choose(native, x, means, log_scales, weights):
+        return gaussian_native.gaussian_values(x, means, log_scales, weights)
     z = (x.unsqueeze(1) - means) * torch.exp(-log_scales)  # (n, N, d)
     return torch.exp(-0.5 * z.pow(2).sum(-1)) @ weights
 
@@ -61,14 +56,8 @@ def gaussian_feature_jets(x: torch.Tensor, means: torch.Tensor, log_scales: torc
     points x Gaussians kept for backward, first-order differentiable only), the PyTorch path below (False, fully
     differentiable), or the kernel where it can run (None).
     """
-    if native is not False:
-        from ..ops import gaussian_native
-
-        if gaussian_native.usable(x, means, log_scales, weights):
-            return gaussian_native.gaussian_jets(x, means, log_scales, weights, second)
-        if native:
-            raise ValueError("native=True needs CPU float32/float64 tensors of one dtype and native kernels "
-                             "enabled (BASISKIT_NATIVE) with a working C compiler")
+    if gaussian_native.choose(native, x, means, log_scales, weights):
+        return gaussian_native.gaussian_jets(x, means, log_scales, weights, second)
     inv_var = torch.exp(-2 * log_scales)  # (N, d)
     diff = x.unsqueeze(1) - means  # (n, N, d)
     phi = torch.exp(-0.5 * (diff.pow(2) * inv_var).sum(-1))  # (n, N)
@@ -172,8 +161,8 @@ class PIG(PINN):
 
     def __init__(self, problem: Problem, n_gaussians: int, channels: int = 4, *, hidden: Sequence[int] = (16,),
                  init_scale: float | None = None, init_weight: float = 0.1, closed_form: bool = True,
-                 native: bool | None = None, seed: int = 0, device: torch.device | str | None = None, dtype: torch.dtype | None = None,
-                 **kwargs: object) -> None:
+                 native: bool | None = None, seed: int = 0, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None, **kwargs: object) -> None:
         if not isinstance(problem, Problem):
             raise TypeError(f"problem must be a basiskit.physics.Problem, got {type(problem).__name__}")
         for i, w in enumerate(hidden):
@@ -186,10 +175,7 @@ class PIG(PINN):
             net = _PIGNet(feats, hidden, device, dtype)
         super().__init__(problem, net, seed=seed, device=device, dtype=dtype, normalize_inputs=True, **kwargs)
         self.closed_form = closed_form
-        if native not in (None, True, False):
-            raise ValueError(f"native must be None (the compiled kernel where it can run), True or False, got {native!r}")
         self.native = native
-        self.gaussians.native = native
 
     @property
     def gaussians(self) -> GaussianFeatures:
@@ -200,20 +186,23 @@ class PIG(PINN):
         if not self.closed_form:
             return super().derivatives(x)
         x = x.detach()
-        native = self.native is not False and self._native_usable(x)
-        if native:  # first-order kernel: mixed derivatives come from the differentiable PyTorch path
+        g = self.gaussians
+        if gaussian_native.choose(self.native, x, g.means, g.log_scales, g.weights):
+            # first-order kernel: mixed derivatives come from the differentiable PyTorch path
             return self._jets(x, True, fallback=lambda: self._jets(x.requires_grad_(True), False))
         return self._jets(x.requires_grad_(True), False)  # mixed derivatives by autograd on x
 
-    def _native_usable(self, x: torch.Tensor) -> bool:
-        from ..ops import gaussian_native
+    @property
+    def native(self) -> bool | None:
+        """The kernel policy of the Gaussian features (None: where it can run; True: always; False: never)."""
+        return self.gaussians.native
 
-        g = self.gaussians
-        ok = gaussian_native.usable(x, g.means, g.log_scales, g.weights)
-        if self.native and not ok:
-            raise ValueError("native=True needs CPU float32/float64 tensors of one dtype and native kernels "
-                             "enabled (BASISKIT_NATIVE) with a working C compiler")
-        return ok
+    @native.setter
+    def native(self, value: bool | None) -> None:
+        if value not in (None, True, False):
+            raise ValueError(f"native must be None (the compiled kernel where it can run), True or False, "
+                             f"got {value!r}")
+        self.gaussians.native = value
 
     def _jets(self, x: torch.Tensor, native: bool, fallback: Callable[[], Derivatives] | None = None
               ) -> JetDerivatives:
