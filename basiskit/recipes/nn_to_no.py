@@ -118,14 +118,9 @@ def run(cfg: NnToNoConfig, ctx: RunContext) -> dict:
     finest = max((cfg.train_resolution, *cfg.train_also, *cfg.eval_resolutions))
     # training fields solved on the finest grid and subsampled; test fields at every resolution from one solve
     train_grids = [cfg.train_resolution, *sorted(set(cfg.train_also) - {cfg.train_resolution})]
-    if len(train_grids) == 1:
-        train_raw, _ = darcy(cfg.n_train, 1, cfg.train_resolution + 1, seed=ctx.seed,
-                             refine=finest // cfg.train_resolution)
-        train = (train_raw[0][..., :-1, :-1], train_raw[1][..., :-1, :-1])
-    else:
-        train_raw, _ = darcy(cfg.n_train, 1, finest + 1, seed=ctx.seed, refine=1)
-        train = MultiResolutionPairs([(on_grid(train_raw[0], r, finest), on_grid(train_raw[1], r, finest))
-                                      for r in train_grids])
+    train_raw, _ = darcy(cfg.n_train, 1, finest + 1, seed=ctx.seed, refine=1)
+    pairs = [(on_grid(train_raw[0], r, finest), on_grid(train_raw[1], r, finest)) for r in train_grids]
+    train = pairs[0] if len(pairs) == 1 else MultiResolutionPairs(pairs)
     _, test_raw = darcy(1, cfg.n_test, finest + 1, seed=ctx.seed, refine=1)
     resolutions = sorted({cfg.train_resolution, *cfg.train_also, *cfg.eval_resolutions})
     tests_by_res = {r: (on_grid(test_raw[0], r, finest), on_grid(test_raw[1], r, finest)) for r in resolutions}
