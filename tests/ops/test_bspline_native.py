@@ -141,9 +141,14 @@ def test_one_gradient_only(monkeypatch, wrt):
     torch.testing.assert_close(native, grad())
 
 
-def test_same_bits_for_any_thread_count():
+@pytest.mark.parametrize("keep", [True, False])
+def test_same_bits_for_any_thread_count(monkeypatch, keep):
     """No atomics and fixed summation orders in the kernels: one thread and two give identical results (no base
-    activation, so no BLAS call, whose blocking may depend on the thread count)."""
+    activation, so no BLAS call, whose blocking may depend on the thread count), with the window kept from
+    forward and recomputed inside the fused regions."""
+    import basiskit.ops.bspline as bspline
+
+    monkeypatch.setattr(bspline, "KEEP_WINDOW_MAX", 1 << 30 if keep else 0)
     x, knots, w = _layer(200, 9, 33, 5, 3, dtype=torch.float32)
     before = torch.get_num_threads()
     try:
@@ -355,3 +360,41 @@ def test_window_shift_needs_a_window_of_columns():
     x, knots, _ = _layer(4, 2, 3, 3, 3)  # 3 intervals, order 3: pad=3 would leave 0 columns
     with pytest.raises(ValueError, match=r"pad=3 leaves 0 spline columns .* fewer than a window of order \+ 1 = 4"):
         bspline_native.window(x, knots, 3, False, uniform=True, pad=3)
+
+
+@pytest.mark.parametrize("keep", [True, False])
+@pytest.mark.parametrize("uniform,pad", [(True, 0), (False, 0), (True, 3), (False, 3)])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("wrt", ["x", "weight", "both"])
+def test_window_inside_the_fused_regions(monkeypatch, keep, uniform, pad, threads, wrt):
+    """The forward computing each chunk's window into per-thread rows and the backward computing it before its
+    barrier (keep=False, as for large calls) against the kept window and the PyTorch code: several sample
+    chunks per thread and a partial last one, any knots, a padded weight, each gradient alone."""
+    import basiskit.ops.bspline as bspline
+
+    order, grid = 3, 4
+    n_ext = grid + 2 * pad
+    x, knots, _ = _layer(301, 7, 11, n_ext, order, seed=5, spread=1.4)
+    if not uniform:
+        knots = _random_knots(7, n_ext + 2 * order + 1, 5)
+    w = torch.randn(11, 7, grid + order + 1, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    monkeypatch.setattr(bspline, "KEEP_WINDOW_MAX", 1 << 30 if keep else 0)
+
+    def run():
+        xx, ww = x.clone().requires_grad_(wrt != "weight"), w.clone().requires_grad_(wrt != "x")
+        y = kan_linear(xx, knots, ww, order, uniform=uniform, pad=pad)
+        leaves = [t for t in (xx, ww) if t.requires_grad]
+        r = torch.linspace(-1, 1, y.numel(), dtype=y.dtype).reshape(y.shape)
+        return (y.detach(), *torch.autograd.grad((y * r).sum(), leaves))
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        native = run()
+    finally:
+        torch.set_num_threads(before)
+    with monkeypatch.context() as mp:
+        mp.setenv("BASISKIT_NATIVE", "0")
+        reference = run()
+    for a, b in zip(native, reference, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)

@@ -18,7 +18,11 @@
  *   dense:         feats[n, i, :] = 0 but feats[n, i, j+r] = val[n,r,i], feats[n, i, W-1] = base[n,i]
  *   dense_grad_x:  dx[n,i] += sum_r dval[n,r,i] gfeat[n, i, j+r]      (gfeat = g W, (N, I, W), from BLAS)
  *
- * Loops over samples run inside blocks of inputs whose rows of wt (or of the grad_w accumulator) fit in L1.
+ * Loops over samples run inside blocks of inputs whose rows of wt (or of the grad_w accumulator) fit in L1. The
+ * layer's forward (window + forward) and backward (window + grad_x, barrier, grad_w) each run in one OpenMP
+ * region, kan_forward_fused / kan_backward_fused (two thread wake-ups per step instead of five), and neither
+ * writes anything of size N but its outputs: the window lives in per-thread rows, one chunk of samples at a time
+ * (fresh N-sized buffers cost more in page faults than the window's arithmetic).
  * The body below is compiled twice, for float (suffix _f32) and double (_f64), by including this file into
  * itself (so it must be built under its own name, as basiskit.ops.native does); `nt` is the OpenMP thread
  * count. Without OpenMP the pragmas are ignored and everything runs on one thread.
@@ -44,6 +48,11 @@ static long block_inputs(long width, long n_out, long elem) {
 }
 
 static long min_l(long a, long b) { return a < b ? a : b; }
+
+/* Inputs per grad_w block: L1-sized, and at least 4 blocks per thread, for balance. */
+static long grad_w_block(long I, long O, long W, long elem, int nt) {
+    return min_l(block_inputs(W, O, elem), (I + 4L * nt - 1) / (4L * nt));
+}
 
 #define KAN_T float
 #define KAN_FN(name) name##_f32
@@ -94,43 +103,25 @@ static void KAN_FN(window_row)(long m, long I, long G, long p, const T *xn, cons
     }
 }
 
-/* Moves row n of a window computed on knots extended by `pad` each side (columns of a weight padded with `pad`
+/* Moves m entries of a window row (values at stride ld per r) computed on knots extended by `pad` each side (columns of a weight padded with `pad`
  * zero coefficients each side) onto the unpadded weight's n_cols spline columns: the start becomes
  * c' = clamp(start - pad, 0, n_cols - R) and the entries shift by c' - (start - pad); entries that fall on a
  * padded (zero) column are dropped and the freed ones set to 0. Needs n_cols >= R (true for any grid: n_basis =
  * grid + p). So the kernels below run on the caller's weight and no padded copy is formed. */
-static inline void KAN_FN(shift_row)(long n, long I, long p, long pad, long n_cols, int32_t *start, T *val,
+static inline void KAN_FN(shift_row)(long m, long ld, long p, long pad, long n_cols, int32_t *start, T *val,
                                      T *dval) {
     long R = p + 1, top = n_cols - R;
-    for (long i = 0; i < I; i++) {
-        long c = (long)start[n * I + i] - pad, cc = c < 0 ? 0 : (c > top ? top : c), sh = cc - c;
-        start[n * I + i] = (int32_t)cc;
+    for (long i = 0; i < m; i++) {
+        long c = (long)start[i] - pad, cc = c < 0 ? 0 : (c > top ? top : c), sh = cc - c;
+        start[i] = (int32_t)cc;
         if (sh == 0) continue;
         for (int k = 0; k < (dval ? 2 : 1); k++) {
-            T *v = (k ? dval : val) + n * R * I + i;
+            T *v = (k ? dval : val) + i;
             if (sh > 0)
-                for (long r = 0; r < R; r++) v[r * I] = r + sh <= p ? v[(r + sh) * I] : (T)0;
+                for (long r = 0; r < R; r++) v[r * ld] = r + sh <= p ? v[(r + sh) * ld] : (T)0;
             else
-                for (long r = p; r >= 0; r--) v[r * I] = r + sh >= 0 ? v[(r + sh) * I] : (T)0;
+                for (long r = p; r >= 0; r--) v[r * ld] = r + sh >= 0 ? v[(r + sh) * ld] : (T)0;
         }
-    }
-}
-
-/* pad > 0: each row's window is moved onto n_cols unpadded columns (shift_row) right after it is computed, in
- * the same parallel loop: one OpenMP region per call, where a separate shift pass cost a second one. */
-void KAN_FN(kan_window)(long N, long I, long G, long p, const T *x, const T *shift, const T *inv_h,
-                        const T *coef, int32_t *start, T *val, T *dval, long pad, long n_cols, int nt) {
-    long R = p + 1;
-    T dcoef[MAX_R * MAX_R];  /* d/du of each piece: dcoef[r][q] = (q + 1) C[r][q + 1] */
-    for (long r = 0; r < R; r++)
-        for (long q = 0; q < R; q++) dcoef[r * R + q] = q + 1 < R ? (T)(q + 1) * coef[r * R + q + 1] : (T)0;
-    #pragma omp parallel for schedule(static) num_threads(nt)
-    for (long n = 0; n < N; n++) {
-        for (long i0 = 0; i0 < I; i0 += WINDOW_BLOCK)
-            KAN_FN(window_row)(min_l(I - i0, WINDOW_BLOCK), I, G, p, x + n * I + i0, shift + i0, inv_h + i0,
-                               coef, dcoef, start + n * I + i0, val + n * R * I + i0,
-                               dval ? dval + n * R * I + i0 : NULL);
-        if (pad) KAN_FN(shift_row)(n, I, p, pad, n_cols, start, val, dval);
     }
 }
 
@@ -192,31 +183,88 @@ static inline void KAN_FN(window_knots_one)(long K, long p, const T *t, const T 
     }
 }
 
-/* scratch: I * (max(p, 1) * K + 1) values for the per-row tables. */
-void KAN_FN(kan_window_knots)(long N, long I, long K, long p, const T *x, const T *knots, int32_t *start, T *val,
-                              T *dval, T *scratch, long pad, long n_cols, int nt) {
-    long R = p + 1, tab = (p > 0 ? p : 1) * K;
-    T *inv = scratch, *scale = scratch + I * tab;
-    for (long i = 0; i < I; i++) KAN_FN(knot_row_tables)(K, p, knots + i * K, inv + i * tab, scale + i);
+/* What a window pass needs, filled once per call (serially) so every loop below can compute rows on demand:
+ * uniform knots (G intervals, shift / inv_h per row, coef and its derivative dcoef) or any knot rows (K knots
+ * per row, the inverse-gap tables in inv / scale). */
+typedef struct {
+    long I, G, K, p, pad, n_cols;
+    int uniform;
+    const T *x, *shift, *inv_h, *coef, *knots, *inv, *scale;
+    T dcoef[MAX_R * MAX_R];
+} KAN_FN(win_t);
+
+/* gk: G (uniform) or K (knot rows); tables: I * (max(p, 1) * K + 1) values for the knot rows' tables. */
+static void KAN_FN(win_init)(KAN_FN(win_t) *w, long I, long gk, long p, int uniform, const T *x, const T *shift,
+                             const T *inv_h, const T *coef, const T *knots, T *tables, long pad, long n_cols) {
+    long R = p + 1;
+    w->I = I, w->p = p, w->pad = pad, w->n_cols = n_cols, w->uniform = uniform, w->x = x;
+    w->shift = shift, w->inv_h = inv_h, w->coef = coef, w->knots = knots;
+    if (uniform) {
+        w->G = gk, w->K = 0;
+        for (long r = 0; r < R; r++)  /* d/du of each piece: dcoef[r][q] = (q + 1) C[r][q + 1] */
+            for (long q = 0; q < R; q++)
+                w->dcoef[r * R + q] = q + 1 < R ? (T)(q + 1) * coef[r * R + q + 1] : (T)0;
+        return;
+    }
+    long tab = (p > 0 ? p : 1) * gk;
+    w->G = 0, w->K = gk, w->inv = tables, w->scale = tables + I * tab;
+    for (long i = 0; i < I; i++) KAN_FN(knot_row_tables)(gk, p, knots + i * gk, tables + i * tab, tables + I * tab + i);
+}
+
+/* Window of sample n, inputs i0..i1-1, into start[0..m), val / dval [r * ld + k] (k = i - i0, m = i1 - i0). */
+static void KAN_FN(window_block)(const KAN_FN(win_t) *w, long n, long i0, long i1, int32_t *sn, T *vn, T *dn,
+                                 long ld) {
+    long p = w->p, K = w->K, tab = (p > 0 ? p : 1) * K;
+    const T *xn = w->x + n * w->I;
+    if (w->uniform)
+        for (long a = i0; a < i1; a += WINDOW_BLOCK)
+            KAN_FN(window_row)(min_l(i1 - a, WINDOW_BLOCK), ld, w->G, p, xn + a, w->shift + a, w->inv_h + a, w->coef,
+                               w->dcoef, sn + a - i0, vn + a - i0, dn ? dn + a - i0 : NULL);
+    else if (p == 3)  /* the cubic default with the order known at compile time: loops unrolled */
+        for (long i = i0; i < i1; i++)
+            KAN_FN(window_knots_one)(K, 3, w->knots + i * K, w->inv + i * tab, w->scale[i], xn[i], sn + i - i0,
+                                     vn + i - i0, dn ? dn + i - i0 : NULL, ld);
+    else
+        for (long i = i0; i < i1; i++)
+            KAN_FN(window_knots_one)(K, p, w->knots + i * K, w->inv + i * tab, w->scale[i], xn[i], sn + i - i0,
+                                     vn + i - i0, dn ? dn + i - i0 : NULL, ld);
+    if (w->pad) KAN_FN(shift_row)(i1 - i0, ld, p, w->pad, w->n_cols, sn, vn, dn);
+}
+
+/* Window of samples n0..n1-1 into rows 0.. of start (., I), val / dval (., R, I) (the caller offsets them). */
+static void KAN_FN(window_range)(const KAN_FN(win_t) *w, long n0, long n1, int32_t *start, T *val, T *dval) {
+    long I = w->I, R = w->p + 1;
+    for (long n = n0; n < n1; n++)
+        KAN_FN(window_block)(w, n, 0, I, start + (n - n0) * I, val + (n - n0) * R * I,
+                             dval ? dval + (n - n0) * R * I : NULL, I);
+}
+
+/* The window alone (pad > 0: each row moved onto n_cols unpadded columns by shift_row, in the same loop). */
+static void KAN_FN(window_all)(const KAN_FN(win_t) *w, long N, int32_t *start, T *val, T *dval, int nt) {
+    long I = w->I, R = w->p + 1, chunks = (N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
     #pragma omp parallel for schedule(static) num_threads(nt)
-    for (long n = 0; n < N; n++) {
-        if (p == 3)  /* the cubic default with the order known at compile time: loops unrolled */
-            for (long i = 0; i < I; i++)
-                KAN_FN(window_knots_one)(K, 3, knots + i * K, inv + i * tab, scale[i], x[n * I + i],
-                                         start + n * I + i, val + n * R * I + i, dval ? dval + n * R * I + i : NULL, I);
-        else
-            for (long i = 0; i < I; i++)
-                KAN_FN(window_knots_one)(K, p, knots + i * K, inv + i * tab, scale[i], x[n * I + i],
-                                         start + n * I + i, val + n * R * I + i, dval ? dval + n * R * I + i : NULL, I);
-        if (pad) KAN_FN(shift_row)(n, I, p, pad, n_cols, start, val, dval);
+    for (long c = 0; c < chunks; c++) {
+        long n0 = c * SAMPLE_CHUNK;
+        KAN_FN(window_range)(w, n0, min_l(N, n0 + SAMPLE_CHUNK), start + n0 * I, val + n0 * R * I,
+                             dval ? dval + n0 * R * I : NULL);
     }
 }
 
-/* Moves a window computed on knots extended by `pad` each side (columns of a weight padded with `pad` zero
- * coefficients each side) onto the unpadded weight's n_cols spline columns: the start becomes
- * c' = clamp(start - pad, 0, n_cols - R) and the entries shift by c' - (start - pad); entries that fall on a
- * padded (zero) column are dropped and the freed ones set to 0. Needs n_cols >= R (true for any grid: n_basis =
- * grid + p). So the kernels below run on the caller's weight and no padded copy is formed. */
+void KAN_FN(kan_window)(long N, long I, long G, long p, const T *x, const T *shift, const T *inv_h,
+                        const T *coef, int32_t *start, T *val, T *dval, long pad, long n_cols, int nt) {
+    KAN_FN(win_t) w;
+    KAN_FN(win_init)(&w, I, G, p, 1, x, shift, inv_h, coef, NULL, NULL, pad, n_cols);
+    KAN_FN(window_all)(&w, N, start, val, dval, nt);
+}
+
+/* scratch: I * (max(p, 1) * K + 1) values for the per-row tables. */
+void KAN_FN(kan_window_knots)(long N, long I, long K, long p, const T *x, const T *knots, int32_t *start, T *val,
+                              T *dval, T *scratch, long pad, long n_cols, int nt) {
+    KAN_FN(win_t) w;
+    KAN_FN(win_init)(&w, I, K, p, 0, x, NULL, NULL, NULL, knots, scratch, pad, n_cols);
+    KAN_FN(window_all)(&w, N, start, val, dval, nt);
+}
+
 /* dst (cols, rows) = src (rows, cols)^T in 32 x 32 tiles: the packed weight (O, I W) -> wt (I W, O). */
 void KAN_FN(kan_transpose)(long rows, long cols, const T *src, T *dst, int nt) {
     long tiles = (cols + 31) / 32;
@@ -258,25 +306,23 @@ static inline void KAN_FN(axpy_window2)(long O, long I, long W, const T *v, cons
                + (b0 * b[o] + b1 * b[O + o] + b2 * b[2 * O + o] + b3 * b[3 * O + o]);
 }
 
-void KAN_FN(kan_forward)(long N, long I, long O, long W, long p, const int32_t *start, const T *val,
-                         const T *wt, T *y, int nt) {
-    long R = p + 1, ib = block_inputs(W, O, sizeof(T)), chunks = (N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
+/* y rows n0..n1-1 (y points at row n0); start / val point at the window rows of n0. This and the other loops
+ * called inside a fused region are noinline: inlined into the region's outlined function, GCC's code for this
+ * loop ran 1.4-1.7x slower (in = out = 256, one thread, AMD EPYC); compiled on its own it matches the unfused
+ * kernel's speed. */
+__attribute__((noinline)) static void KAN_FN(forward_chunk)(long m, long I, long O, long W, long p, const int32_t *start, const T *val,
+                                  const T *wt, T *y) {
+    long R = p + 1, ib = block_inputs(W, O, sizeof(T));
     ib += ib % 2;
-    #pragma omp parallel for schedule(static) num_threads(nt)
-    for (long c = 0; c < chunks; c++) {
-        long n1 = min_l(N, (c + 1) * SAMPLE_CHUNK);
-        for (long i0 = 0; i0 < I; i0 += ib) {
-            long i1 = min_l(I, i0 + ib);
-            for (long n = c * SAMPLE_CHUNK; n < n1; n++) {
-                long i = i0;
-                if (R == 4)
-                    for (; i + 2 <= i1; i += 2)
-                        KAN_FN(axpy_window2)(O, I, W, val + n * R * I + i, wt + i * W * O, start + n * I + i,
-                                             y + n * O);
-                for (; i < i1; i++)
-                    KAN_FN(axpy_window)(O, R, I, val + n * R * I + i, wt + (i * W + start[n * I + i]) * O,
-                                        y + n * O);
-            }
+    for (long i0 = 0; i0 < I; i0 += ib) {
+        long i1 = min_l(I, i0 + ib);
+        for (long n = 0; n < m; n++) {
+            long i = i0;
+            if (R == 4)
+                for (; i + 2 <= i1; i += 2)
+                    KAN_FN(axpy_window2)(O, I, W, val + n * R * I + i, wt + i * W * O, start + n * I + i, y + n * O);
+            for (; i < i1; i++)
+                KAN_FN(axpy_window)(O, R, I, val + n * R * I + i, wt + (i * W + start[n * I + i]) * O, y + n * O);
         }
     }
 }
@@ -324,25 +370,22 @@ static inline void KAN_FN(dot_window4)(long O, long I, long W, const T *d, const
     dxn[3] += s3;
 }
 
-void KAN_FN(kan_grad_x)(long N, long I, long O, long W, long p, const int32_t *start, const T *dval,
-                        const T *wt, const T *g, T *dx, int nt) {
-    long R = p + 1, ib = block_inputs(W, O, sizeof(T)), chunks = (N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
+/* dx rows n0..n1-1 (dx, g point at row n0; start / dval at the window rows of n0). */
+__attribute__((noinline)) static void KAN_FN(grad_x_chunk)(long m, long I, long O, long W, long p, const int32_t *start, const T *dval,
+                                 const T *wt, const T *g, T *dx) {
+    long R = p + 1, ib = block_inputs(W, O, sizeof(T));
     ib = ib < 4 ? 4 : ib - ib % 4;
-    #pragma omp parallel for schedule(static) num_threads(nt)
-    for (long c = 0; c < chunks; c++) {
-        long n1 = min_l(N, (c + 1) * SAMPLE_CHUNK);
-        for (long i0 = 0; i0 < I; i0 += ib) {
-            long i1 = min_l(I, i0 + ib);
-            for (long n = c * SAMPLE_CHUNK; n < n1; n++) {
-                long i = i0;
-                if (R == 4)
-                    for (; i + 4 <= i1; i += 4)
-                        KAN_FN(dot_window4)(O, I, W, dval + n * R * I + i, wt + i * W * O, start + n * I + i,
-                                            g + n * O, dx + n * I + i);
-                for (; i < i1; i++)
-                    dx[n * I + i] += KAN_FN(dot_window)(O, R, I, dval + n * R * I + i,
-                                                        wt + (i * W + start[n * I + i]) * O, g + n * O);
-            }
+    for (long i0 = 0; i0 < I; i0 += ib) {
+        long i1 = min_l(I, i0 + ib);
+        for (long n = 0; n < m; n++) {
+            long i = i0;
+            if (R == 4)
+                for (; i + 4 <= i1; i += 4)
+                    KAN_FN(dot_window4)(O, I, W, dval + n * R * I + i, wt + i * W * O, start + n * I + i, g + n * O,
+                                        dx + n * I + i);
+            for (; i < i1; i++)
+                dx[n * I + i] += KAN_FN(dot_window)(O, R, I, dval + n * R * I + i, wt + (i * W + start[n * I + i]) * O,
+                                                    g + n * O);
         }
     }
 }
@@ -369,29 +412,120 @@ static inline void KAN_FN(outer_window)(long O, long R, long I, const T *v, cons
     }
 }
 
-/* gw[o, i, c] = sum_n [c in window] val g[n, o] for c < W - 1 (gw is (O, I, W); the base column is not written).
- * acc: nt * block_inputs(W, O) * W * O values. Threads own blocks of inputs, samples stream past in order. */
-void KAN_FN(kan_grad_w)(long N, long I, long O, long W, long p, const int32_t *start, const T *val,
-                        const T *g, T *gw, T *acc, int nt) {
-    long R = p + 1, ib = block_inputs(W, O, sizeof(T));
-    ib = min_l(ib, (I + 4 * nt - 1) / (4 * nt));  /* at least 4 blocks per thread, for balance */
-    long blocks = (I + ib - 1) / ib;
+/* Window of input i for samples n0..n1-1 (at most SAMPLE_CHUNK), into start[0..m), val[r * ld + k] (k = n - n0):
+ * the column of x gathered, then the same vectorised pieces as a row (or de Boor per entry on any knots). */
+static void KAN_FN(window_column)(const KAN_FN(win_t) *w, long i, long n0, long n1, int32_t *sc, T *vc, long ld) {
+    long m = n1 - n0, p = w->p, I = w->I;
+    if (w->uniform) {
+        T xc[SAMPLE_CHUNK], shc[SAMPLE_CHUNK], ihc[SAMPLE_CHUNK];
+        for (long k = 0; k < m; k++) {
+            xc[k] = w->x[(n0 + k) * I + i];
+            shc[k] = w->shift[i];
+            ihc[k] = w->inv_h[i];
+        }
+        KAN_FN(window_row)(m, ld, w->G, p, xc, shc, ihc, w->coef, w->dcoef, sc, vc, NULL);
+    } else {
+        long K = w->K, tab = (p > 0 ? p : 1) * K;
+        for (long k = 0; k < m; k++)
+            KAN_FN(window_knots_one)(K, p, w->knots + i * K, w->inv + i * tab, w->scale[i], w->x[(n0 + k) * I + i],
+                                     sc + k, vc + k, NULL, ld);
+    }
+    if (w->pad) KAN_FN(shift_row)(m, ld, p, w->pad, w->n_cols, sc, vc, NULL);
+}
+
+/* gw[o, i, c] = sum_n [c in window] val g[n, o] for c < W - 1 (gw is (O, I, W); the base column is not written),
+ * inside a parallel region (an omp for: threads own blocks of inputs whose accumulators fit in L1; samples stream
+ * past in chunks, in order, so every sum runs over n in the same order whatever the thread count; no atomics).
+ * The loop over a block's inputs is innermost: consecutive updates hit different accumulators, so they do not
+ * wait on each other's stores when many samples share a window (inputs clamped at the grid's ends).
+ * w: each input's window is computed per chunk of samples as they stream past (nothing of size N is written:
+ * fresh N-sized buffers cost more in page faults than the window's arithmetic), else start / val hold it.
+ * acc: nt * grad_w_block(...) * (W O + (R + 1) SAMPLE_CHUNK) values. */
+__attribute__((noinline)) static void KAN_FN(grad_w_region)(const KAN_FN(win_t) *w, long N, long I, long O, long W, long p,
+                                  const int32_t *start, const T *val, const T *g, T *gw, T *acc, int nt) {
+    long R = p + 1, ib = grad_w_block(I, O, W, sizeof(T), nt), blocks = (I + ib - 1) / ib, C = SAMPLE_CHUNK;
+    T *a = acc + (long)thread_id() * ib * (W * O + (R + 1) * C);
+    T *vc = a + ib * W * O;                  /* (ib, R, C) values of the block's chunk */
+    int32_t *sc = (int32_t *)(vc + ib * R * C); /* (ib, C) starts: sizeof(int32_t) <= sizeof(T) */
+    #pragma omp for schedule(static)
+    for (long b = 0; b < blocks; b++) {
+        long i0 = b * ib, i1 = min_l(I, i0 + ib);
+        memset(a, 0, sizeof(T) * (i1 - i0) * W * O);
+        for (long n0 = 0; n0 < N; n0 += C) {
+            long n1 = min_l(N, n0 + C);
+            if (w) {
+                for (long i = i0; i < i1; i++)
+                    KAN_FN(window_column)(w, i, n0, n1, sc + (i - i0) * C, vc + (i - i0) * R * C, C);
+                for (long n = n0; n < n1; n++)
+                    for (long i = i0; i < i1; i++)
+                        KAN_FN(outer_window)(O, R, C, vc + (i - i0) * R * C + n - n0, g + n * O,
+                                             a + ((i - i0) * W + sc[(i - i0) * C + n - n0]) * O);
+            } else {
+                for (long n = n0; n < n1; n++)
+                    for (long i = i0; i < i1; i++)
+                        KAN_FN(outer_window)(O, R, I, val + n * R * I + i, g + n * O,
+                                             a + ((i - i0) * W + start[n * I + i]) * O);
+            }
+        }
+        for (long o = 0; o < O; o++)  /* gw[o, i0:i1, :W-1] is one contiguous run per o */
+            for (long i = i0; i < i1; i++)
+                for (long c = 0; c < W - 1; c++) gw[(o * I + i) * W + c] = a[((i - i0) * W + c) * O + o];
+    }
+}
+
+/* Forward of the spline part, y (N, O) += sum over the window, in one OpenMP region with the window itself (a
+ * region per step costs a thread wake-up). compute 0: start / val (N rows) hold the window; 1: each chunk's
+ * window goes into the thread's own SAMPLE_CHUNK rows of start / val (nt blocks), so nothing of size N is
+ * written. gk, uniform, shift .. tables, pad, n_cols as in win_init. */
+void KAN_FN(kan_forward_fused)(long N, long I, long O, long W, long gk, long p, int uniform, const T *x,
+                               const T *shift, const T *inv_h, const T *coef, const T *knots, T *tables,
+                               int32_t *start, T *val, int compute, long pad, long n_cols, const T *wt, T *y,
+                               int nt) {
+    long R = p + 1, chunks = (N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
+    KAN_FN(win_t) w;
+    if (compute) KAN_FN(win_init)(&w, I, gk, p, uniform, x, shift, inv_h, coef, knots, tables, pad, n_cols);
+    #pragma omp parallel for schedule(static) num_threads(nt)
+    for (long c = 0; c < chunks; c++) {
+        long n0 = c * SAMPLE_CHUNK, n1 = min_l(N, n0 + SAMPLE_CHUNK);
+        long row = compute ? (long)thread_id() * SAMPLE_CHUNK : n0;
+        int32_t *s = start + row * I;
+        T *v = val + row * R * I;
+        if (compute) KAN_FN(window_range)(&w, n0, n1, s, v, NULL);
+        KAN_FN(forward_chunk)(n1 - n0, I, O, W, p, s, v, wt, y + n0 * O);
+    }
+}
+
+/* Backward of the spline part in one OpenMP region: per chunk of samples dx += sum_r dval <wt rows, g> (when dx
+ * is given), then, after the loop's barrier, the input-blocked grad_w (when gw is given; acc as in
+ * grad_w_region). compute 0: start / val / dval (N rows) hold the window; 1: it is computed where needed, into
+ * each thread's SAMPLE_CHUNK rows of start / val / dval for dx, per block inside grad_w. */
+void KAN_FN(kan_backward_fused)(long N, long I, long O, long W, long gk, long p, int uniform, const T *x,
+                                const T *shift, const T *inv_h, const T *coef, const T *knots, T *tables,
+                                int32_t *start, T *val, T *dval, int compute, long pad, long n_cols, const T *wt,
+                                const T *g, T *dx, T *gw, T *acc, int nt) {
+    long R = p + 1, chunks = (N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
+    KAN_FN(win_t) w;
+    if (compute) KAN_FN(win_init)(&w, I, gk, p, uniform, x, shift, inv_h, coef, knots, tables, pad, n_cols);
     #pragma omp parallel num_threads(nt)
     {
-        T *a = acc + (long)thread_id() * ib * W * O;
-        #pragma omp for schedule(static)
-        for (long b = 0; b < blocks; b++) {
-            long i0 = b * ib, i1 = min_l(I, i0 + ib);
-            memset(a, 0, sizeof(T) * (i1 - i0) * W * O);
-            for (long n = 0; n < N; n++)
-                for (long i = i0; i < i1; i++)
-                    KAN_FN(outer_window)(O, R, I, val + n * R * I + i, g + n * O,
-                                         a + ((i - i0) * W + start[n * I + i]) * O);
-            for (long o = 0; o < O; o++)  /* gw[o, i0:i1, :W-1] is one contiguous run per o */
-                for (long i = i0; i < i1; i++)
-                    for (long c = 0; c < W - 1; c++) gw[(o * I + i) * W + c] = a[((i - i0) * W + c) * O + o];
+        if (dx) {
+            #pragma omp for schedule(static)
+            for (long c = 0; c < chunks; c++) {
+                long n0 = c * SAMPLE_CHUNK, n1 = min_l(N, n0 + SAMPLE_CHUNK);
+                long row = compute ? (long)thread_id() * SAMPLE_CHUNK : n0;
+                if (compute) KAN_FN(window_range)(&w, n0, n1, start + row * I, val + row * R * I, dval + row * R * I);
+                KAN_FN(grad_x_chunk)(n1 - n0, I, O, W, p, start + row * I, dval + row * R * I, wt, g + n0 * O,
+                                     dx + n0 * I);
+            }
         }
+        if (gw) KAN_FN(grad_w_region)(compute ? &w : NULL, N, I, O, W, p, start, val, g, gw, acc, nt);
     }
+}
+
+/* out[0]: rows per thread of kan_forward_fused's mode 2 buffers, out[1]: values of kan_backward_fused's acc. */
+void KAN_FN(kan_sizes)(long I, long O, long W, long p, int nt, long *out) {
+    out[0] = SAMPLE_CHUNK;
+    out[1] = (long)nt * grad_w_block(I, O, W, sizeof(T), nt) * (W * O + (p + 2) * SAMPLE_CHUNK);
 }
 
 /* Dense feature matrix (N, I, W) of the window: zeros, the p+1 values at j..j+p, base[n, i] (or 0) at W-1. */
