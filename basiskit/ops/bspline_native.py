@@ -38,6 +38,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import threading
 import weakref
 from typing import Any
 
@@ -175,13 +176,17 @@ def _p(t: torch.Tensor | None) -> int | None:
     return None if t is None else native.ptr(t)
 
 
-def _head(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, pad: int
-          ) -> tuple[list, int, list[torch.Tensor]]:
+def _head(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, uniform: bool, pad: int,
+          compute: bool) -> tuple[list, int, list[torch.Tensor]]:
     """The fused kernels' leading arguments (shapes, then the window's inputs: equally spaced knots by their scale
-    and the cardinal pieces, any others by their rows and room for their inverse-gap tables), n_cols (see
-    :func:`window`), and the tensors those pointers refer to (the caller keeps them alive over the call)."""
-    n_cols = _n_cols(knots, order, pad)
+    and the cardinal pieces, any others by their rows and room for their inverse-gap tables; none when the
+    window is given, ``compute`` False), n_cols (see :func:`window`), and the tensors those pointers refer to (the
+    caller keeps them alive over the call)."""
     n_out, n_in, width = weight.shape
+    if not compute:
+        return [x.shape[0], n_in, n_out, width, 0, order, int(uniform), native.ptr(x), None, None, None, None,
+                None], 0, []
+    n_cols = _n_cols(knots, order, pad)
     if uniform:
         inv_h, shift = _grid_scale(knots, order, x.dtype)
         coef = _coefficients(order, x.dtype)
@@ -203,13 +208,31 @@ def _sizes(n_in: int, n_out: int, width: int, order: int, nt: int, dtype: torch.
     return out[0], out[1]
 
 
+# The per-thread window rows of recent shapes, reused across calls by the Python thread that made them (a fresh
+# allocation per call was 3-8 us of a tiny layer's ~130 us); only small ones (_ROWS_CACHE_MAX bytes), at most 8.
+_ROWS = threading.local()
+_ROWS_CACHE_MAX = 4 << 20
+
+
 def _thread_rows(x: torch.Tensor, weight: torch.Tensor, order: int, slopes: bool, nt: int
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Each thread's rows for the window of one chunk of samples at a time (start, values, slopes or None)."""
     n_out, n_in, width = weight.shape
     rows = _sizes(n_in, n_out, width, order, nt, x.dtype)[0] * nt
+    key = (rows, n_in, order, slopes, x.dtype)
+    cache = getattr(_ROWS, "buffers", None)
+    if cache is None:
+        cache = _ROWS.buffers = {}
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
     values = torch.empty(rows, order + 1, n_in, dtype=x.dtype)
-    return torch.empty(rows, n_in, dtype=torch.int32), values, torch.empty_like(values) if slopes else None
+    bufs = (torch.empty(rows, n_in, dtype=torch.int32), values, torch.empty_like(values) if slopes else None)
+    if values.nbytes * (2 if slopes else 1) <= _ROWS_CACHE_MAX:
+        if len(cache) >= 8:
+            cache.clear()
+        cache[key] = bufs
+    return bufs
 
 
 def _window(x: torch.Tensor, knots: torch.Tensor, order: int, slopes: bool, uniform: bool, pad: int = 0,
@@ -261,8 +284,8 @@ def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: i
     y = (base_term(x, act) @ weight[..., width - 1].t() if act != "none"
          else x.new_zeros(x.shape[0], n_out)).contiguous()
     wt, nt = _transposed(weight), native.num_threads()
-    head, n_cols, _alive = _head(x, knots, weight, order, uniform, pad)
     compute = win is None  # then each chunk's window goes into its thread's rows, inside the forward's region
+    head, n_cols, _alive = _head(x, knots, weight, order, uniform, pad, compute)
     start, values, _ = _thread_rows(x, weight, order, False, nt) if compute else win
     _fn("kan_forward_fused", x.dtype)(*head, native.ptr(start), native.ptr(values), int(compute), pad, n_cols,
                                       native.ptr(wt), native.ptr(y), nt)
@@ -286,7 +309,7 @@ def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: 
     if not (need_x or need_w):
         return None, None
     nt, compute = native.num_threads(), win is None
-    head, n_cols, _alive = _head(x, knots, weight, order, uniform, pad)
+    head, n_cols, _alive = _head(x, knots, weight, order, uniform, pad, compute)
     start, values, slopes = _thread_rows(x, weight, order, need_x, nt) if compute else win
     grad_x = grad_w = acc = wt = None
     if need_w:
