@@ -269,10 +269,17 @@ class KANLinearFunction(torch.autograd.Function):
         ctx.native = _native_path(x, knots, weight, order, uniform, dtype)  # backward follows this choice
         win = None
         if ctx.native and _keep_window(x, weight, order, pad, ctx.needs_input_grad[0], ctx.needs_input_grad[2]):
-            win = bspline_native.window(x.contiguous(), knots, order, ctx.needs_input_grad[0], uniform, pad)
+            if path_select.choose(x, knots, weight, order, act, uniform, pad) == "local":  # one kernel call
+                y, win = bspline_native.forward_keeping_window(x, knots, weight, order, act, uniform, pad,
+                                                               ctx.needs_input_grad[0])
+            else:
+                win = bspline_native.window(x.contiguous(), knots, order, ctx.needs_input_grad[0], uniform, pad)
+                y = _forward(x, knots, weight, order, uniform, act, dtype, ctx.native, pad, win)
+        else:
+            y = _forward(x, knots, weight, order, uniform, act, dtype, ctx.native, pad)
         ctx.kept_window = win is not None
         ctx.save_for_backward(x, knots, weight, *(win or ()))  # saved tensors: memory hooks see the window too
-        return _forward(x, knots, weight, order, uniform, act, dtype, ctx.native, pad, win)
+        return y
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):  # type: ignore[override]

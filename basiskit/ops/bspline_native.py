@@ -61,8 +61,8 @@ def _signatures() -> dict[str, list]:
         sigs["kan_transpose" + s] = [L, L, P, P, I]
         # N, I, O, W, gk, p, uniform, x, shift, inv_h, coef, knots, tables (the window's inputs, see _head)
         head = [L, L, L, L, L, L, I, P, P, P, P, P, P]
-        # + start, val, compute, pad, n_cols, wt, y, nt
-        sigs["kan_forward_fused" + s] = head + [P, P, I, L, L, P, P, I]
+        # + start, val, dval, compute, pad, n_cols, wt, y, nt
+        sigs["kan_forward_fused" + s] = head + [P, P, P, I, L, L, P, P, I]
         # + start, val, dval, compute, pad, n_cols, wt, g, dx, gw, acc, nt
         sigs["kan_backward_fused" + s] = head + [P, P, P, I, L, L, P, P, P, P, P, I]
         sigs["kan_sizes" + s] = [L, L, L, L, I, P]
@@ -279,17 +279,39 @@ def forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: i
     """y: (N, O) for x: (N, I), knots: (I, K) (equally spaced rows with ``uniform``), weight: (O, I, n_basis + 1)
     (with ``pad``: the coefficients of knots extended by ``pad`` each side less the ``2 pad`` zero ones, see
     :func:`window`). ``win``: the :func:`window` of these arguments when the caller has it already."""
+    return _forward(x, knots, weight, order, act, uniform, pad, win, False)[0]
+
+
+def forward_keeping_window(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str,
+                           uniform: bool, pad: int, slopes: bool
+                           ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]]:
+    """(y, window): :func:`forward` that also returns the :func:`window` of its arguments (with ``slopes``), for a
+    backward to reuse, computed in the same OpenMP region (small calls: one kernel call instead of two)."""
+    y, win = _forward(x, knots, weight, order, act, uniform, pad, None, True, slopes)
+    assert win is not None
+    return y, win
+
+
+def _forward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str, uniform: bool,
+             pad: int, win: Window, keep: bool, slopes: bool = False) -> tuple[torch.Tensor, Window]:
     x = x.contiguous()
     n_out, n_in, width = weight.shape
     y = (base_term(x, act) @ weight[..., width - 1].t() if act != "none"
          else x.new_zeros(x.shape[0], n_out)).contiguous()
     wt, nt = _transposed(weight), native.num_threads()
-    compute = win is None  # then each chunk's window goes into its thread's rows, inside the forward's region
-    head, n_cols, _alive = _head(x, knots, weight, order, uniform, pad, compute)
-    start, values, _ = _thread_rows(x, weight, order, False, nt) if compute else win
-    _fn("kan_forward_fused", x.dtype)(*head, native.ptr(start), native.ptr(values), int(compute), pad, n_cols,
-                                      native.ptr(wt), native.ptr(y), nt)
-    return y
+    compute = 0 if win is not None else (2 if keep else 1)
+    head, n_cols, _alive = _head(x, knots, weight, order, uniform, pad, compute > 0)
+    if compute == 1:  # each chunk's window goes into its thread's rows, inside the forward's region
+        win = _thread_rows(x, weight, order, False, nt)
+    elif compute == 2:  # into N rows the caller keeps
+        n, r = x.shape[0], order + 1
+        values = torch.empty(n, r, n_in, dtype=x.dtype)
+        win = (torch.empty(n, n_in, dtype=torch.int32), values, torch.empty_like(values) if slopes else None)
+    assert win is not None
+    start, values, dvalues = win
+    _fn("kan_forward_fused", x.dtype)(*head, native.ptr(start), native.ptr(values), _p(dvalues), compute, pad,
+                                      n_cols, native.ptr(wt), native.ptr(y), nt)
+    return y, (win if keep else None)
 
 
 def backward(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str, grad: torch.Tensor,

@@ -473,24 +473,25 @@ __attribute__((noinline)) static void KAN_FN(grad_w_region)(const KAN_FN(win_t) 
     }
 }
 
-/* Forward of the spline part, y (N, O) += sum over the window, in one OpenMP region with the window itself (a
- * region per step costs a thread wake-up). compute 0: start / val (N rows) hold the window; 1: each chunk's
- * window goes into the thread's own SAMPLE_CHUNK rows of start / val (nt blocks), so nothing of size N is
- * written. gk, uniform, shift .. tables, pad, n_cols as in win_init. */
+/* Forward of the spline part, y (N, O) += sum over the window, in one OpenMP region with the window itself.
+ * compute 0: start / val (N rows) hold the window; 1: each chunk's window goes into the thread's own
+ * SAMPLE_CHUNK rows of start / val (nt blocks), so nothing of size N is written; 2: it goes into start / val
+ * (N rows), with slopes into dval when given, kept by the caller for backward (small calls). gk, uniform,
+ * shift .. tables, pad, n_cols as in win_init. */
 void KAN_FN(kan_forward_fused)(long N, long I, long O, long W, long gk, long p, int uniform, const T *x,
                                const T *shift, const T *inv_h, const T *coef, const T *knots, T *tables,
-                               int32_t *start, T *val, int compute, long pad, long n_cols, const T *wt, T *y,
-                               int nt) {
+                               int32_t *start, T *val, T *dval, int compute, long pad, long n_cols, const T *wt,
+                               T *y, int nt) {
     long R = p + 1, chunks = (N + SAMPLE_CHUNK - 1) / SAMPLE_CHUNK;
     KAN_FN(win_t) w;
     if (compute) KAN_FN(win_init)(&w, I, gk, p, uniform, x, shift, inv_h, coef, knots, tables, pad, n_cols);
     #pragma omp parallel for schedule(static) num_threads(nt)
     for (long c = 0; c < chunks; c++) {
         long n0 = c * SAMPLE_CHUNK, n1 = min_l(N, n0 + SAMPLE_CHUNK);
-        long row = compute ? (long)thread_id() * SAMPLE_CHUNK : n0;
+        long row = compute == 1 ? (long)thread_id() * SAMPLE_CHUNK : n0;
         int32_t *s = start + row * I;
         T *v = val + row * R * I;
-        if (compute) KAN_FN(window_range)(&w, n0, n1, s, v, NULL);
+        if (compute) KAN_FN(window_range)(&w, n0, n1, s, v, compute == 2 && dval ? dval + row * R * I : NULL);
         KAN_FN(forward_chunk)(n1 - n0, I, O, W, p, s, v, wt, y + n0 * O);
     }
 }
