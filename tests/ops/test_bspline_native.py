@@ -399,3 +399,30 @@ def test_window_inside_the_fused_regions(monkeypatch, keep, uniform, pad, thread
         reference = run()
     for a, b in zip(native, reference, strict=True):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 300), n_in=st.integers(1, 12), n_out=st.integers(1, 40), grid=st.integers(1, 8),
+       order=st.integers(0, 4), uniform=st.booleans(), keep=st.booleans(), threads=st.sampled_from([1, 2, 3]),
+       seed=st.integers(0, 1000))
+def test_fused_regions_any_shape(n, n_in, n_out, grid, order, uniform, keep, threads, seed):
+    """Window kept or recomputed inside the fused regions, any knots, thread counts that do not divide the
+    chunks evenly: values and both gradients against the PyTorch code."""
+    import basiskit.ops.bspline as bspline
+
+    x, knots, w = _layer(n, n_in, n_out, grid, order, seed=seed, spread=1.5)
+    if not uniform:
+        knots = _random_knots(n_in, grid + 2 * order + 1, seed)
+    before, keep_max = torch.get_num_threads(), bspline.KEEP_WINDOW_MAX
+    try:
+        torch.set_num_threads(threads)
+        bspline.KEEP_WINDOW_MAX = 1 << 30 if keep else 0
+        native = _run(x, knots, w, order, uniform=uniform)
+    finally:
+        torch.set_num_threads(before)
+        bspline.KEEP_WINDOW_MAX = keep_max
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BASISKIT_NATIVE", "0")
+        reference = _run(x, knots, w, order, uniform=uniform)
+    for a, b in zip(native, reference, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
