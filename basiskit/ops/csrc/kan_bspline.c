@@ -40,6 +40,7 @@ static int thread_id(void) { return 0; }
 #define SAMPLE_CHUNK 64L  /* samples per thread work item */
 #define WINDOW_BLOCK 256L /* inputs per vectorised window pass */
 #define MAX_R 16          /* order <= 15 */
+#define COLUMN_INPUTS 16L /* fewer inputs than this: the window is vectorised along samples */
 
 /* Inputs per block so that IB * W rows of O values take about 32 KiB (L1 is 48 KiB here). */
 static long block_inputs(long width, long n_out, long elem) {
@@ -231,9 +232,55 @@ static void KAN_FN(window_block)(const KAN_FN(win_t) *w, long n, long i0, long i
     if (w->pad) KAN_FN(shift_row)(i1 - i0, ld, p, w->pad, w->n_cols, sn, vn, dn);
 }
 
-/* Window of samples n0..n1-1 into rows 0.. of start (., I), val / dval (., R, I) (the caller offsets them). */
+/* Window of input i for samples n0..n1-1 (at most SAMPLE_CHUNK), into start[0..m), val / dval [r * ld + k]
+ * (k = n - n0; dval may be NULL): the column of x gathered, then the same vectorised pieces as a row (or de Boor
+ * per entry on any knots). */
+static void KAN_FN(window_column)(const KAN_FN(win_t) *w, long i, long n0, long n1, int32_t *sc, T *vc, T *dc,
+                                  long ld) {
+    long m = n1 - n0, p = w->p, I = w->I;
+    if (w->uniform) {
+        T xc[SAMPLE_CHUNK], shc[SAMPLE_CHUNK], ihc[SAMPLE_CHUNK];
+        for (long k = 0; k < m; k++) {
+            xc[k] = w->x[(n0 + k) * I + i];
+            shc[k] = w->shift[i];
+            ihc[k] = w->inv_h[i];
+        }
+        KAN_FN(window_row)(m, ld, w->G, p, xc, shc, ihc, w->coef, w->dcoef, sc, vc, dc);
+    } else {
+        long K = w->K, tab = (p > 0 ? p : 1) * K;
+        for (long k = 0; k < m; k++)
+            KAN_FN(window_knots_one)(K, p, w->knots + i * K, w->inv + i * tab, w->scale[i], w->x[(n0 + k) * I + i],
+                                     sc + k, vc + k, dc ? dc + k : NULL, ld);
+    }
+    if (w->pad) KAN_FN(shift_row)(m, ld, p, w->pad, w->n_cols, sc, vc, dc);
+}
+
+/* Window of samples n0..n1-1 into rows 0.. of start (., I), val / dval (., R, I) (the caller offsets them). On
+ * uniform knots with few inputs (I < COLUMN_INPUTS) the pieces are vectorised along samples, a column of up to
+ * SAMPLE_CHUNK at a time, and scattered into the rows: along a row of 2 or 5 inputs the vector loops hardly run
+ * (a [2, 5, 1] KAN's window took 28 ns per entry that way, 7 ns by columns). On other knots de Boor runs per
+ * entry either way: a version with every step vectorised along samples (span by counting knots, gathers for
+ * the knot and table reads) was no faster on this AMD EPYC, so it is not kept. */
 static void KAN_FN(window_range)(const KAN_FN(win_t) *w, long n0, long n1, int32_t *start, T *val, T *dval) {
     long I = w->I, R = w->p + 1;
+    if (w->uniform && I < COLUMN_INPUTS) {
+        int32_t sc[SAMPLE_CHUNK];
+        T vc[MAX_R * SAMPLE_CHUNK], dc[MAX_R * SAMPLE_CHUNK];
+        for (long c0 = n0; c0 < n1; c0 += SAMPLE_CHUNK) {
+            long c1 = min_l(n1, c0 + SAMPLE_CHUNK);
+            for (long i = 0; i < I; i++) {
+                KAN_FN(window_column)(w, i, c0, c1, sc, vc, dval ? dc : NULL, SAMPLE_CHUNK);
+                for (long k = 0; k < c1 - c0; k++) {
+                    long row = c0 - n0 + k;
+                    start[row * I + i] = sc[k];
+                    for (long r = 0; r < R; r++) val[(row * R + r) * I + i] = vc[r * SAMPLE_CHUNK + k];
+                    if (dval)
+                        for (long r = 0; r < R; r++) dval[(row * R + r) * I + i] = dc[r * SAMPLE_CHUNK + k];
+                }
+            }
+        }
+        return;
+    }
     for (long n = n0; n < n1; n++)
         KAN_FN(window_block)(w, n, 0, I, start + (n - n0) * I, val + (n - n0) * R * I,
                              dval ? dval + (n - n0) * R * I : NULL, I);
@@ -412,27 +459,6 @@ static inline void KAN_FN(outer_window)(long O, long R, long I, const T *v, cons
     }
 }
 
-/* Window of input i for samples n0..n1-1 (at most SAMPLE_CHUNK), into start[0..m), val[r * ld + k] (k = n - n0):
- * the column of x gathered, then the same vectorised pieces as a row (or de Boor per entry on any knots). */
-static void KAN_FN(window_column)(const KAN_FN(win_t) *w, long i, long n0, long n1, int32_t *sc, T *vc, long ld) {
-    long m = n1 - n0, p = w->p, I = w->I;
-    if (w->uniform) {
-        T xc[SAMPLE_CHUNK], shc[SAMPLE_CHUNK], ihc[SAMPLE_CHUNK];
-        for (long k = 0; k < m; k++) {
-            xc[k] = w->x[(n0 + k) * I + i];
-            shc[k] = w->shift[i];
-            ihc[k] = w->inv_h[i];
-        }
-        KAN_FN(window_row)(m, ld, w->G, p, xc, shc, ihc, w->coef, w->dcoef, sc, vc, NULL);
-    } else {
-        long K = w->K, tab = (p > 0 ? p : 1) * K;
-        for (long k = 0; k < m; k++)
-            KAN_FN(window_knots_one)(K, p, w->knots + i * K, w->inv + i * tab, w->scale[i], w->x[(n0 + k) * I + i],
-                                     sc + k, vc + k, NULL, ld);
-    }
-    if (w->pad) KAN_FN(shift_row)(m, ld, p, w->pad, w->n_cols, sc, vc, NULL);
-}
-
 /* gw[o, i, c] = sum_n [c in window] val g[n, o] for c < W - 1 (gw is (O, I, W); the base column is not written),
  * inside a parallel region (an omp for: threads own blocks of inputs whose accumulators fit in L1; samples stream
  * past in chunks, in order, so every sum runs over n in the same order whatever the thread count; no atomics).
@@ -455,7 +481,7 @@ __attribute__((noinline)) static void KAN_FN(grad_w_region)(const KAN_FN(win_t) 
             long n1 = min_l(N, n0 + C);
             if (w) {
                 for (long i = i0; i < i1; i++)
-                    KAN_FN(window_column)(w, i, n0, n1, sc + (i - i0) * C, vc + (i - i0) * R * C, C);
+                    KAN_FN(window_column)(w, i, n0, n1, sc + (i - i0) * C, vc + (i - i0) * R * C, NULL, C);
                 for (long n = n0; n < n1; n++)
                     for (long i = i0; i < i1; i++)
                         KAN_FN(outer_window)(O, R, C, vc + (i - i0) * R * C + n - n0, g + n * O,
