@@ -12,6 +12,9 @@ kernel's relative change is measured, and the trained network's test predictions
 fall like width^-1/2 (Jacot et al. Thm 1-2; Lee et al. 2019, "Wide networks evolve as linear models", Thm 2.1);
 the claims ask for a log-log slope in [-0.65, -0.35] (the issue's proposal, kept without tuning).
 
+Quick size: widths 64..2048 (20 s of CPU at one thread, 1.7 GB peak); at 1024 the NTK error (0.103 at seed 0)
+sat on the claim's 0.1, at 2048 it is 0.081 / 0.075 / 0.063 at seeds 0 / 1 / 2. Full size: to 4096.
+
 ``lr`` is 0.01 for 100 steps (t = 1): the largest eigenvalue of the analytic NTK on these points is 49.5, so
 lr * lambda_max ~ 0.5 and gradient descent tracks gradient flow (the time-t solution the formula assumes) to a few
 1e-3 on each eigenmode, below the width-dependent gaps measured here. ``ntk_batch_size`` 32 computes the 32-point
@@ -73,7 +76,7 @@ def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
 @recipe("ntk", paper="Jacot, Gabriel & Hongler 2018, Neural Tangent Kernel",
         summary="empirical NTK -> analytic NTK as width grows; kernel change in training and the gap to the "
                 "closed-form gradient flow fall like width^-1/2",
-        config=NtkConfig, quick={"widths": (64, 128, 256, 512, 1024)},
+        config=NtkConfig, quick={"widths": (64, 128, 256, 512, 1024, 2048)},
         claims=[
             Claim("ntk_error_slope", ">=", -0.65, note="log-log slope of median rel. Frobenius error vs width; "
                   "theory -1/2 (paper Fig. 1: spread shrinks from width 500 to 10,000, no rate given)"),
