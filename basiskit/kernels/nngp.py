@@ -183,18 +183,33 @@ class _ProcessBase:
 
 
 class GaussianProcess(_ProcessBase):
-    r"""NNGP (or any-kernel) Gaussian-process regression with a fixed last-layer variance ``scale``:
+    r"""NNGP (or any-kernel) Gaussian-process regression with last-layer variance ``scale``:
     :math:`y \sim N(0, \sigma^2 (K + \varepsilon I))`.
 
     Args:
         kernel: ``kernel(x1, x2)`` -> ``(n1, n2)`` (e.g. :class:`NNGPKernel`).
         noise: :math:`\varepsilon \ge 0`, observation noise in units of the last-layer variance.
-        scale: :math:`\sigma^2 > 0`, the last-layer variance.
+        scale: :math:`\sigma^2 > 0`, the last-layer variance; or ``"ml"``: at each :meth:`fit` the maximiser
+            of the marginal likelihood over :math:`\sigma^2` for this noise, in closed form
+            :math:`\hat\sigma^2 = y^T (K + \varepsilon I)^{-1} y / n` (empirical Bayes; the Student-t
+            process's posterior scale :math:`(2\beta + y^T K_y^{-1} y) / (2\alpha + n)` tends to it).
     """
 
-    def __init__(self, kernel: Callable[..., Tensor], noise: float = 0.0, scale: float = 1.0) -> None:
+    def __init__(self, kernel: Callable[..., Tensor], noise: float = 0.0, scale: float | str = 1.0) -> None:
         super().__init__(kernel, noise)
-        self.scale = check_float("scale", scale, min_value=0.0, strict_min=True)
+        self.fit_scale = scale == "ml"
+        if isinstance(scale, str) and not self.fit_scale:
+            raise ValueError(f"scale must be a positive float or 'ml' (maximum marginal likelihood), got {scale!r}")
+        self.scale = 1.0 if self.fit_scale else check_float("scale", scale, min_value=0.0, strict_min=True)
+
+    def fit(self, x: Tensor, y: Tensor) -> GaussianProcess:
+        """Condition on ``x`` ``(n, d)``, ``y`` ``(n,)`` (and set ``scale`` when it was given as ``"ml"``)."""
+        super().fit(x, y)
+        if self.fit_scale:
+            if self._quad <= 0:
+                raise ValueError("scale='ml' needs targets that are not all zero (y^T K_y^-1 y = 0)")
+            self.scale = self._quad / x.shape[0]
+        return self
 
     def predict(self, x: Tensor, *, full_cov: bool = False, observation_noise: bool = True) -> tuple[Tensor, Tensor]:
         """``(mean (m,), var (m,))`` or with ``full_cov`` ``(mean, cov (m, m))``; ``observation_noise`` adds the

@@ -26,6 +26,13 @@ gain comes from the posterior scale (2 beta + y^T K^-1 y) / (2 alpha + n) adapti
 (train + validation) the posterior has 180 degrees of freedom, so its tails are nearly Gaussian
 (docs/kernels.md).
 
+Baseline with a fitted variance (reported, no claim): the paper's NNGP keeps its last-layer variance at 1, and
+that is what the Student-t's posterior scale improves on. ``nngp_ml`` is the same NNGP with the variance set by
+maximum marginal likelihood (``GaussianProcess(scale="ml")``, noise by validation NLL as for the others), the
+usual empirical-Bayes fit of a GP. Measured at seed 0 over the 5 splits: in distribution it matches the
+Student-t (gap 0.002 nats against 0.03 for the fixed variance) and under shift it keeps 0.019 nats of the
+Student-t's 0.07-nat advantage, so most of the shift gain here is the fitted scale, the rest the t's tails.
+
 Paper figure: none set. The paper's NLL tables are for its UCI regression sets, not for diabetes with this BMI
 shift split, and its Fig. 2 is a plot (histograms against the t density), so no figure is comparable and
 ``paper=`` is unset.
@@ -110,6 +117,7 @@ def run(cfg: NngpScaleMixtureConfig, ctx: RunContext) -> dict:
     kernel = NNGPKernel(cfg.depth, cfg.activation, cfg.weight_var, cfg.bias_var)
     builders = {
         "nngp": lambda noise: GaussianProcess(kernel, noise),
+        "nngp_ml": lambda noise: GaussianProcess(kernel, noise, scale="ml"),
         "student_t": lambda noise: StudentTProcess(kernel, cfg.alpha, cfg.beta, noise),
         "burr12": lambda noise: ScaleMixtureProcess(kernel, Burr12Prior(cfg.burr_c, cfg.burr_d), noise,
                                                     cfg.importance_samples, generator=ctx.generator(7)),
@@ -134,6 +142,9 @@ def run(cfg: NngpScaleMixtureConfig, ctx: RunContext) -> dict:
     metrics["nll_gain_shift"] = mean["nngp"]["test_shift"] - mean["student_t"]["test_shift"]
     metrics["nll_gap_in_dist"] = abs(mean["student_t"]["test_in"] - mean["nngp"]["test_in"])
     metrics["burr12_gain_shift"] = mean["nngp"]["test_shift"] - mean["burr12"]["test_shift"]
+    # the NNGP with its last-layer variance fitted by marginal likelihood (no claim; see the module docstring)
+    metrics["nll_gain_shift_vs_ml"] = mean["nngp_ml"]["test_shift"] - mean["student_t"]["test_shift"]
+    metrics["nll_gap_in_dist_vs_ml"] = abs(mean["student_t"]["test_in"] - mean["nngp_ml"]["test_in"])
 
     # wide ensemble with an inverse-gamma last-layer variance at one shifted input
     data, train_val, noises = first

@@ -208,3 +208,27 @@ def test_bad_inputs_raise_clear_errors():
         ScaleMixtureProcess(kern, object())
     with pytest.raises(ValueError, match="c must be > 0"):
         Burr12Prior(c=0.0)
+
+
+def test_ml_scale_maximises_the_marginal_likelihood():
+    """scale="ml": the closed-form sigma^2 = y^T K_y^-1 y / n against a numerical maximisation of the log marginal
+    likelihood over sigma^2 (scipy), and refit on new data."""
+    from scipy.optimize import minimize_scalar
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(40, 3, generator=g, dtype=torch.float64)
+    y = 2.5 * torch.sin(x.sum(1)) + 0.1 * torch.randn(40, generator=g, dtype=torch.float64)
+    kern = NNGPKernel(2, "relu")
+    gp = GaussianProcess(kern, noise=0.1, scale="ml").fit(x, y)
+
+    def neg_lml(log_s: float) -> float:
+        return -GaussianProcess(kern, noise=0.1, scale=math.exp(log_s)).fit(x, y).log_marginal_likelihood()
+
+    best = minimize_scalar(neg_lml, bounds=(-10, 10), method="bounded", options={"xatol": 1e-10})
+    assert gp.scale == pytest.approx(math.exp(best.x), rel=1e-6)
+    assert gp.log_marginal_likelihood() >= -best.fun - 1e-9
+    first = gp.scale
+    gp.fit(x, 0.1 * y)
+    assert gp.scale == pytest.approx(first * 0.01, rel=1e-12)
+    with pytest.raises(ValueError, match="scale must be a positive float or 'ml'"):
+        GaussianProcess(kern, noise=0.1, scale="max")
