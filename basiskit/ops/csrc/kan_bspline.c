@@ -109,19 +109,33 @@ static void KAN_FN(window_row)(long m, long I, long G, long p, const T *xn, cons
  * c' = clamp(start - pad, 0, n_cols - R) and the entries shift by c' - (start - pad); entries that fall on a
  * padded (zero) column are dropped and the freed ones set to 0. Needs n_cols >= R (true for any grid: n_basis =
  * grid + p). So the kernels below run on the caller's weight and no padded copy is formed. */
-static inline void KAN_FN(shift_row)(long m, long ld, long p, long pad, long n_cols, int32_t *start, T *val,
-                                     T *dval) {
+static void KAN_FN(shift_row)(long m, long ld, long p, long pad, long n_cols, int32_t *start, T *val, T *dval) {
     long R = p + 1, top = n_cols - R;
-    for (long i = 0; i < m; i++) {
-        long c = (long)start[i] - pad, cc = c < 0 ? 0 : (c > top ? top : c), sh = cc - c;
-        start[i] = (int32_t)cc;
-        if (sh == 0) continue;
-        for (int k = 0; k < (dval ? 2 : 1); k++) {
-            T *v = (k ? dval : val) + i;
-            if (sh > 0)
-                for (long r = 0; r < R; r++) v[r * ld] = r + sh <= p ? v[(r + sh) * ld] : (T)0;
-            else
-                for (long r = p; r >= 0; r--) v[r * ld] = r + sh >= 0 ? v[(r + sh) * ld] : (T)0;
+    for (long a0 = 0; a0 < m; a0 += SAMPLE_CHUNK) {  /* branch-free in blocks: v'[r] = v[r + sh] if in 0..p, else 0 */
+        long mb = min_l(m - a0, SAMPLE_CHUNK);
+        int32_t sh[SAMPLE_CHUNK];
+        int any = 0;
+        #pragma omp simd reduction(|:any)
+        for (long k = 0; k < mb; k++) {
+            int32_t c = start[a0 + k] - (int32_t)pad, cc = c < 0 ? 0 : (c > (int32_t)top ? (int32_t)top : c);
+            sh[k] = cc - c;
+            start[a0 + k] = cc;
+            any |= sh[k] != 0;
+        }
+        if (!any) continue;
+        for (int which = 0; which < (dval ? 2 : 1); which++) {
+            T *v = (which ? dval : val) + a0, tmp[MAX_R][SAMPLE_CHUNK];
+            for (long r = 0; r < R; r++) memcpy(tmp[r], v + r * ld, sizeof(T) * (size_t)mb);
+            for (long r = 0; r < R; r++) {
+                T out[SAMPLE_CHUNK];
+                for (long k = 0; k < mb; k++) out[k] = 0;
+                for (long q = 0; q < R; q++) {  /* source row q = r + sh */
+                    int32_t want = (int32_t)(q - r);
+                    #pragma omp simd
+                    for (long k = 0; k < mb; k++) out[k] = sh[k] == want ? tmp[q][k] : out[k];
+                }
+                memcpy(v + r * ld, out, sizeof(T) * (size_t)mb);
+            }
         }
     }
 }
