@@ -272,9 +272,9 @@ class KANLinearFunction(torch.autograd.Function):
             if path_select.choose(x, knots, weight, order, act, uniform, pad) == "local":  # one kernel call
                 y, win = bspline_native.forward_keeping_window(x, knots, weight, order, act, uniform, pad,
                                                                ctx.needs_input_grad[0])
-            else:
+            else:  # the dense path, already chosen (no second choice through _forward)
                 win = bspline_native.window(x.contiguous(), knots, order, ctx.needs_input_grad[0], uniform, pad)
-                y = _forward(x, knots, weight, order, uniform, act, dtype, ctx.native, pad, win)
+                y = bspline_native.forward_dense(x, knots, weight, order, act, uniform, pad, win)
         else:
             y = _forward(x, knots, weight, order, uniform, act, dtype, ctx.native, pad)
         ctx.kept_window = win is not None

@@ -104,11 +104,11 @@ static void KAN_FN(window_row)(long m, long I, long G, long p, const T *xn, cons
     }
 }
 
-/* Moves m entries of a window row (values at stride ld per r) computed on knots extended by `pad` each side (columns of a weight padded with `pad`
- * zero coefficients each side) onto the unpadded weight's n_cols spline columns: the start becomes
- * c' = clamp(start - pad, 0, n_cols - R) and the entries shift by c' - (start - pad); entries that fall on a
- * padded (zero) column are dropped and the freed ones set to 0. Needs n_cols >= R (true for any grid: n_basis =
- * grid + p). So the kernels below run on the caller's weight and no padded copy is formed. */
+/* Moves m entries of a window row (values at stride ld per r) computed on knots extended by `pad` each side
+ * (columns of a weight padded with `pad` zero coefficients each side) onto the unpadded weight's n_cols spline
+ * columns: the start becomes c' = clamp(start - pad, 0, n_cols - R) and the entries shift by c' - (start - pad);
+ * entries that fall on a padded (zero) column are dropped and the freed ones set to 0. Needs n_cols >= R (true for
+ * any grid: n_basis = grid + p). So the kernels below run on the caller's weight and no padded copy is formed. */
 static void KAN_FN(shift_row)(long m, long ld, long p, long pad, long n_cols, int32_t *start, T *val, T *dval) {
     long R = p + 1, top = n_cols - R;
     for (long a0 = 0; a0 < m; a0 += SAMPLE_CHUNK) {  /* branch-free in blocks: v'[r] = v[r + sh] if in 0..p, else 0 */
@@ -371,8 +371,9 @@ static inline void KAN_FN(axpy_window2)(long O, long I, long W, const T *v, cons
  * called inside a fused region are noinline: inlined into the region's outlined function, GCC's code for this
  * loop ran 1.4-1.7x slower (in = out = 256, one thread, AMD EPYC); compiled on its own it matches the unfused
  * kernel's speed. */
-__attribute__((noinline)) static void KAN_FN(forward_chunk)(long m, long I, long O, long W, long p, const int32_t *start, const T *val,
-                                  const T *wt, T *y) {
+__attribute__((noinline)) static void KAN_FN(forward_chunk)(long m, long I, long O, long W, long p,
+                                                            const int32_t *start, const T *val, const T *wt,
+                                                            T *y) {
     long R = p + 1, ib = block_inputs(W, O, sizeof(T));
     ib += ib % 2;
     for (long i0 = 0; i0 < I; i0 += ib) {
@@ -432,8 +433,9 @@ static inline void KAN_FN(dot_window4)(long O, long I, long W, const T *d, const
 }
 
 /* dx rows n0..n1-1 (dx, g point at row n0; start / dval at the window rows of n0). */
-__attribute__((noinline)) static void KAN_FN(grad_x_chunk)(long m, long I, long O, long W, long p, const int32_t *start, const T *dval,
-                                 const T *wt, const T *g, T *dx) {
+__attribute__((noinline)) static void KAN_FN(grad_x_chunk)(long m, long I, long O, long W, long p,
+                                                           const int32_t *start, const T *dval, const T *wt,
+                                                           const T *g, T *dx) {
     long R = p + 1, ib = block_inputs(W, O, sizeof(T));
     ib = ib < 4 ? 4 : ib - ib % 4;
     for (long i0 = 0; i0 < I; i0 += ib) {
@@ -481,8 +483,9 @@ static inline void KAN_FN(outer_window)(long O, long R, long I, const T *v, cons
  * w: each input's window is computed per chunk of samples as they stream past (nothing of size N is written:
  * fresh N-sized buffers cost more in page faults than the window's arithmetic), else start / val hold it.
  * acc: nt * grad_w_block(...) * (W O + (R + 1) SAMPLE_CHUNK) values. */
-__attribute__((noinline)) static void KAN_FN(grad_w_region)(const KAN_FN(win_t) *w, long N, long I, long O, long W, long p,
-                                  const int32_t *start, const T *val, const T *g, T *gw, T *acc, int nt) {
+__attribute__((noinline)) static void KAN_FN(grad_w_region)(const KAN_FN(win_t) *w, long N, long I, long O,
+                                                            long W, long p, const int32_t *start, const T *val,
+                                                            const T *g, T *gw, T *acc, int nt) {
     long R = p + 1, ib = grad_w_block(I, O, W, sizeof(T), nt), blocks = (I + ib - 1) / ib, C = SAMPLE_CHUNK;
     T *a = acc + (long)thread_id() * ib * (W * O + (R + 1) * C);
     T *vc = a + ib * W * O;                  /* (ib, R, C) values of the block's chunk */
