@@ -10,6 +10,7 @@ import torch
 
 from .._validation import check_choice, check_float, check_int, check_tensor
 from ..bases.bspline import bspline_basis
+from ..ops import bspline_native
 from ..ops.bspline import clamp_to_grid
 
 BOUNDARIES = ("extend", "clamp")  # how a spline continues past its grid range (spline_basis)
@@ -78,6 +79,28 @@ def spline_basis(x: torch.Tensor, knots: torch.Tensor, order: int, boundary: str
     return bspline_basis(clamp_to_grid(x, wide, order), wide, order)[..., order: knots.shape[-1] - 1]
 
 
+def spline_basis_values(x: torch.Tensor, knots: torch.Tensor, order: int, boundary: str = "extend"
+                        ) -> torch.Tensor:
+    """:func:`spline_basis` as values only (no autograd): the native kernels' window (the ``order + 1``
+    non-zero B-splines per sample and feature) scattered into the dense ``(N, I, K - 1 - order)`` basis when
+    they can run (CPU float32/float64, strictly increasing knots, finite x), else :func:`spline_basis`. For
+    grid updates and refits, where the Cox-de Boor recursion over every knot costs ~30x the window."""
+    check_choice("boundary", boundary, BOUNDARIES)
+    x, knots = x.detach(), knots.detach()
+    pad = order if boundary == "extend" and order > 0 else 0
+    if not (x.ndim == 2 and knots.ndim == 2 and knots.shape[0] == x.shape[1] and knots.dtype == x.dtype
+            and knots.shape[-1] >= order + 2 and bspline_native.usable(x, knots, order, False, x.dtype)
+            and bool((knots.diff(dim=-1) > 0).all()) and bool(torch.isfinite(x).all())):
+        return spline_basis(x, knots, order, boundary)
+    wide = extend_grid(knots, pad) if pad else knots
+    start, values, _ = bspline_native.window(x.contiguous(), wide.contiguous(), order, slopes=False,
+                                             uniform=False, pad=pad)
+    n, n_in = x.shape
+    cols = start.long().unsqueeze(-1) + torch.arange(order + 1, device=x.device)  # (N, I, p + 1)
+    dense = x.new_zeros(n, n_in, knots.shape[-1] - 1 - order)
+    return dense.scatter_add_(2, cols, values.permute(0, 2, 1))
+
+
 def fit_coefficients(x: torch.Tensor, y: torch.Tensor, knots: torch.Tensor, order: int, ridge: float = 1e-10,
                      boundary: str = "clamp") -> torch.Tensor:
     r"""Least-squares spline coefficients ``(O, I, n_basis)``:
@@ -89,7 +112,7 @@ def fit_coefficients(x: torch.Tensor, y: torch.Tensor, knots: torch.Tensor, orde
     """
     check_tensor("x", x, ndim=2, nonempty=True, finite=True)
     check_tensor("y", y, ndim=3, finite=True)
-    basis = spline_basis(x.double(), knots.double(), order, boundary)  # (N, I, B)
+    basis = spline_basis_values(x.double(), knots.double(), order, boundary)  # (N, I, B)
     gram = torch.einsum("nik,nil->ikl", basis, basis)
     rhs = torch.einsum("nik,noi->iko", basis, y.double())
     scale = gram.diagonal(dim1=-2, dim2=-1).mean(-1).clamp_min(1e-300)

@@ -189,7 +189,8 @@ class KANLinear(nn.Module):
 
     def _spline_values(self, x: torch.Tensor) -> torch.Tensor:
         """Spline part of every edge, (N, out, in)."""
-        return torch.einsum("nik,oik->noi", self.spline_basis(x), self.spline_weight.to(x.dtype))
+        basis = kan_grid.spline_basis_values(x, self.basis.knots.to(x.dtype), self.basis.order, self.boundary)
+        return torch.einsum("nik,oik->noi", basis, self.spline_weight.to(x.dtype))
 
     def _set_grid(self, knots: torch.Tensor, fit_x: torch.Tensor, ridge: float) -> None:
         b = self.basis

@@ -5,6 +5,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from basiskit.nn import KAN, KANLinear
 from basiskit.nn.kan_symbolic import LIBRARY, fit_edge
@@ -205,3 +207,31 @@ def test_attribution_follows_pykans_rule_and_finds_the_ignored_inputs():
     torch.testing.assert_close(attr.edge_scores[0], edge0 * (attr.node_scores[1] / (h.std(0) + 1e-4))[:, None])
     with pytest.raises(ValueError, match="at least 2 samples"):
         model.attribute(x[:1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(order=st.integers(0, 5), grid=st.integers(1, 12), n_in=st.integers(1, 4),
+       boundary=st.sampled_from(["extend", "clamp"]), dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 10_000))
+def test_spline_basis_values_equals_the_cox_de_boor_basis(order, grid, n_in, boundary, dtype, seed):
+    """The native window scattered into the dense basis equals the full Cox-de Boor recursion, on data-adapted
+    (unequal) knots, with samples inside and past the grid range."""
+    from basiskit.nn.kan_grid import adaptive_knots, spline_basis, spline_basis_values
+    g = torch.Generator().manual_seed(seed)
+    knots = adaptive_knots(torch.rand(64, n_in, generator=g, dtype=dtype) * 2 - 1, grid, order)
+    x = torch.randn(200, n_in, generator=g, dtype=dtype) * 1.5
+    ref = spline_basis(x, knots, order, boundary)
+    got = spline_basis_values(x, knots, order, boundary)
+    assert got.shape == ref.shape
+    assert torch.allclose(got, ref, atol=5e-6 if dtype == torch.float32 else 1e-13)
+
+
+def test_spline_basis_values_falls_back_on_repeated_knots_and_non_finite_samples():
+    from basiskit.nn.kan_grid import spline_basis, spline_basis_values
+    knots = torch.tensor([[-1.0, -1.0, -1.0, 0.0, 0.5, 1.0, 1.0, 1.0]], dtype=f64)  # clamped: repeated ends
+    x = torch.tensor([[-1.0], [-0.3], [0.2], [0.99], [1.0]], dtype=f64)
+    assert torch.equal(spline_basis_values(x, knots, 2, "clamp"), spline_basis(x, knots, 2, "clamp"))
+    x[1, 0] = float("nan")
+    assert torch.equal(spline_basis_values(x, knots, 2, "clamp").isnan(),
+                       spline_basis(x, knots, 2, "clamp").isnan())
+    with pytest.raises(ValueError, match="boundary"):
+        spline_basis_values(x, knots, 2, "wrap")
