@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import NullFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -15,6 +16,15 @@ def _np(a: Any) -> np.ndarray:
     if isinstance(a, torch.Tensor):
         a = a.detach().float().cpu().numpy()
     return np.asarray(a)
+
+
+def _label_few_x(ax: plt.Axes, data: dict[str, tuple[Any, Any]]) -> None:
+    """On a log x axis with a few positive x values (grid sizes, widths), ticks at those values labelled as
+    plain numbers (``20``, not ``2 x 10^1``), the minor labels dropped."""
+    xs = sorted({float(v) for x, _ in data.values() for v in np.ravel(_np(x))})
+    if 0 < len(xs) <= 12 and xs[0] > 0:
+        ax.set_xticks(xs, [f"{v:g}" for v in xs])
+        ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def curves(data: dict[str, tuple[Any, Any]], *, xlabel: str = "step", ylabel: str = "loss", logx: bool = False,
@@ -27,6 +37,7 @@ def curves(data: dict[str, tuple[Any, Any]], *, xlabel: str = "step", ylabel: st
     ax.set_ylabel(ylabel)
     if logx:
         ax.set_xscale("log")
+        _label_few_x(ax, data)
     if logy:
         ax.set_yscale("log")
     if title:
