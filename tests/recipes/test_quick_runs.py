@@ -22,10 +22,6 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
                                         "recorded run, 1.57x in the one before); 0.93x at full size "
                                         "(docs/kan.md)",
     },
-    "deeponet": {
-        "diffusion_reaction_rel_l2 <= 0.01": "0.0107 with 1,000 sources and 6,000 steps; 300 sources plateau at "
-                                             "0.022, so the data set limits it (docs/operators.md)",
-    },
     "ntk": {
         "kernel_change_slope >= -0.65": "-0.78 over widths 64..2,048, steeper than the O(1/sqrt(n)) band; -0.76 "
                                         "at full size (docs/kernels.md)",
