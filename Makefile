@@ -42,7 +42,7 @@ test: $(STAMP)
 	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
-	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "slow" $(PYTEST_ARGS)
+	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "slow" --durations=25 $(PYTEST_ARGS)
 
 test-all: $(STAMP)
 	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
