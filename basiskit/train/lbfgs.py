@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from .._validation import check_float
+from .._validation import check_float, check_int
 
 _C1, _C2, _LS_TOLERANCE, _MAX_LS = 1e-4, 0.9, 1e-9, 25  # torch's strong-Wolfe constants
 # Up to GRAM_MAX_NUMEL parameters and GRAM_MAX_VALUES history entries (parameters x history_size) the two-loop
@@ -86,6 +86,7 @@ class LBFGS(torch.optim.LBFGS):
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
                  line_search_fn: str | None = None, curvature_eps: float = 1e-10) -> None:
         check_float("curvature_eps", curvature_eps, min_value=0.0)
+        check_int("history_size", history_size, min_value=1)  # torch's fails with an IndexError at 0
         super().__init__(params, lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
                          tolerance_change=tolerance_change, history_size=history_size,
                          line_search_fn=line_search_fn)
@@ -192,8 +193,9 @@ class LBFGS(torch.optim.LBFGS):
     def _strong_wolfe(self, evaluate: Callable[[float], tuple[float, torch.Tensor]], d: torch.Tensor, t: float,
                       f0: float, g0: torch.Tensor, gtd0: float) -> tuple[float, torch.Tensor, float, int]:
         """A step t along d meeting the strong Wolfe conditions (sufficient decrease c1 = 1e-4, curvature
-        c2 = 0.9): bracket, then zoom by safeguarded cubic interpolation, at most 25 evaluations. ``evaluate(t)``
-        returns (loss, flat gradient) at x + t d. Returns (loss, gradient, t, evaluations) of the best point."""
+        c2 = 0.9): bracket, then zoom by safeguarded cubic interpolation, at most 25 evaluations after the first
+        trial. ``evaluate(t)`` returns (loss, flat gradient) at x + t d. Returns (loss, gradient, t, evaluations)
+        of the best point."""
         d_norm = float(d.abs().max())
 
         def point(step: float) -> _Point:

@@ -258,6 +258,12 @@ def test_bad_curvature_eps(bad):
         LBFGS([torch.nn.Parameter(torch.zeros(1))], curvature_eps=bad)
 
 
+@pytest.mark.parametrize("bad", [0, -2, 1.5])
+def test_bad_history_size(bad):
+    with pytest.raises((ValueError, TypeError), match="history_size"):
+        LBFGS([torch.nn.Parameter(torch.zeros(1))], history_size=bad)
+
+
 def test_step_needs_a_closure():
     with pytest.raises(ValueError, match="closure"):
         LBFGS([torch.nn.Parameter(torch.zeros(1))]).step(None)
