@@ -10,10 +10,7 @@ def test_deeponet_quick_meets_its_claims(quick_run):
             "physics_informed_loss.png"} <= {p.name for p in run_dir.glob("*.png")}
     claims = {c["metric"]: c for c in record["claims"]}
     assert set(claims) == {"antiderivative_rel_l2", "diffusion_reaction_rel_l2", "pi_antiderivative_rel_l2"}
-    assert claims["antiderivative_rel_l2"]["met"], claims
-    assert claims["pi_antiderivative_rel_l2"]["met"], claims
+    assert all(c["met"] for c in claims.values()), claims
     m = record["metrics"]
-    # not met at quick size (tests/recipes/test_quick_runs.py says why), but trained: close to the target
-    assert m["diffusion_reaction_rel_l2"] < 0.015
     # the FNO beside it is trained, not a strawman: well below the trivial error 1 of a zero prediction
     assert m["fno_antiderivative_rel_l2"] < 0.05
