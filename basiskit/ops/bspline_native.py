@@ -360,6 +360,18 @@ def _dense_features(x: torch.Tensor, start: torch.Tensor, values: torch.Tensor, 
     return feats
 
 
+def dense_basis(x: torch.Tensor, knots: torch.Tensor, order: int, uniform: bool = False, pad: int = 0
+                ) -> torch.Tensor:
+    """The :func:`window` of these arguments scattered into the dense B-spline basis ``(N, I, n_cols)``, contiguous
+    (zeros outside the window; ``n_cols`` as in :func:`window`), values only. Contiguous because a strided view
+    changes the summation order of the callers' einsums, and KAN fits amplify that rounding."""
+    x = x.contiguous()
+    n_cols = _n_cols(knots, order, pad)
+    start, values, _ = window(x, knots, order, slopes=False, uniform=uniform, pad=pad)
+    feats = _dense_features(x, start, values, n_cols + 1, order, "none")  # last column (the base term) is 0
+    return feats.view(x.shape[0], x.shape[1], n_cols + 1)[..., :n_cols].contiguous()
+
+
 def forward_dense(x: torch.Tensor, knots: torch.Tensor, weight: torch.Tensor, order: int, act: str,
                   uniform: bool = True, pad: int = 0, win: Window = None) -> torch.Tensor:
     """Same as :func:`forward` through the dense features and one GEMM, ``y = [B | sigma] W^T``."""

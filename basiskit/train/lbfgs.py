@@ -15,9 +15,10 @@ with ``curvature_eps=1e-10`` its iterates equal torch's to rounding. What differ
 evaluation of the closure, which matters for small models (a ``[2, 5, 1]`` KAN on 500 points: 176 of 515 us per
 evaluation in torch's loop):
 
-* for small problems (``GRAM_MAX_NUMEL`` parameters, ``GRAM_MAX_VALUES`` history entries) the two-loop recursion runs on the Gram matrix :math:`s_i^T y_j` of
-  the history (updated by two matrix-vector products when a pair enters), so a direction costs four
-  matrix-vector products and :math:`O(m^2)` scalar work instead of :math:`4m` vector operations;
+* for small problems (``GRAM_MAX_NUMEL`` parameters, ``GRAM_MAX_VALUES`` history entries) the two-loop
+  recursion runs on the Gram matrix :math:`s_i^T y_j` of the history (updated by two matrix-vector products
+  when a pair enters), so a direction costs four matrix-vector products and :math:`O(m^2)` scalar work instead
+  of :math:`4m` vector operations;
 * the line search keeps its scalars (losses, directional derivatives, trial steps) as Python floats, moves
   the parameters to :math:`x_0 + t d` in one operation per parameter, and keeps each evaluation's flat
   gradient without copying it.
@@ -297,16 +298,15 @@ class LBFGS(torch.optim.LBFGS):
             return first_loss
         d, t = state.get("d"), state.get("t")
         prev_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
-        if "S" not in state or state["S"].shape[1] != grad.numel():
+        if "S" not in state or state["S"].shape[1] != grad.numel():  # the first step, or a state without ours
             self._history(state, grad.numel(), grad)
 
         n = 0
         while n < max_iter:
             n += 1
             state["n_iter"] += 1
-            if state["n_iter"] == 1:
+            if state["n_iter"] == 1:  # the history is the empty one made above
                 d = grad.neg()
-                self._history(state, grad.numel(), grad)
             else:
                 change, stp = grad.sub(prev_grad), d.mul(t)
                 ys = float(change.dot(stp))

@@ -225,7 +225,7 @@ def test_spline_basis_values_equals_the_cox_de_boor_basis(order, grid, n_in, bou
     assert torch.allclose(got, ref, atol=5e-6 if dtype == torch.float32 else 1e-13)
 
 
-def test_spline_basis_values_falls_back_on_repeated_knots_and_non_finite_samples():
+def test_spline_basis_values_falls_back_on_repeated_knots_few_splines_and_non_finite_samples():
     from basiskit.nn.kan_grid import spline_basis, spline_basis_values
     knots = torch.tensor([[-1.0, -1.0, -1.0, 0.0, 0.5, 1.0, 1.0, 1.0]], dtype=f64)  # clamped: repeated ends
     x = torch.tensor([[-1.0], [-0.3], [0.2], [0.99], [1.0]], dtype=f64)
@@ -235,3 +235,7 @@ def test_spline_basis_values_falls_back_on_repeated_knots_and_non_finite_samples
                        spline_basis(x, knots, 2, "clamp").isnan())
     with pytest.raises(ValueError, match="boundary"):
         spline_basis_values(x, knots, 2, "wrap")
+    # "extend" with fewer than order + 1 splines (the kernels' shift needs a whole window): the reference path
+    few = torch.tensor([[-1.0, -0.5, 0.0, 0.5, 1.0, 1.5]], dtype=f64)
+    z = torch.linspace(-1.2, 1.6, 9, dtype=f64)[:, None]
+    assert torch.equal(spline_basis_values(z, few, 3, "extend"), spline_basis(z, few, 3, "extend"))

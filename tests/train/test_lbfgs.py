@@ -99,28 +99,24 @@ def _check_two_loop(n, history, pairs, seed):
     return state
 
 
+_LINE_FUNCTIONS = {
+    "rosenbrock": lambda z: ((1 - z[:-1]) ** 2 + 100 * (z[1:] - z[:-1] ** 2) ** 2).sum(),
+    "quartic": lambda z: (z ** 4).sum() - 3 * (z ** 2).sum() + z.sum(),
+    "softplus": lambda z: torch.log1p(torch.exp(3 * z)).sum() - 2 * z.sum() + 0.01 * (z ** 2).sum(),
+}
+
+
 def _line_function(kind: str):
-    """(f, grad) of test functions of x (n,), float64."""
-    if kind == "rosenbrock":
-        def f(x):
-            return float(((1 - x[:-1]) ** 2 + 100 * (x[1:] - x[:-1] ** 2) ** 2).sum())
-    elif kind == "quartic":
-        def f(x):
-            return float((x ** 4).sum() - 3 * (x ** 2).sum() + x.sum())
-    else:
-        def f(x):
-            return float(torch.log1p(torch.exp(3 * x)).sum() - 2 * x.sum() + 0.01 * (x ** 2).sum())
+    """(f, grad) of a test function of x (n,), float64: its value as a float and its autograd gradient."""
+    expr = _LINE_FUNCTIONS[kind]
+
+    def f(x):
+        return float(expr(x))
 
     def grad(x):
         z = x.detach().clone().requires_grad_(True)
         with torch.enable_grad():
-            if kind == "rosenbrock":
-                v = ((1 - z[:-1]) ** 2 + 100 * (z[1:] - z[:-1] ** 2) ** 2).sum()
-            elif kind == "quartic":
-                v = (z ** 4).sum() - 3 * (z ** 2).sum() + z.sum()
-            else:
-                v = torch.log1p(torch.exp(3 * z)).sum() - 2 * z.sum() + 0.01 * (z ** 2).sum()
-            v.backward()
+            expr(z).backward()
         return z.grad
     return f, grad
 
@@ -180,8 +176,8 @@ def test_cubic_minimiser_is_the_cubic_interpolants_minimum():
 
 
 def test_line_search_on_a_function_unbounded_below_returns_a_finite_step():
-    """f = -sum(x) never brackets: the first trial and 25 extrapolations, each up to 10x the last (torch's cubic divides by the zero
-    curvature there and returns nan); the step stays finite and the loss falls."""
+    """f = -sum(x) never brackets: the first trial and 25 extrapolations, each up to 10x the last (torch's cubic
+    divides by the zero curvature there and returns nan); the step stays finite and the loss falls."""
     x0 = torch.zeros(3, dtype=torch.float64)
     d = torch.ones(3, dtype=torch.float64)
     opt = LBFGS([torch.nn.Parameter(x0.clone())])
