@@ -1,6 +1,7 @@
 """Running recipes: run folders, config.yaml, claim checking, metrics.json, the tour."""
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import math
@@ -15,6 +16,7 @@ import torch
 import yaml
 
 from .. import __version__
+from .._env import override
 from .._validation import UsageError
 from ..measure import machine
 from ..report import paper_figure
@@ -131,9 +133,12 @@ def run_recipe(name: str, *, quick: bool = False, overrides: dict[str, str] | No
     threads_before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
+    # progress=False silences every bar of the run, the library's own too (data generation, solvers)
+    quiet = override("BASISKIT_PROGRESS", "0") if progress is False else contextlib.nullcontext()
     try:
-        return _run_in_folder(spec, cfg, run_dir, name=name, quick=quick, seed=seed, device=device, resume=resume,
-                              progress=progress, verbose=verbose)
+        with quiet:
+            return _run_in_folder(spec, cfg, run_dir, name=name, quick=quick, seed=seed, device=device,
+                                  resume=resume, progress=progress, verbose=verbose)
     finally:
         torch.set_num_threads(threads_before)
 

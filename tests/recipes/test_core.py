@@ -85,3 +85,21 @@ def test_override_errors_name_key_and_type():
         apply_overrides(Cfg(), {"mode": "z"})
     with pytest.raises(ValueError, match="expected float"):
         parse_value("abc", float, "lr")
+
+
+@pytest.mark.parametrize("progress,seen", [(False, False), (None, True)])
+def test_run_without_progress_silences_the_library_bars_too(monkeypatch, tmp_path, progress, seen):
+    """``--no-progress`` reaches bars that read BASISKIT_PROGRESS (data generation), and only for the run."""
+    from basiskit import _env
+    from basiskit.recipes import runner
+
+    monkeypatch.setenv("BASISKIT_PROGRESS", "1")
+    recorded = []
+
+    def fake_run(*args, **kwargs):
+        recorded.append(_env.progress_enabled())
+        return "done"
+
+    monkeypatch.setattr(runner, "_run_in_folder", fake_run)
+    assert runner.run_recipe("mlp-regression", quick=True, out=tmp_path, progress=progress, verbose=False) == "done"
+    assert recorded == [seen] and _env.progress_enabled()
