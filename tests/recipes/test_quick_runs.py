@@ -67,10 +67,6 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
         "uno_rel_l2 <= fno_rel_l2": "0.0548 vs 0.0461 with each model at its own best learning rate (sweep in the "
                                     "recipe's docstring); 4 modes per dim on the contracted 16x16 grid at quick size",
     },
-    "lsm": {
-        "lsm_rel_l2 <= fno_rel_l2": "0.0615 vs 0.0461 with each model at its own best learning rate (sweep in the "
-                                    "recipe's docstring); met before only against an FNO held at LSM's 3e-3",
-    },
     "t1": {
         "t1_rel_l2 <= 1.1 x fno_rel_l2": "0.0603 vs 0.0399 with each model at its own best learning rate (sweep in "
                                          "the recipe's docstring); met before only against an FNO held at 3e-3",
