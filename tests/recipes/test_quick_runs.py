@@ -24,7 +24,8 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
     },
     "ntk": {
         "kernel_change_slope >= -0.65": "-0.78 over widths 64..2,048, steeper than the O(1/sqrt(n)) band; -0.76 "
-                                        "at full size (docs/kernels.md)",
+                                        "at full size; -1.1 with erf or tanh, the 1/n of the finer analyses "
+                                        "(docs/kernels.md)",
     },
     "nngp-scale-mixture": {
         "nll_gap_in_dist <= 0.02": ("0.031: the Student-t is better in distribution too, because the NNGP's unit "
