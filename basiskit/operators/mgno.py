@@ -112,6 +112,17 @@ def default_smoothing(levels: int) -> tuple[int, ...]:
     return tuple(1 if k < 3 else 2 for k in range(levels))
 
 
+def check_smoothing(smoothing: Sequence[int], levels: int | None = None) -> tuple[int, ...]:
+    """``smoothing`` as a tuple of step counts, one per level (``levels`` of them when given), the first >= 1."""
+    steps = tuple(smoothing)
+    if ((levels is not None and len(steps) != levels) or not steps
+            or any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in steps) or steps[0] < 1):
+        count = f"{levels} (levels)" if levels is not None else "one or more"
+        raise ValueError(f"smoothing must give {count} non-negative integer step counts, the first >= 1 (level 0 "
+                         f"starts the iterate); got {smoothing!r}")
+    return steps
+
+
 def _conv_weight(o: int, i: int, k: int, fan_in: int, **kw) -> nn.Parameter:
     bound = 1.0 / math.sqrt(fan_in)  # torch's default Conv2d initialisation
     return nn.Parameter(torch.empty(o, i, k, k, **kw).uniform_(-bound, bound))
@@ -127,7 +138,7 @@ class VCycle(nn.Module):
                  device=None, dtype=None) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.smoothing = tuple(smoothing)
+        self.smoothing = check_smoothing(smoothing)
         self.levels = len(self.smoothing)
         self.padding = padding
         kw = {"device": device, "dtype": dtype}
@@ -177,11 +188,7 @@ class MgNO(nn.Module):
         self.levels = check_int("levels", levels, min_value=1)
         self.padding = check_choice("padding", padding, PADDINGS)
         self.activation = get_activation(activation).name
-        self.smoothing = default_smoothing(levels) if smoothing is None else tuple(smoothing)
-        if (len(self.smoothing) != levels or any(isinstance(n, bool) or not isinstance(n, int) or n < 0
-                                                 for n in self.smoothing) or self.smoothing[0] < 1):
-            raise ValueError(f"smoothing must give {levels} (levels) non-negative integer step counts, the first "
-                             f">= 1 (level 0 starts the iterate); got {smoothing!r}")
+        self.smoothing = default_smoothing(levels) if smoothing is None else check_smoothing(smoothing, levels)
         kw = {"device": device, "dtype": dtype}
         sizes = [in_channels] + [hidden_channels] * n_layers
         self.cycles = nn.ModuleList(VCycle(i, o, self.smoothing, padding, **kw) for i, o in zip(sizes[:-1], sizes[1:]))

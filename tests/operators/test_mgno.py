@@ -117,6 +117,8 @@ def test_mgno_bad_inputs_name_the_argument():
         MgNO(levels=2, smoothing=(0, 1))
     with pytest.raises(ValueError, match="smoothing"):
         MgNO(levels=2, smoothing=(1, -1))
+    with pytest.raises(ValueError, match="one or more"):
+        VCycle(1, 1, smoothing=())
 
 
 @pytest.mark.parametrize("levels", [1, 2, 4, 5])
