@@ -12,7 +12,7 @@ basis with learned coefficients,
     t' = t + \sum_{k=0}^{K-1} \big(\alpha_{c,k} \sin(\pi k t_c / K) + \beta_{c,k} \cos(\pi k t_c / K)\big),
 
 (the k = 0 cosine is the constant term), and the grid points attend back to the updated tokens (queries from a
-1x1 projection, a residual around the block). The decoder upsamples and merges the level outputs (skip
+1x1 projection, a residual around the block). Neither softmax is scaled by 1/sqrt(d), as in the authors' code. The decoder upsamples and merges the level outputs (skip
 connections) as a U-Net does; a 1x1 convolution and a two-layer pointwise head (128 hidden, GELU) give the output.
 """
 from __future__ import annotations
