@@ -16,6 +16,12 @@ Navier-Stokes samples, 5,000 steps each, one thread, 38 min of CPU): FNO 0.0131,
 T1's training step 0.18x the FNO's (met), its whole training 365 s against 2,437 s. A medium run (320 samples,
 500 steps) had T1 ahead (0.053 vs 0.080): the FNO gains more from the longer training.
 
+Tried (2026-12-07, quick size, seed 0, one thread): the layer order of the authors' released T1_2d (activation
+after the per-mode channel mixing, then mode mixing along each axis with per-channel matrices, a residual; grid
+coordinates at the lift; a sin head started at 1e-8), in place of ``operators.T1``'s, reached 0.0653 at 5e-3 and
+0.0670 at 2e-2 against the FNO's 0.0386 in the same runs: no better than the layer here (0.0603), so it was not
+adopted.
+
 Paper figure: none set. The Transform Once paper's Navier-Stokes errors and speed-ups could not be read from its
 tables here (only its abstract), so ``paper=`` is unset on both claims.
 """
