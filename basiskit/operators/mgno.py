@@ -108,7 +108,8 @@ def v_cycle(f: torch.Tensor, smooth: Sequence[Sequence[torch.Tensor]], a: Sequen
 
 
 def default_smoothing(levels: int) -> tuple[int, ...]:
-    """Smoothing steps per level: 1 on levels 0-2, 2 on coarser ones (the authors' Darcy setting, 1,1,1,2,2)."""
+    """Smoothing steps per level: 1 on levels 0-2, 2 on coarser ones; at 5 grids (1, 1, 1, 2, 2), the default of
+    the authors' Darcy script and their Navier-Stokes command (their smooth-Darcy command uses 6 grids, 1,1,1,1,1,2)."""
     return tuple(1 if k < 3 else 2 for k in range(levels))
 
 
@@ -172,7 +173,7 @@ class MgNO(nn.Module):
         levels: grids per V-cycle (the finest plus ``levels - 1`` coarsenings); each grid side must be at least
             ``2 ** (levels - 1)`` (and divisible by it for ``padding="periodic"``).
         smoothing: smoothing steps on each level (``levels`` entries, the first >= 1); default
-            :func:`default_smoothing` (1 on the three finest grids, 2 below, the authors' Darcy setting).
+            :func:`default_smoothing` (1 on the three finest grids, 2 below, as the authors' scripts).
         padding: "zeros" (Dirichlet) or "periodic".
         activation: sigma after every layer, a name of :mod:`basiskit.nn.activations`.
     """

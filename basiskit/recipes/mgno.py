@@ -3,7 +3,8 @@
 He, Liu, Xu 2024, "MgNO: Efficient Parameterization of Linear Operators via Multigrid". Each MgNO layer is
 sigma(V-cycle(u) + W u + b) with Dirichlet (zero) padding and a 1x1 projection at the end, the V-cycle in the MgNet
 form of the authors' released Darcy model (:mod:`basiskit.operators.mgno`); full size uses their 5 layers, 5 grids
-and smoothing steps (1, 1, 1, 2, 2). The MgNO width is chosen by counting parameters: the width whose model is
+and smoothing steps (1, 1, 1, 2, 2) of their Darcy script's default (their smooth-Darcy command: 5 layers of
+width 24, 6 grids on 211x211). The MgNO width is chosen by counting parameters: the width whose model is
 closest to the FNO's count (reported as ``param_ratio``).
 
 Learning rates: each model at its own best rate of a sweep (seed 0, held-out rel. L2), every run a separate

@@ -71,7 +71,7 @@ def test_v_cycle_matches_the_mgnet_recursion_written_out():
     assert torch.allclose(cycle(f), v + up[..., :8, :6], atol=1e-12)
 
 
-def test_default_smoothing_is_the_authors_darcy_setting():
+def test_default_smoothing_is_the_authors_script_default():
     assert default_smoothing(5) == (1, 1, 1, 2, 2)
     assert default_smoothing(1) == (1,)
 
