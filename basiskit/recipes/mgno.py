@@ -9,7 +9,8 @@ closest to the FNO's count (reported as ``param_ratio``).
 
 Learning rates: each model at its own best rate of a sweep (seed 0, held-out rel. L2), every run a separate
 model trained alone. Quick size (32x32, 128 samples, 1,000 steps): FNO 5e-3 / 1e-2 / 2e-2 / 3e-2: 0.0349 /
-0.0340 / 0.0352 / 0.0350 (1e-2 chosen); MgNO 3e-3 / 5e-3 / 8e-3: 0.0312 / 0.0299 / diverged (5e-3 chosen).
+0.0340 / 0.0352 / 0.0350 (1e-2 chosen); MgNO 3e-3 / 5e-3 / 8e-3: 0.0312 / 0.0299 / 0.681 (failed: stuck near
+the mean field; 5e-3 chosen).
 The recipe as run (FNO first, then MgNO, one thread), seeds 0 / 1 / 2: MgNO 0.0326 / 0.0389 / 0.0344, FNO
 0.0340 / 0.0332 / 0.0325 (means 0.0353 / 0.0332): a tie that the seed decides (met at seed 0 only), so the claim
 is listed as not met at quick size. 1,000 steps, not fewer:
