@@ -47,7 +47,8 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
     "mgno": {
         "mgno_rel_l2 <= fno_rel_l2": "a tie the seed decides, each model at its own best learning rate: MgNO "
                                      "0.0326 / 0.0389 / 0.0344 against FNO 0.0340 / 0.0332 / 0.0325 at seeds 0-2 "
-                                     "(met at seed 0 only; sweep in the recipe's docstring, docs/operators.md)",
+                                     "(met at seed 0 only; sweep in the recipe's docstring, docs/operators.md); met at "
+                                     "full size, 0.0070 vs 0.0106",
     },
     "gahb": {
         "cross_similarity_n2500 >= 0.9": "0.857 at 2 threads (0.867 at 1): two 39k-parameter UNets at 1,600 steps "
