@@ -26,7 +26,7 @@ from torch.nn import functional as F
 from .._deprecation import renamed_kwargs
 from .._validation import check_int
 from ._registry import register_operator
-from .common import check_halvable, check_image
+from .common import append_grid, check_halvable, check_image
 
 
 def patchify(x: torch.Tensor, n_patches: tuple[int, int]) -> torch.Tensor:
@@ -169,11 +169,7 @@ class LSM(nn.Module):
         """x: (batch, in_channels, h, w) -> (batch, out_channels, h, w)."""
         check_halvable("x", check_image("x", x, self.in_channels), self.levels)
         if self.positional:
-            b, _, h, w = x.shape
-            ys = torch.linspace(0, 1, h, device=x.device, dtype=x.dtype)
-            xs = torch.linspace(0, 1, w, device=x.device, dtype=x.dtype)
-            grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")).expand(b, -1, -1, -1)
-            x = torch.cat([x, grid], dim=1)
+            x = append_grid(x)
         feats = [self.lift(self.fc0(x))]
         for down in self.down:
             feats.append(down(F.max_pool2d(feats[-1], 2)))
