@@ -124,9 +124,11 @@ def check_smoothing(smoothing: Sequence[int], levels: int | None = None) -> tupl
     return steps
 
 
-def _conv_weight(o: int, i: int, k: int, fan_in: int, **kw) -> nn.Parameter:
-    bound = 1.0 / math.sqrt(fan_in)  # torch's default Conv2d initialisation
-    return nn.Parameter(torch.empty(o, i, k, k, **kw).uniform_(-bound, bound))
+def _conv_weight(o: int, i: int, k: int, **kw) -> nn.Parameter:
+    """An (o, i, k, k) convolution weight with torch's default initialisation (bound 1/sqrt(i k k))."""
+    weight = torch.empty(o, i, k, k, **kw)
+    nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
+    return nn.Parameter(weight)
 
 
 class VCycle(nn.Module):
@@ -144,15 +146,15 @@ class VCycle(nn.Module):
         self.padding = padding
         kw = {"device": device, "dtype": dtype}
         ci, co = in_channels, out_channels
-        self.smooth = nn.ModuleList(nn.ParameterList(_conv_weight(co, ci, 3, 9 * ci, **kw) for _ in range(n))
+        self.smooth = nn.ModuleList(nn.ParameterList(_conv_weight(co, ci, 3, **kw) for _ in range(n))
                                     for n in self.smoothing)
-        self.a = nn.ModuleList(nn.ParameterList(_conv_weight(ci, co, 3, 9 * co, **kw)
+        self.a = nn.ModuleList(nn.ParameterList(_conv_weight(ci, co, 3, **kw)
                                                 for _ in range(n - (k == 0)))
                                for k, n in enumerate(self.smoothing))
-        self.pi = nn.ParameterList(_conv_weight(co, co, 3, 9 * co, **kw) for _ in range(self.levels - 1))
-        self.r = nn.ParameterList(_conv_weight(ci, ci, 3, 9 * ci, **kw) for _ in range(self.levels - 1))
-        # ConvTranspose2d's default bound uses weight.size(1) * k * k = c_out * 16 as fan_in
-        self.p = nn.ParameterList(_conv_weight(co, co, 4, 16 * co, **kw) for _ in range(self.levels - 1))
+        self.pi = nn.ParameterList(_conv_weight(co, co, 3, **kw) for _ in range(self.levels - 1))
+        self.r = nn.ParameterList(_conv_weight(ci, ci, 3, **kw) for _ in range(self.levels - 1))
+        # a transposed convolution's (c_in, c_out, 4, 4) weight: torch's bound uses c_out * 16 too
+        self.p = nn.ParameterList(_conv_weight(co, co, 4, **kw) for _ in range(self.levels - 1))
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         return v_cycle(f, [list(s) for s in self.smooth], [list(a) for a in self.a], list(self.pi), list(self.r),
