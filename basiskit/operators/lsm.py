@@ -94,11 +94,12 @@ class SpectralBlock(nn.Module):
         nh = self.num_heads
         key, value = (_heads(t, nh) for t in self.to_key_value(seq).chunk(2, dim=-1))   # (B', H, N, C/H)
         latent = self.latent.expand(seq.shape[0], -1, -1, -1)                             # (B', H, T, C/H)
-        tokens = torch.softmax(latent @ key.transpose(-1, -2), dim=-1) @ value + latent
+        # the authors' softmaxes are unscaled: scale=1 in torch's fused attention
+        tokens = F.scaled_dot_product_attention(latent, key, value, scale=1.0) + latent
         tokens = tokens.transpose(1, 2).reshape(seq.shape[0], self.num_tokens, c)         # (B', T, C)
         tokens = _heads(spectral_tokens(tokens, self.coeffs), nh)                         # (B', H, T, C/H)
         query = _heads(self.to_query(seq), nh)                                            # (B', H, N, C/H)
-        back = torch.softmax(query @ tokens.transpose(-1, -2), dim=-1) @ tokens
+        back = F.scaled_dot_product_attention(query, tokens, tokens, scale=1.0)
         back = back.transpose(1, 2).reshape(seq.shape)
         return x + unpatchify(back, (b, c, h, w), p)
 
