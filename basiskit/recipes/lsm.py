@@ -10,7 +10,7 @@ with 2 heads the nearest widths give 0.76 and 1.17); the full size the authors' 
 Learning rates: each model at its own best rate of a sweep (seed 0, held-out rel. L2, quick size: 32x32, 128
 samples, 1,000 steps). FNO 5e-3 / 1e-2 / 2e-2 / 3e-2: 0.0349 / 0.0340 / 0.0352 / 0.0350 (1e-2); LSM 3e-3 / 5e-3 /
 1e-2: 0.0304 / 0.0314 / 0.0370 (3e-3; measured before the coordinates came from ``append_grid``, a one-ulp
-change). Seeds 0 / 1 / 2 at those rates (the recipe as run, one thread): LSM 0.0303 / 0.0294 / 0.0286 against FNO 0.0340 / 0.0332 / 0.0325, met at each by 11-12%. 1,000 steps, not fewer: at 200
+change). Seeds 0 / 1 / 2 at those rates (the recipe as run, one thread): LSM 0.0304 / 0.0293 / 0.0286 against FNO 0.0340 / 0.0332 / 0.0325, met at each by 11-12%. 1,000 steps, not fewer: at 200
 steps (the earlier quick size) both models are far from converged. Medium size (64x64, 256 samples, 1,000 steps,
 batch 16, 4 levels, 2 heads, width 12, parameter ratio 0.82, seed 0): LSM 0.0261 at 3e-3, 0.0269 at 6e-3 against
 the FNO's 0.0246 at its best rate (1e-2): 1.06x, the order of the quick size does not hold there.
