@@ -11,9 +11,10 @@ basis with learned coefficients,
 .. math::
     t' = t + \sum_{k=0}^{K-1} \big(\alpha_{c,k} \sin(\pi k t_c / K) + \beta_{c,k} \cos(\pi k t_c / K)\big),
 
-(the k = 0 cosine is the constant term), and the grid points attend back to the updated tokens (queries from a
-1x1 projection, a residual around the block). Neither softmax is scaled by 1/sqrt(d), as in the authors' code. The decoder upsamples and merges the level outputs (skip
-connections) as a U-Net does; a 1x1 convolution and a two-layer pointwise head (128 hidden, GELU) give the output.
+(the k = 0 cosine is the constant term), and the grid points attend back to the updated tokens (queries from a 1x1
+projection, a residual around the block). Neither softmax is scaled by 1/sqrt(d), as in the authors' code. The
+decoder upsamples and merges the level outputs (skip connections) as a U-Net does; a 1x1 convolution and a two-layer
+pointwise head (128 hidden, GELU) give the output.
 """
 from __future__ import annotations
 
@@ -135,8 +136,8 @@ class LSM(nn.Module):
 
     @renamed_kwargs(n_tokens="num_tokens")
     def __init__(self, in_channels: int = 1, out_channels: int = 1, hidden_channels: int = 16, levels: int = 4,
-                 num_tokens: int = 4, n_basis: int = 12, n_patches: int = 4, max_mult: int = 8, num_heads: int | None = None,
-                 positional: bool = True, device=None, dtype=None) -> None:
+                 num_tokens: int = 4, n_basis: int = 12, n_patches: int = 4, max_mult: int = 8,
+                 num_heads: int | None = None, positional: bool = True, device=None, dtype=None) -> None:
         super().__init__()
         self.in_channels = check_int("in_channels", in_channels, min_value=1)
         self.out_channels = check_int("out_channels", out_channels, min_value=1)

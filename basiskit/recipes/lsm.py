@@ -9,19 +9,20 @@ with 2 heads the nearest widths give 0.76 and 1.17); the full size the authors' 
 
 Learning rates: each model at its own best rate of a sweep (seed 0, held-out rel. L2, quick size: 32x32, 128
 samples, 1,000 steps). FNO 5e-3 / 1e-2 / 2e-2 / 3e-2: 0.0349 / 0.0340 / 0.0352 / 0.0350 (1e-2); LSM 3e-3 / 5e-3 /
-1e-2: 0.0304 / 0.0314 / 0.0370 (3e-3; measured before the coordinates came from ``append_grid``, a one-ulp
-change). Seeds 0 / 1 / 2 at those rates (the recipe as run, one thread): LSM 0.0304 / 0.0293 / 0.0286 against FNO 0.0340 / 0.0332 / 0.0325, met at each by 11-12%. 1,000 steps, not fewer: at 200
-steps (the earlier quick size) both models are far from converged. Medium size (64x64, 256 samples, 1,000 steps,
-batch 16, 4 levels, 2 heads, width 12, parameter ratio 0.82, seed 0): LSM 0.0261 at 3e-3, 0.0269 at 6e-3 against
-the FNO's 0.0246 at its best rate (1e-2): 1.06x, the order of the quick size does not hold there.
+1e-2: 0.0304 / 0.0314 / 0.0370 (3e-3; measured before two rounding-level changes: coordinates from ``append_grid``,
+fused attention). Seeds 0 / 1 / 2 at those rates (the recipe as run, one thread): LSM 0.0304 / 0.0293 / 0.0286
+against FNO 0.0340 / 0.0332 / 0.0325, met at each by 11-12%. 1,000 steps, not fewer: at 200 steps (the earlier quick
+size) both models are far from converged. Medium size (64x64, 256 samples, 1,000 steps, batch 16, 4 levels, 2 heads,
+width 12, parameter ratio 0.82, seed 0): LSM 0.0261 at 3e-3, 0.0269 at 6e-3 against the FNO's 0.0246 at its best
+rate (1e-2): 1.06x, the order of the quick size does not hold there.
 
-The first version of the spectral block (to 2026-12-07) differed from the authors' code in four ways: frequencies
-pi k (k = 1..K) instead of pi k / K (k = 0..K-1), one head whose values were the raw features (no key/value
-projection, no residual on the learned tokens), no grid coordinates at the input, a smaller output head. At the
-same quick size it reached 0.0448 (5e-3, seed 0) against the FNO's 0.0340, not met. Its full run
-(docs/runs/lsm/full: Darcy 64x64, 1,000 samples, 5,000 steps each at 1e-3, 62 min of CPU): LSM 0.0149, FNO 0.0120
-(1.24x, not met; the paper's LSM figure is 0.0065 at 85x85). The full size has not been run with the present
-block; it keeps 1e-3 for both models (no sweep there).
+The first version of the spectral block (to 2026-12-07) differed from the authors' code in four ways: frequencies pi
+k (k = 1..K) instead of pi k / K (k = 0..K-1), one head whose values were the raw features (no key/value projection,
+no residual on the learned tokens), no grid coordinates at the input, a smaller output head. At the same quick size
+it reached 0.0448 (5e-3, seed 0) against the FNO's 0.0340, not met. Its full run (docs/runs/lsm/full-first-version:
+Darcy 64x64, 1,000 samples, 5,000 steps each at 1e-3, 62 min of CPU): LSM 0.0149, FNO 0.0120 (1.24x, not met; the
+paper's LSM figure is 0.0065 at 85x85). The full size has not been run with the present block; it keeps 1e-3 for
+both models (no sweep there).
 """
 from __future__ import annotations
 
