@@ -42,8 +42,8 @@ from torch import nn
 from .._validation import check_choice, check_float, check_int, check_tensor
 from ..nn.spiking import LIFNeuron
 
-__all__ = ["ContinualMLP", "GPMProjector", "HebbianSubspace", "ProjectedLinear", "oja_subspace_step",
-           "principal_angles", "project_out", "projected_linear"]
+__all__ = ["ContinualMLP", "GPMProjector", "HebbianSubspace", "ProjectedLinear", "captured_energy_ratio",
+           "oja_subspace_step", "principal_angles", "project_out", "projected_linear"]
 
 NORMALIZATIONS = ("spectral", "trace", "none")
 
@@ -104,6 +104,24 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     qb = torch.linalg.qr(b.T.double()).Q
     cos = torch.linalg.svdvals(qa.T @ qb).clamp(-1.0, 1.0)
     return torch.rad2deg(torch.arccos(cos))
+
+
+def captured_energy_ratio(rows: torch.Tensor, x: torch.Tensor) -> float:
+    r"""How much of the data's energy the row space of ``rows`` (k, d) holds, relative to the best k-dimensional
+    subspace: :math:`\operatorname{tr}(Q^\top X^\top X Q) / \sum_{i \le k} \lambda_i(X^\top X)`, ``Q`` an
+    orthonormal basis of the rows, ``x`` (n, d). 1 exactly for the top-k principal (uncentred) subspace, less for
+    any other. Unlike the principal angles it stays well defined when eigenvalues near the k-th are nearly equal
+    (then many subspaces hold the same energy and the angle to "the" top-k subspace means little)."""
+    check_tensor("rows", rows, ndim=2, nonempty=True)
+    check_tensor("x", x, ndim=2, nonempty=True)
+    if rows.shape[1] != x.shape[1]:
+        raise ValueError(f"rows and x must have the same number of columns, got {tuple(rows.shape)} and "
+                         f"{tuple(x.shape)}")
+    q = torch.linalg.qr(rows.T.double()).Q
+    xd = x.double()
+    held = float((xd @ q).pow(2).sum())
+    best = float(torch.linalg.eigvalsh(xd.T @ xd)[-rows.shape[0]:].sum())
+    return held / best if best > 0 else 1.0
 
 
 def _orthonormal_rows(k: int, dim: int, frozen: torch.Tensor | None, generator: torch.Generator | None,

@@ -10,6 +10,7 @@ from basiskit.hebbian.hlop import (
     GPMProjector,
     HebbianSubspace,
     ProjectedLinear,
+    captured_energy_ratio,
     oja_subspace_step,
     principal_angles,
     project_out,
@@ -178,6 +179,27 @@ def test_principal_angles_closed_form():
     assert float(principal_angles(a, b)[0]) == pytest.approx(45.0)
     angles = principal_angles(torch.eye(3)[:2], torch.tensor([[1.0, 0, 0], [0, 0, 1.0]]))
     assert angles.tolist() == pytest.approx([0.0, 90.0])
+
+
+def test_captured_energy_ratio_closed_form():
+    # x^T x = diag(9, 4, 4, 1) n: the top-1 subspace holds all the best energy; e1 + e2 at 45 degrees holds
+    # (9 + 4) / 2 of 9; with k = 2 the eigenvalue 4 is double, so e1 + e2 and e1 + e3 are both optimal (ratio 1)
+    # while their principal angles to each other are 90 degrees: the ratio is what stays well defined.
+    n = 50
+    x = torch.zeros(4 * n, 4, dtype=torch.float64)
+    for i, s in enumerate((3.0, 2.0, 2.0, 1.0)):
+        x[i * n:(i + 1) * n, i] = s
+    e = torch.eye(4, dtype=torch.float64)
+    assert captured_energy_ratio(e[:1], x) == pytest.approx(1.0)
+    assert captured_energy_ratio((e[0] + e[1])[None], x) == pytest.approx(6.5 / 9.0)
+    assert captured_energy_ratio(e[[0, 1]], x) == pytest.approx(1.0)
+    assert captured_energy_ratio(e[[0, 2]], x) == pytest.approx(1.0)
+    assert float(principal_angles(e[[0, 1]], e[[0, 2]]).max()) == pytest.approx(90.0)
+    assert captured_energy_ratio(e[[3]], x) == pytest.approx(1.0 / 9.0)
+    # any row scale or non-orthogonal rows spanning the same space give the same figure
+    assert captured_energy_ratio(torch.stack([2 * e[0], e[0] + e[1]]), x) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="same number of columns"):
+        captured_energy_ratio(e[:1, :3], x)
 
 
 def test_bad_inputs_raise_clear_errors():

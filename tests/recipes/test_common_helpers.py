@@ -19,7 +19,7 @@ def test_best_lr_keeps_highest_score_and_every_score():
         return model, f"result at {lr}"
 
     score = {1e-3: 0.5, 1e-2: 0.9, 1e-1: 0.9}
-    choice = best_lr([1e-3, 1e-2, 1e-1], train, lambda m: score[round(float(m.weight), 6)])
+    choice = best_lr([1e-3, 1e-2, 1e-1], train, lambda m: score[round(float(m.weight.detach()), 6)])
     assert trained == [1e-3, 1e-2, 1e-1]
     assert choice.lr == 1e-2 and choice.score == 0.9 and choice.result == "result at 0.01"  # first of the tie
     assert float(choice.model.weight) == pytest.approx(1e-2)
