@@ -45,7 +45,8 @@ more slowly; there is no competing method here whose chance a learning rate coul
 converge. Sampling: 50 steps, eta = 1; 200 steps or eta = 0 changed ``cross`` and ``own`` by < 0.03 (measured),
 so 50 is enough. Full size: all five N, width 16, 2,500 steps (1,290 s of CPU on one thread, recorded in
 docs/runs/gahb/full: 6 of 8 claims met; own similarity at N = 10 0.939 and cross similarity at N = 2500 0.858 not
-met).
+met). Four times longer (N = 1 and 2500, 10,000 steps, width 16, 37 min CPU): cross similarity at N = 2500 0.852,
+so the shortfall is not the training length.
 
 Quick figures (seed 0): gap at N = 1 12.5 dB (>= 3, met), own 0.988 (>= 0.95, met), cross 0.482 (<= 0.7, met);
 gap at N = 2500 -0.004 dB (<= 0.5, met), cross 0.867 (>= 0.9, **not met**). Margins: gap and cross at N = 1 and

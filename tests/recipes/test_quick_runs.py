@@ -53,7 +53,8 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
     "gahb": {
         "cross_similarity_n2500 >= 0.9": "0.857 at 2 threads (0.867 at 1): two 39k-parameter UNets at 1,600 steps "
                                          "are not yet the same function (PSNRs 1.4 dB apart); 0.892 at 1,200 "
-                                         "steps, where N = 1 no longer memorises (docs/generative-hebbian.md)",
+                                         "steps, where N = 1 no longer memorises; 0.852 at full width after "
+                                         "10,000 steps (docs/generative-hebbian.md)",
     },
     "hebbian-dense": {
         "p4_frac_within >= 0.9": "0.88 over 200 runs (0.895 over all 1,000 classes at full size) against a ceiling "
