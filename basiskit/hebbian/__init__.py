@@ -13,6 +13,6 @@ from .hlop import (ContinualMLP, GPMProjector, HebbianSubspace, ProjectedLinear,
 from .multitask import MultitaskNetwork, diluted_patterns, hierarchical_amplitudes
 
 __all__ = ["ContinualMLP", "DenseHebbian", "GPMProjector", "HebbianSubspace", "MultitaskNetwork", "ProjectedLinear",
-           "best_overlap", "captured_energy_ratio", "dataset_entropy", "dense", "dense_energy", "diluted_patterns", "flip_energy",
-           "hierarchical_amplitudes", "hlop", "hopfield", "local_fields", "multitask", "oja_subspace_step",
-           "principal_angles", "project_out", "projected_linear", "retrieve", "sample_examples"]
+           "best_overlap", "captured_energy_ratio", "dataset_entropy", "dense", "dense_energy", "diluted_patterns",
+           "flip_energy", "hierarchical_amplitudes", "hlop", "hopfield", "local_fields", "multitask",
+           "oja_subspace_step", "principal_angles", "project_out", "projected_linear", "retrieve", "sample_examples"]
