@@ -65,8 +65,8 @@ HLOP within 2 points of GPM (they tie: 2 points of margin). **Not met at quick s
 (about 89-91% at this size), so a 10-point gap is out of reach with five tasks. Tried: batch 64 and 10 epochs
 (fine-tuning 84.1-85.8%, GPM 86.8-89.4%), batch 16 and 10 epochs (fine-tuning 85.8%, GPM 89.7%, HLOP 89.9%): the
 gap stays at 3-7 points. Ten tasks at quick size (ordinary net only, 100 -> 200 hidden units since 9 x 20 hidden
-directions must fit) gave +10.3 (HLOP 85.5%, fine-tuning 75.1%) but cost about 50 s for one variant, 2.5 min for
-both, so the quick size keeps five.
+directions must fit) gave +10.3 (HLOP 85.5%, fine-tuning 75.1%) in 45 s of CPU for that net alone, about the
+whole quick budget before the spiking net (4 timesteps per step), so the quick size keeps five.
 
 Full size (the paper's ten tasks, 200 hidden units, k = 40 / 20, 300 Oja epochs, 10 epochs per task for both nets;
 461 s CPU, docs/runs/hlop/full), seed 0: ordinary net: HLOP 88.2% (BWT -2.8, met), GPM 88.2% (-2.6), fine-tuning
@@ -99,7 +99,7 @@ from ..train import RunContext
 from .core import Claim, recipe
 
 METHODS = ("hlop", "gpm", "ft")
-# five tasks, a 100-unit layer, 20 directions per task and layer, 5 / 3 epochs: about 45 s of CPU (docstring)
+# five tasks, a 100-unit layer, 20 directions per task and layer, 5 / 3 epochs: 37-44 s of CPU (docstring)
 QUICK = {"tasks": 5, "hidden": 100, "k_input": 20, "k_hidden": 20, "oja_epochs": 50,
          "ft_lrs": (0.003, 0.01, 0.03, 0.1), "epochs": 5, "spiking_epochs": 3}
 VARIANTS = ("mlp", "snn")

@@ -46,7 +46,6 @@ class LsmConfig(FnoComparisonConfig):
     n_basis: int = field(default=12, metadata={"min": 1})
     n_patches: int = field(default=4, metadata={"min": 1})
     num_heads: int = field(default=8, metadata={"min": 1})  # the authors' 8; widths step by it
-    fno_lr: float = field(default=1e-2, metadata={"gt": 0.0})  # the FNO's own best rate (quick and mgno's full)
 
     def validate(self) -> None:
         """Every U-Net level halves the grid, and each level's grid is cut into n_patches^2 equal patches."""

@@ -49,7 +49,6 @@ class MgnoConfig(FnoComparisonConfig):
     levels: int = field(default=5, metadata={"min": 1})
     n_layers: int = field(default=5, metadata={"min": 1})
     lr: float = field(default=1e-3, metadata={"gt": 0.0})  # MgNO's: 3e-3 diverged at full size (docstring)
-    fno_lr: float = field(default=1e-2, metadata={"gt": 0.0})  # the FNO's own, likewise
 
     def validate(self) -> None:
         """The V-cycle's coarsest grid keeps at least one point."""

@@ -11,9 +11,11 @@ steps, as for lsm/mgno; width 8 matched to 0.905x the FNO's parameters). FNO 5e-
 0.0340 / 0.0352 / 0.0350 (the lsm/mgno sweep, the same FNO and data); UNO 3e-3 / 5e-3 / 1e-2 / 2e-2: 0.0410 /
 0.0379 / 0.0373 / 0.0375. So at quick size the UNO is 1.10x the FNO's error: the claim is kept and reported not
 met (128 training fields at 32x32; the contracted 16x16 middle grid carries only 4 modes per dim there). At the
-earlier quick size of 200 steps it was 1.19x (UNO 0.0548 at 2e-2, FNO 0.0461). The full size keeps 1e-3 for
-both: there (1,000 fields at 64x64, 5,000 steps, width matched to 1.031x the FNO's parameters; 47 min wall on one
-thread) the UNO reaches 0.0131 against the FNO's 0.0120 (1.09x), still not met.
+earlier quick size of 200 steps it was 1.19x (UNO 0.0548 at 2e-2, FNO 0.0461). The recorded full run
+(docs/runs/uno/full, from before the FNO's full-size rate became 1e-2, hence ``--set fno_lr=0.001`` in its command;
+1,000 fields at 64x64, 5,000 steps, width matched to 1.031x the FNO's parameters, UNO at 1e-3; 47 min wall on one
+thread) has the UNO at 0.0131 against the FNO's 0.0120 at 1e-3 (1.09x), not met. The same FNO on the same data at
+its own 1e-2 reaches 0.0106 (the mgno and lsm full runs, bit-identical FNO), against which the UNO is 1.24x.
 
 Paper figure: none set. The U-NO paper's Darcy table could not be read from here (only its abstract), and its
 data are not ``basiskit.data``'s generated fields, so ``paper=`` is unset.
