@@ -31,7 +31,8 @@ Metrics: final average test accuracy over all tasks after the last one (``{v}_{m
 ``{v}_{method}_bwt``), the accuracy matrices (plots ``accuracy_matrix_{v}.png``, ``average_accuracy_{v}.png``) and
 ``hebbian_angle_deg``: the largest principal angle between the input layer's Hebbian directions of each task and the
 top-k PCA subspace (uncentred second moment, which is what Oja's rule extracts) of the same inputs with the earlier
-subspaces projected out, worst task of both variants; ``hebbian_energy_ratio``: the energy of those inputs the
+subspaces projected out, worst task (the input layer sees the same pixels in both networks, so its Hebbian
+phases run once per run and serve both); ``hebbian_energy_ratio``: the energy of those inputs the
 Hebbian directions hold over the energy of that PCA subspace (:func:`~basiskit.hebbian.hlop.captured_energy_ratio`,
 1 at the optimum), worst task. The angle is the stricter test where the spectrum has a clear gap at k, but it is
 ill-posed where eigenvalues near the k-th are close (then subspaces far apart hold the same energy); the ratio stays
@@ -47,7 +48,7 @@ pixels and firing rates; a fixed rate of 1.8 / trace diverged on the ReLU layer,
 the trace). The paper trains the SNN with DSR (and OTTT/BPTT variants) at T = 20; here BPTT with a surrogate
 gradient at T = 4.
 
-Quick size (5 tasks, 100 hidden units, k = 20 / 20, 50 Oja epochs, 5 ordinary / 3 spiking epochs per task; 37-44 s
+Quick size (5 tasks, 100 hidden units, k = 20 / 20, 50 Oja epochs, 5 ordinary / 3 spiking epochs per task; 36-44 s
 CPU here, AMD EPYC, one thread) and its choices: 5 epochs bring each task to 85-89% test accuracy (10 epochs:
 90-91%); the spiking net costs T = 4 times more per step, so 3 epochs (85-89% per task); the claims compare methods
 at equal budget, so the shorter training only lowers all three together. k = 20: the top-20 uncentred PCA subspace
@@ -56,12 +57,12 @@ widest between k = 10 and 40 (at 25-40 it is 1.3-1.7e-4): Oja's rule converges a
 steps reach 4-5 degrees (30 epochs: up to 8 degrees; a decaying rate was worse). 4 x 20 = 80 of 100 hidden
 dimensions are frozen by the last task.
 
-Quick figures (seed 0): hebbian_angle_deg 5.3 (<= 10, met, 4.7 degrees of margin), hebbian_energy_ratio 0.995
-(>= 0.99, met); ordinary net: HLOP 87.9% (BWT -1.5), GPM 87.9% (BWT -1.4), fine-tuning 83.5% (BWT -5.0, lr 0.01
-chosen); spiking net: HLOP 87.7% (BWT -1.5), GPM 87.7% (-1.4), fine-tuning 84.8% (-5.9, lr 0.03). Met: BWT >= -3
-(1.5 points of margin; test accuracy on 1,000 images has a standard error of ~1 point, averaged over four tasks),
-HLOP within 2 points of GPM (they tie: 2 points of margin). **Not met at quick size**: HLOP >= fine-tuning + 10
-(+4.4 and +3.0). Fine-tuning forgets only 5-6 points in five tasks, and no method can beat the single-task accuracy
+Quick figures (seed 0): hebbian_angle_deg 5.3 (<= 10, met, 4.7 degrees of margin), hebbian_energy_ratio 0.997
+(>= 0.99, met); ordinary net: HLOP 88.1% (BWT -1.3), GPM 87.9% (BWT -1.4), fine-tuning 83.5% (BWT -5.0, lr 0.01
+chosen); spiking net: HLOP 87.5% (BWT -1.7), GPM 87.7% (-1.4), fine-tuning 84.8% (-5.9, lr 0.03). Met: BWT >= -3
+(1.3 points of margin; test accuracy on 1,000 images has a standard error of ~1 point, averaged over four tasks),
+HLOP within 2 points of GPM (they tie: 1.8 points of margin). **Not met at quick size**: HLOP >= fine-tuning + 10
+(+4.6 and +2.7). Fine-tuning forgets only 5-6 points in five tasks, and no method can beat the single-task accuracy
 (about 89-91% at this size), so a 10-point gap is out of reach with five tasks. Tried: batch 64 and 10 epochs
 (fine-tuning 84.1-85.8%, GPM 86.8-89.4%), batch 16 and 10 epochs (fine-tuning 85.8%, GPM 89.7%, HLOP 89.9%): the
 gap stays at 3-7 points. Ten tasks at quick size (ordinary net only, 100 -> 200 hidden units since 9 x 20 hidden
@@ -69,16 +70,21 @@ directions must fit) gave +10.3 (HLOP 85.5%, fine-tuning 75.1%) in 45 s of CPU f
 whole quick budget before the spiking net (4 timesteps per step), so the quick size keeps five.
 
 Full size (the paper's ten tasks, 200 hidden units, k = 40 / 20, 300 Oja epochs, 10 epochs per task for both nets;
-461 s CPU, docs/runs/hlop/full), seed 0: ordinary net: HLOP 88.2% (BWT -2.8, met), GPM 88.2% (-2.6), fine-tuning
-76.7% (BWT -19.6, lr 0.3, the top of the sweep: lr 1.0 diverges to 23%), so HLOP >= fine-tuning + 10 is **met**
-(+11.6); spiking net: HLOP 88.5%, GPM 88.5%, fine-tuning 75.3% (-13.0, lr 0.003): +13.2, met; HLOP's BWT -3.3 is
-**not met** (GPM's is the same, -3.3: the subspace size, not the Hebbian rule). hebbian_energy_ratio 0.998 (met);
-hebbian_angle_deg 59 (**not met**): the first eight Hebbian phases reach 2.6-7.9 degrees, the ninth (after 320
-directions are frozen) 59 degrees while holding 99.92% of the top-40 PCA energy, the near-degenerate case the ratio
-is there for. Why these sizes: with ten tasks 9 x k directions must fit in each layer, so hidden 200 for k_hidden
-20; k_input 40 because 20 input directions per task left HLOP and GPM at BWT -4 (quick-size check); 300 Oja epochs
-because at 50 the angle at k = 40 (a narrow eigengap) stayed at 24-90 degrees and BWT was -3.1 / -3.3 (with a single
-Oja epoch HLOP's BWT falls to -7: protection needs the converged subspace). A 400-unit layer (k 40 / 40) forgets
+462 s CPU, run beside three other trainings, docs/runs/hlop/full), seed 0: ordinary net: HLOP 88.0% (BWT -3.1,
+**not met** by 0.1), GPM 88.2% (-2.6), fine-tuning 76.7% (BWT -19.6, lr 0.3, the top of the sweep: lr 1.0 diverges
+to 23%), so HLOP >= fine-tuning + 10 is **met** (+11.3); spiking net: HLOP 88.5%, GPM 88.5%, fine-tuning 75.3%
+(-13.0, lr 0.003): +13.2, met; HLOP's BWT -3.3 is **not met** (GPM's is the same, -3.3: the subspace size, not the
+Hebbian rule). hebbian_energy_ratio 0.998 (met); hebbian_angle_deg 23 (**not met**): seven of the nine input-layer
+Hebbian phases reach 2.3-6.1 degrees, the fifth 23 and the ninth 15 while holding 99.85% and 99.94% of the
+top-40 PCA energy, the near-degenerate case the ratio is there for. The run before the input layer's phases were
+shared (each network ran its own on the same pixels, with the random stream it also trained with) had the
+ordinary net's HLOP at 88.2% (BWT -2.8, met) and the ninth phase at 59 degrees: BWT -3 is within the spread of the
+random stream at this size, for HLOP as for GPM.
+
+Why these sizes: with ten tasks 9 x k directions must fit in each layer, so hidden 200 for k_hidden 20; k_input
+40 because 20 input directions per task left HLOP and GPM at BWT -4 (quick-size check); 300 Oja epochs because at
+50 the angle at k = 40 (a narrow eigengap) stayed at 24-90 degrees and BWT was -3.1 / -3.3 (with a single Oja epoch
+HLOP's BWT falls to -7: protection needs the converged subspace). A 400-unit layer (k 40 / 40) forgets
 less when fine-tuned (80.5%, +5.8 at quick epochs): the gap depends on how much fine-tuning forgets, which grows
 with the number of tasks. The earlier full size (five tasks, 71 s CPU) had HLOP 88.9% / 89.7% against fine-tuning
 81.9% / 84.6% (+7.0 / +5.1, not met).
@@ -99,7 +105,7 @@ from ..train import RunContext
 from .core import Claim, recipe
 
 METHODS = ("hlop", "gpm", "ft")
-# five tasks, a 100-unit layer, 20 directions per task and layer, 5 / 3 epochs: 37-44 s of CPU (docstring)
+# five tasks, a 100-unit layer, 20 directions per task and layer, 5 / 3 epochs: 36-44 s of CPU (docstring)
 QUICK = {"tasks": 5, "hidden": 100, "k_input": 20, "k_hidden": 20, "oja_epochs": 50,
          "ft_lrs": (0.003, 0.01, 0.03, 0.1), "epochs": 5, "spiking_epochs": 3}
 VARIANTS = ("mlp", "snn")
@@ -192,19 +198,37 @@ def _oja(sub: HebbianSubspace, inputs: torch.Tensor, k: int, cfg: HlopConfig,
     return angle, energy
 
 
-def _continual(cfg: HlopConfig, ctx: RunContext, data: tuple, method: str, spiking: bool,
-               lr: float) -> tuple[torch.Tensor, torch.Tensor, list[tuple[float, float]]]:
+def _input_subspaces(cfg: HlopConfig, ctx: RunContext, data: tuple) -> tuple[list[torch.Tensor],
+                                                                              list[tuple[float, float]]]:
+    """The input layer's Hebbian bases, (t + 1) * k_input rows after task t (for every task but the last), and
+    their (angle, energy ratio) per task. That layer sees only the permuted pixels, the same for every network
+    and learning rate, so its Hebbian phases run once per run, on a generator of their own."""
+    perms, (x_tr, _), _, _ = data
+    sub = HebbianSubspace(784, lr=cfg.oja_lr)
+    gen = ctx.generator(29)
+    bases: list[torch.Tensor] = []
+    stats: list[tuple[float, float]] = []
+    for t in ctx.progress(range(cfg.tasks - 1), desc="hebbian input layer"):
+        angle, energy = _oja(sub, x_tr[:, perms[t]].to(ctx.device), cfg.k_input, cfg, gen)
+        ctx.log(phase="hebbian_input", task=t, layer=0, hebbian_angle_deg=angle, hebbian_energy_ratio=energy)
+        bases.append(sub.basis.clone())
+        stats.append((angle, energy))
+    return bases, stats
+
+
+def _continual(cfg: HlopConfig, ctx: RunContext, data: tuple, method: str, spiking: bool, lr: float,
+               input_bases: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """Train the tasks in order with ``method``; returns the accuracy matrices (validation, test) (tasks, tasks),
-    row t = after task t, and the input layer's Hebbian (angle, energy ratio) per task (HLOP only)."""
+    row t = after task t. HLOP's input layer takes its bases from ``input_bases`` (``_input_subspaces``); its
+    hidden layer learns its own on this network's hidden activity."""
     perms, (x_tr, y_tr), (x_val, y_val), (x_te, y_te) = data
     torch.manual_seed(ctx.seed)
     net = ContinualMLP(784, cfg.hidden, 10, spiking=spiking, timesteps=cfg.timesteps, tau=cfg.tau,
                        threshold=cfg.threshold).to(ctx.device)
     ks = (cfg.k_input, cfg.k_hidden)
-    hebb = [HebbianSubspace(d, lr=cfg.oja_lr) for d in (784, cfg.hidden)]
+    hidden_hebb = HebbianSubspace(cfg.hidden, lr=cfg.oja_lr)
     gpm = [GPMProjector(d, k) for d, k in zip((784, cfg.hidden), ks)]
     acc_val, acc_test = torch.zeros(cfg.tasks, cfg.tasks), torch.zeros(cfg.tasks, cfg.tasks)
-    angles: list[tuple[float, float]] = []
     epochs = cfg.spiking_epochs if spiking else cfg.epochs
     gen = ctx.generator(17)
     tag = f"{'snn' if spiking else 'mlp'}_{method}_lr{lr:g}"
@@ -226,12 +250,9 @@ def _continual(cfg: HlopConfig, ctx: RunContext, data: tuple, method: str, spiki
             ctx.log(phase=tag, task=t, epoch=epoch, loss=total / len(xs))
         if method != "ft" and t < cfg.tasks - 1:
             if method == "hlop":
-                for li, (sub, inputs, k) in enumerate(zip(hebb, net.layer_inputs(xs), ks)):
-                    angle, energy = _oja(sub, inputs, k, cfg, gen)
-                    if li == 0:
-                        angles.append((angle, energy))
-                    ctx.log(phase=tag, task=t, layer=li, hebbian_angle_deg=angle, hebbian_energy_ratio=energy)
-                bases = [h.basis for h in hebb]
+                angle, energy = _oja(hidden_hebb, net.layer_inputs(xs)[1], cfg.k_hidden, cfg, gen)
+                ctx.log(phase=tag, task=t, layer=1, hebbian_angle_deg=angle, hebbian_energy_ratio=energy)
+                bases = [input_bases[t], hidden_hebb.basis]
             else:
                 rows = torch.randperm(len(xs), generator=gen)[:cfg.gpm_samples]
                 for li, (proj, inputs) in enumerate(zip(gpm, net.layer_inputs(xs[rows]))):
@@ -242,7 +263,7 @@ def _continual(cfg: HlopConfig, ctx: RunContext, data: tuple, method: str, spiki
         for i in range(t + 1):
             acc_val[t, i] = _accuracy(net, x_val[:, perms[i]].to(ctx.device), y_val.to(ctx.device))
             acc_test[t, i] = _accuracy(net, x_te[:, perms[i]].to(ctx.device), y_te.to(ctx.device))
-    return acc_val, acc_test, angles
+    return acc_val, acc_test
 
 
 def final_and_bwt(acc: torch.Tensor) -> tuple[float, float]:
@@ -260,7 +281,11 @@ def final_and_bwt(acc: torch.Tensor) -> tuple[float, float]:
         config=HlopConfig, quick=QUICK, claims=claims)
 def run(cfg: HlopConfig, ctx: RunContext) -> dict:
     data = _tasks(cfg, ctx.seed)
-    metrics: dict[str, float] = {}
+    input_bases, input_stats = _input_subspaces(cfg, ctx, data)
+    metrics: dict[str, float] = {f"hebbian_angle_deg_task{i}": a for i, (a, _) in enumerate(input_stats)}
+    metrics.update({f"hebbian_energy_ratio_task{i}": e for i, (_, e) in enumerate(input_stats)})
+    metrics["hebbian_angle_deg"] = max(a for a, _ in input_stats)
+    metrics["hebbian_energy_ratio"] = min(e for _, e in input_stats)
     for v in cfg.variants:
         spiking = v == "snn"
         mats: dict[str, torch.Tensor] = {}
@@ -268,25 +293,19 @@ def run(cfg: HlopConfig, ctx: RunContext) -> dict:
             lrs = cfg.ft_lrs if method == "ft" else (cfg.lr,)
             best = None
             for lr in lrs:
-                acc_val, acc_test, angles = _continual(cfg, ctx, data, method, spiking, lr)
+                acc_val, acc_test = _continual(cfg, ctx, data, method, spiking, lr, input_bases)
                 val_final, _ = final_and_bwt(acc_val)
                 if method == "ft":
                     metrics[f"{v}_ft_val_acc_lr{lr:g}"] = val_final
                 if best is None or val_final > best[0]:
-                    best = (val_final, lr, acc_test, angles)
+                    best = (val_final, lr, acc_test)
             assert best is not None
-            _, lr, acc_test, angles = best
+            _, lr, acc_test = best
             final, bwt = final_and_bwt(acc_test)
             metrics[f"{v}_{method}_acc"] = final
             metrics[f"{v}_{method}_bwt"] = bwt
             metrics[f"{v}_{method}_lr"] = lr
             metrics.update({f"{v}_{method}_acc_task{i}": float(a) for i, a in enumerate(acc_test[-1])})
-            if method == "hlop":
-                metrics.update({f"{v}_hebbian_angle_deg_task{i}": a for i, (a, _) in enumerate(angles)})
-                metrics.update({f"{v}_hebbian_energy_ratio_task{i}": e for i, (_, e) in enumerate(angles)})
-                metrics["hebbian_angle_deg"] = max(metrics.get("hebbian_angle_deg", 0.0), max(a for a, _ in angles))
-                metrics["hebbian_energy_ratio"] = min(metrics.get("hebbian_energy_ratio", 1.0),
-                                                      min(e for _, e in angles))
             mats[method] = acc_test
         tasks = torch.arange(1, cfg.tasks + 1)
         ctx.plot_fields(f"accuracy_matrix_{v}", {f"{m.upper() if m != 'ft' else 'fine-tuning'} ({v})": mats[m]
