@@ -70,7 +70,7 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
     "uno": {
         "uno_rel_l2 <= fno_rel_l2": "0.0373 vs 0.0340 (1.10x) with each model at its own best learning rate (sweep "
                                     "in the recipe's docstring); 4 modes per dim on the contracted 16x16 grid at "
-                                    "quick size; 1.09x at full size",
+                                    "quick size; 1.18x at full size (both at 1e-2)",
     },
     "t1": {
         "t1_rel_l2 <= 1.1 x fno_rel_l2": "0.0603 vs 0.0399 with each model at its own best learning rate (sweep in "
