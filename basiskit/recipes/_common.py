@@ -22,7 +22,7 @@ from torch import nn
 from ..data import MultiResolutionPairs, NormalizedOperator
 from ..losses import relative_lp
 from ..measure import count_parameters, match_width, peer_available
-from ..train import FitResult, RunContext, fit
+from ..train import FitResult, RunContext, StepHook, batchnorm_layers, fit, recalibrate_batchnorm
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
@@ -78,6 +78,12 @@ def train_operator(model: nn.Module, train: Pair | MultiResolutionPairs, test: P
     * ``view`` and ``target_map`` train in another space: the module ``view(wrapped)`` is fitted to
       ``target_map(y)`` (e.g. a spectral model's kept modes against the targets' modes), while evaluation
       always uses the wrapped model on the physical test pairs.
+    * A model with BatchNorm layers gets population statistics before each evaluation
+      (``train.recalibrate_batchnorm`` over the training inputs in random batches of ``batch_size``; one pass
+      before the intermediate evaluations, ``FINAL_CALIBRATION_BATCHES`` batches before the last): the moving
+      averages follow the last ~10 batches and made the LSM's held-out error jump by 15% over the last 500 steps,
+      at a rate too small to move the weights. Training itself is unchanged (it normalises with each batch's
+      statistics).
 
     Returns (the trained model as evaluated, i.e. the ``NormalizedOperator`` wrapper or ``model``; the
     ``FitResult``).
@@ -92,11 +98,42 @@ def train_operator(model: nn.Module, train: Pair | MultiResolutionPairs, test: P
     if target_map is not None:
         with torch.no_grad():
             data = (train[0], target_map(train[1]))
+    calibrate = _batchnorm_calibration(wrapped, stats[0], batch_size, ctx)
+    step = [0]  # the step just taken (fit evaluates after its callbacks' on_step_end)
+
+    def evaluate(_: nn.Module) -> dict[str, float]:
+        calibrate(final=step[0] >= steps)
+        return {"test_rel_l2": rel_l2(wrapped, test, ctx.device)}
+
     result = fit(trained, relative_lp, data, steps=steps, batch_size=batch_size, optimizer="adamw", lr=lr,
                  weight_decay=weight_decay, scheduler="cosine", ctx=ctx, name=name,
-                 checkpoint_every=checkpoint_every, eval_every=max(1, steps // 10),
-                 eval_fn=lambda m: {"test_rel_l2": rel_l2(wrapped, test, ctx.device)})
+                 checkpoint_every=checkpoint_every, eval_every=max(1, steps // 10), eval_fn=evaluate,
+                 callbacks=[StepHook(lambda s: step.__setitem__(0, s.step))])
+    calibrate(final=True)  # the same statistics as the last evaluation; also when a resumed run had no step left
     return wrapped, result
+
+
+# BatchNorm statistics for the final evaluation average this many batches (more if one pass over the training set
+# has more). On the lsm quick model (seeds 1 and 2, five batch orders each) one pass of 8 random batches left the
+# held-out error anywhere in 0.028-0.040, 128 batches in 0.0287-0.0301.
+FINAL_CALIBRATION_BATCHES = 256
+
+
+def _batchnorm_calibration(model: nn.Module, inputs: torch.Tensor, batch_size: int,
+                           ctx: RunContext) -> Callable[..., None]:
+    """``calibrate(final)``: population BatchNorm statistics for ``model`` over ``inputs`` in random batches of
+    ``batch_size`` (one pass before an intermediate evaluation, ``FINAL_CALIBRATION_BATCHES`` before the last;
+    the same seeded orders every time, so a resumed run measures what an uninterrupted one does). A no-op for a
+    model without BatchNorm layers."""
+    if not batchnorm_layers(model):
+        return lambda final=False: None
+    one_pass = -(-inputs.shape[0] // batch_size)
+
+    def calibrate(final: bool = False) -> None:
+        recalibrate_batchnorm(model, inputs, batch_size, device=ctx.device,
+                              batches=max(one_pass, FINAL_CALIBRATION_BATCHES) if final else one_pass,
+                              generator=torch.Generator().manual_seed(ctx.seed))
+    return calibrate
 
 
 def plot_samples(ctx: RunContext, name: str, pred: torch.Tensor, truth: torch.Tensor, n: int = 3,

@@ -8,7 +8,7 @@ from basiskit.losses import relative_lp
 from basiskit.measure import count_parameters
 from basiskit.operators import T1
 from basiskit.data import NormalizedOperator
-from basiskit.recipes._common import rel_l2, train_operator
+from basiskit.recipes._common import FINAL_CALIBRATION_BATCHES, rel_l2, train_operator
 from basiskit.recipes.nn_to_no import on_grid
 from basiskit.recipes.t1 import NormalizedModes
 from basiskit.train import RunContext
@@ -50,6 +50,29 @@ def test_train_operator_learns_and_logs_the_full_test_error():
     assert errors[-1] == pytest.approx(rel_l2(model, test, ctx.device), rel=1e-6)
     assert errors[-1] < 0.5 * errors[0]
     assert errors[-1] < 0.1
+
+
+def test_train_operator_evaluates_batchnorm_models_with_population_statistics():
+    """The last logged error and the returned model use BatchNorm statistics averaged over FINAL_CALIBRATION_BATCHES
+    random batches of the (normalised) training inputs, orders seeded by the run's seed, not the moving average
+    of the last training batches."""
+    train, test = _pairs(48, 5), _pairs(16, 6)
+    torch.manual_seed(0)
+    inner = nn.Sequential(nn.Conv1d(1, 4, 3, padding=1), nn.BatchNorm1d(4), nn.GELU(), nn.Conv1d(4, 1, 1))
+    ctx = RunContext(None, seed=0, progress=False)
+    model, result = train_operator(inner, train, test, ctx, "bn", steps=20, batch_size=16, lr=1e-2,
+                                   weight_decay=0.0)
+    bn = inner[1]
+    assert int(bn.num_batches_tracked) == FINAL_CALIBRATION_BATCHES
+    g, means = torch.Generator().manual_seed(0), []
+    with torch.no_grad():
+        pre = inner[0](model.x_normalizer.encode(train[0]))
+        while len(means) < FINAL_CALIBRATION_BATCHES:
+            order = torch.randperm(48, generator=g)
+            means += [pre[order[i:i + 16]].mean(dim=(0, 2)) for i in range(0, 48, 16)]
+    torch.testing.assert_close(bn.running_mean, torch.stack(means[:FINAL_CALIBRATION_BATCHES]).mean(0))
+    assert bn.momentum == 0.1
+    assert result.curve("test_rel_l2")[1][-1] == pytest.approx(rel_l2(model, test, ctx.device), rel=1e-6)
 
 
 def test_train_operator_without_normalisation_returns_the_model_itself():
