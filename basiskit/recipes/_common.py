@@ -100,16 +100,19 @@ def train_operator(model: nn.Module, train: Pair | MultiResolutionPairs, test: P
             data = (train[0], target_map(train[1]))
     calibrate = _batchnorm_calibration(wrapped, stats[0], batch_size, ctx)
     step = [0]  # the step just taken (fit evaluates after its callbacks' on_step_end)
+    final_done = [False]
 
     def evaluate(_: nn.Module) -> dict[str, float]:
-        calibrate(final=step[0] >= steps)
+        final_done[0] = step[0] >= steps
+        calibrate(final=final_done[0])
         return {"test_rel_l2": rel_l2(wrapped, test, ctx.device)}
 
     result = fit(trained, relative_lp, data, steps=steps, batch_size=batch_size, optimizer="adamw", lr=lr,
                  weight_decay=weight_decay, scheduler="cosine", ctx=ctx, name=name,
                  checkpoint_every=checkpoint_every, eval_every=max(1, steps // 10), eval_fn=evaluate,
                  callbacks=[StepHook(lambda s: step.__setitem__(0, s.step))])
-    calibrate(final=True)  # the same statistics as the last evaluation; also when a resumed run had no step left
+    if not final_done[0]:  # a resumed run with no step left evaluates nothing: the statistics come from here
+        calibrate(final=True)
     return wrapped, result
 
 

@@ -75,6 +75,35 @@ def test_train_operator_evaluates_batchnorm_models_with_population_statistics():
     assert result.curve("test_rel_l2")[1][-1] == pytest.approx(rel_l2(model, test, ctx.device), rel=1e-6)
 
 
+def test_resumed_finished_batchnorm_run_gets_the_same_final_statistics(tmp_path, monkeypatch):
+    """A resumed run with no step left evaluates nothing; its model must still carry the final statistics that an
+    uninterrupted run reports, even from a checkpoint that holds moving averages (one written before the
+    statistics were recomputed, simulated by switching the recomputation off for the first run)."""
+    import basiskit.recipes._common as common
+
+    train, test = _pairs(48, 5), _pairs(16, 6)
+
+    def run(folder, resume: bool):
+        torch.manual_seed(0)
+        inner = nn.Sequential(nn.Conv1d(1, 4, 3, padding=1), nn.BatchNorm1d(4), nn.GELU(), nn.Conv1d(4, 1, 1))
+        ctx = RunContext(folder, seed=0, resume=resume, progress=False)
+        model, result = train_operator(inner, train, test, ctx, "bn", steps=12, batch_size=16, lr=1e-2,
+                                       weight_decay=0.0, checkpoint_every=6)
+        return inner[1], result
+
+    first, _ = run(tmp_path / "a", False)
+    real = common._batchnorm_calibration
+    monkeypatch.setattr(common, "_batchnorm_calibration", lambda *a: (lambda final=False: None))
+    old, _ = run(tmp_path / "b", False)
+    assert not torch.equal(old.running_mean, first.running_mean)  # moving averages in that checkpoint
+    monkeypatch.setattr(common, "_batchnorm_calibration", real)
+    again, result = run(tmp_path / "b", True)
+    assert result.resumed_from == 12
+    torch.testing.assert_close(again.running_mean, first.running_mean, rtol=0, atol=0)
+    torch.testing.assert_close(again.running_var, first.running_var, rtol=0, atol=0)
+    assert int(again.num_batches_tracked) == FINAL_CALIBRATION_BATCHES
+
+
 def test_train_operator_without_normalisation_returns_the_model_itself():
     train, test = _pairs(32, 3), _pairs(8, 4)
     inner = nn.Conv1d(1, 1, 3, padding=1)
