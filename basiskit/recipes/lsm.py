@@ -26,14 +26,14 @@ Darcy 64x64, 1,000 samples, 5,000 steps each at 1e-3, 62 min of CPU): LSM 0.0149
 
 Full size with the present block (docs/runs/lsm/full, one thread): 8 heads, LSM width 16 (565,217 parameters, ratio
 0.81) at 1e-3 (the authors' rate), the FNO at its own 1e-2: LSM 0.0111, FNO 0.0106 (1.05x, **not met**; the paper's
-LSM figure is 0.0065 at 85x85). Its first record (the same training, bit for bit) said 0.0121 (1.15x), with a
-held-out error that rose from 0.0106 to 0.0121 over the last 500 steps while the rate was below 2.5e-5: that was
-BatchNorm's moving averages, which follow the last ~10 batches. Recomputed over the training fields
-(``train.recalibrate_batchnorm``, now before every evaluation), the step-4,000 and step-5,000 checkpoints give 0.0109
-and 0.0111 (moving averages: 0.0122, 0.0121). At 3e-3 (docs/runs/lsm/full-lr3e-3, recorded with the moving
-averages: 0.0184) the recomputed statistics give 0.0130 at step 4,000 and 0.0147 at 5,000 (1.39x): still worse than
-1e-3, so the authors' rate stays; at that rate the held-out error rises over the last 1,000 steps with either
-statistics.
+LSM figure is 0.0065 at 85x85). Its first record (docs/runs/lsm/full-moving-average-bn, the same weights) said
+0.0121 (1.15x), with a held-out error that rose from 0.0106 to 0.0121 over the last 500 steps while the rate was
+below 2.5e-5: that was BatchNorm's moving averages, which follow the last ~10 batches. Recomputed over the training
+fields (``train.recalibrate_batchnorm``, now before every evaluation), the step-4,000 and step-5,000 checkpoints
+give 0.0109 and 0.0111 (moving averages: 0.0122, 0.0121). At 3e-3 (docs/runs/lsm/full-lr3e-3, recorded with the
+moving averages: 0.0184) the recomputed statistics give 0.0130 at step 4,000 and 0.0147 at 5,000 (1.39x): still
+worse than 1e-3, so the authors' rate stays; at that rate the held-out error rises over the last 1,000 steps with
+either statistics.
 """
 from __future__ import annotations
 
