@@ -15,7 +15,7 @@ earlier quick size of 200 steps it was 1.19x (UNO 0.0548 at 2e-2, FNO 0.0461).
 
 Full size (1,000 fields at 64x64, 5,000 steps, width 23 matched to 1.031x the FNO's parameters), each model at its
 quick-size rate, 1e-2 (docs/runs/uno/full): UNO 0.0125 against the FNO's 0.0106 (1.18x), not met. The UNO's final
-training loss (0.0052) equals the FNO's (0.0051): it fits the training fields as well and generalises worse. That
+training loss (0.0052) is level with the FNO's (0.0051): it fits the training fields as well and generalises worse. That
 run reused the FNO phase of the lsm full run (the same FNO on the same data, bit-identical, 0.010585818 in the mgno
 and lsm full runs); the UNO phase took 46 min wall beside three other trainings. The earlier full run with both at
 1e-3 (docs/runs/uno/full-lr1e-3, 47 min wall on one thread): UNO 0.0131 against FNO 0.0120 (1.09x), so 1e-2 is the
