@@ -27,9 +27,10 @@ Workflow, each step one call of the library:
 
 Margins: the distractors scored 0.6% of the largest at the quick size (8x below the bar); save/load is bitwise by
 construction. The formula claim is met since ``KAN``'s defaults follow pykan's layout (splines extended past the
-grid, no node biases; see ``kan-fit``): relative test RMSE 2.1e-15 at the quick size and 1.8e-15 at the full size
-(the recovered formula is x1 x2 + sin(pi x3) exactly, up to round-off, though sympy leaves it unsimplified: the
-product node's factors carry mixed linear terms whose cross terms cancel). With the previous defaults (clamped
+grid, no node biases; see ``kan-fit``): relative test RMSE 4.3e-6 at the quick size (2.1e-15 before the
+2026-12-07 grid-update change moved the fit at rounding level) and 1.8e-15 at the full size (the recovered formula
+is x1 x2 + sin(pi x3) up to the fitted constants' round-off, though sympy leaves it unsimplified: the product node's
+factors carry mixed linear terms whose cross terms cancel). With the previous defaults (clamped
 splines, node biases) the formula missed by 5.6e-3 (quick) and 1.0e-2 (full): the sum node's output edge was
 fixed to ``x^2`` while its spline was still curved. Variants tried then (quick size, relative formula RMSE):
 tuning the splines on the refined grid before fixing the output layer 2.2e-2; the same with
