@@ -21,6 +21,10 @@ and lsm full runs); the UNO phase took 46 min wall beside three other trainings.
 1e-3 (docs/runs/uno/full-lr1e-3, 47 min wall on one thread): UNO 0.0131 against FNO 0.0120 (1.09x), so 1e-2 is the
 better rate for both models and the UNO's default.
 
+Tried (2026-12-07, quick size, seed 0): the shape of the authors' released Darcy model (seven layers, channels
+growing to 6w in the middle, two concatenated skips; docs/operators.md): 0.0416-0.0423 over 5e-3..2e-2 at 1.17x
+the FNO's parameters, worse than the five-layer U here (0.0373); not adopted.
+
 Paper figure: none set. The U-NO paper's Darcy table could not be read from here (only its abstract), and its
 data are not ``basiskit.data``'s generated fields, so ``paper=`` is unset.
 """
