@@ -31,10 +31,6 @@ NOT_MET_AT_QUICK: dict[str, dict[str, str]] = {
         "nll_gap_in_dist <= 0.02": ("0.031: the Student-t is better in distribution too, because the NNGP's unit "
                                     "last-layer variance is miscalibrated on standardised targets (docs/kernels.md)"),
     },
-    "pig": {
-        "pig_rel_l2 <= 0.01": "0.033 at 300 Gaussians, 1,000 Adam steps; what was tried is in the recipe's docstring "
-                              "and docs/physics.md (1.8e-2 at 600 Gaussians, 2,000 points, 2,000 steps)",
-    },
     "chaos-benchmark": {
         "spearman >= 0.3": "-0.64 over 8 systems x 3 forecasters (its bootstrap interval spans 0); 0.23 over all 46 "
                            "systems at full size (docs/dynamics.md)",
