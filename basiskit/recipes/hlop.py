@@ -70,7 +70,7 @@ directions must fit) gave +10.3 (HLOP 85.5%, fine-tuning 75.1%) in 45 s of CPU f
 whole quick budget before the spiking net (4 timesteps per step), so the quick size keeps five.
 
 Full size (the paper's ten tasks, 200 hidden units, k = 40 / 20, 300 Oja epochs, 10 epochs per task for both nets;
-462 s CPU, run beside three other trainings, docs/runs/hlop/full), seed 0: ordinary net: HLOP 88.0% (BWT -3.1,
+462 s CPU beside three other trainings, 336 s on a quiet machine; docs/runs/hlop/full), seed 0: ordinary net: HLOP 88.0% (BWT -3.1,
 **not met** by 0.1), GPM 88.2% (-2.6), fine-tuning 76.7% (BWT -19.6, lr 0.3, the top of the sweep: lr 1.0 diverges
 to 23%), so HLOP >= fine-tuning + 10 is **met** (+11.3); spiking net: HLOP 88.5%, GPM 88.5%, fine-tuning 75.3%
 (-13.0, lr 0.003): +13.2, met; HLOP's BWT -3.3 is **not met** (GPM's is the same, -3.3: the subspace size, not the
