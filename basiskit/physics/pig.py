@@ -208,9 +208,10 @@ class PIG(PINN):
         n_gaussians: number of Gaussians N (per channel with ``layout="per_channel"``); ``channels``: the
             feature dimension C.
         layout, scale_param, init_scale, init_weight: as for :class:`GaussianFeatures`. The defaults are the
-            authors' released code (``"per_channel"``, ``"direct"``, 0.01), not the feature class's own: on the
-            ``pig`` recipe's Helmholtz problem (quick size, seeds 0-3, 2,000 cosine-decayed Adam steps) they reach
-            rel. L2 0.0007-0.0031 against 0.054-0.13 with ``"shared"``, ``"log"``, 0.1.
+            authors' released code (``"per_channel"``, ``"direct"``, 0.01), not the feature class's own. At equal
+            numbers of Gaussians the two settings are about level (docs/physics.md: better on Klein-Gordon, level
+            or slightly worse on Helmholtz and flow mixing), the per-channel one 10-20% cheaper per step; at equal
+            ``n_gaussians`` the per-channel model has C times as many Gaussians.
         hidden: hidden widths of the tanh MLP after the features (the paper uses one small layer).
         closed_form: residual derivatives in closed form (True) or by nested autograd (False; same values).
         native: closed-form jets from the compiled kernel (:mod:`basiskit.ops.gaussian_native`, several times
