@@ -21,9 +21,9 @@ is the best of a sweep at quick size (``tools/physics_lr_sweep.py pig --lrs 3e-4
 1e-2 chosen.
 
 Quick size: 300 Gaussians per channel, 1,000 interior + 250 boundary points, 2,000 Adam steps with a cosine
-schedule, both models (61 s here). Seeds 0 / 1 / 2 / 3 (one thread, AMD EPYC): PIG 3.2e-3 / 1.5e-3 / 1.9e-3 /
-7.3e-4, the tanh PINN's best 0.0795 / 0.110 / 0.114 / 0.069: both claims met at every seed, the narrowest
-margins 3.2x (accuracy) and 2.5x (ratio), both at seed 0.
+schedule, both models (59 s wall here). Seeds 0 / 1 / 2 / 3 (one thread, AMD EPYC): PIG 3.2e-3 / 1.5e-3 / 1.9e-3 /
+7.3e-4, the tanh PINN's best 0.0795 / 0.110 / 0.114 / 0.069: both claims met at every seed, the narrowest margins
+3.2x (accuracy) and 2.5x (ratio), both at seed 0.
 
 History: until 2026-12-07 ``PIG`` shared N Gaussians among the channels (a C-vector of weights each), trained log
 sigma, and the quick run (1,000 steps, exponential decay to 1%) gave 0.033 / 0.674 / 0.084 / 0.102 at seeds 0-3:
