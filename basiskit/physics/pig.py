@@ -134,9 +134,6 @@ class GaussianFeatures(nn.Module):
             self.scales = nn.Parameter(torch.full((total, in_features), scale, dtype=dtype, device=device))
         shape = (total,) if per_channel else (total, channels)
         self.weights = nn.Parameter((init_weight * torch.randn(*shape, generator=generator, dtype=dtype)).to(device))
-        if per_channel:  # (C N, C) one-hot rows: row c N + i feeds channel c
-            owner = torch.arange(total, device=device) // n_gaussians
-            self.register_buffer("channel_mask", nn.functional.one_hot(owner, channels).to(dtype), persistent=False)
         self.native: bool | None = None  # the compiled kernel where it can run (see forward)
 
     def log_sigma(self) -> torch.Tensor:
@@ -150,7 +147,8 @@ class GaussianFeatures(nn.Module):
         """The (N_total, C) weights as one matrix: ``weights`` itself, or its one-hot spread (per channel)."""
         if self.layout == "shared":
             return self.weights
-        return self.weights.unsqueeze(1) * self.channel_mask
+        owner = torch.arange(self.weights.shape[0], device=self.weights.device) // self.n_gaussians
+        return self.weights.unsqueeze(1) * nn.functional.one_hot(owner, self.channels).to(self.weights.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """F(x), by the compiled kernel (``native``, default None: where it can run) when x does not require
