@@ -5,10 +5,12 @@ The input (mapped to :math:`[-1, 1]^d`) is embedded by N trainable Gaussians wit
 
 .. math::
     F(x) = \sum_{i=1}^N f_i \exp\Big(-\tfrac12 \sum_d \frac{(x_d - \mu_{id})^2}{\sigma_{id}^2}\Big)
-    \in \mathbb{R}^C, \qquad \sigma_{id} = e^{s_{id}} > 0,
+    \in \mathbb{R}^C,
 
-and a small tanh MLP maps F(x) to u. Means, log-scales and feature weights are all trained, so the Gaussians
-move to where the solution needs resolution (an adaptive mesh).
+and a small tanh MLP maps F(x) to u. Means, widths and feature weights are all trained, so the Gaussians move to
+where the solution needs resolution (an adaptive mesh). ``PIG`` uses the authors' released layout by default: the
+C channels have N Gaussians each with scalar weights (F_c sums its own), and the widths are trained as sigma
+itself (``GaussianFeatures`` also offers one set of N Gaussians with C-vector weights, and log sigma).
 
 Derivatives in closed form: :math:`\partial_d F = -\sum_i f_i \phi_i (x_d - \mu_{id})/\sigma_{id}^2` and
 :math:`\partial_d^2 F = \sum_i f_i \phi_i ((x_d - \mu_{id})^2/\sigma_{id}^4 - 1/\sigma_{id}^2)`, pushed through the
