@@ -23,8 +23,9 @@ Claims and margins (quick, seed 0):
 
 * ``af_kan_acc >= mlp_acc`` (the paper's headline): **not met**, 93.9 vs 94.0 - a tie within one test digit
   once the MLP's learning rate is tuned, so the sign of this difference is not stable across CPUs (or seeds).
-  The same figures came out on one and on two threads. At the full size (3000 steps) it is not met either:
-  94.2 vs 94.9 (docs/runs/afkan/full/, docs/attention-tabular.md).
+  The same figures came out on one and on two threads. The reference code's two differences from
+  ``AFKANLinear``'s defaults, tried (2026-12-07): no final bias 93.6, whole-batch normalisation 93.4. At the full
+  size (3000 steps) it is not met either: 94.2 vs 94.9 (docs/runs/afkan/full/, docs/attention-tabular.md).
 * ``af_kan_acc >= relu_kan_acc`` (AF-KAN against the ReLU-KAN it extends): met, 93.9 vs 84.0, a 9.9-point
   margin, far beyond what a change of CPU moves (tenths of a point).
 
