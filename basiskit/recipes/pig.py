@@ -9,7 +9,7 @@ sin(pi x) sin(4 pi y): mean over seeds 100, 200, 300; best 2.22e-5, the figure o
 Gaussians for each of 4 channels with one scalar weight each (``layout="per_channel"``), widths trained as sigma
 itself (``scale_param="direct"``) from 0.1, weights from N(0, 0.01^2), one hidden layer of 16, 10,000 interior
 and 10,000 boundary points resampled every step, 60,000 Adam steps at 1e-2 decayed by 0.9995 per step (so the
-rate is below 1e-4 after 10,000 steps); the residual loss scaled by 1e-4 (here: divided by the source's mean
+rate is below 1e-4 after 9,200 steps); the residual loss scaled by 1e-4 (here: divided by the source's mean
 square, 1.4e-4). The full config here is that model on fewer points and steps (3,000 + 750 points, 5,000
 cosine-decayed steps; docs/runs/pig/full, 693 s on one thread): PIG 1.08e-4 (2.6x the paper's 4.13e-5), the tanh
 PINN 0.0114, 106x. The authors' full schedule is not run: 0.53 s per PIG step at their point counts here, ~9 h.
