@@ -25,6 +25,11 @@ which turns one radial basis into several "Fourier radial bases" of different fr
 per basis (the biases :math:`b` are :math:`D` numbers shared by all bases). ``frequencies=None`` gives the plain
 linear combination (the paper's ablation without sinusoid composition).
 
+*Sinusoids in the decoder.* The authors' released image configuration (``configs/img.py``, ``pe_lc0_freq =
+[10, 100]``) also composes the decoder's first hidden layer with sinusoids: its pre-activations :math:`z` become
+:math:`z + \sin(\nu \odot z)` (no other activation), with one frequency per unit, log-spaced between the two
+bounds (``decoder_frequencies``; None for a plain first layer).
+
 *Grid.* A bilinear feature grid :math:`g(x)` (``grid_channels`` x ``grid_resolution``\ :sup:`2`) supplies the
 smooth part; the decoder sees :math:`[h(x), g(x)]`.
 
@@ -85,6 +90,19 @@ def sinusoid_composition(act: Tensor, frequencies: Tensor, bias: Tensor) -> Tens
     act: (...,); frequencies, bias: (D,); returns (..., D).
     """
     return torch.sin(act.unsqueeze(-1) * frequencies + bias)
+
+
+def sinusoid_residual(z: Tensor, frequencies: Tensor) -> Tensor:
+    r""":math:`z + \sin(\nu \odot z)`: z (..., D), frequencies :math:`\nu` (D,); returns (..., D)."""
+    return z + torch.sin(z * frequencies)
+
+
+def log_spaced(low: float, high: float, n: int) -> Tensor:
+    """``n`` frequencies from ``low`` to ``high`` with equal ratios (geometric spacing): (n,) float32."""
+    low = check_float("low", low, min_value=0.0, strict_min=True)
+    high = check_float("high", high, min_value=low)
+    check_int("n", n, min_value=1)
+    return torch.exp2(torch.linspace(math.log2(low), math.log2(high), n))
 
 
 def channel_frequencies(frequencies: Sequence[float], channels: int) -> Tensor:
@@ -229,13 +247,44 @@ def neurbf_parameter_count(num_bases: int, feature_dim: int, grid_channels: int,
             + grid_channels * grid_resolution ** in_dim + decoder)
 
 
-def _mlp(widths: Sequence[int], activation: str) -> nn.Sequential:
+def _decoder_bounds(frequencies: Sequence[float] | None, hidden: Sequence[int]) -> tuple[float, float] | None:
+    if frequencies is None:
+        return None
+    bounds = tuple(frequencies)
+    if len(bounds) != 2:
+        raise ValueError(f"decoder_frequencies must be (low, high) or None, got {frequencies!r}")
+    if not hidden:
+        raise ValueError("decoder_frequencies needs a hidden layer (hidden=() has none); pass None")
+    low = check_float("decoder_frequencies[0]", bounds[0], min_value=0.0, strict_min=True)
+    high = check_float("decoder_frequencies[1]", bounds[1], min_value=low)
+    return low, high
+
+
+class SinusoidResidual(nn.Module):
+    r""":math:`z \mapsto z + \sin(\nu \odot z)` with fixed per-unit frequencies :math:`\nu` (a buffer):
+    z (..., D) -> (..., D)."""
+
+    def __init__(self, frequencies: Tensor) -> None:
+        super().__init__()
+        self.register_buffer("frequencies", frequencies.detach().clone())
+
+    def forward(self, z: Tensor) -> Tensor:
+        return sinusoid_residual(z, self.frequencies)
+
+    def extra_repr(self) -> str:
+        f = self.frequencies
+        return f"units={f.numel()}, frequencies={float(f.min()):g}..{float(f.max()):g}"
+
+
+def _mlp(widths: Sequence[int], activation: str, first: tuple[float, float] | None = None) -> nn.Sequential:
+    """Dense layers ``widths`` with ``activation`` between them; ``first`` = (low, high) replaces the first
+    hidden layer's activation by :class:`SinusoidResidual` with log-spaced frequencies."""
     act = get_activation(activation)
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(pairwise(widths)):
         layers.append(nn.Linear(a, b))
         if i < len(widths) - 2:
-            layers.append(act.module())
+            layers.append(SinusoidResidual(log_spaced(*first, b)) if i == 0 and first else act.module())
     return nn.Sequential(*layers)
 
 
@@ -398,13 +447,15 @@ class NeuRBF(nn.Module):
         num_bases, feature_dim, kernel, top_k, frequencies, trainable_geometry: of :class:`AdaptiveRBF`.
         grid_channels, grid_resolution: of :class:`BilinearGrid` (``grid_channels=0``: no grid).
         hidden: decoder hidden widths; activation: their activation (the registry's name).
+        decoder_frequencies: (low, high) bounds of the first hidden layer's sinusoids (see the module
+            docstring; the authors' image setting is (10, 100)), or None (default) for ``activation`` there too.
     """
 
     def __init__(self, num_bases: int, feature_dim: int = 8, *, grid_channels: int = 4, grid_resolution: int = 32,
                  hidden: Sequence[int] = (16, 16), out_dim: int = 1, kernel: str = "inverse_quadric",
                  top_k: int = 4, frequencies: Sequence[float] | None = (1.0, 4.0, 16.0, 64.0),
-                 activation: str = "relu", trainable_geometry: bool = True,
-                 generator: torch.Generator | None = None) -> None:
+                 activation: str = "relu", decoder_frequencies: Sequence[float] | None = None,
+                 trainable_geometry: bool = True, generator: torch.Generator | None = None) -> None:
         super().__init__()
         check_int("grid_channels", grid_channels, min_value=0)
         check_int("out_dim", out_dim, min_value=1)
@@ -412,7 +463,8 @@ class NeuRBF(nn.Module):
         self.rbf = AdaptiveRBF(num_bases, feature_dim, kernel=kernel, top_k=top_k, frequencies=frequencies,
                                trainable_geometry=trainable_geometry, generator=generator)
         self.grid = BilinearGrid(grid_channels, grid_resolution, generator=generator) if grid_channels else None
-        self.decoder = _mlp([feature_dim + grid_channels, *hidden, out_dim], activation)
+        self.decoder = _mlp([feature_dim + grid_channels, *hidden, out_dim], activation,
+                            _decoder_bounds(decoder_frequencies, hidden))
 
     def init_from_image(self, image: Tensor, *, iters: int = 10, scale: float = 1.0,
                         generator: torch.Generator | None = None) -> Tensor:
@@ -438,16 +490,19 @@ class NeuRBF(nn.Module):
 
 class GridField(nn.Module):
     """The grid baseline: ``BilinearGrid(x)`` read directly (``hidden=()``, channels = ``out_dim``) or through
-    an MLP decoder: x (N, 2) -> (N, out_dim)."""
+    an MLP decoder: x (N, 2) -> (N, out_dim). ``decoder_frequencies`` as in :class:`NeuRBF` (None here by
+    default: a plain MLP decoder)."""
 
     def __init__(self, channels: int, resolution: int, *, hidden: Sequence[int] = (), out_dim: int = 1,
-                 activation: str = "relu", generator: torch.Generator | None = None) -> None:
+                 activation: str = "relu", decoder_frequencies: Sequence[float] | None = None,
+                 generator: torch.Generator | None = None) -> None:
         super().__init__()
         hidden = [check_int("hidden[]", h, min_value=1) for h in hidden]
         if not hidden and channels != out_dim:
             raise ValueError(f"a direct grid (hidden=()) needs channels == out_dim, got {channels} and {out_dim}")
         self.grid = BilinearGrid(channels, resolution, generator=generator)
-        self.decoder = _mlp([channels, *hidden, out_dim], activation) if hidden else None
+        bounds = _decoder_bounds(decoder_frequencies, hidden)
+        self.decoder = _mlp([channels, *hidden, out_dim], activation, bounds) if hidden else None
 
     def forward(self, x: Tensor) -> Tensor:
         feats = self.grid(x)

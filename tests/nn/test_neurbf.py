@@ -12,15 +12,18 @@ from basiskit.nn.neurbf import (
     BilinearGrid,
     GridField,
     NeuRBF,
+    SinusoidResidual,
     bilinear_grid,
     channel_frequencies,
     cluster_shapes,
     image_gradient_magnitude,
+    log_spaced,
     mahalanobis_sq,
     neurbf_parameter_count,
     pixel_coordinates,
     rbf_kernel,
     sinusoid_composition,
+    sinusoid_residual,
     weighted_kmeans,
 )
 
@@ -77,6 +80,59 @@ def test_sinusoid_composition_and_channel_frequencies():
         channel_frequencies((), 4)
     with pytest.raises(ValueError, match=">"):
         channel_frequencies((1.0, -2.0), 4)
+
+
+def test_sinusoid_residual_closed_form_and_derivative():
+    z = torch.tensor([[0.1, -0.4, 2.0]], dtype=torch.float64, requires_grad=True)
+    nu = torch.tensor([10.0, 31.6, 100.0], dtype=torch.float64)
+    out = sinusoid_residual(z, nu)
+    expected = [0.1 + math.sin(1.0), -0.4 + math.sin(-0.4 * 31.6), 2.0 + math.sin(200.0)]
+    assert out[0].tolist() == pytest.approx(expected, rel=1e-12)
+    out.sum().backward()  # d/dz (z + sin(nu z)) = 1 + nu cos(nu z)
+    assert z.grad[0].tolist() == pytest.approx((1 + nu * torch.cos(nu * z.detach()))[0].tolist(), rel=1e-12)
+
+
+def test_log_spaced_endpoints_ratio_and_bad_bounds():
+    f = log_spaced(10.0, 100.0, 5).double()
+    assert f[0].item() == pytest.approx(10.0, rel=1e-6) and f[-1].item() == pytest.approx(100.0, rel=1e-6)
+    ratios = f[1:] / f[:-1]
+    assert torch.allclose(ratios, torch.full_like(ratios, 10 ** 0.25), rtol=1e-5)
+    assert log_spaced(3.0, 3.0, 1).tolist() == pytest.approx([3.0])
+    with pytest.raises(ValueError, match="low"):
+        log_spaced(0.0, 10.0, 4)
+    with pytest.raises(ValueError, match="high"):
+        log_spaced(10.0, 5.0, 4)
+
+
+def test_decoder_first_layer_sinusoids_on_and_off():
+    model = NeuRBF(12, 4, frequencies=(1.0, 4.0), grid_resolution=8, hidden=(16, 8), decoder_frequencies=(10, 100))
+    first = model.decoder[1]
+    assert isinstance(first, SinusoidResidual)
+    assert torch.allclose(first.frequencies, log_spaced(10.0, 100.0, 16))
+    assert not isinstance(model.decoder[3], SinusoidResidual)  # only the first hidden layer
+    z = torch.randn(5, 16)
+    assert torch.allclose(first(z), z + torch.sin(z * first.frequencies))
+    plain = NeuRBF(12, 4, frequencies=(1.0, 4.0), grid_resolution=8, hidden=(16, 8))  # default: off
+    assert not any(isinstance(m, SinusoidResidual) for m in plain.decoder)
+    assert count_parameters(plain) == count_parameters(model)  # the frequencies are a buffer, not parameters
+    grid = GridField(2, 9, hidden=(6,), decoder_frequencies=(2.0, 20.0))
+    assert isinstance(grid.decoder[1], SinusoidResidual) and grid(torch.rand(3, 2)).shape == (3, 1)
+    assert not any(isinstance(m, SinusoidResidual) for m in GridField(2, 9, hidden=(6,)).decoder)
+
+
+@pytest.mark.parametrize("bad,match", [((10.0,), "low, high"), ((10.0, 20.0, 30.0), "low, high"),
+                                       ((-1.0, 10.0), "decoder_frequencies"), ((50.0, 10.0), "decoder_frequencies")])
+def test_bad_decoder_frequencies_are_refused(bad, match):
+    with pytest.raises(ValueError, match=match):
+        NeuRBF(8, 2, frequencies=(1.0,), hidden=(4,), decoder_frequencies=bad)
+
+
+def test_decoder_frequencies_need_a_hidden_layer():
+    with pytest.raises(ValueError, match="hidden layer"):
+        NeuRBF(8, 2, frequencies=(1.0,), grid_channels=0, hidden=(), decoder_frequencies=(10.0, 100.0))
+    with pytest.raises(ValueError, match="hidden layer"):
+        GridField(1, 8, decoder_frequencies=(10.0, 100.0))
+    assert NeuRBF(8, 2, frequencies=(1.0,), grid_channels=0, hidden=())(torch.rand(3, 2)).shape == (3, 1)
 
 
 # ---- initialisation -------------------------------------------------------------------------------------------
@@ -207,7 +263,8 @@ def test_plain_combination_without_sinusoids():
 @pytest.mark.parametrize("sinusoid,grid_channels,hidden", [(True, 4, (16, 16)), (False, 2, (8,)), (True, 0, ())])
 def test_parameter_count_helper_matches_module(kernel, sinusoid, grid_channels, hidden):
     model = NeuRBF(37, 6, grid_channels=grid_channels, grid_resolution=9, hidden=hidden, kernel=kernel,
-                   frequencies=(1.0, 2.0, 3.0) if sinusoid else None, trainable_geometry=False)
+                   frequencies=(1.0, 2.0, 3.0) if sinusoid else None, trainable_geometry=False,
+                   decoder_frequencies=(10.0, 100.0) if hidden else None)
     assert count_parameters(model) == neurbf_parameter_count(37, 6, grid_channels, 9, hidden, sinusoid=sinusoid)
 
 
@@ -333,7 +390,8 @@ def test_sizes_vary_counts_match_and_activations_are_a_partition_of_unity(num_ba
     torch.manual_seed(seed)
     freqs = tuple(float(2 ** i) for i in range(groups))
     model = NeuRBF(num_bases, groups * per_group, grid_channels=grid_channels, grid_resolution=grid_resolution,
-                   hidden=hidden, kernel=kernel, top_k=top_k, frequencies=freqs)
+                   hidden=hidden, kernel=kernel, top_k=top_k, frequencies=freqs,
+                   decoder_frequencies=(10.0, 100.0) if hidden else None)
     assert count_parameters(model) == neurbf_parameter_count(num_bases, groups * per_group, grid_channels,
                                                              grid_resolution, hidden)
     x = torch.rand(9, 2)

@@ -138,6 +138,8 @@ def test_wrong_types_are_refused_for_every_field(name):
     ("t1", {"transform": "dft", "n_modes": 40}, r"n_modes=40 dft modes need resolution >= 80, got 64"),
     ("lpinn", {"steps": 0, "lbfgs_steps": 0}, r"steps \+ lbfgs_steps must be >= 1"),
     ("pig", {"steps": 0}, r"steps \+ lbfgs_steps must be >= 1"),
+    ("neurbf", {"decoder_frequencies": "10"}, r"decoder_frequencies must be \(low, high\)"),
+    ("neurbf", {"decoder_frequencies": "100,10"}, r"decoder_frequencies must be .* low <= high, got \(100.0, 10.0\)"),
     ("pinn-remedies", {"steps": 0, "lbfgs_steps": 0}, r"steps \+ lbfgs_steps must be >= 1"),
 ])
 def test_cross_field_rules(name, overrides, message):
