@@ -1,0 +1,111 @@
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from basiskit.physics.geometry import Polygon
+from basiskit.physics.singular import Corner, CornerFeatures, corner_singular_function, reentrant_corners
+
+L_SHAPE = [(-1.0, -1.0), (1.0, -1.0), (1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (-1.0, 1.0)]
+
+
+def _outer_dirichlet(x):
+    return ((x[:, 0] + 1).abs() <= 1e-9) | ((x[:, 1] + 1).abs() <= 1e-9)
+
+
+def _polar(corner, r, phi):
+    a = corner.start_angle + phi
+    return torch.stack([corner.vertex[0] + r * torch.cos(a), corner.vertex[1] + r * torch.sin(a)], 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(opening=st.floats(0.3, 2 * math.pi - 0.3), start=st.floats(-math.pi, math.pi),
+       bcs=st.sampled_from([("dirichlet", "dirichlet"), ("neumann", "neumann"), ("dirichlet", "neumann"),
+                            ("neumann", "dirichlet")]), k=st.integers(1, 3))
+def test_singular_functions_are_harmonic_and_meet_both_edge_conditions(opening, start, bcs, k):
+    corner = Corner((0.3, -0.2), start, opening, *bcs)
+    g = torch.Generator().manual_seed(0)
+    r = 0.05 + torch.rand(20, generator=g, dtype=torch.float64)
+    x = _polar(corner, r, opening * (0.05 + 0.9 * torch.rand(20, generator=g, dtype=torch.float64)))
+    x.requires_grad_(True)
+    u = corner_singular_function(x, corner, k)
+    (grad,) = torch.autograd.grad(u.sum(), x, create_graph=True)
+    lap = sum(torch.autograd.grad(grad[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(2))
+    assert torch.allclose(lap, torch.zeros_like(lap), atol=1e-9 * (1 + float(u.detach().abs().max())))
+    for phi, bc in ((0.0, bcs[0]), (opening, bcs[1])):
+        edge = _polar(corner, r, torch.full_like(r, phi)).requires_grad_(True)
+        v = corner_singular_function(edge, corner, k)
+        if bc == "dirichlet":
+            assert torch.allclose(v, torch.zeros_like(v), atol=1e-12)
+        else:  # zero normal derivative: the gradient is along the edge
+            (gv,) = torch.autograd.grad(v.sum(), edge)
+            normal = torch.tensor([-math.sin(start + phi), math.cos(start + phi)], dtype=torch.float64)
+            assert torch.allclose(gv @ normal, torch.zeros(20, dtype=torch.float64), atol=1e-10)
+
+
+def test_exponents_and_radial_scaling():
+    nn_corner = Corner((0.0, 0.0), 0.0, 1.5 * math.pi)
+    assert nn_corner.exponent(1) == pytest.approx(2 / 3) and nn_corner.exponent(2) == pytest.approx(4 / 3)
+    mixed = Corner((0.0, 0.0), 0.0, 1.5 * math.pi, "dirichlet", "neumann")
+    assert mixed.exponent(1) == pytest.approx(1 / 3)
+    # u(2 r, phi) = 2^lambda u(r, phi)
+    x = torch.tensor([[-0.3, 0.2], [0.1, -0.4]], dtype=torch.float64)
+    ratio = corner_singular_function(2 * x, nn_corner) / corner_singular_function(x, nn_corner)
+    assert torch.allclose(ratio, torch.full((2,), 2 ** (2 / 3), dtype=torch.float64))
+
+
+def test_reentrant_corners_of_the_l_shape_with_either_vertex_order():
+    for verts in (L_SHAPE, L_SHAPE[::-1]):
+        (c,) = reentrant_corners(Polygon(verts), _outer_dirichlet)
+        assert c.vertex == (0.0, 0.0) and c.opening == pytest.approx(1.5 * math.pi)
+        assert c.start_angle == pytest.approx(math.pi / 2)  # the edge towards (0, 1), then round to (1, 0)
+        assert (c.start_bc, c.end_bc) == ("neumann", "neumann") and c.exponent() == pytest.approx(2 / 3)
+    # a Dirichlet condition on the edge x = 0 makes the corner mixed (lambda 1/3)
+    (c,) = reentrant_corners(Polygon(L_SHAPE), lambda x: x[:, 0].abs() <= 1e-9)
+    assert (c.start_bc, c.end_bc) == ("dirichlet", "neumann") and c.exponent() == pytest.approx(1 / 3)
+    assert reentrant_corners(Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])) == []
+
+
+def test_vertex_point_is_finite_and_features_have_the_right_width():
+    (c,) = reentrant_corners(Polygon(L_SHAPE), _outer_dirichlet)
+    x = torch.tensor([[0.0, 0.0], [-0.5, 0.5]], requires_grad=True)
+    u = corner_singular_function(x, c)
+    (g,) = torch.autograd.grad(u.sum(), x)
+    assert torch.isfinite(u).all() and torch.isfinite(g).all() and abs(float(u[0].detach())) < 1e-6
+    feats = CornerFeatures([c], n_terms=3)
+    assert feats.out_features == 4  # lambda = 2/3, 4/3 kept; 2 (a polynomial) dropped
+    out = feats(x.detach())
+    assert out.shape == (2, 4) and torch.equal(out[:, :2], x.detach())
+    half_plane = Corner((0.0, 0.0), 0.0, math.pi)  # straight edge: every exponent an integer
+    assert CornerFeatures([c, half_plane], n_terms=2).out_features == 4
+
+
+def test_cutoff_keeps_the_function_near_the_vertex_and_removes_it_far_away():
+    c = Corner((0.0, 0.0), 0.0, 1.5 * math.pi)
+    near = torch.tensor([[-0.1, 0.05], [0.0, -0.2]], dtype=torch.float64)
+    far = torch.tensor([[-0.9, 0.1], [-0.5, -0.8]], dtype=torch.float64)
+    assert torch.allclose(corner_singular_function(near, c, radius=0.5), corner_singular_function(near, c))
+    assert torch.equal(corner_singular_function(far, c, radius=0.5), torch.zeros(2, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("kwargs,match", [({"opening": 2 * math.pi}, "opening must be < 2 pi"),
+                                          ({"opening": 0.0}, "opening"),
+                                          ({"start_bc": "robin"}, "start_bc")])
+def test_bad_corners_are_refused(kwargs, match):
+    args = {"vertex": (0.0, 0.0), "start_angle": 0.0, "opening": 4.0} | kwargs
+    with pytest.raises(ValueError, match=match):
+        Corner(**args)
+
+
+def test_bad_feature_inputs_are_refused():
+    with pytest.raises(ValueError, match="no re-entrant corner"):
+        CornerFeatures([])
+    c = Corner((0.0, 0.0), 0.0, 4.0)
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        corner_singular_function(torch.zeros(3, 3), c)
+    with pytest.raises(ValueError, match="radius"):
+        corner_singular_function(torch.zeros(3, 2), c, radius=-1.0)
+    with pytest.raises(ValueError, match="n_terms"):
+        CornerFeatures([c], n_terms=0)
