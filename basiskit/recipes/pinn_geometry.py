@@ -21,27 +21,27 @@ equal to g on the Dirichlet edges to round-off. The recipe trains in float32, wh
 one is ~6e-8, so the claim is <= 1e-6 (the unit tests check the same construction to 1e-14 in float64). The soft
 PINN's figures are reported beside it.
 
-Calibration (seed 0, one thread, quick points): a 3 x 32 MLP with 1,000 Adam + 50 L-BFGS steps reached 0.020
-(still falling); 500 Adam + 150 L-BFGS, 0.0102 (flat at the end); a 3 x 50 MLP with 1,000 Adam + 200 L-BFGS,
-**0.00925**, its L-BFGS stalled from step 200 on (the same error at 250): the quick size. The margin is thin
-(8%); the loss is dominated by the zero-flux condition next to the re-entrant corner, where the solution has its
-r^(2/3) singularity and a smooth tanh network converges slowly. The soft PINN at the quick budget: 0.0126, its
-Dirichlet values off by 0.046 (235 s of CPU for the whole quick run). The P2 reference changes by 4.8e-5 (relative) under one more refinement.
+Both networks see the re-entrant corner's singular function as a third input (``corner_features``,
+:class:`~basiskit.physics.CornerFeatures`: r^(2/3) cos(2 phi / 3), harmonic and of zero flux on both edges at
+the corner, after the singularity-enriched PINN of Hu, Jin & Zhou 2024). Without it (``--set
+corner_features=false``) the error stalls where the tanh network cannot follow the r^(2/3) behaviour next to the
+corner. Calibration without it (seed 0, one thread, quick points): a 3 x 32 MLP with 1,000 Adam + 50 L-BFGS steps
+reached 0.020 (still falling); 500 Adam + 150 L-BFGS, 0.0102 (flat at the end); a 3 x 50 MLP with 1,000 Adam +
+200 L-BFGS, 0.00925, its L-BFGS stalled from step 200 on (the same error at 250); the soft PINN 0.0126. Full size
+without it: hard 0.0089, soft 0.0081 (docs/runs/pinn-geometry/full-plain). With it, the L-BFGS phase keeps
+descending past 200 steps (two quick runs at 200 steps that differed only in float32 rounding ended at 0.0049 and
+0.0102, losses 1.3e-4 and 2.1e-3, still falling), so the quick size takes 400: hard **0.0033** at seed 0 (loss
+flat at 1.8e-4 from step 374), 0.0018 at seed 1; soft 0.0059 and 0.0054 with its Dirichlet values off by 0.04 and
+0.06. 500 Adam + 400 L-BFGS gave 0.0063. Margin: 3x at seed 0, where the plain network had 8%.
 
-Quick size: a 3 x 50 tanh MLP, 1,500 interior and 400 boundary points, 1,000 Adam steps at 1e-3 then 200 L-BFGS
-steps of 20 iterations, reference P2 refined 5 times (12,545 dofs). Full size: 4,000 / 800 points, 3,000 Adam
-+ 200 L-BFGS steps, reference refined 6 times (49,665 dofs; it changes by 3.3e-6 under one more refinement):
-hard 0.0089 (met; Dirichlet values exact to 6e-8), soft 0.0081 with its Dirichlet values off by 0.067; 773 s of
-CPU, one thread (docs/runs/pinn-geometry/full). More points barely move the hard PINN (0.00925 -> 0.0089): the
-corner singularity, not the point count, limits a smooth tanh network here.
-
-Corner features (``--set corner_features=true``, off by default): both PINNs get the re-entrant corner's singular
-function r^(2/3) cos(2 phi / 3) (:class:`~basiskit.physics.CornerFeatures`, after Hu, Jin & Zhou 2024) as a third
-input. Two quick runs of it (seed 0, the same function up to float32 rounding in how the angle is formed) gave
-the hard PINN 0.0049 and 0.0102 and the soft one 0.0053 and 0.0059 (0.0126 without): the soft PINN gains 2x in
-both, while the hard PINN's L-BFGS phase is still descending at step 200 in both (loss 1.3e-4 and 2.1e-3), and
-where it ends depends on an early drop that one run got and the other did not. So the default stays the plain
-MLP, whose hard-PINN error (0.00925) has stalled, until a longer L-BFGS phase is calibrated.
+Quick size: a 3 x 50 tanh MLP on (x, y, r^(2/3) cos(2 phi / 3)), 1,500 interior and 400 boundary points, 1,000
+Adam steps at 1e-3 then 400 L-BFGS steps of 20 iterations, reference P2 refined 5 times (12,545 dofs; it changes
+by 4.8e-5, relative, under one more refinement); about 440 s of CPU (235 s before the corner input, with 200
+L-BFGS steps). Full size: 4,000 / 800 points, 3,000 Adam + 200 L-BFGS steps (the L-BFGS stalls at step 146),
+reference refined 6 times (49,665 dofs; it changes by 3.0e-6 under one more refinement): hard **0.0039** (met;
+Dirichlet values exact to 6e-8), soft 0.0047 with its Dirichlet values off by 0.047; 754 s of CPU, one thread
+(docs/runs/pinn-geometry/full). The corner input halves both PINNs' error at full size (0.0089 -> 0.0039 hard,
+0.0081 -> 0.0047 soft).
 
 Paper figure: none set (DeepXDE's example states no error figure for this set-up).
 """
@@ -85,7 +85,7 @@ class PinnGeometryConfig:
     lbfgs_steps: int = field(default=200, metadata={"min": 0})
     lbfgs_iters: int = field(default=20, metadata={"min": 1})
     lr: float = field(default=1e-3, metadata={"gt": 0.0})
-    corner_features: bool = False  # r^(2/3) cos(2 phi / 3) of the re-entrant corner as a third input, both PINNs
+    corner_features: bool = True  # r^(2/3) cos(2 phi / 3) of the re-entrant corner as a third input, both PINNs
     fe_refine: int = field(default=6, metadata={"min": 1, "max": 7})
     test_points: int = field(default=81, metadata={"min": 5})  # per dim of the grid the test points come from
 
@@ -137,7 +137,7 @@ def _dirichlet_error(model: PINN, n: int = 2000) -> float:
         "Srivastava 2022, exact boundary conditions with distance functions",
         summary="Poisson on an L-shape, mixed Dirichlet/Neumann, hard Dirichlet constraint vs soft, FE reference",
         config=PinnGeometryConfig,
-        quick={"n_interior": 1500, "n_boundary": 400, "steps": 1000, "lbfgs_steps": 200,
+        quick={"n_interior": 1500, "n_boundary": 400, "steps": 1000, "lbfgs_steps": 400,
                "fe_refine": 5},
         claims=[Claim("hard_rel_l2", "<=", 1e-2, note="against the P2 finite-element reference"),
                 Claim("hard_dirichlet_error", "<=", 1e-6,
