@@ -61,9 +61,10 @@ without the RBF sinusoids 24.70 / 24.85 / 24.90 (3e-2, its best of 2e-2 / 3e-2 /
 all three seeds (+1.6 / +0.6 / +1.2), the grid claim at seeds 0 and 2 only (+1.6 / +0.3 / +1.2). At full size
 (16,000 steps, seed 0, 407 s) the same settings give NeuRBF 24.39, below grid + MLP 25.14 and the ablation 25.32:
 its loss climbs from 0.0069 at step 1,300 to 0.0088 at 5,800 while the rate is high and recovers only as the cosine
-decays; at 2e-2 / 1e-2 / 5e-3 it reaches 25.40 / 24.36 / 23.92 (side script), and a batch of 32,768 at 4,000 steps
-gives 23.89. The quick gain is the short schedule's, from a model at the edge of its stable step size, so the
-defaults stay as above; ``decoder_frequencies`` is in :class:`~basiskit.nn.neurbf.NeuRBF` for users who want it.
+decays; at 2e-2 / 1e-2 / 5e-3 it reaches 25.40 / 24.36 / 23.92 (side script); clipping the gradient norm at 1 gives
+24.20, the decoder at 1e-2 with the rest at 3e-2 24.68, and a batch of 32,768 at 4,000 steps 23.89. The quick gain
+is the short schedule's, from a model at the edge of its stable step size, so the defaults stay as above;
+``decoder_frequencies`` is in :class:`~basiskit.nn.neurbf.NeuRBF` for users who want it.
 """
 from __future__ import annotations
 
