@@ -53,18 +53,18 @@ larger models on far larger images, not 16k parameters on a 256x256 crop, so no 
 *Tried from the authors' released image code, not adopted* (``configs/img.py``): sinusoids on the decoder's first
 hidden layer (z -> z + sin(nu z), nu log-spaced 10..100, ``--set decoder_sinusoids=true``) and Adam's beta2 0.99
 (``--set adam_beta2=0.99``, applied to all four models). Their RBF frequencies (one per channel, 2^-3..2^12) gave
-24.29 dB against 24.35 for ours in a side script and were left. With both changes the stable rate of NeuRBF drops:
-5e-2 gave 23.2 / 21.5 dB (seeds 0 / 1) and 7e-2 and 1e-1 diverged (10.6..18.9), so it trains at 3e-2 (``--set
-lr=0.03``). Quick size, seeds 0 / 1 / 2: NeuRBF 26.25 / 25.44 / 26.09, grid + MLP 24.61 / 25.12 / 24.91 (beta2 0.99
-at 1e-1, its best of 3e-2..3e-1; its decoder with the same sinusoids did worse, 22.5 / 23.9 dB at 1e-1 / 3e-2),
-without the RBF sinusoids 24.70 / 24.85 / 24.90 (3e-2, its best of 2e-2 / 3e-2 / 5e-2): the sinusoid claim met at
-all three seeds (+1.6 / +0.6 / +1.2), the grid claim at seeds 0 and 2 only (+1.6 / +0.3 / +1.2). At full size
-(16,000 steps, seed 0, 407 s) the same settings give NeuRBF 24.39, below grid + MLP 25.14 and the ablation 25.32:
-its loss climbs from 0.0069 at step 1,300 to 0.0088 at 5,800 while the rate is high and recovers only as the cosine
-decays; at 2e-2 / 1e-2 / 5e-3 it reaches 25.40 / 24.36 / 23.92 (side script); clipping the gradient norm at 1 gives
-24.20, the decoder at 1e-2 with the rest at 3e-2 24.68, and a batch of 32,768 at 4,000 steps 23.89. The quick gain
-is the short schedule's, from a model at the edge of its stable step size, so the defaults stay as above;
-``decoder_frequencies`` is in :class:`~basiskit.nn.neurbf.NeuRBF` for users who want it.
+24.29 dB against 24.35 for ours in a side script and were left. With both changes the stable rate of NeuRBF drops
+(side script, its own mini-batch order): 5e-2 gave 23.2 / 21.5 dB and 1e-1 18.9 / 10.6 at seeds 0 / 1, so it trains
+at 3e-2 (``--set lr=0.03``). Quick size, seeds 0 / 1 / 2: NeuRBF 26.25 / 25.44 / 26.09, grid + MLP 24.61 / 25.12 /
+24.91 (beta2 0.99 at 1e-1, its best of 3e-2..3e-1; in the side script its decoder with the same sinusoids did worse,
+22.5 / 23.9 dB at 1e-1 / 3e-2), without the RBF sinusoids 24.70 / 24.85 / 24.90 (3e-2, its best of 2e-2 / 3e-2 /
+5e-2): the sinusoid claim met at all three seeds (+1.6 / +0.6 / +1.2), the grid claim at seeds 0 and 2 only (+1.6 /
++0.3 / +1.2). At full size (16,000 steps, seed 0, 407 s) the same settings give NeuRBF 24.39, below grid + MLP 25.14
+and the ablation 25.32: its loss climbs from 0.0069 at step 1,300 to 0.0088 at 5,800 while the rate is high and
+recovers only as the cosine decays; at 2e-2 / 1e-2 / 5e-3 it reaches 25.40 / 24.36 / 23.92 (side script); clipping
+the gradient norm at 1 gives 24.20, the decoder at 1e-2 with the rest at 3e-2 24.68, and a batch of 32,768 at 4,000
+steps 23.89. The quick gain is the short schedule's, from a model at the edge of its stable step size, so the
+defaults stay as above; ``decoder_frequencies`` is in :class:`~basiskit.nn.neurbf.NeuRBF` for users who want it.
 """
 from __future__ import annotations
 
