@@ -117,10 +117,10 @@ def corner_singular_function(x: torch.Tensor, corner: Corner, k: int = 1, radius
     dx, dy = x[:, 0] - corner.vertex[0], x[:, 1] - corner.vertex[1]
     # at the vertex itself r^lambda is 0 and its derivatives are infinite: evaluate 1e-12 along the edge instead,
     # so that a collocation point there gives finite values and zero gradients instead of NaN (atan2 at (0, 0))
+    # (always through torch.where: no host sync to ask whether any point sits there)
     at_vertex = (dx == 0) & (dy == 0)
-    if bool(at_vertex.any()):
-        dx = torch.where(at_vertex, torch.full_like(dx, 1e-12 * math.cos(corner.start_angle)), dx)
-        dy = torch.where(at_vertex, torch.full_like(dy, 1e-12 * math.sin(corner.start_angle)), dy)
+    dx = torch.where(at_vertex, torch.full_like(dx, 1e-12 * math.cos(corner.start_angle)), dx)
+    dy = torch.where(at_vertex, torch.full_like(dy, 1e-12 * math.sin(corner.start_angle)), dy)
     r = torch.sqrt(dx * dx + dy * dy)
     # phi in [cut - 2 pi, cut), the cut on the bisector of the exterior angle (outside the domain near the corner)
     cut = 0.5 * (corner.opening + 2 * math.pi)
