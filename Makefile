@@ -13,7 +13,7 @@ RUNS ?=
 PYTEST_ARGS ?=
 export BASISKIT_PROGRESS ?= 1
 
-.PHONY: demo test test-slow test-all bench readme-table report setup docs clean
+.PHONY: demo test test-slow slow-durations test-all bench readme-table report setup docs clean
 
 setup: $(STAMP)
 
@@ -42,7 +42,11 @@ test: $(STAMP)
 	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
-	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 --dist loadgroup -m "slow" --durations=25 $(PYTEST_ARGS)
+	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 --dist loadgroup --no-loadscope-reorder -m "slow" --durations=25 $(PYTEST_ARGS)
+
+# the slow set again, writing each test's seconds to tests/slow_durations.json (its longest-first order)
+slow-durations: $(STAMP)
+	$(MAKE) test-slow PYTEST_ARGS="--durations-file=tests/slow_durations.json $(PYTEST_ARGS)"
 
 test-all: $(STAMP)
 	BASISKIT_PROGRESS=0 $(BIN)/python -m pytest -q -n 2 $(PYTEST_ARGS)
