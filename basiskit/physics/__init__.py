@@ -21,7 +21,7 @@ from .pig import PIG, GaussianFeatures, gaussian_feature_jets, gaussian_features
 from .pinn import (PINN, PhysicsModel, causal_weights, loss_change_at_end, residual_scale, train_physics,
                    training_summary)
 from .problems import PROBLEMS, Problem, create as create_problem
-from .singular import Corner, CornerFeatures, corner_singular_function, reentrant_corners
+from .singular import Corner, CornerFeatures, corner_singular_function, polygon_corners, reentrant_corners
 
 __all__ = ["AutogradDerivatives", "Ball", "Box", "CSG", "Corner", "CornerFeatures", "Derivatives", "Dirichlet",
            "Disk", "GPSolver", "GaussianFeatures", "Geometry", "HardDirichlet", "HardInitial", "Initial", "Interval",
@@ -32,6 +32,6 @@ __all__ = ["AutogradDerivatives", "Ball", "Box", "CSG", "Corner", "CornerFeature
            "conditions", "corner_singular_function", "create_problem", "gaussian_feature_jets", "gaussian_features",
            "geometry", "kron_logdet", "kron_matvec", "kron_solve", "lagrangian_to_eulerian", "lesnet_loss",
            "lesnet_residual", "loss_change_at_end", "mixture_kernel", "observe", "on_plane", "partial",
-           "r_conjunction", "r_disjunction", "reentrant_corners", "residual_scale", "snapshot_cs_squared",
-           "snapshot_loss", "spectral_density", "spectral_mixture", "student_t_mixture", "train_physics",
-           "training_summary"]
+           "polygon_corners", "r_conjunction", "r_disjunction", "reentrant_corners", "residual_scale",
+           "snapshot_cs_squared", "snapshot_loss", "spectral_density", "spectral_mixture", "student_t_mixture",
+           "train_physics", "training_summary"]
