@@ -21,31 +21,41 @@ equal to g on the Dirichlet edges to round-off. The recipe trains in float32, wh
 one is ~6e-8, so the claim is <= 1e-6 (the unit tests check the same construction to 1e-14 in float64). The soft
 PINN's figures are reported beside it.
 
-Both networks see the re-entrant corner's singular function as a third input (``corner_features``,
-:class:`~basiskit.physics.CornerFeatures`: r^(2/3) cos(2 phi / 3), harmonic and of zero flux on both edges at
-the corner, after the singularity-enriched PINN of Hu, Jin & Zhou 2024). Without it (``--set
-corner_features=false``) the error stalls where the tanh network cannot follow the r^(2/3) behaviour next to the
-corner. Calibration without it (seed 0, one thread, quick points): a 3 x 32 MLP with 1,000 Adam + 50 L-BFGS steps
-reached 0.020 (still falling); 500 Adam + 150 L-BFGS, 0.0102 (flat at the end); a 3 x 50 MLP with 1,000 Adam +
-200 L-BFGS, 0.00925, its L-BFGS stalled from step 200 on (the same error at 250); the soft PINN 0.0126. Full size
-without it: hard 0.0089, soft 0.0081 (docs/runs/pinn-geometry/full-plain). With it, the L-BFGS phase keeps
-descending past 200 steps in some draws (two quick runs at 200 steps that differed only in float32 rounding ended at
-0.0049 and 0.0102, losses 1.3e-4 and 2.1e-3, still falling; another flattened at 1.8e-4 only from step 374), so the
-quick size takes 400. Recorded quick run (seed 0): hard **0.0059** (loss flat at 9.1e-5 from step 210), soft 0.0054
-with its Dirichlet values off by 0.038: margin 1.7x on the claim, where the plain network had 8%. Other draws of
-the same configuration (before the network stopped building, and discarding, a plain MLP first, which moved the
-random initialisation): 0.0033 at seed 0 and 0.0018 at seed 1; 500 Adam + 400 L-BFGS gave 0.0063. What error is
-left sits at the outer corner (1, -1) (``solution.png``), where the data u = x y has slope -1 along the Dirichlet
-edge against the zero-flux edge beside it: an incompatibility singularity the corner input does not cover.
+Corner functions as extra inputs (:class:`~basiskit.physics.CornerFeatures`, after the singularity-enriched
+PINN of Hu, Jin & Zhou 2024). The hard PINN sees the re-entrant corner's r^(2/3) cos(2 phi / 3) (harmonic, zero
+flux on both edges there; ``hard_corner_features="reentrant"``); the soft one sees every corner's function
+(``soft_corner_features="all"``): the same at the re-entrant corner and, at the five right angles, the log
+companions r^p (log r psi(p phi) + phi psi'(p phi)) of their integer exponents, which carry the r log r
+singularity at (1, -1) and (-1, 1), where the data u = x y has slope -1 along the Dirichlet edge against the
+zero-flux edge beside it (data and corner resonate). The hard PINN does not get those: it multiplies its network
+by the distance d to the Dirichlet edges, so next to a Dirichlet edge its network would have to produce
+companion / d ~ log r, which the companion input does not supply; measured, at full size "all" left the hard
+PINN's L-BFGS at loss 0.015 and error 0.0083 against 0.0017 with the re-entrant input alone (at quick size, 200
+L-BFGS steps: 0.0049 against 0.0060, seed 0; 0.0043 at seed 1).
 
-Quick size: a 3 x 50 tanh MLP on (x, y, r^(2/3) cos(2 phi / 3)), 1,500 interior and 400 boundary points, 1,000
-Adam steps at 1e-3 then 400 L-BFGS steps of 20 iterations, reference P2 refined 5 times (12,545 dofs; it changes
-by 4.8e-5, relative, under one more refinement); 350 s of CPU (235 s before the corner input, with 200 L-BFGS
-steps). Full size: 4,000 / 800 points, 3,000 Adam + 200 L-BFGS steps (the L-BFGS stalls by step 142), reference
-refined 6 times (49,665 dofs; it changes by 3.0e-6 under one more refinement): hard **0.0017** (met; Dirichlet
-values exact to 6e-8), soft 0.0048 with its Dirichlet values off by 0.053; 702 s of CPU, one thread
-(docs/runs/pinn-geometry/full). Against the plain network at full size the corner input cuts the hard PINN's error
-5.2x (0.0089 -> 0.0017) and the soft one's 1.7x (0.0081 -> 0.0048).
+Without corner input (``--set hard_corner_features=none``) the hard PINN's error stalls where the tanh network
+cannot follow the r^(2/3) behaviour next to the corner. Calibration without it (seed 0, one thread, quick
+points): a 3 x 32 MLP with 1,000 Adam + 50 L-BFGS steps reached 0.020 (still falling); 500 Adam + 150 L-BFGS,
+0.0102 (flat at the end); a 3 x 50 MLP with 1,000 Adam + 200 L-BFGS, 0.00925, its L-BFGS stalled from step 200
+on; the soft PINN 0.0126. Full size without it: hard 0.0089, soft 0.0081 (docs/runs/pinn-geometry/full-plain).
+With the re-entrant input the L-BFGS phase keeps descending past 200 steps in some draws (two quick runs at 200
+steps that differed only in float32 rounding ended at 0.0049 and 0.0102, still falling; another flattened only
+from step 374; the code as it is, 0.0060 at 200), so the quick size takes 400. Recorded quick run (seed 0): hard
+**0.0043** (loss flat at 1.2e-4 from step ~300): margin 2.3x on the claim, where the plain network had 8%; other
+draws 0.0059 (the corner terms evaluated one by one, 1 ulp of rounding apart), 0.0033 at seed 0 and 0.0018 at
+seed 1 (before the network stopped building, and discarding, a plain MLP first). Soft: 0.0026 with every corner's input (0.0054 with the
+re-entrant one only; at 200 L-BFGS steps 0.0027 at seed 0 and 0.00098 at seed 1 against 0.0054). What hard error
+is left sits at the outer corners (1, -1) and (-1, 1) (``solution.png``), the resonance above.
+
+Quick size: a 3 x 50 tanh MLP, 1,500 interior and 400 boundary points, 1,000 Adam steps at 1e-3 then 400 L-BFGS
+steps of 20 iterations, reference P2 refined 5 times (12,545 dofs; it changes by 4.8e-5, relative, under one more
+refinement); 386 s of CPU. Full size: 4,000 / 800 points, 3,000 Adam + 200 L-BFGS steps, reference refined
+6 times (49,665 dofs; it changes by 3.0e-6 under one more refinement); 641 s of CPU, one thread
+(docs/runs/pinn-geometry/full): soft 0.0012 with its Dirichlet values off by 0.0024 (0.0048 with the re-entrant
+input only, 0.0081 with none); hard **0.21, not met**: its Adam phase settled by step 600 on a plateau (loss 0.11)
+that L-BFGS does not leave. With the corner term evaluated on its own instead of in one vectorised pass (1 ulp of
+float32 rounding apart, nothing else) the same configuration reached 0.0017
+(docs/runs/pinn-geometry/full-before-vectorised): the full-size hard figure is not robust, and why is open.
 
 Paper figure: none set (DeepXDE's example states no error figure for this set-up).
 """
@@ -58,14 +68,15 @@ import numpy as np
 import torch
 
 from ..models import MLP
-from ..physics import (PINN, CornerFeatures, Dirichlet, HardDirichlet, Neumann, Polygon, reentrant_corners,
-                       train_physics)
+from ..physics import (PINN, CornerFeatures, Dirichlet, HardDirichlet, Neumann, Polygon, polygon_corners,
+                       reentrant_corners, train_physics)
 from ..physics.constraints import segments_distance
 from ..physics.problems import Problem
 from ..pde.fem_darcy import darcy_solve, fe_basis, fe_mesh
 from ..train import RunContext
 from .core import Claim, recipe
 
+CORNER_FEATURES = ("all", "reentrant", "none")
 L_VERTICES = [(-1.0, -1.0), (1.0, -1.0), (1.0, 0.0), (0.0, 0.0), (0.0, 1.0), (-1.0, 1.0)]
 DIRICHLET_STARTS = [(-1.0, 1.0), (-1.0, -1.0)]  # the edges x = -1 and y = -1
 DIRICHLET_ENDS = [(-1.0, -1.0), (1.0, -1.0)]
@@ -89,7 +100,12 @@ class PinnGeometryConfig:
     lbfgs_steps: int = field(default=200, metadata={"min": 0})
     lbfgs_iters: int = field(default=20, metadata={"min": 1})
     lr: float = field(default=1e-3, metadata={"gt": 0.0})
-    corner_features: bool = True  # r^(2/3) cos(2 phi / 3) of the re-entrant corner as a third input, both PINNs
+    # corner functions as extra inputs: "all" = every corner (r^(2/3) cos(2 phi / 3) at the re-entrant one, log
+    # companions r^p (log r psi + phi psi') at the others), "reentrant" = the re-entrant corner's only, "none" =
+    # plain coordinates. The hard PINN multiplies its network by the distance d to the Dirichlet edges, so next
+    # to a Dirichlet edge its network would need companion / d ~ log r, which the companion input does not give
+    hard_corner_features: str = field(default="reentrant", metadata={"choices": CORNER_FEATURES})
+    soft_corner_features: str = field(default="all", metadata={"choices": CORNER_FEATURES})
     fe_refine: int = field(default=6, metadata={"min": 1, "max": 7})
     test_points: int = field(default=81, metadata={"min": 5})  # per dim of the grid the test points come from
 
@@ -121,8 +137,10 @@ def _problem(reference: FEReference, hard: bool, test_points: int) -> Problem:
 
 def _net(cfg: PinnGeometryConfig, hard: bool) -> torch.nn.Module:
     hidden = [cfg.width] * cfg.depth + [1]
-    if cfg.corner_features:
-        features = CornerFeatures(reentrant_corners(Polygon(L_VERTICES), _on_dirichlet))
+    kind = cfg.hard_corner_features if hard else cfg.soft_corner_features
+    if kind != "none":
+        find = polygon_corners if kind == "all" else reentrant_corners
+        features = CornerFeatures(find(Polygon(L_VERTICES), _on_dirichlet))
         mlp: torch.nn.Module = torch.nn.Sequential(features, MLP([features.out_features] + hidden, "tanh"))
     else:
         mlp = MLP([2] + hidden, "tanh")

@@ -11,6 +11,7 @@ def test_pinn_geometry_quick_meets_its_claims(quick_run):
     assert set(claims) == {"hard_rel_l2", "hard_dirichlet_error"}
     assert all(c["met"] for c in claims.values()), claims
     m = record["metrics"]
-    # the soft baseline misses the Dirichlet values by far more than round-off; the reference is converged
-    assert m["soft_dirichlet_error"] > 1e-3
+    # the soft baseline misses the Dirichlet values by far more than float32 round-off (6e-8; 9e-4 with every
+    # corner's input, 0.04 without); the reference is converged
+    assert m["soft_dirichlet_error"] > 1e-4
     assert m["fe_reference_change"] < 1e-2
