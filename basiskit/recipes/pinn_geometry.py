@@ -43,8 +43,9 @@ steps that differed only in float32 rounding ended at 0.0049 and 0.0102, still f
 from step 374; the code as it is, 0.0060 at 200), so the quick size takes 400. Recorded quick run (seed 0): hard
 **0.0043** (loss flat at 1.2e-4 from step ~300): margin 2.3x on the claim, where the plain network had 8%; other
 draws 0.0059 (the corner terms evaluated one by one, 1 ulp of rounding apart), 0.0033 at seed 0 and 0.0018 at
-seed 1 (before the network stopped building, and discarding, a plain MLP first). Soft: 0.0026 with every corner's input (0.0054 with the
-re-entrant one only; at 200 L-BFGS steps 0.0027 at seed 0 and 0.00098 at seed 1 against 0.0054). What hard error
+seed 1 (before the network stopped building, and discarding, a plain MLP first). Soft: 0.0026 with every
+corner's input (0.0054 with the re-entrant one only; at 200 L-BFGS steps 0.0027 at seed 0 and 0.00098 at seed 1
+against 0.0054). What hard error
 is left sits at the outer corners (1, -1) and (-1, 1) (``solution.png``), the resonance above.
 
 Quick size: a 3 x 50 tanh MLP, 1,500 interior and 400 boundary points, 1,000 Adam steps at 1e-3 then 400 L-BFGS
