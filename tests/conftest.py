@@ -51,15 +51,15 @@ def pytest_collection_modifyitems(config, items):
         seconds = json.loads(DURATIONS.read_text())
     except (OSError, ValueError):
         seconds = {}
+    groups = {id(item): _group(item) for item in items}
     cost: dict[str, float] = {}
-    for item in items:
-        key = _group(item)
-        cost[key] = cost.get(key, 0.0) + float(seconds.get(item.nodeid.split("@")[0], 0.0))
-    first = {}
+    first: dict[str, int] = {}
     for i, item in enumerate(items):
-        first.setdefault(_group(item), i)
+        key = groups[id(item)]
+        cost[key] = cost.get(key, 0.0) + float(seconds.get(item.nodeid.split("@")[0], 0.0))
+        first.setdefault(key, i)
     # a group's tests stay together, at the place of its first test; groups ordered by cost, ties by that place
-    items.sort(key=lambda it: (-cost[_group(it)], first[_group(it)]))
+    items.sort(key=lambda it: (-cost[groups[id(it)]], first[groups[id(it)]]))
     if NodeId is not None:
         for item in items:
             suffixed = getattr(item, "_nodeid", None)

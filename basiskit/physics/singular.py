@@ -142,22 +142,31 @@ def corner_singular_function(x: torch.Tensor, corner: Corner, k: int = 1, radius
         raise ValueError(f"x must be (n, 2) points, got shape {tuple(x.shape)}")
     if radius is not None:
         check_float("radius", radius, min_value=0.0, strict_min=True)
-    return _corner_terms(x, [(corner, k, log)], radius)[:, 0]
+    table = _term_table([(corner, k, log)], dtype=x.dtype, device=x.device)
+    return _corner_terms(x, *table, log_any=log, radius=radius)[:, 0]
 
 
-def _corner_terms(x: torch.Tensor, terms: Sequence[tuple[Corner, int, bool]],
+def _term_table(terms: Sequence[tuple[Corner, int, bool]], dtype: torch.dtype | None = None,
+                device: torch.device | str | None = None) -> tuple[torch.Tensor, ...]:
+    """Per-term constants of (corner, k, log) terms, each (T,) (``vertex`` (T, 2)): vertex, start angle, angle
+    cut, exponent, Dirichlet start edge (bool), log companion (bool)."""
+    kw = {"dtype": dtype, "device": device}
+    return (torch.tensor([c.vertex for c, _, _ in terms], **kw),
+            torch.tensor([c.start_angle for c, _, _ in terms], **kw),
+            torch.tensor([0.5 * (c.opening + 2 * math.pi) for c, _, _ in terms], **kw),
+            torch.tensor([c.exponent(k) for c, k, _ in terms], **kw),
+            torch.tensor([c.start_bc == "dirichlet" for c, _, _ in terms], device=device),
+            torch.tensor([bool(lg) for *_, lg in terms], device=device))
+
+
+def _corner_terms(x: torch.Tensor, vertex: torch.Tensor, start: torch.Tensor, cut: torch.Tensor,
+                  lam: torch.Tensor, dirichlet: torch.Tensor, log: torch.Tensor, *, log_any: bool,
                   radius: float | None = None) -> torch.Tensor:
-    """Every (corner, k, log) term at the points at once: x (n, 2) -> (n, len(terms)). One vectorised pass over
+    """Every term of a :func:`_term_table` at the points at once: x (n, 2) -> (n, T). One vectorised pass over
     all terms: inside a PINN the second derivatives go through each op, and on small point sets the number of
-    ops, not their size, sets the cost: the L-shape's six corners one by one took a 3 x 50 tanh PINN's residual
-    step from 13 to 31 ms at 1,500 points, in one pass to 17 ms)."""
-    kw = {"dtype": x.dtype, "device": x.device}
-    vertex = torch.tensor([c.vertex for c, _, _ in terms], **kw)                        # (T, 2)
-    start = torch.tensor([c.start_angle for c, _, _ in terms], **kw)
-    cut = torch.tensor([0.5 * (c.opening + 2 * math.pi) for c, _, _ in terms], **kw)
-    lam = torch.tensor([c.exponent(k) for c, k, _ in terms], **kw)
-    dirichlet = torch.tensor([c.start_bc == "dirichlet" for c, _, _ in terms], device=x.device)
-    log = torch.tensor([bool(lg) for *_, lg in terms], device=x.device)
+    ops, not their size, sets the cost (the L-shape's six corners one by one took a 3 x 50 tanh PINN's residual
+    step from 13 to 31 ms at 1,500 points, in one pass to 17 ms). ``log_any``: whether any ``log`` is set (a
+    Python bool, so the log is skipped without a host sync)."""
     dx, dy = x[:, :1] - vertex[:, 0], x[:, 1:] - vertex[:, 1]                           # (n, T)
     # at the vertex itself r^lambda is 0 and its derivatives are infinite: evaluate 1e-12 along the edge instead,
     # so that a collocation point there gives finite values and zero gradients instead of NaN (atan2 at (0, 0))
@@ -170,8 +179,7 @@ def _corner_terms(x: torch.Tensor, terms: Sequence[tuple[Corner, int, bool]],
     phi = torch.remainder(torch.atan2(dy, dx) - start - cut, 2 * math.pi) + cut - 2 * math.pi
     sin, cos = torch.sin(lam * phi), torch.cos(lam * phi)
     psi, dpsi = torch.where(dirichlet, sin, cos), torch.where(dirichlet, cos, -sin)
-    out = r ** lam * (torch.where(log, torch.log(r) * psi + phi * dpsi, psi) if any(lg for *_, lg in terms)
-                      else psi)
+    out = r ** lam * (torch.where(log, torch.log(r) * psi + phi * dpsi, psi) if log_any else psi)
     return out if radius is None else out * _cutoff(r, radius)
 
 
@@ -202,13 +210,26 @@ class CornerFeatures(nn.Module):
         terms = [(c, k, abs(c.exponent(k) - round(c.exponent(k))) <= 1e-9) for c in self.corners
                  for k in range(1, n_terms + 1)]
         self.terms = [(c, k, integer) for c, k, integer in terms if self.log_terms or not integer]
+        # the per-term constants, built once (they follow .to()); forward is on a PINN's hot path
+        names = ("vertex", "start", "cut", "lam", "dirichlet", "log")
+        for name, value in zip(names, _term_table(self.terms, dtype=torch.get_default_dtype())
+                               if self.terms else [None] * len(names)):
+            self.register_buffer(f"_{name}", value, persistent=False)
+        self._log_any = any(integer for *_, integer in self.terms)
 
     @property
     def out_features(self) -> int:
         return 2 + len(self.terms)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([x, _corner_terms(x, self.terms, self.radius)], 1) if self.terms else x
+        if not self.terms:
+            return x
+        consts = [self._vertex, self._start, self._cut, self._lam]
+        if consts[0].dtype != x.dtype or consts[0].device != x.device:
+            consts = [t.to(x.device, x.dtype) for t in consts]
+        feats = _corner_terms(x, *consts, self._dirichlet.to(x.device), self._log.to(x.device),
+                              log_any=self._log_any, radius=self.radius)
+        return torch.cat([x, feats], 1)
 
     def extra_repr(self) -> str:
         lams = ", ".join(f"{c.exponent(k):.4g}" + (" (log)" if integer else "") for c, k, integer in self.terms)

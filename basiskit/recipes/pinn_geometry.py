@@ -50,8 +50,9 @@ is left sits at the outer corners (1, -1) and (-1, 1) (``solution.png``), the re
 
 Quick size: a 3 x 50 tanh MLP, 1,500 interior and 400 boundary points, 1,000 Adam steps at 1e-3 then 400 L-BFGS
 steps of 20 iterations, reference P2 refined 5 times (12,545 dofs; it changes by 4.8e-5, relative, under one more
-refinement); 386 s of CPU. Full size: 4,000 / 800 points, 3,000 Adam + 200 L-BFGS steps, reference refined
-6 times (49,665 dofs; it changes by 3.0e-6 under one more refinement); 641 s of CPU, one thread
+refinement); 386 s of CPU (beside the full run). Full size: 4,000 / 800 points, 3,000 Adam + 200 L-BFGS
+steps, reference refined 6 times (49,665 dofs; it changes by 3.0e-6 under one more refinement); 641 s of CPU, one
+thread
 (docs/runs/pinn-geometry/full): soft 0.0012 with its Dirichlet values off by 0.0024 (0.0048 with the re-entrant
 input only, 0.0081 with none); hard **0.21, not met**: its Adam phase settled by step 600 on a plateau (loss 0.11)
 that L-BFGS does not leave. With the corner term evaluated on its own instead of in one vectorised pass (1 ulp of
